@@ -1,0 +1,1 @@
+//! Byte-level parsing of kernel text files, without allocation or UTF-8 checks.

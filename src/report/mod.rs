@@ -1,0 +1,1 @@
+//! Text outputs of samples: `--once` JSON, `--waybar` lines, `--bench` lines.
