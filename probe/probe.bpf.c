@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0
+/* rstat's in-kernel half: on every context switch, snapshot the outgoing
+ * thread's counters into an LRU hash keyed by thread id, and keep a per-CPU
+ * busy-time counter that no exit ever deletes (so short-lived tasks still
+ * count in system CPU).
+ *
+ * Built with: clang -target bpf -O2 -g -c probe.bpf.c
+ * Attached as raw tracepoints (BPF_RAW_TRACEPOINT_OPEN): no tracefs.
+ */
+#include "probe.h"
+
+#define SEC(name) __attribute__((section(name), used))
+#define ALWAYS __attribute__((always_inline)) inline
+
+/* Helper ids from include/uapi/linux/bpf.h; declared by hand so the probe
+ * needs no libbpf headers. */
+static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *)1;
+static long (*bpf_map_update_elem)(void *map, const void *key, const void *value, __u64 flags) = (void *)2;
+static long (*bpf_map_delete_elem)(void *map, const void *key) = (void *)3;
+static __u64 (*bpf_ktime_get_ns)(void) = (void *)5;
+static __u64 (*bpf_get_current_pid_tgid)(void) = (void *)14;
+static long (*bpf_get_current_comm)(void *buf, __u32 size) = (void *)16;
+static __u64 (*bpf_get_current_task)(void) = (void *)35;
+static long (*bpf_probe_read_kernel)(void *dst, __u32 size, const void *src) = (void *)113;
+
+#define BPF_MAP_TYPE_PERCPU_ARRAY 6
+#define BPF_MAP_TYPE_LRU_HASH 9
+#define BPF_NOEXIST 1
+#define PF_EXITING 0x00000004
+
+/* Legacy map definitions: the loader reads these five words per symbol. */
+struct map_def {
+	__u32 type;
+	__u32 key_size;
+	__u32 value_size;
+	__u32 max_entries;
+	__u32 map_flags;
+};
+
+/* One thread's counters, all cumulative. Shared with src/collect/bpf/source.rs
+ * (TaskStat): keep both in step. */
+struct task_stat {
+	__u32 tgid;
+	__u32 _pad;
+	__u64 at_ns;           /* when this snapshot was taken */
+	__u64 cpu_ns;          /* task->se.sum_exec_runtime */
+	__u64 rss_pages;       /* mm rss_stat: file + anon + shmem */
+	__u64 read_bytes;      /* task->ioac */
+	__u64 write_bytes;
+	__u64 sig_cpu_ns;      /* signal->sum_sched_runtime: the process's dead threads */
+	__u64 sig_read_bytes;  /* signal->ioac: likewise */
+	__u64 sig_write_bytes;
+	char comm[16];
+};
+
+/* Per CPU: when the current task was switched in, and the busy time so far.
+ * Shared with source.rs (CpuState). */
+struct cpu_state {
+	__u64 switch_in_ns;
+	__u64 busy_ns;
+	__u32 cur_tid;
+	__u32 _pad;
+};
+
+/* LRU: with more live threads than entries, the coldest are evicted instead
+ * of new ones being refused. */
+struct map_def tasks SEC("maps") = {
+	.type = BPF_MAP_TYPE_LRU_HASH,
+	.key_size = sizeof(__u32),
+	.value_size = sizeof(struct task_stat),
+	.max_entries = 32768,
+};
+
+struct map_def cpus SEC("maps") = {
+	.type = BPF_MAP_TYPE_PERCPU_ARRAY,
+	.key_size = sizeof(__u32),
+	.value_size = sizeof(struct cpu_state),
+	.max_entries = 1,
+};
+
+#define READ(dst, src) bpf_probe_read_kernel(&(dst), sizeof(dst), &(src))
+
+static ALWAYS __u64 rss_pages(struct mm_struct *mm)
+{
+	__s64 file = 0, anon = 0, shm = 0;
+
+	/* MM_FILEPAGES 0, MM_ANONPAGES 1, MM_SHMEMPAGES 3 (2 is swap). */
+	if (__builtin_preserve_field_info(mm->rss_stat, 2 /* FIELD_EXISTS */)) {
+		READ(file, mm->rss_stat[0].count);
+		READ(anon, mm->rss_stat[1].count);
+		READ(shm, mm->rss_stat[3].count);
+	} else {
+		struct mm_struct___pre62 *old = (void *)mm;
+		READ(file, old->rss_stat.count[0].counter);
+		READ(anon, old->rss_stat.count[1].counter);
+		READ(shm, old->rss_stat.count[3].counter);
+	}
+	/* Approximate counters can dip below zero briefly. */
+	__s64 total = file + anon + shm;
+	return total > 0 ? (__u64)total : 0;
+}
+
+static ALWAYS void snapshot(struct task_stat *st, struct task_struct *t, __u32 tgid, __u64 now)
+{
+	struct mm_struct *mm = 0;
+	struct signal_struct *sig = 0;
+
+	st->tgid = tgid;
+	st->at_ns = now;
+	READ(st->cpu_ns, t->se.sum_exec_runtime);
+	READ(mm, t->mm);
+	/* Kernel threads have no mm; their RSS is zero. */
+	st->rss_pages = mm ? rss_pages(mm) : 0;
+	READ(st->read_bytes, t->ioac.read_bytes);
+	READ(st->write_bytes, t->ioac.write_bytes);
+	READ(sig, t->signal);
+	if (sig) {
+		READ(st->sig_cpu_ns, sig->sum_sched_runtime);
+		READ(st->sig_read_bytes, sig->ioac.read_bytes);
+		READ(st->sig_write_bytes, sig->ioac.write_bytes);
+	}
+	bpf_get_current_comm(st->comm, sizeof(st->comm));
+}
+
+/* sched_switch(bool preempt, struct task_struct *prev, struct task_struct *next,
+ * unsigned int prev_state). At this point current == prev. */
+SEC("raw_tp/sched_switch")
+int on_switch(__u64 *ctx)
+{
+	struct task_struct *prev = (void *)bpf_get_current_task();
+	struct task_struct *next = (void *)ctx[2];
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	__u32 zero = 0, next_tid = 0, flags = 0;
+	__u64 now = bpf_ktime_get_ns();
+
+	struct cpu_state *cs = bpf_map_lookup_elem(&cpus, &zero);
+	if (!cs)
+		return 0;
+	/* switch_in_ns == 0: the first switch seen on this CPU, start unknown. */
+	if (tid && cs->switch_in_ns)
+		cs->busy_ns += now - cs->switch_in_ns;
+	READ(next_tid, next->pid);
+	cs->switch_in_ns = now;
+	cs->cur_tid = next_tid;
+
+	if (!tid)
+		return 0;
+	/* A dying task's last switches come after sched_process_exit deleted
+	 * its entry: re-creating it here would leak it forever. */
+	READ(flags, prev->flags);
+	if (flags & PF_EXITING)
+		return 0;
+
+	struct task_stat *st = bpf_map_lookup_elem(&tasks, &tid);
+	if (st) {
+		snapshot(st, prev, pid_tgid >> 32, now);
+		return 0;
+	}
+	struct task_stat fresh = {};
+	snapshot(&fresh, prev, pid_tgid >> 32, now);
+	bpf_map_update_elem(&tasks, &tid, &fresh, BPF_NOEXIST);
+	return 0;
+}
+
+/* The record layout changed in 6.16; the exiting task is current, so the
+ * arguments are not needed at all. */
+SEC("raw_tp/sched_process_exit")
+int on_exit(__u64 *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	bpf_map_delete_elem(&tasks, &tid);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
