@@ -40,3 +40,21 @@ fn probe_loads_attaches_and_sees_every_process() {
     let stats = src.probe_stats().expect("prog info");
     eprintln!("tasks={seen} /proc={procs} stats={stats:?} top_mem={:?}", s.top_mem.as_slice());
 }
+
+#[test]
+fn iterative_fallback_reads_the_same_map() {
+    if !common::need(common::is_root(), "needs root to load BPF") {
+        return;
+    }
+    let mut src = bpf::open_bpf().expect("open bpf");
+    let mut s = Sample::default();
+    src.collect(0, 2, &mut s).expect("batched tick");
+    let batched = src.thread_ids().len();
+    src.force_iterative();
+    src.collect(0, 2, &mut s).expect("iterative tick");
+    assert!(!src.batched());
+    let iterative = src.thread_ids().len();
+    // Threads come and go on a shared machine; the two reads are moments apart.
+    assert!(batched.abs_diff(iterative) <= 10, "batch {batched} vs iterative {iterative}");
+    assert!(iterative > 20);
+}
