@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn main() {
-    let dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let dir = PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    );
     let probe = dir.join("probe");
     let src = probe.join("probe.bpf.c");
     let committed = probe.join("probe.bpf.o");
@@ -15,7 +17,8 @@ fn main() {
     println!("cargo:rerun-if-changed=probe/probe.bpf.o");
     println!("cargo:rerun-if-env-changed=RSTAT_NO_CLANG");
 
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("probe.bpf.o");
+    let out =
+        PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("probe.bpf.o");
     let use_clang = std::env::var_os("RSTAT_NO_CLANG").is_none();
     let built = use_clang
         && Command::new("clang")
@@ -31,7 +34,9 @@ fn main() {
     let chosen = if built {
         out
     } else {
-        println!("cargo:warning=clang unavailable or failed: embedding the committed probe/probe.bpf.o");
+        println!(
+            "cargo:warning=clang unavailable or failed: embedding the committed probe/probe.bpf.o"
+        );
         committed
     };
     println!("cargo:rustc-env=RSTAT_PROBE_OBJECT={}", chosen.display());

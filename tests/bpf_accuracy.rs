@@ -53,10 +53,16 @@ fn cpu_of_a_burner_matches_proc() {
     let mut h = Helper::spawn("burn:1");
     h.wait_for("ready");
     let (got, truth, s) = measure_cpu(h.pid());
-    eprintln!("burner: bpf {got:.1}% /proc {truth:.1}% top={:?}", s.top_cpu.as_slice());
+    eprintln!(
+        "burner: bpf {got:.1}% /proc {truth:.1}% top={:?}",
+        s.top_cpu.as_slice()
+    );
     // One spinning thread on this machine: 100 / cores % when undisturbed.
     assert!(truth > 20.0, "the burner ran ({truth:.1}%)");
-    assert!((got as f64 - truth).abs() < 5.0, "bpf {got:.1}% vs /proc {truth:.1}%");
+    assert!(
+        (got as f64 - truth).abs() < 5.0,
+        "bpf {got:.1}% vs /proc {truth:.1}%"
+    );
 }
 
 #[test]
@@ -69,7 +75,10 @@ fn four_threads_fold_into_one_process() {
     h.wait_for("ready");
     let pid = h.pid();
     let (got, truth, s) = measure_cpu(pid);
-    eprintln!("4 threads: bpf {got:.1}% /proc {truth:.1}% top={:?}", s.top_cpu.as_slice());
+    eprintln!(
+        "4 threads: bpf {got:.1}% /proc {truth:.1}% top={:?}",
+        s.top_cpu.as_slice()
+    );
     // One row for the process, none for its threads.
     assert_eq!(s.top_cpu.as_slice()[0].pid, pid, "the burner tops the list");
     let tids: Vec<u32> = std::fs::read_dir(format!("/proc/{pid}/task"))
@@ -104,12 +113,18 @@ fn four_threads_fold_into_one_process() {
     let b = per_thread(pid);
     let busiest = a.iter().zip(&b).map(|(x, y)| y - x).max().unwrap_or(0);
     let total: u64 = a.iter().zip(&b).map(|(x, y)| y - x).sum();
-    assert!(total as f64 > busiest as f64 * 2.5, "the helper's threads all burn: {a:?} -> {b:?}");
+    assert!(
+        total as f64 > busiest as f64 * 2.5,
+        "the helper's threads all burn: {a:?} -> {b:?}"
+    );
     let one_thread = 100.0 / cores() as f32;
     if got < one_thread * 1.5 {
         eprintln!("note: this machine is busy elsewhere; the burner got only {got:.1}%");
     }
-    assert!((got as f64 - truth).abs() < 8.0, "bpf {got:.1}% vs /proc {truth:.1}%");
+    assert!(
+        (got as f64 - truth).abs() < 8.0,
+        "bpf {got:.1}% vs /proc {truth:.1}%"
+    );
 }
 
 #[test]
@@ -135,7 +150,15 @@ fn rss_matches_statm() {
     let diff = got.abs_diff(truth);
     eprintln!("rss: bpf {got} statm {truth} diff {diff} bound {bound}");
     assert!(truth > 200 << 20);
-    assert!(diff <= bound, "RSS {got} vs statm {truth}: off by {diff} > {bound}");
-    let row = s.top_mem.as_slice().iter().find(|p| p.pid == pid).expect("helper in the memory list");
+    assert!(
+        diff <= bound,
+        "RSS {got} vs statm {truth}: off by {diff} > {bound}"
+    );
+    let row = s
+        .top_mem
+        .as_slice()
+        .iter()
+        .find(|p| p.pid == pid)
+        .expect("helper in the memory list");
     assert!(row.rss_bytes.abs_diff(truth) <= bound);
 }

@@ -25,7 +25,10 @@ fn fork_burner(ms: u64) {
     unsafe {
         let pid = libc::fork();
         if pid == 0 {
-            let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
             libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
             let start = ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
             loop {
@@ -46,7 +49,10 @@ fn fork_burner(ms: u64) {
 fn live_threads() -> usize {
     let mut n = 0;
     for p in std::fs::read_dir("/proc").expect("/proc").flatten() {
-        if p.file_name().to_str().is_some_and(|s| s.parse::<u32>().is_ok()) {
+        if p.file_name()
+            .to_str()
+            .is_some_and(|s| s.parse::<u32>().is_ok())
+        {
             if let Ok(t) = std::fs::read_dir(p.path().join("task")) {
                 n += t.count();
             }
@@ -101,7 +107,10 @@ fn churn_is_counted_and_does_not_leak() {
     eprintln!("churn: {rate:.0} processes/s; system CPU bpf {got:.1}% /proc/stat {truth:.1}%; top-5 rows sum {listed:.1}%");
     assert!(rate >= 200.0, "churn reached only {rate:.0} processes/s");
     assert!(truth > 20.0, "the churn load burned CPU ({truth:.1}%)");
-    assert!((got - truth).abs() <= 10.0, "bpf {got:.1}% vs /proc/stat {truth:.1}%");
+    assert!(
+        (got - truth).abs() <= 10.0,
+        "bpf {got:.1}% vs /proc/stat {truth:.1}%"
+    );
 
     // No leak: once the churn is over, every entry is a live thread.
     std::thread::sleep(Duration::from_millis(300));
@@ -113,8 +122,23 @@ fn churn_is_counted_and_does_not_leak() {
         .copied()
         .filter(|t| !Path::new(&format!("/proc/{t}")).exists())
         .collect();
-    eprintln!("after churn: {} map entries, {live} live threads, stale {stale:?}", ids.len());
-    assert!(stale.len() <= 3, "{} entries of exited threads: {stale:?}", stale.len());
-    assert!(ids.len() <= live + 5, "{} entries for {live} live threads", ids.len());
-    assert!(ids.len() + 30 >= live, "{} entries for {live} live threads", ids.len());
+    eprintln!(
+        "after churn: {} map entries, {live} live threads, stale {stale:?}",
+        ids.len()
+    );
+    assert!(
+        stale.len() <= 3,
+        "{} entries of exited threads: {stale:?}",
+        stale.len()
+    );
+    assert!(
+        ids.len() <= live + 5,
+        "{} entries for {live} live threads",
+        ids.len()
+    );
+    assert!(
+        ids.len() + 30 >= live,
+        "{} entries for {live} live threads",
+        ids.len()
+    );
 }

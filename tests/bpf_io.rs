@@ -44,15 +44,31 @@ fn o_direct_write_matches_proc_io() {
     let _ = std::fs::remove_file(&path);
 
     let truth = w1 - w0;
-    let got = src.process(pid).expect("helper still in the map").write_bytes - before;
-    eprintln!("io: bpf wrote {got} /proc {truth} (cumulative bpf {} /proc {w1})", before + got);
+    let got = src
+        .process(pid)
+        .expect("helper still in the map")
+        .write_bytes
+        - before;
+    eprintln!(
+        "io: bpf wrote {got} /proc {truth} (cumulative bpf {} /proc {w1})",
+        before + got
+    );
     assert!(truth >= 64 << 20, "the helper wrote 64 MiB ({truth})");
     let within = |a: u64, b: u64| (a as f64 - b as f64).abs() <= 0.05 * b as f64;
     assert!(within(got, truth), "bpf {got} vs /proc {truth}");
     assert!(within(before + got, w1), "cumulative bpf vs /proc {w1}");
 
     // The same through the sample: the rate over the interval.
-    let row = s.top_io.as_slice().iter().find(|p| p.pid == pid).expect("helper in the IO list");
+    let row = s
+        .top_io
+        .as_slice()
+        .iter()
+        .find(|p| p.pid == pid)
+        .expect("helper in the IO list");
     let bytes = (row.write_bytes_per_s as u128 * el as u128 / 1_000_000_000) as u64;
-    assert!(within(bytes, truth), "rate {} B/s over {el} ns = {bytes} vs {truth}", row.write_bytes_per_s);
+    assert!(
+        within(bytes, truth),
+        "rate {} B/s over {el} ns = {bytes} vs {truth}",
+        row.write_bytes_per_s
+    );
 }

@@ -10,7 +10,11 @@ fn live_processes() -> usize {
     std::fs::read_dir("/proc")
         .expect("read /proc")
         .flatten()
-        .filter(|e| e.file_name().to_str().is_some_and(|s| s.parse::<u32>().is_ok()))
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|s| s.parse::<u32>().is_ok())
+        })
         .count()
 }
 
@@ -38,7 +42,10 @@ fn probe_loads_attaches_and_sees_every_process() {
     assert!(src.process(me).is_some(), "own pid {me} in the map");
     assert!(!s.top_mem.as_slice().is_empty());
     let stats = src.probe_stats().expect("prog info");
-    eprintln!("tasks={seen} /proc={procs} stats={stats:?} top_mem={:?}", s.top_mem.as_slice());
+    eprintln!(
+        "tasks={seen} /proc={procs} stats={stats:?} top_mem={:?}",
+        s.top_mem.as_slice()
+    );
 }
 
 #[test]
@@ -55,6 +62,9 @@ fn iterative_fallback_reads_the_same_map() {
     assert!(!src.batched());
     let iterative = src.thread_ids().len();
     // Threads come and go on a shared machine; the two reads are moments apart.
-    assert!(batched.abs_diff(iterative) <= 10, "batch {batched} vs iterative {iterative}");
+    assert!(
+        batched.abs_diff(iterative) <= 10,
+        "batch {batched} vs iterative {iterative}"
+    );
     assert!(iterative > 20);
 }

@@ -72,7 +72,11 @@ fn more_than_8192_tasks() {
         s.top_cpu.as_slice().first()
     );
     assert!(ids.len() > 8192 + 100, "map holds {} entries", ids.len());
-    assert!(seen >= THREADS, "only {seen} of our {} threads in the map", mine.len());
+    assert!(
+        seen >= THREADS,
+        "only {seen} of our {} threads in the map",
+        mine.len()
+    );
     let row = s
         .top_cpu
         .as_slice()

@@ -60,11 +60,18 @@ fn committed_object_is_what_clang_builds_now() {
     if !common::need(common::have("clang"), "needs clang to rebuild the probe") {
         return;
     }
-    let version = Command::new("clang").arg("--version").output().expect("clang --version");
+    let version = Command::new("clang")
+        .arg("--version")
+        .output()
+        .expect("clang --version");
     let version = String::from_utf8_lossy(&version.stdout);
-    let recorded = std::fs::read_to_string(probe_dir().join("probe.bpf.o.clang")).expect("recorded clang version");
+    let recorded = std::fs::read_to_string(probe_dir().join("probe.bpf.o.clang"))
+        .expect("recorded clang version");
     if version.lines().next().unwrap_or("") != recorded.trim() {
-        eprintln!("SKIPPED: clang here is not the one that built the object ({})", recorded.trim());
+        eprintln!(
+            "SKIPPED: clang here is not the one that built the object ({})",
+            recorded.trim()
+        );
         return;
     }
     let tmp = std::env::temp_dir().join(format!("rstat-probe-{}.o", std::process::id()));

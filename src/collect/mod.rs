@@ -8,6 +8,7 @@
 pub mod bpf;
 pub mod error;
 pub mod parse;
+pub mod privilege;
 pub mod procfs;
 pub mod sample;
 pub mod sysfs;

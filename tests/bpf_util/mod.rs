@@ -22,7 +22,14 @@ pub struct Helper {
 impl Helper {
     pub fn spawn(spec: &str) -> Helper {
         let mut child = Command::new(std::env::current_exe().expect("current exe"))
-            .args(["--exact", "helper", "--ignored", "--nocapture", "--test-threads=1", "-q"])
+            .args([
+                "--exact",
+                "helper",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+                "-q",
+            ])
             .env(HELPER_ENV, spec)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -46,7 +53,10 @@ impl Helper {
         let mut line = String::new();
         loop {
             line.clear();
-            let n = self.stdout.read_line(&mut line).expect("read helper stdout");
+            let n = self
+                .stdout
+                .read_line(&mut line)
+                .expect("read helper stdout");
             assert!(n > 0, "helper exited before printing {word:?}");
             if line.trim() == word {
                 return;
@@ -162,7 +172,11 @@ pub fn proc_cpu_ns(pid: u32) -> u64 {
     if let Ok(rd) = std::fs::read_dir(format!("/proc/{pid}/task")) {
         for t in rd.flatten() {
             if let Ok(s) = std::fs::read_to_string(t.path().join("schedstat")) {
-                sum += s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+                sum += s
+                    .split_whitespace()
+                    .next()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
             }
         }
     }
@@ -172,7 +186,11 @@ pub fn proc_cpu_ns(pid: u32) -> u64 {
 /// Resident bytes from `/proc/PID/statm`.
 pub fn proc_rss_bytes(pid: u32) -> u64 {
     let s = std::fs::read_to_string(format!("/proc/{pid}/statm")).expect("statm");
-    let pages: u64 = s.split_whitespace().nth(1).and_then(|v| v.parse().ok()).expect("statm resident");
+    let pages: u64 = s
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .expect("statm resident");
     pages * page_size()
 }
 
@@ -204,7 +222,11 @@ pub fn cores() -> u32 {
 pub fn proc_stat_busy() -> (u64, u64) {
     let s = std::fs::read_to_string("/proc/stat").expect("/proc/stat");
     let line = s.lines().next().expect("cpu line");
-    let v: Vec<u64> = line.split_whitespace().skip(1).map(|x| x.parse().unwrap_or(0)).collect();
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
     // user nice system idle iowait irq softirq steal (guest is inside user).
     let total: u64 = v.iter().take(8).sum();
     (total - v[3] - v[4], total)

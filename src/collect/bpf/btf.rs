@@ -92,8 +92,8 @@ impl Btf {
             let kind = (info >> 24) & 0x1f;
             let extra = match kind {
                 KIND_INT => 4,
-                KIND_PTR | KIND_FWD | KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST
-                | KIND_RESTRICT | KIND_FUNC | KIND_FLOAT | KIND_TYPE_TAG => 0,
+                KIND_PTR | KIND_FWD | KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT
+                | KIND_FUNC | KIND_FLOAT | KIND_TYPE_TAG => 0,
                 KIND_ARRAY => 12,
                 KIND_STRUCT | KIND_UNION => 12 * vlen,
                 KIND_ENUM => 8 * vlen,
@@ -119,7 +119,7 @@ impl Btf {
     }
 
     /// Highest type id.
-    pub fn len(&self) -> u32 {
+    pub fn type_count(&self) -> u32 {
         self.offsets.len() as u32
     }
 
@@ -139,11 +139,13 @@ impl Btf {
 
     /// The kind of type `id` (0 for `void` or an unknown id).
     pub fn kind(&self, id: u32) -> u32 {
-        self.rec(id).map_or(0, |at| (self.word(at + 4) >> 24) & 0x1f)
+        self.rec(id)
+            .map_or(0, |at| (self.word(at + 4) >> 24) & 0x1f)
     }
 
     fn vlen(&self, id: u32) -> usize {
-        self.rec(id).map_or(0, |at| (self.word(at + 4) & 0xffff) as usize)
+        self.rec(id)
+            .map_or(0, |at| (self.word(at + 4) & 0xffff) as usize)
     }
 
     fn kind_flag(&self, id: u32) -> bool {
@@ -241,7 +243,9 @@ impl Btf {
     pub fn int_signed(&self, id: u32) -> bool {
         let id = self.skip_mods(id);
         match self.kind(id) {
-            KIND_INT => self.rec(id).is_some_and(|at| (self.word(at + 12) >> 24) & 1 == 1),
+            KIND_INT => self
+                .rec(id)
+                .is_some_and(|at| (self.word(at + 12) >> 24) & 1 == 1),
             KIND_ENUM | KIND_ENUM64 => self.kind_flag(id),
             _ => false,
         }
@@ -249,7 +253,7 @@ impl Btf {
 
     /// The ids of every type of `kind` named `name`.
     pub fn find_all<'a>(&'a self, kind: u32, name: &'a str) -> impl Iterator<Item = u32> + 'a {
-        (1..=self.len()).filter(move |&id| self.kind(id) == kind && self.name(id) == name)
+        (1..=self.type_count()).filter(move |&id| self.kind(id) == kind && self.name(id) == name)
     }
 }
 
@@ -277,7 +281,13 @@ mod tests {
         let mut data = Vec::new();
         data.extend_from_slice(&MAGIC.to_le_bytes());
         data.extend_from_slice(&[1, 0]);
-        for w in [24u32, 0, types.len() as u32, types.len() as u32, strs.len() as u32] {
+        for w in [
+            24u32,
+            0,
+            types.len() as u32,
+            types.len() as u32,
+            strs.len() as u32,
+        ] {
             data.extend_from_slice(&w.to_le_bytes());
         }
         data.extend_from_slice(&types);
@@ -288,12 +298,15 @@ mod tests {
     #[test]
     fn walks_struct_array_typedef() {
         let b = sample();
-        assert_eq!(b.len(), 4);
+        assert_eq!(b.type_count(), 4);
         assert_eq!(b.name(3), "s");
         assert_eq!(b.skip_mods(4), 3);
         assert_eq!(b.size_of(4), Some(16));
         assert_eq!(b.size_of(2), Some(12));
-        let m: Vec<_> = b.members(3).map(|m| (b.str_at(m.name_off).to_string(), m.bit_offset)).collect();
+        let m: Vec<_> = b
+            .members(3)
+            .map(|m| (b.str_at(m.name_off).to_string(), m.bit_offset))
+            .collect();
         assert_eq!(m, vec![("a".to_string(), 0), ("b".to_string(), 32)]);
         assert!(b.int_signed(1));
         assert_eq!(b.find_all(KIND_STRUCT, "s").collect::<Vec<_>>(), vec![3]);

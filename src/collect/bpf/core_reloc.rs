@@ -9,8 +9,8 @@
 //! patch the instruction with the kernel's offset, or with whether the
 //! field exists.
 
-use super::btf::{self, Btf};
 use super::super::Error;
+use super::btf::{self, Btf};
 
 /// `enum bpf_core_relo_kind` values we apply.
 const FIELD_BYTE_OFFSET: u32 = 0;
@@ -129,7 +129,9 @@ fn local_path<'a>(
         let t = local.skip_mods(cur);
         match local.kind(t) {
             btf::KIND_STRUCT | btf::KIND_UNION => {
-                let m = local.member(t, i as usize).ok_or_else(|| bad("no such member"))?;
+                let m = local
+                    .member(t, i as usize)
+                    .ok_or_else(|| bad("no such member"))?;
                 if m.bitfield_size != 0 {
                     return Err(bad("bitfields are not supported"));
                 }
@@ -144,7 +146,10 @@ fn local_path<'a>(
             btf::KIND_ARRAY => {
                 let a = local.array(t).ok_or_else(|| bad("bad array"))?;
                 steps.push(Step::Index(i));
-                off += i as u64 * local.size_of(a.elem).ok_or_else(|| bad("sizeless element"))?;
+                off += i as u64
+                    * local
+                        .size_of(a.elem)
+                        .ok_or_else(|| bad("sizeless element"))?;
                 cur = a.elem;
             }
             _ => return Err(bad("indexes into a scalar")),
@@ -220,7 +225,14 @@ fn compatible(local: &Btf, lid: u32, target: &Btf, tid: u32, depth: u32) -> bool
 }
 
 /// Walks `steps` from target root `root`.
-fn target_field(target: &Btf, root: u32, first: u32, steps: &[Step], local: &Btf, lroot: u32) -> Option<Field> {
+fn target_field(
+    target: &Btf,
+    root: u32,
+    first: u32,
+    steps: &[Step],
+    local: &Btf,
+    lroot: u32,
+) -> Option<Field> {
     let mut off = first as u64 * target.size_of(root)?;
     let mut cur = root;
     // The local type at each step, to check compatibility as we go.

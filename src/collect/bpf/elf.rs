@@ -46,7 +46,10 @@ const MAP_DEF_SIZE: usize = 20;
 /// `R_BPF_64_64`: the relocation clang emits for `ld_imm64` of a symbol.
 const R_BPF_64_64: u32 = 1;
 
-fn section_bytes<'a>(bytes: &'a [u8], sh: &section_header::SectionHeader) -> Result<&'a [u8], Error> {
+fn section_bytes<'a>(
+    bytes: &'a [u8],
+    sh: &section_header::SectionHeader,
+) -> Result<&'a [u8], Error> {
     if sh.sh_type == section_header::SHT_NOBITS {
         return Ok(&[]);
     }

@@ -4,11 +4,11 @@
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
 
+use super::super::Error;
 use super::btf::Btf;
 use super::core_reloc;
 use super::elf::{self, MapDef};
 use super::syscall;
-use super::super::Error;
 
 /// Where the running kernel describes its own types.
 pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
@@ -130,23 +130,20 @@ pub fn load(object: &[u8]) -> Result<Loaded, Error> {
                 for r in recs {
                     let (resolved, local_value) = core_reloc::resolve(local, kernel, r)
                         .map_err(|e| Error::msg(format!("program {}: {e}", p.name)))?;
-                    let insn = insns.get_mut(r.insn_off as usize / 8).ok_or_else(|| {
-                        Error::msg("probe object: CO-RE record past the program")
-                    })?;
+                    let insn = insns
+                        .get_mut(r.insn_off as usize / 8)
+                        .ok_or_else(|| Error::msg("probe object: CO-RE record past the program"))?;
                     core_reloc::patch(insn, resolved, local_value)
                         .map_err(|e| Error::msg(format!("program {}: {e}", p.name)))?;
                 }
             }
         }
-        let tp = p
-            .section
-            .strip_prefix("raw_tp/")
-            .ok_or_else(|| {
-                Error::msg(format!(
-                    "program {}: section {:?} is not raw_tp/NAME",
-                    p.name, p.section
-                ))
-            })?;
+        let tp = p.section.strip_prefix("raw_tp/").ok_or_else(|| {
+            Error::msg(format!(
+                "program {}: section {:?} is not raw_tp/NAME",
+                p.name, p.section
+            ))
+        })?;
         let fd = syscall::prog_load(&p.name, syscall::PROG_TYPE_RAW_TRACEPOINT, &insns, &license)?;
         let tp = CString::new(tp).map_err(|_| Error::msg("bad tracepoint name"))?;
         let link = syscall::raw_tracepoint_open(&tp, &fd)?;

@@ -5,8 +5,8 @@
 
 use std::os::fd::OwnedFd;
 
-use super::syscall;
 use super::super::Error;
+use super::syscall;
 
 /// One thread's counters as the probe stores them (`struct task_stat` in
 /// probe.bpf.c; keep both in step).
@@ -176,7 +176,8 @@ pub struct CpuMap {
 /// for each (`/sys/devices/system/cpu/possible`, like "0-3" or "0,2-5").
 pub fn possible_cpus() -> Result<usize, Error> {
     const PATH: &str = "/sys/devices/system/cpu/possible";
-    let text = std::fs::read_to_string(PATH).map_err(|e| Error::io(format!("reading {PATH}"), e))?;
+    let text =
+        std::fs::read_to_string(PATH).map_err(|e| Error::io(format!("reading {PATH}"), e))?;
     let mut max = None;
     for part in text.trim().split(',') {
         let hi = part.rsplit('-').next().unwrap_or(part);

@@ -34,7 +34,7 @@ pub fn open() -> Result<Box<dyn ProcessSource>, Error> {
 /// read the probe's own statistics).
 pub fn open_bpf() -> Result<BpfSource, Error> {
     let ncpu = maps::possible_cpus()?;
-    let loaded = loader::load(PROBE_OBJECT).map_err(|e| explain(e))?;
+    let loaded = loader::load(PROBE_OBJECT).map_err(explain)?;
     let src = BpfSource::new(loaded, ncpu)?;
     // Attached first, then walked: a thread that switches out meanwhile is
     // recorded by the probe, and the walk does not overwrite it.

@@ -2,10 +2,10 @@
 //! one read of the per-CPU array, folded into per-process figures with
 //! buffers allocated at start (the steady state allocates nothing).
 
+use super::super::{CollectorKind, Comm, Error, ProcCpu, ProcIo, ProcMem, ProcessSource, Sample};
 use super::loader::Loaded;
 use super::maps::{CpuMap, CpuState, TaskMap, TaskStat};
 use super::syscall;
-use super::super::{CollectorKind, Comm, Error, ProcCpu, ProcIo, ProcMem, ProcessSource, Sample};
 
 /// What a process had accumulated at the last tick. Counters are
 /// high-water marks: when a thread exits, its entry vanishes before its
@@ -84,7 +84,11 @@ impl BpfSource {
             .try_clone()
             .map_err(|e| Error::io("duplicating the fd of map \"tasks\"", e))?;
         let cpus_fd = probe
-            .map("cpus", std::mem::size_of::<u32>(), std::mem::size_of::<CpuState>())?
+            .map(
+                "cpus",
+                std::mem::size_of::<u32>(),
+                std::mem::size_of::<CpuState>(),
+            )?
             .fd
             .try_clone()
             .map_err(|e| Error::io("duplicating the fd of map \"cpus\"", e))?;
@@ -229,11 +233,7 @@ impl ProcessSource for BpfSource {
                 i += 1;
                 let v: &TaskStat = &vals[idx];
                 let tid = keys[idx];
-                let credit = self
-                    .running
-                    .iter()
-                    .find(|r| r.0 == tid)
-                    .map_or(0, |r| r.1);
+                let credit = self.running.iter().find(|r| r.0 == tid).map_or(0, |r| r.1);
                 f.cpu = f.cpu.wrapping_add(v.cpu_ns).wrapping_add(credit);
                 f.rb = f.rb.wrapping_add(v.read_bytes);
                 f.wb = f.wb.wrapping_add(v.write_bytes);

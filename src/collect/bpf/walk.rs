@@ -8,9 +8,9 @@
 use std::fs;
 use std::path::Path;
 
+use super::super::Error;
 use super::maps::TaskStat;
 use super::syscall;
-use super::super::Error;
 use std::os::fd::OwnedFd;
 
 fn read(path: &Path) -> Option<String> {
