@@ -85,15 +85,12 @@ EXIT STATUS:
     0 success, 1 runtime failure (no compositor, collector failed), 2 bad arguments.
 ";
 
-fn number<T: std::str::FromStr>(
+fn number<T: TryFrom<u64>>(
     flag: &str,
     v: Option<String>,
     min: u64,
     max: u64,
-) -> Result<T, UsageError>
-where
-    T: TryFrom<u64>,
-{
+) -> Result<T, UsageError> {
     let v = v.ok_or_else(|| UsageError(format!("{flag} needs a value")))?;
     let n: u64 = v
         .parse()
