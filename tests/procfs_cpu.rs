@@ -26,26 +26,31 @@ fn one_busy_thread_is_half_of_two_cores_and_leads_top_cpu() {
     let roots = Roots::default();
     let mut sampler = Sampler::new(&roots, Box::new(ProcfsSource::open(&roots).unwrap())).unwrap();
     let mut s = Sample::default();
-    sampler.sample(&mut s).unwrap();
-    std::thread::spawn(|| burn(Duration::from_secs(1)))
-        .join()
-        .unwrap();
-    sampler.sample(&mut s).unwrap();
-
-    let cores = s.cores as f32;
-    let expect = 100.0 / cores;
-    assert!(
-        (s.cpu_percent - expect).abs() <= 10.0,
-        "one busy core of {cores} should be ~{expect}%, got {}% (is the machine busy?)",
-        s.cpu_percent
+    // Other work on a shared machine can push system CPU up for a moment;
+    // a few attempts tell a transient neighbour from a wrong figure.
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        sampler.sample(&mut s).unwrap();
+        std::thread::spawn(|| burn(Duration::from_secs(1)))
+            .join()
+            .unwrap();
+        sampler.sample(&mut s).unwrap();
+        let expect = 100.0 / s.cores as f32;
+        let top = s.top_cpu.as_slice()[0];
+        assert!(s.interval_ns >= 1_000_000_000);
+        if (s.cpu_percent - expect).abs() <= 10.0
+            && top.pid == std::process::id()
+            && (top.cpu_percent - expect).abs() <= 10.0
+        {
+            return;
+        }
+        seen.push((s.cpu_percent, top));
+    }
+    panic!(
+        "one busy core of {} should be ~{}% of the machine and lead top_cpu; saw {seen:?}",
+        s.cores,
+        100 / s.cores
     );
-    let top = s.top_cpu.as_slice();
-    assert_eq!(top[0].pid, std::process::id(), "{top:?}");
-    assert!(
-        (top[0].cpu_percent - expect).abs() <= 10.0,
-        "our process: {top:?}"
-    );
-    assert!(s.interval_ns >= 1_000_000_000);
 }
 
 /// Forks a child that names itself `name` and spins for `secs`; only
@@ -111,4 +116,31 @@ fn names_with_any_bytes_come_out_as_valid_json() {
     };
     assert_eq!(name_of(quoted), "a\"b\\c\n\u{1f600}");
     assert_eq!(name_of(invalid), "\u{fffd}\u{fffd}\t\u{1}x)(y");
+}
+
+#[test]
+fn processes_exiting_mid_walk_are_skipped_silently() {
+    let _g = QUIET.lock().unwrap_or_else(|e| e.into_inner());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let churn = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = Command::new("true").status();
+                n += 1;
+            }
+            n
+        })
+    };
+    let roots = Roots::default();
+    let mut sampler = Sampler::new(&roots, Box::new(ProcfsSource::open(&roots).unwrap())).unwrap();
+    let mut s = Sample::default();
+    for _ in 0..100 {
+        sampler.sample(&mut s).expect("a walk racing exits must not fail");
+        assert!(s.tasks > 0);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let spawned = churn.join().unwrap();
+    assert!(spawned > 10, "only {spawned} processes came and went");
 }
