@@ -19,6 +19,10 @@ pub enum Mode {
     Bench(usize),
     /// `--bench-render N`: time N bar redraws.
     BenchRender(usize),
+    /// `--check-config [PATH]`: validate and exit.
+    CheckConfig(Option<PathBuf>),
+    /// `--print-default-config`: the commented built-in config.
+    PrintDefaultConfig,
     Help,
     Version,
 }
@@ -39,6 +43,8 @@ pub struct Args {
     pub interval_ms: Option<u64>,
     /// `--root DIR`: read `DIR/proc` and `DIR/sys` instead of `/proc`, `/sys`.
     pub root: Option<PathBuf>,
+    /// `--config PATH`: the config file instead of the XDG location.
+    pub config: Option<PathBuf>,
 }
 
 /// A bad command line; `main` prints it and exits 2.
@@ -66,6 +72,9 @@ USAGE:
                                               for Waybar's custom module
     rstat --bench N [--collector C|all]       time N samples, 1 ms apart, per collector
     rstat --bench-render N                    time N bar redraws (no compositor needed)
+    rstat --check-config [PATH]               validate a config file: exit 0, or print
+                                              every error (file:line:column) and exit 1
+    rstat --print-default-config              the complete, commented default config
     rstat --help | --version
 
 OPTIONS:
@@ -74,6 +83,8 @@ OPTIONS:
         on stderr says why). bpf: fail (exit 1) when it cannot load. procfs: walk
         /proc, needs no privilege. all: only with --bench, every collector that loads.
     --interval-ms N    time between samples, 1..=3600000
+    --config PATH      the config file (default: $XDG_CONFIG_HOME/rstat/config.toml,
+                       then ~/.config/rstat/config.toml; none = built-in defaults)
     --root DIR         read DIR/proc and DIR/sys instead of /proc and /sys (for tests
                        and for inspecting a captured sysfs tree)
 
@@ -109,7 +120,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, UsageError>
     let mut collector: Option<CollectorArg> = None;
     let mut interval_ms = None;
     let mut root = None;
-    let mut it = args.into_iter();
+    let mut config = None;
+    let mut it = args.into_iter().peekable();
     let mut set_mode = |m: Mode, flag: &str| -> Result<(), UsageError> {
         if mode.is_some() {
             return Err(UsageError(format!("{flag}: only one mode flag at a time")));
@@ -150,6 +162,19 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, UsageError>
                     })?),
                 });
             }
+            "--config" => {
+                let v = value(&mut it).ok_or_else(|| UsageError("--config needs a file".into()))?;
+                config = Some(PathBuf::from(v));
+            }
+            "--check-config" => {
+                // The path is optional: take the next argument unless it is a flag.
+                let path = match inline.clone() {
+                    Some(v) => Some(v),
+                    None => it.next_if(|a| !a.starts_with('-')),
+                };
+                set_mode(Mode::CheckConfig(path.map(PathBuf::from)), &flag)?
+            }
+            "--print-default-config" => set_mode(Mode::PrintDefaultConfig, &flag)?,
             "--root" => {
                 let v =
                     value(&mut it).ok_or_else(|| UsageError("--root needs a directory".into()))?;
@@ -176,6 +201,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, UsageError>
         collector,
         interval_ms,
         root,
+        config,
     })
 }
 

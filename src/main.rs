@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use rstat::cli::{self, Args, CollectorArg, Mode};
 use rstat::collect::{self, Choice, Roots, Sample, Sampler};
+use rstat::config;
 use rstat::report::{bench, once, waybar};
 
 /// A failure that ends the process: the message and the exit status.
@@ -111,8 +112,28 @@ fn run(args: &Args) -> Result<(), Fatal> {
             let report = bench::run(&mut samplers, n)?;
             write_stdout(report.as_bytes())
         }
+        Mode::PrintDefaultConfig => write_stdout(config::DEFAULT_TEXT.as_bytes()),
+        Mode::CheckConfig(ref path) => check_config(path.as_deref().or(args.config.as_deref())),
         Mode::BenchRender(_) | Mode::Bar => Err(Fatal {
             msg: "the bar is not built yet; try rstat --once".into(),
+            code: 1,
+        }),
+    }
+}
+
+/// `--check-config`: validates the file (or says which defaults apply).
+fn check_config(explicit: Option<&std::path::Path>) -> Result<(), Fatal> {
+    let Some(path) = config::find(explicit) else {
+        println!("no config file found: the built-in defaults apply (rstat --print-default-config shows them)");
+        return Ok(());
+    };
+    match config::load(&path) {
+        Ok(_) => {
+            println!("{}: ok", path.display());
+            Ok(())
+        }
+        Err(errors) => Err(Fatal {
+            msg: format!("invalid config:\n{errors}"),
             code: 1,
         }),
     }

@@ -188,3 +188,40 @@ fn waybar_lines_are_json_with_the_waybar_keys() {
     let status = child.wait().expect("waiting for rstat");
     assert!(status.success(), "rstat --waybar after EPIPE: {status}");
 }
+
+#[test]
+fn check_config_and_print_default_config() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("cli-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+
+    let out = rstat(&["--print-default-config"]);
+    assert!(out.status.success());
+    let good = dir.join("default.toml");
+    std::fs::write(&good, &out.stdout).unwrap();
+    let out = rstat(&["--check-config", good.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).ends_with(": ok\n"));
+
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[bar]\nheight = 40\nposition = \"middle\"\n").unwrap();
+    let out = rstat(&["--check-config", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{}:3:12: `bar.position`: `middle` is not one of top, bottom",
+            bad.display()
+        )),
+        "{err}"
+    );
+
+    // --config names the file --check-config validates when it has no PATH.
+    let out = rstat(&["--check-config", "--config", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let _ = std::fs::remove_dir_all(&dir);
+}

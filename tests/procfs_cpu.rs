@@ -137,7 +137,9 @@ fn processes_exiting_mid_walk_are_skipped_silently() {
     let mut sampler = Sampler::new(&roots, Box::new(ProcfsSource::open(&roots).unwrap())).unwrap();
     let mut s = Sample::default();
     for _ in 0..100 {
-        sampler.sample(&mut s).expect("a walk racing exits must not fail");
+        sampler
+            .sample(&mut s)
+            .expect("a walk racing exits must not fail");
         assert!(s.tasks > 0);
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
