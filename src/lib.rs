@@ -5,4 +5,5 @@
 
 pub mod cli;
 pub mod collect;
+pub mod config;
 pub mod report;
