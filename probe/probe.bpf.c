@@ -68,7 +68,7 @@ struct map_def tasks SEC("maps") = {
 	.type = BPF_MAP_TYPE_LRU_HASH,
 	.key_size = sizeof(__u32),
 	.value_size = sizeof(struct task_stat),
-	.max_entries = 32768,
+	.max_entries = 16384,
 };
 
 struct map_def cpus SEC("maps") = {
