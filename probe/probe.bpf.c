@@ -5,7 +5,8 @@
  * count in system CPU).
  *
  * Built with: clang -target bpf -O2 -g -c probe.bpf.c
- * Attached as raw tracepoints (BPF_RAW_TRACEPOINT_OPEN): no tracefs.
+ * Attached with BPF_RAW_TRACEPOINT_OPEN (tp_btf for sched_switch, plain
+ * raw_tp for sched_process_exit): no tracefs, no perf events.
  */
 #include "probe.h"
 
@@ -20,8 +21,6 @@ static long (*bpf_map_delete_elem)(void *map, const void *key) = (void *)3;
 static __u64 (*bpf_ktime_get_ns)(void) = (void *)5;
 static __u64 (*bpf_get_current_pid_tgid)(void) = (void *)14;
 static long (*bpf_get_current_comm)(void *buf, __u32 size) = (void *)16;
-static __u64 (*bpf_get_current_task)(void) = (void *)35;
-static long (*bpf_probe_read_kernel)(void *dst, __u32 size, const void *src) = (void *)113;
 
 #define BPF_MAP_TYPE_PERCPU_ARRAY 6
 #define BPF_MAP_TYPE_LRU_HASH 9
@@ -78,22 +77,26 @@ struct map_def cpus SEC("maps") = {
 	.max_entries = 1,
 };
 
-#define READ(dst, src) bpf_probe_read_kernel(&(dst), sizeof(dst), &(src))
+/* tp_btf hands the hook BTF-typed task pointers, so fields are read with
+ * plain loads (the verifier turns them into fault-safe loads): several
+ * times cheaper per switch than a bpf_probe_read_kernel() call per field. */
 
 static ALWAYS __u64 rss_pages(struct mm_struct *mm)
 {
-	__s64 file = 0, anon = 0, shm = 0;
+	__s64 file, anon, shm;
 
-	/* MM_FILEPAGES 0, MM_ANONPAGES 1, MM_SHMEMPAGES 3 (2 is swap). */
+	/* MM_FILEPAGES 0, MM_ANONPAGES 1, MM_SHMEMPAGES 3 (2 is swap). The
+	 * branch not taken on this kernel has relocations that matched nothing:
+	 * the loader poisons them and the verifier never walks that code. */
 	if (__builtin_preserve_field_info(mm->rss_stat, 2 /* FIELD_EXISTS */)) {
-		READ(file, mm->rss_stat[0].count);
-		READ(anon, mm->rss_stat[1].count);
-		READ(shm, mm->rss_stat[3].count);
+		file = mm->rss_stat[0].count;
+		anon = mm->rss_stat[1].count;
+		shm = mm->rss_stat[3].count;
 	} else {
 		struct mm_struct___pre62 *old = (void *)mm;
-		READ(file, old->rss_stat.count[0].counter);
-		READ(anon, old->rss_stat.count[1].counter);
-		READ(shm, old->rss_stat.count[3].counter);
+		file = old->rss_stat.count[0].counter;
+		anon = old->rss_stat.count[1].counter;
+		shm = old->rss_stat.count[3].counter;
 	}
 	/* Approximate counters can dip below zero briefly. */
 	__s64 total = file + anon + shm;
@@ -102,54 +105,51 @@ static ALWAYS __u64 rss_pages(struct mm_struct *mm)
 
 static ALWAYS void snapshot(struct task_stat *st, struct task_struct *t, __u32 tgid, __u64 now)
 {
-	struct mm_struct *mm = 0;
-	struct signal_struct *sig = 0;
+	struct mm_struct *mm = t->mm;
+	struct signal_struct *sig = t->signal;
 
 	st->tgid = tgid;
 	st->at_ns = now;
-	READ(st->cpu_ns, t->se.sum_exec_runtime);
-	READ(mm, t->mm);
+	st->cpu_ns = t->se.sum_exec_runtime;
 	/* Kernel threads have no mm; their RSS is zero. */
 	st->rss_pages = mm ? rss_pages(mm) : 0;
-	READ(st->read_bytes, t->ioac.read_bytes);
-	READ(st->write_bytes, t->ioac.write_bytes);
-	READ(sig, t->signal);
+	st->read_bytes = t->ioac.read_bytes;
+	st->write_bytes = t->ioac.write_bytes;
 	if (sig) {
-		READ(st->sig_cpu_ns, sig->sum_sched_runtime);
-		READ(st->sig_read_bytes, sig->ioac.read_bytes);
-		READ(st->sig_write_bytes, sig->ioac.write_bytes);
+		st->sig_cpu_ns = sig->sum_sched_runtime;
+		st->sig_read_bytes = sig->ioac.read_bytes;
+		st->sig_write_bytes = sig->ioac.write_bytes;
 	}
 	bpf_get_current_comm(st->comm, sizeof(st->comm));
 }
 
 /* sched_switch(bool preempt, struct task_struct *prev, struct task_struct *next,
  * unsigned int prev_state). At this point current == prev. */
-SEC("raw_tp/sched_switch")
+SEC("tp_btf/sched_switch")
 int on_switch(__u64 *ctx)
 {
-	struct task_struct *prev = (void *)bpf_get_current_task();
+	struct task_struct *prev = (void *)ctx[1];
 	struct task_struct *next = (void *)ctx[2];
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
-	__u32 zero = 0, next_tid = 0, flags = 0;
+	__u32 zero = 0;
 	__u64 now = bpf_ktime_get_ns();
 
+	/* A per-CPU array slot, not a hash: the cheapest map there is. */
 	struct cpu_state *cs = bpf_map_lookup_elem(&cpus, &zero);
 	if (!cs)
 		return 0;
 	/* switch_in_ns == 0: the first switch seen on this CPU, start unknown. */
 	if (tid && cs->switch_in_ns)
 		cs->busy_ns += now - cs->switch_in_ns;
-	READ(next_tid, next->pid);
 	cs->switch_in_ns = now;
-	cs->cur_tid = next_tid;
+	cs->cur_tid = next->pid;
 
 	if (!tid)
 		return 0;
 	/* A dying task's last switches come after sched_process_exit deleted
 	 * its entry: re-creating it here would leak it forever. */
-	READ(flags, prev->flags);
-	if (flags & PF_EXITING)
+	if (prev->flags & PF_EXITING)
 		return 0;
 
 	struct task_stat *st = bpf_map_lookup_elem(&tasks, &tid);

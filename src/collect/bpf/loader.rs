@@ -5,7 +5,7 @@ use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use super::super::Error;
-use super::btf::Btf;
+use super::btf::{self, Btf};
 use super::core_reloc;
 use super::elf::{self, MapDef};
 use super::syscall;
@@ -55,8 +55,9 @@ impl Loaded {
     }
 }
 
-/// Loads every program in `object` and attaches each to the raw tracepoint
-/// its section names (`raw_tp/NAME`).
+/// Loads every program in `object` and attaches each to the tracepoint its
+/// section names: `raw_tp/NAME` or `tp_btf/NAME`, both through
+/// `BPF_RAW_TRACEPOINT_OPEN` (no tracefs, no perf events).
 pub fn load(object: &[u8]) -> Result<Loaded, Error> {
     let obj = elf::parse(object)?;
     let mut maps = Vec::with_capacity(obj.maps.len());
@@ -85,7 +86,11 @@ pub fn load(object: &[u8]) -> Result<Loaded, Error> {
     };
     // The kernel's BTF is big (megabytes): read it only when needed, and
     // drop it once the programs are patched.
-    let kernel = if relos.iter().any(|(_, r)| !r.is_empty()) {
+    let typed = obj
+        .programs
+        .iter()
+        .any(|p| p.section.starts_with("tp_btf/"));
+    let kernel = if typed || relos.iter().any(|(_, r)| !r.is_empty()) {
         let data = std::fs::read(VMLINUX_BTF).map_err(|e| {
             Error::io(
                 format!("reading {VMLINUX_BTF} (the kernel's BTF, needed for CO-RE)"),
@@ -138,15 +143,36 @@ pub fn load(object: &[u8]) -> Result<Loaded, Error> {
                 }
             }
         }
-        let tp = p.section.strip_prefix("raw_tp/").ok_or_else(|| {
-            Error::msg(format!(
-                "program {}: section {:?} is not raw_tp/NAME",
+        let (kind, tp) = if let Some(tp) = p.section.strip_prefix("raw_tp/") {
+            (syscall::ProgKind::RawTracepoint, tp)
+        } else if let Some(tp) = p.section.strip_prefix("tp_btf/") {
+            let kernel = kernel
+                .as_ref()
+                .ok_or_else(|| Error::msg("tp_btf program without kernel BTF"))?;
+            let typedef = format!("btf_trace_{tp}");
+            let id = kernel
+                .find_all(btf::KIND_TYPEDEF, &typedef)
+                .next()
+                .ok_or_else(|| {
+                    Error::msg(format!(
+                        "the kernel's BTF has no tracepoint {tp:?} ({typedef})"
+                    ))
+                })?;
+            (syscall::ProgKind::TpBtf { attach_btf_id: id }, tp)
+        } else {
+            return Err(Error::msg(format!(
+                "program {}: section {:?} is neither raw_tp/NAME nor tp_btf/NAME",
                 p.name, p.section
-            ))
-        })?;
-        let fd = syscall::prog_load(&p.name, syscall::PROG_TYPE_RAW_TRACEPOINT, &insns, &license)?;
-        let tp = CString::new(tp).map_err(|_| Error::msg("bad tracepoint name"))?;
-        let link = syscall::raw_tracepoint_open(&tp, &fd)?;
+            )));
+        };
+        let fd = syscall::prog_load(&p.name, kind, &insns, &license)?;
+        let link = match kind {
+            syscall::ProgKind::RawTracepoint => {
+                let name = CString::new(tp).map_err(|_| Error::msg("bad tracepoint name"))?;
+                syscall::raw_tracepoint_open(Some(&name), &fd)?
+            }
+            syscall::ProgKind::TpBtf { .. } => syscall::raw_tracepoint_open(None, &fd)?,
+        };
         progs.push(Prog {
             name: p.name,
             fd,

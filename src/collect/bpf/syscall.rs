@@ -21,7 +21,7 @@ const BPF_RAW_TRACEPOINT_OPEN: libc::c_long = 17;
 const BPF_MAP_LOOKUP_BATCH: libc::c_long = 24;
 
 /// `BPF_PROG_TYPE_RAW_TRACEPOINT`.
-pub const PROG_TYPE_RAW_TRACEPOINT: u32 = 17;
+const PROG_TYPE_RAW_TRACEPOINT: u32 = 17;
 /// `BPF_NOEXIST`: insert only, never overwrite.
 pub const NOEXIST: u64 = 1;
 
@@ -113,17 +113,47 @@ struct ProgLoadAttr {
     kern_version: u32,
     prog_flags: u32,
     prog_name: [u8; 16],
+    prog_ifindex: u32,
+    expected_attach_type: u32,
+    prog_btf_fd: u32,
+    func_info_rec_size: u32,
+    func_info: u64,
+    func_info_cnt: u32,
+    line_info_rec_size: u32,
+    line_info: u64,
+    line_info_cnt: u32,
+    attach_btf_id: u32,
 }
+
+/// How a program attaches: what `BPF_PROG_LOAD` must be told up front.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProgKind {
+    /// `raw_tp/NAME`: untyped arguments, fields read with probe helpers.
+    RawTracepoint,
+    /// `tp_btf/NAME`: BTF-typed arguments, fields read with direct loads;
+    /// `attach_btf_id` is the kernel's `btf_trace_NAME` typedef.
+    TpBtf { attach_btf_id: u32 },
+}
+
+/// `BPF_PROG_TYPE_TRACING` and its `BPF_TRACE_RAW_TP` attach type.
+const PROG_TYPE_TRACING: u32 = 26;
+const TRACE_RAW_TP: u32 = 23;
 
 /// `BPF_PROG_LOAD`. On failure the verifier's log is part of the error.
 pub fn prog_load(
     name: &str,
-    prog_type: u32,
+    kind: ProgKind,
     insns: &[u64],
     license: &CStr,
 ) -> Result<OwnedFd, Error> {
+    let (prog_type, expected_attach_type, attach_btf_id) = match kind {
+        ProgKind::RawTracepoint => (PROG_TYPE_RAW_TRACEPOINT, 0, 0),
+        ProgKind::TpBtf { attach_btf_id } => (PROG_TYPE_TRACING, TRACE_RAW_TP, attach_btf_id),
+    };
     let mut attr = ProgLoadAttr {
         prog_type,
+        expected_attach_type,
+        attach_btf_id,
         insn_cnt: insns.len() as u32,
         insns: insns.as_ptr() as u64,
         license: license.as_ptr() as u64,
@@ -165,11 +195,12 @@ struct RawTpAttr {
     _pad: u32,
 }
 
-/// `BPF_RAW_TRACEPOINT_OPEN`: attaches `prog` to tracepoint `tp`; the
-/// returned fd keeps it attached until closed.
-pub fn raw_tracepoint_open(tp: &CStr, prog: &OwnedFd) -> Result<OwnedFd, Error> {
+/// `BPF_RAW_TRACEPOINT_OPEN`: attaches `prog` to tracepoint `tp` (`None`
+/// for a `tp_btf` program, which names its target at load); the returned
+/// fd keeps it attached until closed.
+pub fn raw_tracepoint_open(tp: Option<&CStr>, prog: &OwnedFd) -> Result<OwnedFd, Error> {
     let mut attr = RawTpAttr {
-        name: tp.as_ptr() as u64,
+        name: tp.map_or(0, |t| t.as_ptr() as u64),
         prog_fd: prog.as_raw_fd() as u32,
         _pad: 0,
     };
