@@ -74,3 +74,20 @@ fn tick_time() {
         s.tasks
     );
 }
+
+/// Keeps the probe attached for `RSTAT_HOLD_SECS` seconds (default 20) so
+/// an outside benchmark (`perf bench sched pipe`) can run against it.
+#[test]
+#[ignore = "measurement"]
+fn hold_probe_attached() {
+    if !common::need(common::is_root(), "needs root to load BPF") {
+        return;
+    }
+    let secs: u64 = std::env::var("RSTAT_HOLD_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let _src = bpf::open_bpf().expect("open bpf");
+    eprintln!("probe attached");
+    std::thread::sleep(Duration::from_secs(secs));
+}
