@@ -39,12 +39,19 @@ fn running_waybar_holds_no_capabilities() {
     let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).expect("status");
     let _ = child.kill();
     let _ = child.wait();
-    assert!(n > 0 && line.starts_with('{'), "rstat printed a Waybar line: {line:?}");
+    assert!(
+        n > 0 && line.starts_with('{'),
+        "rstat printed a Waybar line: {line:?}"
+    );
     let allowed = if bpf_reads_need_cap() { 1u64 << 39 } else { 0 };
     for key in ["CapInh:", "CapPrm:", "CapEff:", "CapAmb:"] {
         let v = u64::from_str_radix(&field(&status, key), 16).expect("hex caps");
         assert_eq!(v & !allowed, 0, "{key} {v:016x} after start-up");
     }
-    assert_eq!(field(&status, "CapBnd:"), "0000000000000000", "bounding set emptied");
+    assert_eq!(
+        field(&status, "CapBnd:"),
+        "0000000000000000",
+        "bounding set emptied"
+    );
     assert_eq!(field(&status, "NoNewPrivs:"), "1");
 }
