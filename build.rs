@@ -22,7 +22,7 @@ fn main() {
     let use_clang = std::env::var_os("RSTAT_NO_CLANG").is_none();
     let built = use_clang
         && Command::new("clang")
-            .args(["-target", "bpf", "-O2", "-g", "-c"])
+            .args(["-target", "bpf", "-mcpu=v3", "-O2", "-g", "-c"])
             // Paths in the debug info must not depend on where the tree lives.
             .arg(format!("-fdebug-prefix-map={}=.", probe.display()))
             .arg(&src)

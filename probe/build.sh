@@ -4,6 +4,6 @@
 # tests/bpf_probe_object.rs fails until you do.
 set -eu
 cd "$(dirname "$0")"
-clang -target bpf -O2 -g -fdebug-prefix-map="$PWD"=. -c probe.bpf.c -o probe.bpf.o
+clang -target bpf -mcpu=v3 -O2 -g -fdebug-prefix-map="$PWD"=. -c probe.bpf.c -o probe.bpf.o
 sha256sum probe.bpf.c probe.h probe.bpf.o > probe.bpf.o.sha256
 clang --version | head -n 1 > probe.bpf.o.clang

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* rstat's in-kernel half: on every context switch, snapshot the outgoing
- * thread's counters into an LRU hash keyed by thread id, and keep a per-CPU
+ * thread's counters into its slot of an mmap-able array, and keep a per-CPU
  * busy-time counter that no exit ever deletes (so short-lived tasks still
  * count in system CPU).
  *
- * Built with: clang -target bpf -O2 -g -c probe.bpf.c
+ * Built with: clang -target bpf -mcpu=v3 -O2 -g -c probe.bpf.c
+ * (v3 for atomic fetch-and-add, Linux 5.12+)
  * Attached with BPF_RAW_TRACEPOINT_OPEN (tp_btf for sched_switch, plain
  * raw_tp for sched_process_exit): no tracefs, no perf events.
  */
@@ -21,10 +22,18 @@ static long (*bpf_map_delete_elem)(void *map, const void *key) = (void *)3;
 static __u64 (*bpf_ktime_get_ns)(void) = (void *)5;
 static __u64 (*bpf_get_current_pid_tgid)(void) = (void *)14;
 static long (*bpf_get_current_comm)(void *buf, __u32 size) = (void *)16;
+static long (*bpf_map_push_elem)(void *map, const void *value, __u64 flags) = (void *)87;
+static long (*bpf_map_pop_elem)(void *map, void *value) = (void *)88;
 
+#define BPF_MAP_TYPE_HASH 1
+#define BPF_MAP_TYPE_ARRAY 2
 #define BPF_MAP_TYPE_PERCPU_ARRAY 6
-#define BPF_MAP_TYPE_LRU_HASH 9
+#define BPF_MAP_TYPE_STACK 23
+#define BPF_F_MMAPABLE (1U << 10)
 #define BPF_NOEXIST 1
+/* Threads tracked at once; past this, new threads go uncounted (and
+ * meta.dropped says how many tried). */
+#define MAX_TASKS 16384
 #define PF_EXITING 0x00000004
 
 /* Legacy map definitions: the loader reads these five words per symbol. */
@@ -40,7 +49,7 @@ struct map_def {
  * (TaskStat): keep both in step. */
 struct task_stat {
 	__u32 tgid;
-	__u32 _pad;
+	__u32 tid;             /* 0: the slot is free */
 	__u64 at_ns;           /* when this snapshot was taken */
 	__u64 cpu_ns;          /* task->se.sum_exec_runtime */
 	__u64 rss_pages;       /* mm rss_stat: file + anon + shmem */
@@ -61,13 +70,48 @@ struct cpu_state {
 	__u32 _pad;
 };
 
-/* LRU: with more live threads than entries, the coldest are evicted instead
- * of new ones being refused. */
-struct map_def tasks SEC("maps") = {
-	.type = BPF_MAP_TYPE_LRU_HASH,
+/* Where the counters live: an array userspace maps into its own memory
+ * (BPF_F_MMAPABLE) and reads with no syscall at all, where a hash map read
+ * costs a syscall and ~200 ns per entry in the kernel's batch walk. */
+struct map_def slots SEC("maps") = {
+	.type = BPF_MAP_TYPE_ARRAY,
 	.key_size = sizeof(__u32),
 	.value_size = sizeof(struct task_stat),
-	.max_entries = 16384,
+	.max_entries = MAX_TASKS,
+	.map_flags = BPF_F_MMAPABLE,
+};
+
+/* Thread id -> slot. A plain hash, not LRU: an evicted index entry would
+ * leak its slot. */
+struct map_def slot_of SEC("maps") = {
+	.type = BPF_MAP_TYPE_HASH,
+	.key_size = sizeof(__u32),
+	.value_size = sizeof(__u32),
+	.max_entries = MAX_TASKS,
+};
+
+/* Freed slots, reused before new ones are taken from meta.next_slot: the
+ * used slots stay packed at the bottom of the array, and userspace scans
+ * only up to next_slot. */
+struct map_def free_slots SEC("maps") = {
+	.type = BPF_MAP_TYPE_STACK,
+	.key_size = 0,
+	.value_size = sizeof(__u32),
+	.max_entries = MAX_TASKS,
+};
+
+/* Shared with source.rs (Meta). */
+struct meta {
+	__u32 next_slot;       /* slots below this have been handed out */
+	__u32 dropped;         /* threads not tracked: no free slot */
+};
+
+struct map_def meta SEC("maps") = {
+	.type = BPF_MAP_TYPE_ARRAY,
+	.key_size = sizeof(__u32),
+	.value_size = sizeof(struct meta),
+	.max_entries = 1,
+	.map_flags = BPF_F_MMAPABLE,
 };
 
 struct map_def cpus SEC("maps") = {
@@ -119,6 +163,8 @@ static ALWAYS void snapshot(struct task_stat *st, struct task_struct *t, __u32 t
 		st->sig_cpu_ns = sig->sum_sched_runtime;
 		st->sig_read_bytes = sig->ioac.read_bytes;
 		st->sig_write_bytes = sig->ioac.write_bytes;
+	} else {
+		st->sig_cpu_ns = st->sig_read_bytes = st->sig_write_bytes = 0;
 	}
 	bpf_get_current_comm(st->comm, sizeof(st->comm));
 }
@@ -152,14 +198,36 @@ int on_switch(__u64 *ctx)
 	if (prev->flags & PF_EXITING)
 		return 0;
 
-	struct task_stat *st = bpf_map_lookup_elem(&tasks, &tid);
-	if (st) {
-		snapshot(st, prev, pid_tgid >> 32, now);
+	__u32 *slotp = bpf_map_lookup_elem(&slot_of, &tid);
+	struct task_stat *st;
+	if (slotp) {
+		__u32 slot = *slotp;
+		st = bpf_map_lookup_elem(&slots, &slot);
+		if (st)
+			snapshot(st, prev, pid_tgid >> 32, now);
 		return 0;
 	}
-	struct task_stat fresh = {};
-	snapshot(&fresh, prev, pid_tgid >> 32, now);
-	bpf_map_update_elem(&tasks, &tid, &fresh, BPF_NOEXIST);
+	/* First switch-out of a thread the start-up walk did not see. */
+	struct meta *m = bpf_map_lookup_elem(&meta, &zero);
+	if (!m)
+		return 0;
+	__u32 slot;
+	if (bpf_map_pop_elem(&free_slots, &slot)) {
+		/* No freed slot to reuse: take a new one from the top. */
+		slot = __sync_fetch_and_add(&m->next_slot, 1);
+		if (slot >= MAX_TASKS) {
+			__sync_fetch_and_add(&m->dropped, 1);
+			return 0;
+		}
+	}
+	st = bpf_map_lookup_elem(&slots, &slot);
+	if (!st || bpf_map_update_elem(&slot_of, &tid, &slot, BPF_NOEXIST)) {
+		bpf_map_push_elem(&free_slots, &slot, 0);
+		return 0;
+	}
+	snapshot(st, prev, pid_tgid >> 32, now);
+	/* Set last: userspace takes tid != 0 to mean the slot is filled. */
+	st->tid = tid;
 	return 0;
 }
 
@@ -169,8 +237,16 @@ SEC("raw_tp/sched_process_exit")
 int on_exit(__u64 *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 *slotp = bpf_map_lookup_elem(&slot_of, &tid);
 
-	bpf_map_delete_elem(&tasks, &tid);
+	if (!slotp)
+		return 0;
+	__u32 slot = *slotp;
+	struct task_stat *st = bpf_map_lookup_elem(&slots, &slot);
+	if (st)
+		st->tid = 0;
+	bpf_map_delete_elem(&slot_of, &tid);
+	bpf_map_push_elem(&free_slots, &slot, 0);
 	return 0;
 }
 

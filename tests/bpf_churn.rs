@@ -141,4 +141,12 @@ fn churn_is_counted_and_does_not_leak() {
         "{} entries for {live} live threads",
         ids.len()
     );
+    // Exits gave their slots back: hundreds of processes came and went, yet
+    // the slots handed out never spread far past the live count.
+    let hw = src.slot_high_water().expect("meta") as usize;
+    eprintln!("slot high water {hw} after {n1} short-lived processes");
+    assert!(
+        hw < live + 100,
+        "slot high water {hw} for {live} live threads"
+    );
 }

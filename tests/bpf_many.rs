@@ -47,6 +47,7 @@ fn more_than_8192_tasks() {
 
     let mut s = Sample::default();
     src.collect(0, cores(), &mut s).expect("tick 0");
+    let b0 = src.process(burner.pid()).map_or(0, |p| p.cpu_ns);
     let w = Instant::now();
     let c0 = proc_cpu_ns(burner.pid());
     std::thread::sleep(Duration::from_millis(500));
@@ -54,6 +55,7 @@ fn more_than_8192_tasks() {
     let el = w.elapsed().as_nanos() as u64;
     let t = Instant::now();
     src.collect(el, cores(), &mut s).expect("tick 1");
+    let b1 = src.process(burner.pid()).expect("burner tracked").cpu_ns;
     let tick = t.elapsed();
     let truth = (c1 - c0) as f64 * 100.0 / (el as f64 * cores() as f64);
 
@@ -77,16 +79,13 @@ fn more_than_8192_tasks() {
         "only {seen} of our {} threads in the map",
         mine.len()
     );
-    let row = s
-        .top_cpu
-        .as_slice()
-        .iter()
-        .find(|p| p.pid == burner.pid())
-        .expect("the burner is in the CPU list");
+    assert_eq!(src.dropped().expect("meta"), 0, "no thread went untracked");
+    // The burner's figure stays right among 9000 other threads (compared
+    // as cumulative time: on a busy shared machine it may not make the top 5).
+    let got = (b1 - b0) as f64 * 100.0 / (el as f64 * cores() as f64);
     assert!(
-        (row.cpu_percent as f64 - truth).abs() < 5.0,
-        "burner {:.1}% vs /proc {truth:.1}%",
-        row.cpu_percent
+        (got - truth).abs() < 5.0,
+        "burner {got:.1}% vs /proc {truth:.1}%"
     );
 
     let (m, c) = &*gate;

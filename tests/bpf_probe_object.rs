@@ -76,7 +76,16 @@ fn committed_object_is_what_clang_builds_now() {
     }
     let tmp = std::env::temp_dir().join(format!("rstat-probe-{}.o", std::process::id()));
     let status = Command::new("clang")
-        .args(["-target", "bpf", "-O2", "-g", "-c", "probe.bpf.c", "-o"])
+        .args([
+            "-target",
+            "bpf",
+            "-mcpu=v3",
+            "-O2",
+            "-g",
+            "-c",
+            "probe.bpf.c",
+            "-o",
+        ])
         .arg(&tmp)
         .current_dir(probe_dir())
         .status()

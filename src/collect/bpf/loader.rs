@@ -22,12 +22,14 @@ pub struct Map {
     pub fd: OwnedFd,
 }
 
-/// A loaded, attached program.
+/// A loaded program.
 pub struct Prog {
     pub name: String,
     pub fd: OwnedFd,
-    /// Closing this detaches the program.
-    pub _link: OwnedFd,
+    kind: syscall::ProgKind,
+    tracepoint: String,
+    /// Set once attached; closing it detaches the program.
+    link: Option<OwnedFd>,
 }
 
 /// The probe, live in the kernel for as long as this is kept.
@@ -37,6 +39,27 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// Attaches every program to its tracepoint through
+    /// `BPF_RAW_TRACEPOINT_OPEN` (no tracefs, no perf events).
+    pub fn attach(&mut self) -> Result<(), Error> {
+        for p in &mut self.progs {
+            if p.link.is_some() {
+                continue;
+            }
+            let link = match p.kind {
+                syscall::ProgKind::RawTracepoint => {
+                    let name = CString::new(p.tracepoint.as_str())
+                        .map_err(|_| Error::msg("bad tracepoint name"))?;
+                    syscall::raw_tracepoint_open(Some(&name), &p.fd)?
+                }
+                // A tp_btf program named its tracepoint when it was loaded.
+                syscall::ProgKind::TpBtf { .. } => syscall::raw_tracepoint_open(None, &p.fd)?,
+            };
+            p.link = Some(link);
+        }
+        Ok(())
+    }
+
     /// The map named `name`, with the key and value sizes the reader expects.
     pub fn map(&self, name: &str, key_size: usize, value_size: usize) -> Result<&Map, Error> {
         let m = self
@@ -55,9 +78,9 @@ impl Loaded {
     }
 }
 
-/// Loads every program in `object` and attaches each to the tracepoint its
-/// section names: `raw_tp/NAME` or `tp_btf/NAME`, both through
-/// `BPF_RAW_TRACEPOINT_OPEN` (no tracefs, no perf events).
+/// Creates the maps and loads every program in `object`, without attaching
+/// (see [`Loaded::attach`]). Sections name the tracepoint: `raw_tp/NAME` or
+/// `tp_btf/NAME`.
 pub fn load(object: &[u8]) -> Result<Loaded, Error> {
     let obj = elf::parse(object)?;
     let mut maps = Vec::with_capacity(obj.maps.len());
@@ -166,17 +189,12 @@ pub fn load(object: &[u8]) -> Result<Loaded, Error> {
             )));
         };
         let fd = syscall::prog_load(&p.name, kind, &insns, &license)?;
-        let link = match kind {
-            syscall::ProgKind::RawTracepoint => {
-                let name = CString::new(tp).map_err(|_| Error::msg("bad tracepoint name"))?;
-                syscall::raw_tracepoint_open(Some(&name), &fd)?
-            }
-            syscall::ProgKind::TpBtf { .. } => syscall::raw_tracepoint_open(None, &fd)?,
-        };
         progs.push(Prog {
+            tracepoint: tp.to_string(),
             name: p.name,
             fd,
-            _link: link,
+            kind,
+            link: None,
         });
     }
     Ok(Loaded { maps, progs })

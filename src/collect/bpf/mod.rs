@@ -17,6 +17,7 @@ pub mod source;
 pub mod syscall;
 pub mod walk;
 
+pub use maps::ReadMode;
 pub use source::{BpfSource, ProbeStats, ProcessTotals};
 
 use super::{Error, ProcessSource};
@@ -35,10 +36,13 @@ pub fn open() -> Result<Box<dyn ProcessSource>, Error> {
 pub fn open_bpf() -> Result<BpfSource, Error> {
     let ncpu = maps::possible_cpus()?;
     let loaded = loader::load(PROBE_OBJECT).map_err(explain)?;
-    let src = BpfSource::new(loaded, ncpu)?;
-    // Attached first, then walked: a thread that switches out meanwhile is
-    // recorded by the probe, and the walk does not overwrite it.
-    walk::seed(src.task_map_fd())?;
+    let mut src = BpfSource::new(loaded, ncpu)?;
+    // Walk first, then attach: until the probe runs, the walk is the only
+    // one handing out slots. A walked thread that exits before the exit hook
+    // is attached would keep its slot: `prune` frees those afterwards.
+    let walked = walk::seed(src.task_map())?;
+    src.attach()?;
+    walk::prune(src.task_map(), &walked)?;
     Ok(src)
 }
 

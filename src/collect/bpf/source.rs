@@ -4,7 +4,9 @@
 
 use super::super::{CollectorKind, Comm, Error, ProcCpu, ProcIo, ProcMem, ProcessSource, Sample};
 use super::loader::Loaded;
-use super::maps::{CpuMap, CpuState, TaskMap, TaskStat};
+use std::os::fd::OwnedFd;
+
+use super::maps::{CpuMap, CpuState, Meta, ReadMode, TaskMap, TaskStat};
 use super::syscall;
 
 /// What a process had accumulated at the last tick. Counters are
@@ -73,29 +75,27 @@ impl BpfSource {
     /// Wraps a loaded probe: finds its maps and allocates every buffer a
     /// tick will need.
     pub fn new(probe: Loaded, ncpu: usize) -> Result<BpfSource, Error> {
-        let tasks = probe.map(
-            "tasks",
-            std::mem::size_of::<u32>(),
-            std::mem::size_of::<TaskStat>(),
-        )?;
-        let max = tasks.def.max_entries;
-        let tasks_fd = tasks
-            .fd
-            .try_clone()
-            .map_err(|e| Error::io("duplicating the fd of map \"tasks\"", e))?;
-        let cpus_fd = probe
-            .map(
-                "cpus",
-                std::mem::size_of::<u32>(),
-                std::mem::size_of::<CpuState>(),
-            )?
-            .fd
-            .try_clone()
-            .map_err(|e| Error::io("duplicating the fd of map \"cpus\"", e))?;
+        let dup = |name: &str, key: usize, value: usize| -> Result<OwnedFd, Error> {
+            probe
+                .map(name, key, value)?
+                .fd
+                .try_clone()
+                .map_err(|e| Error::io(format!("duplicating the fd of map {name:?}"), e))
+        };
+        let stat = std::mem::size_of::<TaskStat>();
+        let max = probe.map("slots", 4, stat)?.def.max_entries;
+        let tasks = TaskMap::new(
+            dup("slots", 4, stat)?,
+            dup("slot_of", 4, 4)?,
+            dup("free_slots", 0, 4)?,
+            dup("meta", 4, std::mem::size_of::<Meta>())?,
+            max,
+        );
+        let cpus_fd = dup("cpus", 4, std::mem::size_of::<CpuState>())?;
         // SAFETY: sysconf has no preconditions.
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
         Ok(BpfSource {
-            tasks: TaskMap::new(tasks_fd, max),
+            tasks,
             cpus: CpuMap::new(cpus_fd, ncpu),
             probe,
             order: Vec::with_capacity(max as usize),
@@ -107,9 +107,25 @@ impl BpfSource {
         })
     }
 
-    /// The task map's fd (the start-up walk inserts through it).
-    pub(super) fn task_map_fd(&self) -> &std::os::fd::OwnedFd {
-        self.tasks.fd()
+    /// The task map (the start-up walk inserts through it).
+    pub(super) fn task_map(&self) -> &TaskMap {
+        &self.tasks
+    }
+
+    /// Attaches the probe's programs.
+    pub(super) fn attach(&mut self) -> Result<(), Error> {
+        self.probe.attach()
+    }
+
+    /// One past the highest slot ever used: stays near the peak number of
+    /// live threads when exits free their slots for reuse.
+    pub fn slot_high_water(&self) -> Result<u32, Error> {
+        Ok(self.tasks.meta()?.next_slot)
+    }
+
+    /// Threads the probe could not track since start (all slots taken).
+    pub fn dropped(&self) -> Result<u32, Error> {
+        Ok(self.tasks.meta()?.dropped)
     }
 
     /// Thread ids in the task map as of the last `collect`.
@@ -117,15 +133,14 @@ impl BpfSource {
         self.tasks.keys()
     }
 
-    /// Whether the last reads used `BPF_MAP_LOOKUP_BATCH`.
-    pub fn batched(&self) -> bool {
-        self.tasks.batched()
+    /// How the last reads were done.
+    pub fn read_mode(&self) -> ReadMode {
+        self.tasks.mode()
     }
 
-    /// Makes later reads use `GET_NEXT_KEY` + `LOOKUP_ELEM` (for tests of
-    /// the fallback).
-    pub fn force_iterative(&mut self) {
-        self.tasks.force_iterative();
+    /// Makes later reads take a slower path (to test the fallbacks).
+    pub fn force_read_mode(&mut self, mode: ReadMode) {
+        self.tasks.force_mode(mode);
     }
 
     /// The cumulative figures of process `tgid` as of the last `collect`.

@@ -357,3 +357,65 @@ pub fn prog_run_stats(prog: &OwnedFd) -> io::Result<(u64, u64)> {
     };
     Ok((word(RUN_TIME_NS_OFF), word(RUN_CNT_OFF)))
 }
+
+/// Pushes `value` onto a stack or queue map (`BPF_MAP_UPDATE_ELEM` with no key).
+pub fn push_elem<V>(map: &OwnedFd, value: &V) -> io::Result<()> {
+    let mut attr = ElemAttr {
+        map_fd: map.as_raw_fd() as u32,
+        _pad: 0,
+        key: 0,
+        value: value as *const V as u64,
+        flags: 0,
+    };
+    bpf(BPF_MAP_UPDATE_ELEM, &mut attr).map(|_| ())
+}
+
+/// A shared mapping of a `BPF_F_MMAPABLE` array map's values.
+pub struct Mmap {
+    ptr: *mut libc::c_void,
+    len: usize,
+}
+
+impl Mmap {
+    /// Maps `len` bytes of array map `map` (rounded up to pages by the kernel).
+    pub fn new(map: &OwnedFd, len: usize) -> io::Result<Mmap> {
+        // SAFETY: a fresh shared read-only mapping of a BPF array map; the
+        // kernel checks `len` against the map's size.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                map.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Mmap { ptr, len })
+    }
+
+    /// Start of the mapping.
+    pub fn as_ptr(&self) -> *const u8 {
+        self.ptr as *const u8
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the mapping is empty (never, for a created one).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Drop for Mmap {
+    fn drop(&mut self) {
+        // SAFETY: unmapping exactly what `new` mapped, once.
+        unsafe { libc::munmap(self.ptr, self.len) };
+    }
+}

@@ -1,7 +1,7 @@
 //! The start-up task walk: the probe only learns of a thread when it is
 //! switched out, so a thread that sleeps through the first ticks (or runs
 //! without a break) would be missing. We seed the map from `/proc` once,
-//! right after attaching, with the same quantities the probe records.
+//! just before attaching, with the same quantities the probe records.
 //!
 //! Runs once at start: it may allocate freely.
 
@@ -9,9 +9,7 @@ use std::fs;
 use std::path::Path;
 
 use super::super::Error;
-use super::maps::TaskStat;
-use super::syscall;
-use std::os::fd::OwnedFd;
+use super::maps::{TaskMap, TaskStat};
 
 fn read(path: &Path) -> Option<String> {
     fs::read_to_string(path).ok()
@@ -60,9 +58,9 @@ fn alive(tid: u32) -> bool {
         .unwrap_or(false)
 }
 
-/// Inserts every live thread into the task map (without overwriting what
-/// the probe already recorded). Returns how many were inserted.
-pub fn seed(map: &OwnedFd) -> Result<usize, Error> {
+/// Records every live thread in the task map, before the probe is
+/// attached. Returns the thread ids recorded.
+pub fn seed(map: &TaskMap) -> Result<Vec<u32>, Error> {
     let clk_tck = {
         // SAFETY: sysconf has no preconditions.
         let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
@@ -73,7 +71,7 @@ pub fn seed(map: &OwnedFd) -> Result<usize, Error> {
         }
     };
     let proc_dir = fs::read_dir("/proc").map_err(|e| Error::io("reading /proc", e))?;
-    let mut inserted = 0;
+    let mut inserted = Vec::new();
     let mut threads: Vec<(u32, TaskStat)> = Vec::new();
     for ent in proc_dir.flatten() {
         let Some(pid) = numeric(&ent.file_name()) else {
@@ -134,22 +132,23 @@ pub fn seed(map: &OwnedFd) -> Result<usize, Error> {
             st.sig_cpu_ns = sig_cpu;
             st.sig_read_bytes = sig_rb;
             st.sig_write_bytes = sig_wb;
-            match syscall::update_elem(map, tid, st, syscall::NOEXIST) {
-                Ok(()) => inserted += 1,
-                // The probe got there first, with fresher figures.
-                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
-                Err(e) => return Err(Error::io("bpf(BPF_MAP_UPDATE_ELEM) on map \"tasks\"", e)),
-            }
-            // A thread that exited between our read and the insert had its
-            // exit hook run already: nothing else would ever delete it.
-            if !alive(*tid) {
-                syscall::delete_elem(map, tid)
-                    .map_err(|e| Error::io("bpf(BPF_MAP_DELETE_ELEM) on map \"tasks\"", e))?;
-                inserted -= 1;
+            if map.insert_before_attach(*tid, st)? {
+                inserted.push(*tid);
             }
         }
     }
     Ok(inserted)
+}
+
+/// Frees the slots of walked threads that are gone: their exit may have
+/// come before the exit hook was attached.
+pub fn prune(map: &TaskMap, walked: &[u32]) -> Result<(), Error> {
+    for &tid in walked {
+        if !alive(tid) {
+            map.remove(tid)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
