@@ -5,5 +5,6 @@
 
 pub mod cli;
 pub mod collect;
+pub mod compositor;
 pub mod config;
 pub mod report;
