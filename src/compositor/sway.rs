@@ -40,9 +40,12 @@ pub fn encode(kind: u32, payload: &[u8]) -> Vec<u8> {
     m
 }
 
-/// Splits one complete message off the front of `buf`: (type, payload,
-/// bytes used). `Ok(None)` when more bytes are needed.
-pub fn decode(buf: &[u8]) -> Result<Option<(u32, &[u8], usize)>, Error> {
+/// One framed message: its type, its payload, and the bytes it took.
+pub type Frame<'a> = (u32, &'a [u8], usize);
+
+/// Splits one complete message off the front of `buf`. `Ok(None)` when more
+/// bytes are needed.
+pub fn decode(buf: &[u8]) -> Result<Option<Frame<'_>>, Error> {
     if buf.len() < HEADER {
         return Ok(None);
     }
