@@ -7,4 +7,5 @@ pub mod cli;
 pub mod collect;
 pub mod compositor;
 pub mod config;
+pub mod exec;
 pub mod report;
