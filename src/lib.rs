@@ -5,5 +5,7 @@
 
 pub mod cli;
 pub mod collect;
+pub mod compositor;
 pub mod config;
+pub mod exec;
 pub mod report;

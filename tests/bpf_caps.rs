@@ -1,10 +1,6 @@
 //! After start-up, a running `rstat --waybar --collector bpf` holds no
 //! capability (CAP_BPF alone only where `bpf_reads_need_cap()` says the
 //! kernel needs it for map reads), has no_new_privs set, and still works.
-//!
-//! Ignored until `main` calls `collect::privilege::drop_privileges` right
-//! after opening the collector (issue 3 leaves that wiring to main.rs);
-//! run with `cargo test --test bpf_caps -- --ignored`.
 
 mod common;
 
@@ -21,7 +17,6 @@ fn field(status: &str, key: &str) -> String {
 }
 
 #[test]
-#[ignore = "needs main.rs to call drop_privileges after opening the collector"]
 fn running_waybar_holds_no_capabilities() {
     if !common::need(common::is_root(), "needs root to load BPF") {
         return;
