@@ -9,6 +9,10 @@
 //! shared mapping costs no syscall; `BPF_MAP_LOOKUP_BATCH` and then
 //! per-element lookups are the fallbacks where mapping is refused.
 //!
+//! Needs Linux 5.12+ with BTF (`/sys/kernel/btf/vmlinux`): tp_btf and
+//! mmap-able arrays (5.5), BPF atomic fetch-and-add (5.12, `-mcpu=v3`).
+//! Anything older fails to load, and `--collector auto` falls back to procfs.
+//!
 //! Known limits: a thread that changes its id in a multi-threaded `exec`
 //! (de_thread) leaves its old slot until restart; past 16384 live threads,
 //! new threads go untracked (counted in [`BpfSource::dropped`]); RSS is
