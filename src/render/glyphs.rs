@@ -7,8 +7,9 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// The font embedded in the binary (DejaVu Sans Mono, see `fonts/`).
-pub static DEFAULT_FONT: &[u8] = include_bytes!("../../fonts/DejaVuSansMono.ttf");
+/// The font embedded in the binary (a subset of DejaVu Sans Mono, see
+/// `fonts/README.md`).
+pub static DEFAULT_FONT: &[u8] = include_bytes!("../../fonts/DejaVuSansMono-subset.ttf");
 
 /// Characters rasterised at start-up: printable ASCII plus the few symbols
 /// the built-in modules use.
