@@ -214,3 +214,26 @@ impl Ticker {
         self.next_health.min(self.next_clock)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_up_errors_are_one_sentence_suggesting_once() {
+        for e in [
+            Error::NoCompositor("WAYLAND_DISPLAY is not set".into()),
+            Error::Unsupported("zwlr_layer_shell_v1"),
+        ] {
+            let m = e.to_string();
+            assert!(m.contains("rstat --once"), "{m}");
+            assert!(
+                !m.contains('\n') && !m.trim_end_matches(')').contains(". "),
+                "{m}"
+            );
+        }
+        assert!(Error::ConnectionLost("Broken pipe".into())
+            .to_string()
+            .starts_with("compositor connection lost"));
+    }
+}

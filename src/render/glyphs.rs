@@ -22,7 +22,9 @@ pub struct Glyph {
     pub left: i32,
     /// Top edge of the bitmap relative to the baseline (negative is above).
     pub top: i32,
+    /// Bitmap width in pixels.
     pub width: u32,
+    /// Bitmap height in pixels.
     pub height: u32,
     /// How far the pen moves after this glyph, whole pixels.
     pub advance: i32,

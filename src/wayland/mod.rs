@@ -24,8 +24,10 @@ use buffers::{Buffers, Format};
 /// Which screen edge the bar sits on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Edge {
+    /// Along the top of each output.
     #[default]
     Top,
+    /// Along the bottom.
     Bottom,
 }
 
@@ -34,7 +36,9 @@ pub enum Edge {
 pub struct SurfaceConfig {
     /// Height in logical pixels; also the exclusive zone.
     pub height: u32,
+    /// Which screen edge.
     pub edge: Edge,
+    /// Font, spacing, background.
     pub look: Look,
     /// Use ARGB8888 even when ABGR8888 is offered (tests the fallback path).
     pub force_argb: bool,
