@@ -138,12 +138,24 @@ impl GlyphCache {
     }
 
     /// The glyph for `c` at `px`, rasterising it on first use. A character
-    /// the font lacks (or a control byte) is drawn as a box.
+    /// the font lacks (or a control character) is drawn as a box, one box per
+    /// size shared by all of them, so arbitrary text (window titles, process
+    /// names) cannot grow the cache past the font's own glyphs.
     pub fn glyph(&mut self, c: char, px: u16) -> &Glyph {
+        let key = (c, px);
+        if self.glyphs.contains_key(&key) {
+            return &self.glyphs[&key];
+        }
+        let index = self.font.lookup_glyph_index(c);
+        let key = if c.is_control() || (index == 0 && !c.is_whitespace()) {
+            (TOFU, px)
+        } else {
+            key
+        };
         let font = &self.font;
         self.glyphs
-            .entry((c, px))
-            .or_insert_with(|| rasterize(font, c, px))
+            .entry(key)
+            .or_insert_with(|| rasterize(font, key.0, index, px))
     }
 
     /// Width in pixels of `text` at `px` (the sum of the glyph advances).
@@ -152,9 +164,12 @@ impl GlyphCache {
     }
 }
 
-fn rasterize(font: &fontdue::Font, c: char, px: u16) -> Glyph {
-    let index = font.lookup_glyph_index(c);
-    if c.is_control() || (index == 0 && !c.is_whitespace()) {
+/// The cache key of the shared missing-glyph box: a non-character that no
+/// text contains.
+const TOFU: char = '\u{FFFF}';
+
+fn rasterize(font: &fontdue::Font, c: char, index: u16, px: u16) -> Glyph {
+    if c == TOFU {
         return tofu(font, px);
     }
     let (m, coverage) = font.rasterize_indexed(index, px as f32);
@@ -211,11 +226,13 @@ mod tests {
     fn missing_glyph_is_a_box() {
         let mut g = GlyphCache::with_default_font();
         // A private-use code point DejaVu does not have, and a control byte.
-        for c in ['\u{F8FF}', '\n'] {
+        for c in ['\u{F8FF}', '\n', '\u{4E2D}', '\u{FFFF}'] {
             let gl = g.glyph(c, 15);
             assert!(gl.width >= 3 && gl.height >= 3);
             assert_eq!(gl.coverage[0], 255);
         }
+        // One shared box, not one entry per missing character.
+        assert_eq!(g.len(), 1);
     }
 
     #[test]

@@ -404,8 +404,12 @@ impl OutputHandler for Bars {
             .outputs
             .info(&output)
             .map_or(1, |i| i.scale_factor.max(1) as u32);
-        if let Some(i) = self.bars.iter().position(|b| b.output == output) {
-            self.set_scale(i, scale);
+        match self.bars.iter().position(|b| b.output == output) {
+            Some(i) => self.set_scale(i, scale),
+            // The compositor closed our surface on this output earlier (it
+            // was disabled or powered off) but kept the output: now that it
+            // changed again, give it a bar again.
+            None => self.add_bar(output),
         }
     }
 
