@@ -97,6 +97,11 @@ fn text_lands_where_layout_says() {
             }
             assert!(ink > 20 * scale * scale, "segment {i} drew {ink} pixels");
         }
+        // Hit testing finds each cell, and nothing in the gaps.
+        let cell = r.segment_rect(i_last(&segs)).unwrap();
+        assert_eq!(r.segment_at(cell.x), Some(segs.len() - 1));
+        assert_eq!(r.segment_at(cell.x + cell.w - 1), Some(segs.len() - 1));
+        assert_eq!(r.segment_at(0), None);
         // Centre segment is centred, right group ends at the right margin.
         let c = r.segment_rect(1).unwrap();
         assert!((c.x + c.w / 2 - w as i32 / 2).abs() <= 1);
@@ -107,6 +112,10 @@ fn text_lands_where_layout_says() {
         let bottom = h as i32 - (r.text_origin(0).unwrap().1 + lm.descent);
         assert!((lm_top - bottom).abs() <= 1, "{lm_top} vs {bottom}");
     }
+}
+
+fn i_last(segs: &[Segment]) -> usize {
+    segs.len() - 1
 }
 
 #[test]

@@ -202,6 +202,14 @@ impl Renderer {
         self.rects.get(i).copied()
     }
 
+    /// The segment under buffer pixel column `x`, if any (for the pointer:
+    /// hover and clicks, issue 5).
+    pub fn segment_at(&self, x: i32) -> Option<usize> {
+        self.rects
+            .iter()
+            .position(|r| !r.is_empty() && x >= r.x && x < r.x + r.w)
+    }
+
     /// The pen position where segment `i`'s text starts: (x, baseline).
     pub fn text_origin(&self, i: usize) -> Option<(i32, i32)> {
         self.rects
