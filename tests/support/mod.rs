@@ -1,0 +1,94 @@
+//! The end-to-end harness: a real Sway per test, screenshots, processes with
+//! deadlines. Shared by `tests/e2e_*.rs` and `benches/bar_cost.rs`; each
+//! includes only what it uses, hence the dead-code allowance.
+#![allow(dead_code)]
+
+pub mod image;
+pub mod proc;
+pub mod sway;
+
+use std::sync::{Mutex, MutexGuard};
+
+/// Held by every test that starts a compositor. Each Sway has its own runtime
+/// directory, so they could run side by side; they take turns because the
+/// tests measure time (an exit within a second) and a few 1920×1080 pixman
+/// compositors at once on a 2-core machine make that measurement noisy.
+pub fn compositor_lock() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    // A test that failed while holding the lock must not fail the others.
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub mod bars;
+
+use image::{text_stats, Image, TextStats};
+
+/// Checks that `img` (a whole output) shows a bar of exactly `height` rows
+/// across the top: every column of those rows covers the background, the
+/// band holds text-like pixels, and every row below is plain background.
+/// The background is read from the bottom-left pixel, which nothing covers.
+pub fn check_bar(img: &Image, height: usize) -> Result<TextStats, String> {
+    let wallpaper = img.px(0, img.height - 1);
+    if let Some(y) = (height..img.height).find(|&y| !img.row_is(y, wallpaper)) {
+        let x = (0..img.width)
+            .find(|&x| img.px(x, y) != wallpaper)
+            .unwrap_or(0);
+        return Err(format!(
+            "row {y} (below the {height}-row bar) is not background {wallpaper:?}: \
+             pixel ({x},{y}) is {:?}; bar band measured {} rows",
+            img.px(x, y),
+            img.top_band_height(wallpaper)
+        ));
+    }
+    let bar_bg = img.dominant(0, height);
+    if bar_bg == wallpaper {
+        return Err(format!(
+            "the top {height} rows are mostly the background colour {wallpaper:?}: no bar"
+        ));
+    }
+    for x in 0..img.width {
+        let bare = (0..height).filter(|&y| img.px(x, y) == wallpaper).count();
+        if bare > 2 {
+            return Err(format!(
+                "column {x} of the top {height} rows shows the background in {bare} rows: \
+                 the bar does not span the full width ({} px)",
+                img.width
+            ));
+        }
+    }
+    let stats = text_stats(img, 0, height);
+    let area = img.width * height;
+    if stats.pixels < 50 || stats.column_runs < 3 || stats.rows < height / 4 {
+        return Err(format!(
+            "no text-like pixels in the bar (background {bar_bg:?}): {stats:?}"
+        ));
+    }
+    if stats.pixels * 2 > area {
+        return Err(format!(
+            "over half the bar differs from its own background colour {bar_bg:?}: {stats:?}"
+        ));
+    }
+    Ok(stats)
+}
+
+/// Polls screenshots of `output` until [`check_bar`] passes (up to `timeout`),
+/// returning the image and its text statistics, or the last failure.
+pub fn wait_for_bar(
+    sway: &sway::HeadlessSway,
+    output: &str,
+    height: usize,
+    timeout: std::time::Duration,
+) -> Result<(Image, TextStats), String> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let img = sway.try_screenshot(output)?;
+        let res = check_bar(&img, height);
+        match res {
+            Ok(stats) => return Ok((img, stats)),
+            Err(e) if std::time::Instant::now() >= deadline => {
+                return Err(format!("after {timeout:?}: {e}"))
+            }
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(100)),
+        }
+    }
+}

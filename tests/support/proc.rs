@@ -1,0 +1,237 @@
+//! Processes for the end-to-end tests: commands with a deadline, polling with a
+//! deadline, children that are killed when the test lets go of them, and the
+//! `/proc` figures the cost benchmark reports.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// What a finished command printed.
+pub struct Output {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+/// Runs `cmd` to completion, but never longer than `timeout`: a compositor that
+/// stopped answering must fail the test with a message, not hang the run.
+/// stdout and stderr are drained by threads while we wait, because a full pipe
+/// (a 6 MB screenshot, a large tree) would otherwise block the child forever.
+pub fn run(cmd: &mut Command, timeout: Duration) -> Result<Output, String> {
+    let what = format!("{cmd:?}");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {what}: {e}"))?;
+    let out = drain(child.stdout.take().expect("stdout was piped"));
+    let err = drain(child.stderr.take().expect("stderr was piped"));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{what} did not finish within {timeout:?}"));
+            }
+            Ok(None) => thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(format!("waiting for {what}: {e}")),
+        }
+    };
+    let stdout = out.join().unwrap_or_default();
+    let stderr = String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned();
+    Ok(Output {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
+fn drain(mut r: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = r.read_to_end(&mut buf);
+        buf
+    })
+}
+
+/// Polls `f` every 25 ms until it gives `Some`, or `None` after `timeout`.
+/// Tests wait for real state (a socket, a mapped surface, a pixel) this way
+/// instead of sleeping a fixed time that is either too long or too short.
+pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// A child process that is killed (SIGKILL) and reaped when dropped, so a
+/// failing assertion never leaves a bar or a client running. Its stderr goes
+/// to a file so that a test can quote it after the fact.
+pub struct Guarded {
+    pub child: Child,
+    pub name: String,
+    pub stderr_path: PathBuf,
+    status: Option<ExitStatus>,
+}
+
+impl Guarded {
+    /// Spawns `cmd` with stdout discarded and stderr written to `stderr_path`.
+    pub fn spawn(name: &str, cmd: &mut Command, stderr_path: &Path) -> Guarded {
+        let log = File::create(stderr_path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", stderr_path.display()));
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name} ({cmd:?}): {e}"));
+        Guarded {
+            child,
+            name: name.to_string(),
+            stderr_path: stderr_path.to_path_buf(),
+            status: None,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The exit status if the process has ended (it is reaped then).
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            self.status = self.child.try_wait().ok().flatten();
+        }
+        self.status
+    }
+
+    /// Waits up to `timeout` for the process to end on its own.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        wait_for(timeout, || self.exited())
+    }
+
+    /// Everything the process has written to stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read(&self.stderr_path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Panics with the process's stderr if it has exited: used right before
+    /// an assertion that only makes sense while it runs.
+    pub fn assert_running(&mut self) {
+        if let Some(status) = self.exited() {
+            panic!(
+                "{} exited unexpectedly ({status}); its stderr:\n{}",
+                self.name,
+                self.stderr()
+            );
+        }
+    }
+}
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        if self.exited().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// CPU time and memory of one process from `/proc`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProcCost {
+    /// utime + stime of the process itself, plus cutime + cstime of its reaped
+    /// children, in clock ticks.
+    pub cpu_ticks: u64,
+    /// Resident set now (VmRSS) and its peak (VmHWM), in KiB.
+    pub rss_kib: u64,
+    pub hwm_kib: u64,
+}
+
+/// Reads `/proc/PID/stat` and `/proc/PID/status`; `None` once the process is gone.
+pub fn proc_cost(pid: u32) -> Option<ProcCost> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may contain spaces and parentheses: the
+    // fields after it start behind the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // rest[0] is field 3 (state); utime..cstime are fields 14..17.
+    let tick = |i: usize| f.get(i - 3).and_then(|v| v.parse::<u64>().ok());
+    let cpu_ticks = tick(14)? + tick(15)? + tick(16)? + tick(17)?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Some(ProcCost {
+        cpu_ticks,
+        rss_kib: kib("VmRSS:"),
+        hwm_kib: kib("VmHWM:"),
+    })
+}
+
+/// The live descendants of `pid` (children, grandchildren, ...), from the
+/// parent links in `/proc/*/stat`.
+pub fn descendants(pid: u32) -> Vec<u32> {
+    let mut parent_of = Vec::new();
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            let Some(p) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+                continue;
+            };
+            let Some(close) = stat.rfind(')') else {
+                continue;
+            };
+            let ppid = stat[close + 2..]
+                .split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<u32>().ok());
+            if let Some(ppid) = ppid {
+                parent_of.push((p, ppid));
+            }
+        }
+    }
+    let mut found = Vec::new();
+    let mut frontier = vec![pid];
+    while let Some(parent) = frontier.pop() {
+        for &(p, pp) in &parent_of {
+            if pp == parent && !found.contains(&p) {
+                found.push(p);
+                frontier.push(p);
+            }
+        }
+    }
+    found
+}
+
+/// Clock ticks per second for the `/proc/PID/stat` times.
+pub fn clock_ticks_per_sec() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as u64
+    } else {
+        100
+    }
+}

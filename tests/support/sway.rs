@@ -1,0 +1,415 @@
+//! A real Sway for the end-to-end tests: headless (`WLR_BACKENDS=headless`,
+//! pixman renderer), or nested inside another one (`WLR_BACKENDS=wayland`),
+//! with its own runtime directory, started as an unprivileged uid because
+//! Sway refuses to run as root. Everything it starts is stopped on drop.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::image::Image;
+use super::proc::{run, wait_for};
+
+/// The uid and gid Sway runs as (`nobody`): root can still connect to the
+/// sockets it creates, so the clients under test run as the test does.
+pub const SWAY_UID: u32 = 65534;
+
+/// How long Sway gets to come up, and each IPC call or screenshot to answer.
+const START_TIMEOUT: Duration = Duration::from_secs(15);
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+static INSTANCE: AtomicUsize = AtomicUsize::new(0);
+
+/// One running Sway.
+pub struct HeadlessSway {
+    /// Its `XDG_RUNTIME_DIR`, owned by [`SWAY_UID`]; removed on drop.
+    dir: PathBuf,
+    child: Option<Child>,
+    /// Socket name inside `dir` (`WAYLAND_DISPLAY`).
+    wayland_display: String,
+    /// The IPC socket (`SWAYSOCK`).
+    swaysock: PathBuf,
+    log: PathBuf,
+}
+
+impl HeadlessSway {
+    /// A headless Sway with one 1920×1080 output, `HEADLESS-1`, no bar, no
+    /// borders, no background program (the background is Sway's own clear
+    /// colour, so nothing races the first screenshot).
+    pub fn start() -> HeadlessSway {
+        Self::start_with("output HEADLESS-1 resolution 1920x1080 position 0 0\n")
+    }
+
+    /// A headless Sway whose config gets `extra` appended.
+    pub fn start_with(extra: &str) -> HeadlessSway {
+        Self::launch(&[("WLR_BACKENDS", "headless".into())], extra, "HEADLESS-1")
+    }
+
+    /// A Sway nested in `parent`: each of its outputs (`WL-1`, then `WL-2`
+    /// from `create_output`, …) is a window of the parent. Closing such a
+    /// window destroys the output for real, like unplugging a monitor — the
+    /// headless backend of Sway 1.7 (Debian 12) can neither unplug nor even
+    /// disable an output, so this is how the tests remove one.
+    pub fn start_nested(parent: &HeadlessSway) -> HeadlessSway {
+        let outer = parent.dir.join(&parent.wayland_display);
+        Self::launch(
+            &[
+                ("WLR_BACKENDS", "wayland".into()),
+                ("WAYLAND_DISPLAY", outer.to_string_lossy().into_owned()),
+            ],
+            "",
+            "WL-1",
+        )
+    }
+
+    fn launch(backend_env: &[(&str, String)], extra: &str, first_output: &str) -> HeadlessSway {
+        let n = INSTANCE.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("rstat-e2e-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+        // Sway (as nobody) must own its runtime dir: libwayland creates the
+        // socket and lock file there, and checks nothing else.
+        std::os::unix::fs::chown(&dir, Some(SWAY_UID), Some(SWAY_UID))
+            .unwrap_or_else(|e| panic!("chown {} to {SWAY_UID}: {e}", dir.display()));
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
+            .unwrap_or_else(|e| panic!("chmod {}: {e}", dir.display()));
+
+        let config = dir.join("sway.conf");
+        fs::write(&config, format!("{BASE_CONFIG}{extra}"))
+            .unwrap_or_else(|e| panic!("write {}: {e}", config.display()));
+        fs::set_permissions(&config, fs::Permissions::from_mode(0o644))
+            .unwrap_or_else(|e| panic!("chmod {}: {e}", config.display()));
+        let log = dir.join("sway.log");
+        let log_file =
+            fs::File::create(&log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
+        let log_err = log_file.try_clone().expect("dup sway log fd");
+
+        let mut cmd = Command::new("sway");
+        cmd.arg("-c")
+            .arg(&config)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &dir)
+            .env("XDG_RUNTIME_DIR", &dir)
+            .env("XDG_CACHE_HOME", &dir)
+            .env("WLR_LIBINPUT_NO_DEVICES", "1")
+            .env("WLR_RENDERER", "pixman");
+        for (k, v) in backend_env {
+            cmd.env(k, v);
+        }
+        // std drops the supplementary groups too when root sets a uid. Its own
+        // process group lets Drop sweep up whatever Sway spawned.
+        cmd.uid(SWAY_UID)
+            .gid(SWAY_UID)
+            .process_group(0)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(log_file)
+            .stderr(log_err);
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start sway: {e}"));
+
+        let mut sway = HeadlessSway {
+            dir,
+            child: Some(child),
+            wayland_display: String::new(),
+            swaysock: PathBuf::new(),
+            log,
+        };
+        sway.wait_ready(first_output);
+        sway
+    }
+
+    /// Waits for both sockets, then for the first output to be active.
+    fn wait_ready(&mut self, first_output: &str) {
+        let dir = self.dir.clone();
+        let found = wait_for(START_TIMEOUT, || {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                self.fail(&format!("sway exited during start-up ({status})"));
+            }
+            let mut wl = None;
+            let mut ipc = None;
+            for e in fs::read_dir(&dir).ok()?.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with("wayland-") && !name.ends_with(".lock") {
+                    wl = Some(name);
+                } else if name.starts_with("sway-ipc.") && name.ends_with(".sock") {
+                    ipc = Some(e.path());
+                }
+            }
+            Some((wl?, ipc?))
+        });
+        let Some((wl, ipc)) = found else {
+            self.fail("sway did not create its wayland and IPC sockets in time");
+        };
+        self.wayland_display = wl;
+        self.swaysock = ipc;
+        let ready = wait_for(START_TIMEOUT, || {
+            let outputs = self.try_swaymsg(&["-t", "get_outputs"]).ok()?;
+            let outputs: Value = serde_json::from_str(&outputs).ok()?;
+            outputs.as_array()?.iter().find(|o| {
+                o["name"] == first_output
+                    && o["active"] == true
+                    && o["rect"]["width"].as_u64().unwrap_or(0) > 0
+            })?;
+            Some(())
+        });
+        if ready.is_none() {
+            self.fail(&format!(
+                "sway's output {first_output} did not become active"
+            ));
+        }
+    }
+
+    /// Panics with `msg` and the tail of Sway's log.
+    pub fn fail(&self, msg: &str) -> ! {
+        panic!(
+            "{msg}\n--- sway log ({}) ---\n{}",
+            self.log.display(),
+            self.log_tail(40)
+        );
+    }
+
+    /// The last `n` lines Sway logged.
+    pub fn log_tail(&self, n: usize) -> String {
+        let text = fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+
+    pub fn runtime_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    /// The environment a client of this Sway needs.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("WAYLAND_DISPLAY", self.wayland_display.clone()),
+            ("XDG_RUNTIME_DIR", self.dir.to_string_lossy().into_owned()),
+            ("SWAYSOCK", self.swaysock.to_string_lossy().into_owned()),
+        ]
+    }
+
+    /// A command for a client of this Sway: its environment set, and
+    /// everything that could point the client at another compositor, or at
+    /// the tester's own config, removed. `XDG_CONFIG_HOME` is an empty
+    /// directory, so programs run on their built-in defaults.
+    pub fn client(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        for var in [
+            "DISPLAY",
+            "WAYLAND_SOCKET",
+            "I3SOCK",
+            "HYPRLAND_INSTANCE_SIGNATURE",
+            "NIRI_SOCKET",
+        ] {
+            cmd.env_remove(var);
+        }
+        let config_home = self.dir.join("client-config");
+        let _ = fs::create_dir_all(&config_home);
+        cmd.env("XDG_CONFIG_HOME", config_home);
+        for (k, v) in self.env() {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Runs `swaymsg ARGS` (raw JSON output); errors carry swaymsg's stderr.
+    pub fn try_swaymsg(&self, args: &[&str]) -> Result<String, String> {
+        let out = run(
+            Command::new("swaymsg")
+                .arg("-r")
+                .args(args)
+                .env("SWAYSOCK", &self.swaysock),
+            CALL_TIMEOUT,
+        )?;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if !out.status.success() {
+            return Err(format!(
+                "swaymsg {args:?} failed ({}): {stdout}{}",
+                out.status, out.stderr
+            ));
+        }
+        Ok(stdout)
+    }
+
+    /// `swaymsg ARGS`, panicking with Sway's log when it fails. A command
+    /// (not a `-t get_*` query) must report success for every part.
+    pub fn swaymsg(&self, args: &[&str]) -> String {
+        let out = self
+            .try_swaymsg(args)
+            .unwrap_or_else(|e| self.fail(&format!("swaymsg: {e}")));
+        if !args.contains(&"-t") {
+            let v: Value = serde_json::from_str(&out).unwrap_or(Value::Null);
+            let ok = v
+                .as_array()
+                .is_some_and(|a| a.iter().all(|r| r["success"] == true));
+            if !ok {
+                self.fail(&format!("swaymsg {args:?} did not succeed: {out}"));
+            }
+        }
+        out
+    }
+
+    fn query(&self, what: &str) -> Value {
+        let out = self.swaymsg(&["-t", what]);
+        serde_json::from_str(&out)
+            .unwrap_or_else(|e| self.fail(&format!("swaymsg -t {what}: bad JSON ({e}): {out}")))
+    }
+
+    pub fn get_tree(&self) -> Value {
+        self.query("get_tree")
+    }
+
+    pub fn get_outputs(&self) -> Value {
+        self.query("get_outputs")
+    }
+
+    pub fn get_workspaces(&self) -> Value {
+        self.query("get_workspaces")
+    }
+
+    /// The output called `name` from `get_outputs`, if present.
+    pub fn output(&self, name: &str) -> Option<Value> {
+        self.get_outputs()
+            .as_array()?
+            .iter()
+            .find(|o| o["name"] == name)
+            .cloned()
+    }
+
+    /// The area windows get on output `name`: the `rect` of its visible
+    /// workspace, which Sway shrinks by the layer surfaces' exclusive zones.
+    pub fn usable_area(&self, name: &str) -> Option<Rect> {
+        self.get_workspaces()
+            .as_array()?
+            .iter()
+            .find(|w| w["output"] == name && w["visible"] == true)
+            .map(|w| Rect::from_json(&w["rect"]))
+    }
+
+    /// A screenshot of output `name` at its physical resolution.
+    pub fn try_screenshot(&self, name: &str) -> Result<Image, String> {
+        let out = run(
+            self.client("grim").args(["-t", "ppm", "-o", name, "-"]),
+            CALL_TIMEOUT,
+        )?;
+        if !out.status.success() {
+            return Err(format!(
+                "grim -o {name} failed ({}): {}",
+                out.status, out.stderr
+            ));
+        }
+        Image::from_ppm(&out.stdout)
+    }
+
+    pub fn screenshot(&self, name: &str) -> Image {
+        self.try_screenshot(name)
+            .unwrap_or_else(|e| self.fail(&format!("screenshot: {e}")))
+    }
+
+    /// Writes a PNG of the layout region `x,y w×h` with grim's own encoder.
+    pub fn screenshot_png(&self, geometry: &str, path: &Path) -> Result<(), String> {
+        let out = run(
+            self.client("grim")
+                .args(["-t", "png", "-g", geometry])
+                .arg(path),
+            CALL_TIMEOUT,
+        )?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!("grim -g {geometry} failed: {}", out.stderr))
+        }
+    }
+
+    /// Sends `signal` to Sway and waits (up to 5 s) until it is gone.
+    pub fn kill(&mut self, signal: i32) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        // SAFETY: plain kill(2) on the pid of a child we have not reaped yet.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        if wait_for(Duration::from_secs(5), || child.try_wait().ok().flatten()).is_none() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for HeadlessSway {
+    fn drop(&mut self) {
+        if let Some(child) = &self.child {
+            let pid = child.id() as i32;
+            self.kill(libc::SIGTERM);
+            // SAFETY: kill(2) of the process group Sway led; whatever it
+            // spawned into it (swaybg, exec'd programs) goes too.
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+        }
+        if std::env::var_os("RSTAT_E2E_KEEP").is_none() {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// A rectangle from Sway's JSON (`rect`, in layout coordinates).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rect {
+    pub x: i64,
+    pub y: i64,
+    pub width: i64,
+    pub height: i64,
+}
+
+impl Rect {
+    pub fn from_json(v: &Value) -> Rect {
+        let f = |k: &str| v[k].as_i64().unwrap_or(-1);
+        Rect {
+            x: f("x"),
+            y: f("y"),
+            width: f("width"),
+            height: f("height"),
+        }
+    }
+}
+
+/// Every node of a `get_tree` answer, depth first (tiled and floating).
+pub fn tree_nodes(tree: &Value) -> Vec<&Value> {
+    let mut all = Vec::new();
+    let mut stack = vec![tree];
+    while let Some(n) = stack.pop() {
+        all.push(n);
+        for key in ["nodes", "floating_nodes"] {
+            if let Some(children) = n[key].as_array() {
+                stack.extend(children.iter());
+            }
+        }
+    }
+    all
+}
+
+/// Kept minimal: no bar (the bar is what is under test), no borders or gaps
+/// (so window geometry shows the exclusive zone alone), no wallpaper program
+/// (the background is Sway's flat clear colour), no Xwayland.
+const BASE_CONFIG: &str = "\
+xwayland disable
+swaybg_command -
+default_border none
+default_floating_border none
+focus_follows_mouse no
+";
