@@ -185,3 +185,51 @@ fn harness_nested_outputs_come_and_go() {
     .unwrap_or_else(|| inner.fail("WL-2 still listed after its window was closed"));
     assert!(inner.output("WL-1").is_some(), "WL-1 survives");
 }
+
+/// The crispness check the rstat scale-2 test uses accepts a bar that really
+/// renders at scale 2 (Waybar does, through GTK; yambar keeps a 28-physical-px
+/// bar and 14 px text at any scale), and rejects the same bar's scale-1
+/// pixels stretched by nearest-neighbour or bilinear filtering.
+#[test]
+fn harness_crispness_check_on_waybar() {
+    if !can_run(&["sway", "swaymsg", "grim", "waybar"]) {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    let dir = sway.runtime_dir().to_path_buf();
+    let mut bar = Guarded::spawn(
+        "waybar",
+        &mut support::bars::waybar(&sway, &dir),
+        &dir.join("waybar.stderr"),
+    );
+    let (img1, s1) = support::wait_for_bar(&sway, "HEADLESS-1", 28, Duration::from_secs(15))
+        .unwrap_or_else(|e| panic!("waybar at scale 1: {e}\n{}", bar.stderr()));
+    sway.swaymsg(&["output", "HEADLESS-1", "scale", "2"]);
+    let (img2, s2) = support::wait_for_bar(&sway, "HEADLESS-1", 56, Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("waybar at scale 2: {e}\n{}", bar.stderr()));
+    bar.assert_running();
+    assert_eq!((img2.width, img2.height), (1920, 1080), "physical pixels");
+    eprintln!("waybar scale 1: {s1:?}\nwaybar scale 2: {s2:?}");
+    support::check_crisp_at_2x(&s1, &s2).expect("waybar renders natively at scale 2");
+
+    // What a bar that ignored the scale would look like: its 1× buffer
+    // (the scale-1 band, as wide as the 960-px logical output) stretched.
+    let band = img1.crop(0, 0, 960, 28);
+    let bilinear = support::image::upscale2_bilinear(&band);
+    let nearest = Image {
+        width: 1920,
+        height: 56,
+        rgb: (0..56)
+            .flat_map(|y| (0..1920).map(move |x| (x, y)))
+            .flat_map(|(x, y)| band.px(x / 2, y / 2))
+            .collect(),
+    };
+    let half = text_stats(&band, 0, 28);
+    for (name, img) in [("bilinear", &bilinear), ("nearest", &nearest)] {
+        let s = text_stats(img, 0, 56);
+        let verdict = support::check_crisp_at_2x(&half, &s);
+        eprintln!("{name}: {verdict:?}");
+        assert!(verdict.is_err(), "{name} upscale passed as crisp: {s:?}");
+    }
+}

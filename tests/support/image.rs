@@ -241,3 +241,35 @@ fn token<'a>(data: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
     }
     (start < *pos).then(|| &data[start..*pos])
 }
+
+/// `img` scaled up 2× with bilinear filtering, sampling at pixel centres the
+/// way pixman's bilinear filter does: what a compositor shows for a 1× buffer
+/// on a scale-2 output. Lets the tests check that the crispness measures
+/// reject exactly that.
+pub fn upscale2_bilinear(img: &Image) -> Image {
+    let (w, h) = (img.width, img.height);
+    let src = |x: isize, y: isize, c: usize| -> f64 {
+        let x = x.clamp(0, w as isize - 1) as usize;
+        let y = y.clamp(0, h as isize - 1) as usize;
+        f64::from(img.rgb[(y * w + x) * 3 + c])
+    };
+    let mut rgb = Vec::with_capacity(w * h * 12);
+    for oy in 0..h * 2 {
+        let v = (oy as f64 + 0.5) / 2.0 - 0.5;
+        let (y0, ty) = (v.floor() as isize, v - v.floor());
+        for ox in 0..w * 2 {
+            let u = (ox as f64 + 0.5) / 2.0 - 0.5;
+            let (x0, tx) = (u.floor() as isize, u - u.floor());
+            for c in 0..3 {
+                let top = src(x0, y0, c) * (1.0 - tx) + src(x0 + 1, y0, c) * tx;
+                let bottom = src(x0, y0 + 1, c) * (1.0 - tx) + src(x0 + 1, y0 + 1, c) * tx;
+                rgb.push((top * (1.0 - ty) + bottom * ty).round() as u8);
+            }
+        }
+    }
+    Image {
+        width: w * 2,
+        height: h * 2,
+        rgb,
+    }
+}

@@ -92,3 +92,41 @@ pub fn wait_for_bar(
         }
     }
 }
+
+/// Compares a bar's text at output scale 2 (`s2`, physical pixels) with the
+/// same bar at scale 1 (`s1`). A bar that sets buffer scale 2 and renders at
+/// twice the size has about four times the text pixels, twice the text
+/// height, and text as sharp as at scale 1. A 1× buffer that the compositor
+/// stretches is as big, but blocky (nearest neighbour: every aligned 2×2
+/// block uniform) or blurred (bilinear: far fewer full-contrast pixels).
+pub fn check_crisp_at_2x(s1: &TextStats, s2: &TextStats) -> Result<(), String> {
+    let area = s2.pixels as f64 / s1.pixels.max(1) as f64;
+    let height = (s2.last_row + 1 - s2.first_row) as f64 / (s1.last_row + 1 - s1.first_row) as f64;
+    let mut problems = Vec::new();
+    if !(2.5..=6.0).contains(&area) {
+        problems.push(format!("text pixels ×{area:.2} (expected about ×4)"));
+    }
+    if !(1.6..=2.5).contains(&height) {
+        problems.push(format!("text height ×{height:.2} (expected about ×2)"));
+    }
+    if s2.mixed_2x2_share < 0.25 {
+        problems.push(format!(
+            "only {:.0}% of 2×2 blocks on text have detail: a 1× buffer doubled",
+            s2.mixed_2x2_share * 100.0
+        ));
+    }
+    if s2.solid_share < s1.solid_share * 0.85 {
+        problems.push(format!(
+            "full-contrast share fell from {:.2} to {:.2}: blurred, a 1× buffer stretched",
+            s1.solid_share, s2.solid_share
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}\nscale 1: {s1:?}\nscale 2: {s2:?}",
+            problems.join("; ")
+        ))
+    }
+}

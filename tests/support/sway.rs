@@ -153,6 +153,15 @@ impl HeadlessSway {
         let Some((wl, ipc)) = found else {
             self.fail("sway did not create its wayland and IPC sockets in time");
         };
+        // Open the sockets to every uid. Root reaches them anyway through
+        // CAP_DAC_OVERRIDE, but a bar that drops its capabilities after
+        // loading the probe (as DESIGN.md asks) is uid 0 without it, and must
+        // still be able to connect, as it would to its own user's compositor.
+        for path in [dir.clone(), dir.join(&wl), ipc.clone()] {
+            let mode = if path == dir { 0o711 } else { 0o777 };
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode))
+                .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
+        }
         self.wayland_display = wl;
         self.swaysock = ipc;
         let ready = wait_for(START_TIMEOUT, || {
