@@ -31,6 +31,8 @@ pub struct HeadlessSway {
     /// Its `XDG_RUNTIME_DIR`, owned by [`SWAY_UID`]; removed on drop.
     dir: PathBuf,
     child: Option<Child>,
+    /// Sway's pid, which is also its process group's id.
+    pgid: i32,
     /// Socket name inside `dir` (`WAYLAND_DISPLAY`).
     wayland_display: String,
     /// The IPC socket (`SWAYSOCK`).
@@ -118,6 +120,7 @@ impl HeadlessSway {
 
         let mut sway = HeadlessSway {
             dir,
+            pgid: child.id() as i32,
             child: Some(child),
             wayland_display: String::new(),
             swaysock: PathBuf::new(),
@@ -363,13 +366,11 @@ impl HeadlessSway {
 
 impl Drop for HeadlessSway {
     fn drop(&mut self) {
-        if let Some(child) = &self.child {
-            let pid = child.id() as i32;
-            self.kill(libc::SIGTERM);
-            // SAFETY: kill(2) of the process group Sway led; whatever it
-            // spawned into it (swaybg, exec'd programs) goes too.
-            unsafe { libc::kill(-pid, libc::SIGKILL) };
-        }
+        self.kill(libc::SIGTERM);
+        // SAFETY: plain kill(2). The group Sway led keeps its id while any
+        // member lives, so this reaches exactly what Sway spawned into it
+        // (swaybg, exec'd programs); with no member left it is ESRCH.
+        unsafe { libc::kill(-self.pgid, libc::SIGKILL) };
         if std::env::var_os("RSTAT_E2E_KEEP").is_none() {
             let _ = fs::remove_dir_all(&self.dir);
         }
