@@ -1,0 +1,281 @@
+//! What each bar costs while it runs: rstat, yambar and Waybar, one after the
+//! other in the same headless Sway, each showing CPU, memory and a clock
+//! updated every second, measured from `/proc` over the same window.
+//!
+//! `cargo bench --bench bar_cost` (root; Sway, grim, yambar, waybar on PATH).
+//! `RSTAT_BENCH_SECS` sets the measured window per bar (default 60).
+//!
+//! Reported per bar: resident memory at the end (VmRSS) and its peak (VmHWM),
+//! CPU seconds (utime + stime of the bar and any children, from
+//! `/proc/PID/stat`) over the window after a settling period, the same as a
+//! share of one core, and the CPU Sway itself spent meanwhile (drawing what
+//! the bar commits is part of the bar's cost). rstat's figures are also given
+//! as a ratio to yambar's, the target DESIGN.md sets.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use support::proc::{
+    clock_ticks_per_sec, descendants, proc_cost, sched_ns, wait_for, Guarded, ProcCost,
+};
+use support::sway::HeadlessSway;
+
+/// Start-up (font loading, first frames, GTK's theme parsing) is not the
+/// steady state being compared: each bar runs this long before the window.
+const SETTLE: Duration = Duration::from_secs(3);
+
+struct Row {
+    name: &'static str,
+    version: String,
+    result: Result<Measured, String>,
+}
+
+struct Measured {
+    /// Spawn to exclusive zone visible in Sway's tree (polled: an upper bound).
+    zone_after: Duration,
+    window: Duration,
+    cpu_secs: f64,
+    /// The same from the scheduler's nanosecond accounting.
+    sched_secs: f64,
+    sway_cpu_secs: f64,
+    rss_kib: u64,
+    max_rss_kib: u64,
+    hwm_kib: u64,
+}
+
+fn main() {
+    if !common::need(
+        common::is_root(),
+        "bar_cost needs root to start Sway as uid 65534",
+    ) || !["sway", "swaymsg", "grim"]
+        .iter()
+        .all(|t| common::need(common::have(t), &format!("bar_cost needs `{t}` on PATH")))
+    {
+        return;
+    }
+    let secs: u64 = std::env::var("RSTAT_BENCH_SECS")
+        .ok()
+        .map(|v| {
+            v.parse()
+                .unwrap_or_else(|_| panic!("RSTAT_BENCH_SECS={v:?} is not a number of seconds"))
+        })
+        .unwrap_or(60);
+    let window = Duration::from_secs(secs);
+
+    let sway = HeadlessSway::start();
+    let dir = sway.runtime_dir().to_path_buf();
+    let mut rows = Vec::new();
+
+    rows.push(Row {
+        name: "rstat",
+        version: version(common::rstat_bin(), &["--version"]),
+        result: measure(
+            &sway,
+            "rstat",
+            &mut sway.client(common::rstat_bin()),
+            window,
+        ),
+    });
+    for (name, cmd) in [
+        ("yambar", support::bars::yambar as fn(&_, &_) -> Command),
+        ("waybar", support::bars::waybar),
+    ] {
+        let result = if common::have(name) {
+            measure(&sway, name, &mut cmd(&sway, &dir), window)
+        } else {
+            Err(format!("`{name}` is not installed"))
+        };
+        rows.push(Row {
+            name,
+            version: version(name, &["--version"]),
+            result,
+        });
+    }
+    report(&rows, window);
+}
+
+/// Runs one bar: waits until Sway shows its exclusive zone, lets it settle,
+/// then measures it over `window`, and stops it.
+fn measure(
+    sway: &HeadlessSway,
+    name: &'static str,
+    cmd: &mut Command,
+    window: Duration,
+) -> Result<Measured, String> {
+    // The previous bar's zone must be gone, or this one's would be faked.
+    wait_for(Duration::from_secs(10), || {
+        sway.usable_area("HEADLESS-1").filter(|a| a.y == 0)
+    })
+    .ok_or("the previous bar's exclusive zone did not go away")?;
+    let sway_pid = sway.pid().ok_or("sway is not running")?;
+    let started = Instant::now();
+    let mut bar = Guarded::spawn(
+        name,
+        cmd,
+        &sway.runtime_dir().join(format!("{name}.bench.stderr")),
+    );
+    let shown = wait_for(Duration::from_secs(30), || {
+        if bar.exited().is_some() {
+            return Some(false);
+        }
+        sway.usable_area("HEADLESS-1")
+            .filter(|a| a.y > 0)
+            .map(|_| true)
+    });
+    if shown != Some(true) {
+        return Err(format!(
+            "{name} did not show a bar ({}); stderr:\n{}",
+            bar.exited()
+                .map_or("still running".to_string(), |s| format!("exited: {s}")),
+            bar.stderr()
+        ));
+    }
+    let zone_after = started.elapsed();
+    std::thread::sleep(SETTLE);
+
+    let pid = bar.pid();
+    let cost = |pid: u32| -> Option<ProcCost> {
+        let mut total = proc_cost(pid)?;
+        for child in descendants(pid) {
+            if let Some(c) = proc_cost(child) {
+                total.cpu_ticks += c.cpu_ticks;
+                total.rss_kib += c.rss_kib;
+                total.hwm_kib += c.hwm_kib;
+            }
+        }
+        Some(total)
+    };
+    let sched = |pid: u32| -> u64 {
+        std::iter::once(pid)
+            .chain(descendants(pid))
+            .filter_map(sched_ns)
+            .sum()
+    };
+    let sched_before = sched(pid);
+    let before = cost(pid).ok_or("the bar vanished before the window")?;
+    let sway_before = sched_ns(sway_pid).ok_or("sway vanished")?;
+    let t0 = Instant::now();
+    let mut max_rss_kib = before.rss_kib;
+    // Sample the resident set every second: a bar whose memory grows shows
+    // it in the maximum, not only at the end.
+    while t0.elapsed() < window {
+        std::thread::sleep(Duration::from_secs(1).min(window.saturating_sub(t0.elapsed())));
+        if let Some(c) = cost(pid) {
+            max_rss_kib = max_rss_kib.max(c.rss_kib);
+        }
+        if let Some(status) = bar.exited() {
+            return Err(format!(
+                "{name} exited during the window ({status}); stderr:\n{}",
+                bar.stderr()
+            ));
+        }
+    }
+    let after = cost(pid).ok_or("the bar vanished at the end of the window")?;
+    let sched_after = sched(pid);
+    let sway_after = sched_ns(sway_pid).ok_or("sway vanished")?;
+    let measured = t0.elapsed();
+    let tick = clock_ticks_per_sec() as f64;
+    drop(bar);
+    Ok(Measured {
+        zone_after,
+        window: measured,
+        cpu_secs: after.cpu_ticks.saturating_sub(before.cpu_ticks) as f64 / tick,
+        sched_secs: sched_after.saturating_sub(sched_before) as f64 / 1e9,
+        sway_cpu_secs: sway_after.saturating_sub(sway_before) as f64 / 1e9,
+        rss_kib: after.rss_kib,
+        max_rss_kib,
+        hwm_kib: after.hwm_kib,
+    })
+}
+
+fn version(program: &str, args: &[&str]) -> String {
+    let out = support::proc::run(Command::new(program).args(args), Duration::from_secs(5));
+    match out {
+        Ok(o) if o.status.success() => {
+            let text = String::from_utf8_lossy(&o.stdout).into_owned() + &o.stderr;
+            text.lines().next().unwrap_or("").trim().to_string()
+        }
+        _ => "?".to_string(),
+    }
+}
+
+fn report(rows: &[Row], window: Duration) {
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    println!();
+    println!(
+        "bar_cost: each bar alone in one headless Sway (1920x1080, pixman), \
+         CPU, memory and clock at a 1 s interval, {}s window after {}s settling",
+        window.as_secs(),
+        SETTLE.as_secs()
+    );
+    println!(
+        "| bar | version | RSS MiB | max RSS MiB | peak (HWM) MiB | CPU s (ticks) | CPU s (schedstat) | CPU % of a core | Sway CPU s | zone shown after |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in rows {
+        match &r.result {
+            Ok(m) => println!(
+                "| {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {:.4} | {:.3} | {:.3} | {} ms |",
+                r.name,
+                r.version,
+                mib(m.rss_kib),
+                mib(m.max_rss_kib),
+                mib(m.hwm_kib),
+                m.cpu_secs,
+                m.sched_secs,
+                100.0 * m.sched_secs / m.window.as_secs_f64(),
+                m.sway_cpu_secs,
+                m.zone_after.as_millis()
+            ),
+            Err(e) => println!(
+                "| {} | {} | not measured: {} |",
+                r.name,
+                r.version,
+                first_line(e)
+            ),
+        }
+    }
+    let get = |name: &str| {
+        rows.iter()
+            .find(|r| r.name == name)
+            .and_then(|r| r.result.as_ref().ok())
+    };
+    if let (Some(r), Some(y)) = (get("rstat"), get("yambar")) {
+        // CPU ratios from the scheduler's nanoseconds: at these levels the
+        // 10 ms clock ticks are too coarse to divide.
+        println!(
+            "rstat / yambar: RSS {:.2}x, CPU {:.2}x ({:.4} s vs {:.4} s)",
+            r.rss_kib as f64 / y.rss_kib.max(1) as f64,
+            r.sched_secs / y.sched_secs.max(1e-9),
+            r.sched_secs,
+            y.sched_secs
+        );
+        println!(
+            "DESIGN.md targets: RSS <= 6 MiB ({}), CPU < 1/4 of yambar's ({})",
+            if mib(r.rss_kib) <= 6.0 {
+                "met"
+            } else {
+                "NOT met"
+            },
+            if r.sched_secs * 4.0 < y.sched_secs {
+                "met"
+            } else {
+                "NOT met"
+            }
+        );
+    }
+    for r in rows {
+        if let Err(e) = &r.result {
+            eprintln!("{}: {e}", r.name);
+        }
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
