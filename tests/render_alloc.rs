@@ -65,7 +65,10 @@ fn steady_tick_allocates_nothing() {
         r.resize(1920, 28, scale);
         let (w, h) = r.size();
         glyphs.warm(rstat::render::glyphs::WARM_CHARS, r.font_px());
-        let mut bufs = [vec![0u8; (w * h * 4) as usize], vec![0u8; (w * h * 4) as usize]];
+        let mut bufs = [
+            vec![0u8; (w * h * 4) as usize],
+            vec![0u8; (w * h * 4) as usize],
+        ];
         let mut shown = [0u64; 2];
         let mut tick = |i: usize, modules: &mut Modules| {
             if i % 60 == 0 {
