@@ -111,6 +111,10 @@ fn bar_spans_the_top_of_a_1920x1080_output() {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).expect("create screenshot directory");
         }
+        // Past the first tick, so the CPU figure is a measured one (the
+        // first sample has no interval to measure over).
+        std::thread::sleep(Duration::from_millis(2500));
+        rstat.assert_running();
         sway.screenshot_png(&format!("0,0 1920x{BAR}"), &path)
             .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
         eprintln!("wrote {}", path.display());
