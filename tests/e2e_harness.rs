@@ -233,3 +233,65 @@ fn harness_crispness_check_on_waybar() {
         assert!(verdict.is_err(), "{name} upscale passed as crisp: {s:?}");
     }
 }
+
+/// The virtual pointer moves and clicks for real: with two terminals side by
+/// side, clicking into the one without focus gives it the focus.
+#[test]
+fn harness_virtual_pointer_clicks_focus_a_window() {
+    if !can_run(&["sway", "swaymsg", "grim", "foot"]) {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    let dir = sway.runtime_dir().to_path_buf();
+    let mut terms = Vec::new();
+    for title in ["left", "right"] {
+        terms.push(Guarded::spawn(
+            "foot",
+            sway.client("foot").args(["--title", title, "sleep", "60"]),
+            &dir.join(format!("foot-{title}.stderr")),
+        ));
+        wait_for(Duration::from_secs(10), || {
+            let tree = sway.get_tree();
+            tree_nodes(&tree)
+                .into_iter()
+                .find(|n| n["name"] == title && n["rect"]["width"].as_i64() > Some(0))
+                .map(|_| ())
+        })
+        .unwrap_or_else(|| sway.fail(&format!("foot window {title:?} never appeared")));
+    }
+    let focused = |sway: &HeadlessSway| -> Option<String> {
+        let tree = sway.get_tree();
+        tree_nodes(&tree)
+            .into_iter()
+            .find(|n| n["focused"] == true)
+            .and_then(|n| n["name"].as_str().map(str::to_string))
+    };
+    assert_eq!(
+        focused(&sway).as_deref(),
+        Some("right"),
+        "the newest window has focus"
+    );
+    let mut pointer = support::pointer::VirtualPointer::new(&sway).expect("virtual pointer");
+    pointer.move_to(480, 540).expect("move");
+    pointer.click(support::pointer::BTN_LEFT).expect("click");
+    let now = wait_for(Duration::from_secs(5), || {
+        focused(&sway).filter(|f| f == "left")
+    });
+    assert_eq!(
+        now.as_deref(),
+        Some("left"),
+        "the click focused the left window"
+    );
+    pointer.move_to(1440, 540).expect("move");
+    pointer.click(support::pointer::BTN_LEFT).expect("click");
+    let now = wait_for(Duration::from_secs(5), || {
+        focused(&sway).filter(|f| f == "right")
+    });
+    assert_eq!(now.as_deref(), Some("right"), "and back");
+    let seats = sway.swaymsg(&["-t", "get_seats"]);
+    assert!(
+        seats.contains("\"pointer\""),
+        "a pointer device on the seat: {seats}"
+    );
+}

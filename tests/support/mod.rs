@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod image;
+pub mod pointer;
 pub mod proc;
 pub mod sway;
 

@@ -109,6 +109,14 @@ impl Guarded {
         self.child.id()
     }
 
+    /// Sends `signal` (e.g. `libc::SIGUSR1`) unless the process has ended.
+    pub fn signal(&mut self, signal: i32) {
+        if self.exited().is_none() {
+            // SAFETY: kill(2) on our own unreaped child: the pid is still ours.
+            unsafe { libc::kill(self.child.id() as i32, signal) };
+        }
+    }
+
     /// The exit status if the process has ended (it is reaped then).
     pub fn exited(&mut self) -> Option<ExitStatus> {
         if self.status.is_none() {
