@@ -9,6 +9,7 @@
 pub mod bar;
 pub mod cli;
 pub mod collect;
+pub mod config;
 pub mod modules;
 pub mod render;
 pub mod report;

@@ -1,29 +1,160 @@
-// Temporary stand-in from the `bar` branch so the bar can be run and
-// benchmarked before the lead's cli lands; the lead's main.rs replaces it.
+//! rstat's entry point: arguments, wiring, and the one place errors are printed.
+
+use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use rstat::cli::{self, Args, CollectorArg, Mode};
+use rstat::collect::{self, Choice, Roots, Sample, Sampler};
+use rstat::config;
+use rstat::report::{bench, once, waybar};
+
+/// A failure that ends the process: the message and the exit status.
+struct Fatal {
+    msg: String,
+    code: u8,
+}
+
+impl From<collect::Error> for Fatal {
+    fn from(e: collect::Error) -> Fatal {
+        Fatal {
+            msg: e.to_string(),
+            code: 1,
+        }
+    }
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("--bench-render") {
-        let n = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1000);
-        print!("{}", rstat::bar::bench_render(n));
-        return ExitCode::SUCCESS;
-    }
-    let roots = rstat::collect::Roots::default();
-    let sampler = match rstat::collect::open_source(rstat::collect::Choice::Procfs, &roots)
-        .and_then(|(src, _)| rstat::collect::Sampler::new(&roots, src))
-    {
-        Ok(s) => s,
+    let args = match cli::parse(std::env::args().skip(1)) {
+        Ok(a) => a,
         Err(e) => {
             eprintln!("rstat: {e}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(2);
         }
     };
-    match rstat::bar::run(sampler, &rstat::bar::Options::default()) {
+    match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("rstat: {e}");
-            ExitCode::FAILURE
+        Err(f) => {
+            eprintln!("rstat: {}", f.msg);
+            ExitCode::from(f.code)
         }
+    }
+}
+
+fn roots(args: &Args) -> Roots {
+    args.root.as_deref().map(Roots::under).unwrap_or_default()
+}
+
+/// Opens one collector; with `auto`, a BPF failure is said once on stderr.
+fn open_sampler(choice: Choice, roots: &Roots) -> Result<Sampler, Fatal> {
+    let (source, fallback) = collect::open_source(choice, roots)?;
+    if let Some(why) = fallback {
+        eprintln!("rstat: using the procfs collector ({why})");
+    }
+    Ok(Sampler::new(roots, source)?)
+}
+
+fn run(args: &Args) -> Result<(), Fatal> {
+    let roots = roots(args);
+    let choice = match args.collector {
+        CollectorArg::One(c) => c,
+        CollectorArg::All => Choice::Auto,
+    };
+    match args.mode {
+        Mode::Help => {
+            print!("{}", cli::HELP);
+            Ok(())
+        }
+        Mode::Version => {
+            println!("rstat {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Mode::Once => {
+            let mut sampler = open_sampler(choice, &roots)?;
+            let mut s = Sample::default();
+            sampler.sample(&mut s)?;
+            std::thread::sleep(Duration::from_millis(args.interval_ms.unwrap_or(250)));
+            sampler.sample(&mut s)?;
+            let mut buf = Vec::with_capacity(4096);
+            once::write_sample(&mut buf, &s);
+            buf.push(b'\n');
+            write_stdout(&buf)
+        }
+        Mode::Waybar => {
+            let mut sampler = open_sampler(choice, &roots)?;
+            let interval = Duration::from_millis(args.interval_ms.unwrap_or(1000));
+            let thresholds = waybar::Thresholds::default();
+            let mut line = waybar::WaybarLine::default();
+            let mut s = Sample::default();
+            // The first sample only sets baselines; show real rates at once
+            // rather than a line of zeros.
+            sampler.sample(&mut s)?;
+            std::thread::sleep(Duration::from_millis(100).min(interval));
+            loop {
+                sampler.sample(&mut s)?;
+                line.format(&s, &thresholds);
+                write_stdout(&line.line)?;
+                std::thread::sleep(interval);
+            }
+        }
+        Mode::Bench(n) => {
+            let mut samplers = Vec::new();
+            match args.collector {
+                CollectorArg::All => {
+                    match collect::bpf::open() {
+                        Ok(src) => samplers.push(Sampler::new(&roots, src)?),
+                        Err(why) => eprintln!("rstat: not measuring bpf ({why})"),
+                    }
+                    samplers.push(open_sampler(Choice::Procfs, &roots)?);
+                }
+                CollectorArg::One(c) => samplers.push(open_sampler(c, &roots)?),
+            }
+            let report = bench::run(&mut samplers, n)?;
+            write_stdout(report.as_bytes())
+        }
+        Mode::PrintDefaultConfig => write_stdout(config::DEFAULT_TEXT.as_bytes()),
+        Mode::CheckConfig(ref path) => check_config(path.as_deref().or(args.config.as_deref())),
+        Mode::BenchRender(n) => write_stdout(rstat::bar::bench_render(n).as_bytes()),
+        Mode::Bar => {
+            // Wired from the `bar` branch; the lead's privilege drop belongs
+            // between opening the collector and connecting to Wayland.
+            let sampler = open_sampler(choice, &roots)?;
+            rstat::bar::run(sampler, &rstat::bar::Options::default()).map_err(|e| Fatal {
+                msg: e.to_string(),
+                code: 1,
+            })
+        }
+    }
+}
+
+/// `--check-config`: validates the file (or says which defaults apply).
+fn check_config(explicit: Option<&std::path::Path>) -> Result<(), Fatal> {
+    let Some(path) = config::find(explicit) else {
+        println!("no config file found: the built-in defaults apply (rstat --print-default-config shows them)");
+        return Ok(());
+    };
+    match config::load(&path) {
+        Ok(_) => {
+            println!("{}: ok", path.display());
+            Ok(())
+        }
+        Err(errors) => Err(Fatal {
+            msg: format!("invalid config:\n{errors}"),
+            code: 1,
+        }),
+    }
+}
+
+/// Writes to stdout; a reader that went away (Waybar restarted, `| head`)
+/// ends the process quietly rather than with a panic.
+fn write_stdout(b: &[u8]) -> Result<(), Fatal> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(b).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(Fatal {
+            msg: format!("writing to stdout: {e}"),
+            code: 1,
+        }),
     }
 }

@@ -105,6 +105,9 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
         crate::render::glyphs::WARM_CHARS,
         (opts.look.font_px.round() as u16).max(1),
     );
+    // fontdue parses every glyph outline up front and frees its scratch
+    // tables; hand that freed heap back so it does not count as resident.
+    trim_heap();
     let (mut bars, conn, queue) = Bars::connect(cfg, glyphs).map_err(|e| match e {
         ConnectError::NoCompositor(why) => Error::NoCompositor(why),
         ConnectError::Missing(what) => Error::Unsupported(what),
@@ -128,7 +131,27 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
     loop {
         event_loop
             .dispatch(None, &mut bars)
-            .map_err(|e| Error::ConnectionLost(e.to_string()))?;
+            .map_err(|e| Error::ConnectionLost(root_cause(&e)))?;
+    }
+}
+
+/// The innermost error's message ("Broken pipe (os error 32)"), without the
+/// layers of "error during loop operation" wrapping around it.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut e = e;
+    while let Some(inner) = e.source() {
+        e = inner;
+    }
+    e.to_string()
+}
+
+/// Returns freed heap pages to the kernel (glibc keeps them otherwise).
+fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks glibc's own arenas; no pointers of ours
+    // are involved and it is safe to call at any time.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
@@ -189,5 +212,28 @@ impl Ticker {
         self.modules.write(&self.sample, &mut self.segments);
         bars.set_segments(&self.segments);
         self.next_health.min(self.next_clock)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_up_errors_are_one_sentence_suggesting_once() {
+        for e in [
+            Error::NoCompositor("WAYLAND_DISPLAY is not set".into()),
+            Error::Unsupported("zwlr_layer_shell_v1"),
+        ] {
+            let m = e.to_string();
+            assert!(m.contains("rstat --once"), "{m}");
+            assert!(
+                !m.contains('\n') && !m.trim_end_matches(')').contains(". "),
+                "{m}"
+            );
+        }
+        assert!(Error::ConnectionLost("Broken pipe".into())
+            .to_string()
+            .starts_with("compositor connection lost"));
     }
 }

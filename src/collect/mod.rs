@@ -5,8 +5,10 @@
 //! which has two real implementations: [`procfs::ProcfsSource`] (works
 //! everywhere) and [`bpf`] (reads what the eBPF probe keeps in the kernel).
 
+pub mod battery;
 pub mod bpf;
 pub mod error;
+pub mod net;
 pub mod parse;
 pub mod procfs;
 pub mod sample;

@@ -14,10 +14,15 @@ const MONTHS: [&str; 12] = [
 /// Broken-down local time, the fields the clock shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LocalTime {
+    /// 0 = Sunday.
     pub weekday: u8,
+    /// Day of the month, 1–31.
     pub day: u8,
+    /// 0 = January.
     pub month: u8,
+    /// 0–23.
     pub hour: u8,
+    /// 0–59.
     pub minute: u8,
 }
 
@@ -44,7 +49,9 @@ impl LocalTime {
 /// The clock's settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Clock {
+    /// Colours.
     pub palette: Palette,
+    /// Where on the bar (centre by default).
     pub align: Align,
 }
 

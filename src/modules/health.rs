@@ -14,8 +14,11 @@ const GIB: f64 = (1u64 << 30) as f64;
 /// Thresholds at which figures turn warning / critical.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Thresholds {
+    /// (warning, critical) for CPU busy %.
     pub cpu_percent: (f32, f32),
+    /// (warning, critical) for memory used, % of total.
     pub mem_percent: (f32, f32),
+    /// (warning, critical) for the CPU temperature in °C.
     pub temp_c: (f32, f32),
 }
 
@@ -32,8 +35,11 @@ impl Default for Thresholds {
 /// The health module's settings.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Health {
+    /// Colours per level.
     pub palette: Palette,
+    /// Where values turn warning / critical.
     pub thresholds: Thresholds,
+    /// Where on the bar (right by default).
     pub align: Align,
 }
 

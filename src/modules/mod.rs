@@ -16,8 +16,11 @@ pub const HEALTH_POPUP: PopupId = PopupId(1);
 /// How alarming a value is; picks the colour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Level {
+    /// Nothing to worry about.
     Normal,
+    /// Worth a glance.
     Warning,
+    /// Something is wrong now.
     Critical,
 }
 
@@ -37,9 +40,13 @@ impl Level {
 /// The colours modules choose from (the config issue makes them settable).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Palette {
+    /// Normal text.
     pub foreground: Rgba,
+    /// Text of a value at [`Level::Warning`].
     pub warning: Rgba,
+    /// Text of a value at [`Level::Critical`].
     pub critical: Rgba,
+    /// Highlights (focused workspace, open popup).
     pub accent: Rgba,
 }
 
@@ -70,7 +77,9 @@ impl Palette {
 /// its minute ticks.
 #[derive(Clone, Debug)]
 pub struct Modules {
+    /// CPU, memory, temperature, load.
     pub health: health::Health,
+    /// Date and time.
     pub clock: clock::Clock,
     clock_segments: Vec<Segment>,
 }

@@ -16,7 +16,9 @@ const HISTORY: usize = 8;
 /// A set of segments to repaint, or the whole bar.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Mask {
+    /// The whole bar (then `bits` is ignored).
     pub full: bool,
+    /// Bit `i` set: segment `i`.
     pub bits: u64,
 }
 

@@ -7,8 +7,9 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// The font embedded in the binary (DejaVu Sans Mono, see `fonts/`).
-pub static DEFAULT_FONT: &[u8] = include_bytes!("../../fonts/DejaVuSansMono.ttf");
+/// The font embedded in the binary (a subset of DejaVu Sans Mono, see
+/// `fonts/README.md`).
+pub static DEFAULT_FONT: &[u8] = include_bytes!("../../fonts/DejaVuSansMono-subset.ttf");
 
 /// Characters rasterised at start-up: printable ASCII plus the few symbols
 /// the built-in modules use.
@@ -21,7 +22,9 @@ pub struct Glyph {
     pub left: i32,
     /// Top edge of the bitmap relative to the baseline (negative is above).
     pub top: i32,
+    /// Bitmap width in pixels.
     pub width: u32,
+    /// Bitmap height in pixels.
     pub height: u32,
     /// How far the pen moves after this glyph, whole pixels.
     pub advance: i32,
@@ -135,12 +138,24 @@ impl GlyphCache {
     }
 
     /// The glyph for `c` at `px`, rasterising it on first use. A character
-    /// the font lacks (or a control byte) is drawn as a box.
+    /// the font lacks (or a control character) is drawn as a box, one box per
+    /// size shared by all of them, so arbitrary text (window titles, process
+    /// names) cannot grow the cache past the font's own glyphs.
     pub fn glyph(&mut self, c: char, px: u16) -> &Glyph {
+        let key = (c, px);
+        if self.glyphs.contains_key(&key) {
+            return &self.glyphs[&key];
+        }
+        let index = self.font.lookup_glyph_index(c);
+        let key = if c.is_control() || (index == 0 && !c.is_whitespace()) {
+            (TOFU, px)
+        } else {
+            key
+        };
         let font = &self.font;
         self.glyphs
-            .entry((c, px))
-            .or_insert_with(|| rasterize(font, c, px))
+            .entry(key)
+            .or_insert_with(|| rasterize(font, key.0, index, px))
     }
 
     /// Width in pixels of `text` at `px` (the sum of the glyph advances).
@@ -149,9 +164,12 @@ impl GlyphCache {
     }
 }
 
-fn rasterize(font: &fontdue::Font, c: char, px: u16) -> Glyph {
-    let index = font.lookup_glyph_index(c);
-    if c.is_control() || (index == 0 && !c.is_whitespace()) {
+/// The cache key of the shared missing-glyph box: a non-character that no
+/// text contains.
+const TOFU: char = '\u{FFFF}';
+
+fn rasterize(font: &fontdue::Font, c: char, index: u16, px: u16) -> Glyph {
+    if c == TOFU {
         return tofu(font, px);
     }
     let (m, coverage) = font.rasterize_indexed(index, px as f32);
@@ -208,11 +226,13 @@ mod tests {
     fn missing_glyph_is_a_box() {
         let mut g = GlyphCache::with_default_font();
         // A private-use code point DejaVu does not have, and a control byte.
-        for c in ['\u{F8FF}', '\n'] {
+        for c in ['\u{F8FF}', '\n', '\u{4E2D}', '\u{FFFF}'] {
             let gl = g.glyph(c, 15);
             assert!(gl.width >= 3 && gl.height >= 3);
             assert_eq!(gl.coverage[0], 255);
         }
+        // One shared box, not one entry per missing character.
+        assert_eq!(g.len(), 1);
     }
 
     #[test]

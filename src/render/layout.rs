@@ -5,13 +5,18 @@ use super::segment::Align;
 /// An integer rectangle in buffer pixels.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Rect {
+    /// Left edge.
     pub x: i32,
+    /// Top edge.
     pub y: i32,
+    /// Width (≤ 0: empty).
     pub w: i32,
+    /// Height (≤ 0: empty).
     pub h: i32,
 }
 
 impl Rect {
+    /// The rectangle at (`x`, `y`) of size `w` × `h`.
     pub const fn new(x: i32, y: i32, w: i32, h: i32) -> Rect {
         Rect { x, y, w, h }
     }

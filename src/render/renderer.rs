@@ -134,9 +134,9 @@ impl Renderer {
             self.relayout(segments, glyphs);
             mask = Mask::FULL;
         } else {
-            for i in 0..segments.len() {
+            for (i, (new, old)) in segments.iter().zip(self.drawn.iter_mut()).enumerate() {
                 if mask.contains(i) {
-                    self.drawn[i] = segments[i];
+                    *old = *new;
                 }
             }
         }

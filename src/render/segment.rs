@@ -105,9 +105,12 @@ pub struct Style {
 /// Which part of the bar a segment sits in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Align {
+    /// From the left end, in order.
     #[default]
     Left,
+    /// Centred as a group.
     Center,
+    /// Ending at the right end, in order.
     Right,
 }
 
@@ -118,9 +121,13 @@ pub struct PopupId(pub u16);
 /// One piece of the bar: text, style, where it goes, and what hovering it shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Segment {
+    /// What it says.
     pub text: Text,
+    /// Colours.
     pub style: Style,
+    /// Which group of the bar it sits in.
     pub align: Align,
+    /// The popup hovering it opens, if any.
     pub popup: Option<PopupId>,
 }
 

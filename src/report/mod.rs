@@ -1,1 +1,7 @@
 //! Text outputs of samples: `--once` JSON, `--waybar` lines, `--bench` lines.
+
+pub mod bench;
+pub mod human;
+pub mod json;
+pub mod once;
+pub mod waybar;

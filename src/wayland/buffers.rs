@@ -34,6 +34,7 @@ impl Format {
 
 /// One of the two buffers.
 pub struct Slot {
+    /// The protocol object.
     pub buffer: wl_buffer::WlBuffer,
     /// Attached and not yet released by the compositor: do not draw into it.
     pub busy: bool,
@@ -44,9 +45,13 @@ pub struct Slot {
 /// The pool and its two buffers, for one size and format.
 pub struct Buffers {
     pool: RawPool,
+    /// The two buffers.
     pub slots: [Slot; 2],
+    /// Size in pixels.
     pub width: u32,
+    /// Size in pixels.
     pub height: u32,
+    /// Pixel layout.
     pub format: Format,
     /// The Argb8888 path's always-current RGBA image (empty for Abgr8888).
     pub private: Vec<u8>,
@@ -56,8 +61,11 @@ pub struct Buffers {
 
 /// The user data of each wl_buffer: which surface, which pool, which slot.
 pub struct BufferData {
+    /// The bar (surface) the buffer belongs to.
     pub bar: u64,
+    /// The pool generation, to ignore releases of replaced buffers.
     pub generation: u64,
+    /// Slot 0 or 1.
     pub index: usize,
 }
 

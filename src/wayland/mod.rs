@@ -24,8 +24,10 @@ use buffers::{Buffers, Format};
 /// Which screen edge the bar sits on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Edge {
+    /// Along the top of each output.
     #[default]
     Top,
+    /// Along the bottom.
     Bottom,
 }
 
@@ -34,7 +36,9 @@ pub enum Edge {
 pub struct SurfaceConfig {
     /// Height in logical pixels; also the exclusive zone.
     pub height: u32,
+    /// Which screen edge.
     pub edge: Edge,
+    /// Font, spacing, background.
     pub look: Look,
     /// Use ARGB8888 even when ABGR8888 is offered (tests the fallback path).
     pub force_argb: bool,
@@ -400,8 +404,12 @@ impl OutputHandler for Bars {
             .outputs
             .info(&output)
             .map_or(1, |i| i.scale_factor.max(1) as u32);
-        if let Some(i) = self.bars.iter().position(|b| b.output == output) {
-            self.set_scale(i, scale);
+        match self.bars.iter().position(|b| b.output == output) {
+            Some(i) => self.set_scale(i, scale),
+            // The compositor closed our surface on this output earlier (it
+            // was disabled or powered off) but kept the output: now that it
+            // changed again, give it a bar again.
+            None => self.add_bar(output),
         }
     }
 

@@ -1,0 +1,326 @@
+//! Format strings with named placeholders: `"CPU {usage:>3.0}%"`.
+//!
+//! A template is parsed once, when the config is loaded, against the list of
+//! placeholder names its module offers; rendering a tick only writes into a
+//! reused `String` (no allocation). Syntax, a subset of Rust's:
+//! `{name}` or `{name:SPEC}` with SPEC = `[align][width][.precision]`,
+//! align one of `<` `>` `^`; `{{` and `}}` are literal braces.
+
+use std::fmt::Write;
+
+/// How a placeholder is padded to its width.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Right,
+    Center,
+}
+
+/// One piece of a parsed template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Piece {
+    Literal(String),
+    /// Index into the module's placeholder list.
+    Field {
+        index: usize,
+        /// `None`: numbers right-aligned, text left-aligned (Rust's default).
+        align: Option<Align>,
+        width: usize,
+        precision: Option<usize>,
+    },
+}
+
+/// A parsed format string.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Template {
+    pub pieces: Vec<Piece>,
+    /// The text as written, for error messages and re-printing.
+    pub source: String,
+}
+
+/// A value a module hands to [`Template::render`] for one placeholder.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Value<'a> {
+    Float(f64),
+    Int(i64),
+    Text(&'a str),
+    /// The source is absent (no sensor): drawn as `--`, padded like the rest.
+    Absent,
+}
+
+/// Where in the format string something is wrong (character offset) and what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FormatError {
+    pub offset: usize,
+    pub message: String,
+}
+
+/// The longest width or precision accepted: a bar has no room for more, and
+/// it bounds what one placeholder can make a tick write.
+pub const MAX_WIDTH: usize = 64;
+
+impl Template {
+    /// Parses `src`; `names` are the placeholders the module offers.
+    pub fn parse(src: &str, names: &[&str]) -> Result<Template, FormatError> {
+        let mut pieces = Vec::new();
+        let mut lit = String::new();
+        let chars: Vec<(usize, char)> = src.char_indices().collect();
+        let mut i = 0;
+        let err = |offset: usize, message: String| FormatError { offset, message };
+        while i < chars.len() {
+            let (off, c) = chars[i];
+            match c {
+                '{' if chars.get(i + 1).map(|p| p.1) == Some('{') => {
+                    lit.push('{');
+                    i += 2;
+                }
+                '}' if chars.get(i + 1).map(|p| p.1) == Some('}') => {
+                    lit.push('}');
+                    i += 2;
+                }
+                '}' => return Err(err(off, "a lone `}` (write `}}` for a brace)".into())),
+                '{' => {
+                    let close = chars[i..]
+                        .iter()
+                        .position(|p| p.1 == '}')
+                        .map(|n| i + n)
+                        .ok_or_else(|| err(off, "`{` without a closing `}`".into()))?;
+                    let inner: String = chars[i + 1..close].iter().map(|p| p.1).collect();
+                    let (name, spec) = match inner.split_once(':') {
+                        Some((n, s)) => (n, Some(s)),
+                        None => (inner.as_str(), None),
+                    };
+                    let index = names.iter().position(|n| *n == name).ok_or_else(|| {
+                        let hint = super::suggest::nearest(name, names.iter().copied())
+                            .map(|s| format!(" (did you mean `{s}`?)"))
+                            .unwrap_or_default();
+                        err(
+                            off,
+                            format!(
+                                "unknown placeholder `{{{name}}}`{hint}; this module offers: {}",
+                                names.join(", ")
+                            ),
+                        )
+                    })?;
+                    let (align, width, precision) = match spec {
+                        Some(s) => parse_spec(s).map_err(|m| err(off, m))?,
+                        None => (None, 0, None),
+                    };
+                    if !lit.is_empty() {
+                        pieces.push(Piece::Literal(std::mem::take(&mut lit)));
+                    }
+                    pieces.push(Piece::Field {
+                        index,
+                        align,
+                        width,
+                        precision,
+                    });
+                    i = close + 1;
+                }
+                c => {
+                    lit.push(c);
+                    i += 1;
+                }
+            }
+        }
+        if !lit.is_empty() {
+            pieces.push(Piece::Literal(lit));
+        }
+        Ok(Template {
+            pieces,
+            source: src.to_string(),
+        })
+    }
+
+    /// Appends the template with `values[i]` for placeholder `i` into `out`.
+    /// A placeholder without a value renders as absent.
+    pub fn render(&self, out: &mut String, values: &[Value<'_>]) {
+        for p in &self.pieces {
+            match p {
+                Piece::Literal(s) => out.push_str(s),
+                Piece::Field {
+                    index,
+                    align,
+                    width,
+                    precision,
+                } => {
+                    let v = values.get(*index).copied().unwrap_or(Value::Absent);
+                    render_value(out, v, *align, *width, *precision);
+                }
+            }
+        }
+    }
+
+    /// Whether placeholder `index` appears in the template (a module can skip
+    /// work for values nobody shows).
+    pub fn uses(&self, index: usize) -> bool {
+        self.pieces
+            .iter()
+            .any(|p| matches!(p, Piece::Field { index: i, .. } if *i == index))
+    }
+}
+
+fn parse_spec(s: &str) -> Result<(Option<Align>, usize, Option<usize>), String> {
+    let mut rest = s;
+    let align = match rest.chars().next() {
+        Some('<') => Some(Align::Left),
+        Some('>') => Some(Align::Right),
+        Some('^') => Some(Align::Center),
+        _ => None,
+    };
+    if align.is_some() {
+        rest = &rest[1..];
+    }
+    let (w, p) = match rest.split_once('.') {
+        Some((w, p)) => (w, Some(p)),
+        None => (rest, None),
+    };
+    let num = |t: &str, what: &str| -> Result<usize, String> {
+        let n: usize = t.parse().map_err(|_| {
+            format!(
+                "bad format spec `{s}`: {what} `{t}` is not a number (expected e.g. `>3` or `.1`)"
+            )
+        })?;
+        if n > MAX_WIDTH {
+            return Err(format!(
+                "bad format spec `{s}`: {what} {n} is over {MAX_WIDTH}"
+            ));
+        }
+        Ok(n)
+    };
+    let width = if w.is_empty() { 0 } else { num(w, "width")? };
+    let precision = match p {
+        Some(p) => Some(num(p, "precision")?),
+        None => None,
+    };
+    Ok((align, width, precision))
+}
+
+fn render_value(
+    out: &mut String,
+    v: Value<'_>,
+    align: Option<Align>,
+    width: usize,
+    prec: Option<usize>,
+) {
+    let numeric = matches!(v, Value::Float(_) | Value::Int(_));
+    let align = align.unwrap_or(if numeric { Align::Right } else { Align::Left });
+    // Formatting into `out` directly keeps this allocation-free; the padding
+    // is computed from the characters written.
+    let start = out.len();
+    let _ = match v {
+        Value::Float(f) => write!(out, "{f:.p$}", p = prec.unwrap_or(1)),
+        Value::Int(n) => write!(out, "{n}"),
+        Value::Text(t) => {
+            match prec {
+                // Precision on text truncates by characters, as in Rust.
+                Some(p) => {
+                    for c in t.chars().take(p) {
+                        out.push(c);
+                    }
+                }
+                None => out.push_str(t),
+            }
+            Ok(())
+        }
+        Value::Absent => {
+            out.push_str("--");
+            Ok(())
+        }
+    };
+    let n = out[start..].chars().count();
+    if n >= width {
+        return;
+    }
+    let pad = width - n;
+    let (before, after) = match align {
+        Align::Left => (0, pad),
+        Align::Right => (pad, 0),
+        Align::Center => (pad / 2, pad - pad / 2),
+    };
+    if before > 0 {
+        // Shift the written value right by inserting spaces in front of it.
+        for _ in 0..before {
+            out.insert(start, ' ');
+        }
+    }
+    for _ in 0..after {
+        out.push(' ');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NAMES: &[&str] = &["usage", "temp", "name"];
+
+    fn render(src: &str, values: &[Value<'_>]) -> String {
+        let t = Template::parse(src, NAMES).unwrap();
+        let mut s = String::new();
+        t.render(&mut s, values);
+        s
+    }
+
+    #[test]
+    fn widths_precision_and_alignment() {
+        let v = [Value::Float(7.25), Value::Int(52), Value::Text("fire")];
+        assert_eq!(render("CPU {usage:>5.1}%", &v), "CPU   7.2%");
+        assert_eq!(render("{usage:.0}|{temp}|{name}", &v), "7|52|fire");
+        assert_eq!(
+            render("[{name:>6}][{name:<6}][{name:^7}]", &v),
+            "[  fire][fire  ][ fire  ]"
+        );
+        assert_eq!(render("[{temp:4}][{name:6}]", &v), "[  52][fire  ]");
+        assert_eq!(render("{name:.2}", &v), "fi");
+        assert_eq!(render("{{literal}} {usage}", &v), "{literal} 7.2");
+        assert_eq!(render("{usage}", &[Value::Float(12.345)]), "12.3");
+    }
+
+    #[test]
+    fn absent_values_keep_their_width() {
+        assert_eq!(
+            render("[{temp:>4}]", &[Value::Absent, Value::Absent]),
+            "[  --]"
+        );
+        assert_eq!(render("{name}", &[]), "--");
+    }
+
+    #[test]
+    fn multibyte_text_pads_by_characters() {
+        let v = [
+            Value::Absent,
+            Value::Absent,
+            Value::Text("h\u{e9}\u{1f600}"),
+        ];
+        assert_eq!(render("[{name:>5}]", &v), "[  h\u{e9}\u{1f600}]");
+    }
+
+    #[test]
+    fn errors_point_at_the_placeholder() {
+        let e = Template::parse("ok {usag}", NAMES).unwrap_err();
+        assert_eq!(e.offset, 3);
+        assert!(
+            e.message.contains("unknown placeholder `{usag}`"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("did you mean `usage`"), "{}", e.message);
+        for (bad, want) in [
+            ("{usage", "without a closing"),
+            ("x } y", "lone `}`"),
+            ("{usage:>x}", "not a number"),
+            ("{usage:.999}", "over 64"),
+            ("{}", "unknown placeholder `{}`"),
+        ] {
+            let e = Template::parse(bad, NAMES).unwrap_err();
+            assert!(e.message.contains(want), "{bad}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn uses_reports_placeholders() {
+        let t = Template::parse("{temp} x", NAMES).unwrap();
+        assert!(t.uses(1) && !t.uses(0));
+    }
+}

@@ -1,0 +1,247 @@
+//! Module kinds as the config names them, the placeholders each offers, and
+//! their built-in defaults.
+
+use super::format::Template;
+
+/// What a module shows. An instance is named `KIND` or `KIND#LABEL`
+/// (`cpu`, `cpu#big`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// CPU, memory, temperature and load together, with the top-processes popup.
+    Health,
+    Cpu,
+    Memory,
+    Temperature,
+    Load,
+    Gpu,
+    /// Local time; `format` is strftime-style rather than placeholders.
+    Clock,
+}
+
+/// A built-in threshold: (placeholder, value).
+pub type Level = (&'static str, f64);
+
+/// Every kind with its config name.
+pub const KINDS: [(&str, Kind); 7] = [
+    ("health", Kind::Health),
+    ("cpu", Kind::Cpu),
+    ("memory", Kind::Memory),
+    ("temperature", Kind::Temperature),
+    ("load", Kind::Load),
+    ("gpu", Kind::Gpu),
+    ("clock", Kind::Clock),
+];
+
+/// The placeholders of every health-sample module, in the order of the
+/// values a module hands to [`Template::render`].
+pub const SAMPLE_PLACEHOLDERS: &[&str] = &[
+    "usage",
+    "cores",
+    "freq_mhz",
+    "freq_max_mhz",
+    "freq_ghz",
+    "temp",
+    "mem_percent",
+    "mem_used_gib",
+    "mem_total_gib",
+    "mem_available_gib",
+    "swap_percent",
+    "swap_used_gib",
+    "swap_total_gib",
+    "load1",
+    "load5",
+    "load15",
+    "gpu_busy",
+    "gpu_freq_mhz",
+    "gpu_freq_max_mhz",
+    "power_profile",
+    "throttle",
+    "tasks",
+];
+
+/// What each sample placeholder means, for `--print-default-config` and the README.
+pub const SAMPLE_PLACEHOLDER_DOCS: &[(&str, &str)] = &[
+    ("usage", "CPU busy, % of the whole machine"),
+    ("cores", "online CPUs"),
+    ("freq_mhz", "mean CPU frequency, MHz"),
+    ("freq_max_mhz", "highest CPU frequency, MHz"),
+    ("freq_ghz", "mean CPU frequency, GHz"),
+    ("temp", "CPU package temperature, °C"),
+    ("mem_percent", "memory used (total − available), %"),
+    ("mem_used_gib", "memory used, GiB"),
+    ("mem_total_gib", "memory total, GiB"),
+    ("mem_available_gib", "memory available, GiB"),
+    ("swap_percent", "swap used, %"),
+    ("swap_used_gib", "swap used, GiB"),
+    ("swap_total_gib", "swap total, GiB"),
+    ("load1", "load average, 1 minute"),
+    ("load5", "load average, 5 minutes"),
+    ("load15", "load average, 15 minutes"),
+    ("gpu_busy", "GPU busy, %"),
+    ("gpu_freq_mhz", "GPU frequency, MHz"),
+    ("gpu_freq_max_mhz", "GPU maximum frequency, MHz"),
+    ("power_profile", "ACPI platform profile (text)"),
+    ("throttle", "active GPU throttle reasons (text)"),
+    ("tasks", "processes"),
+];
+
+impl Kind {
+    /// Looks a kind up by its config name.
+    pub fn from_name(name: &str) -> Option<Kind> {
+        KINDS.iter().find(|(n, _)| *n == name).map(|&(_, k)| k)
+    }
+
+    /// The config name.
+    pub fn name(self) -> &'static str {
+        KINDS
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map_or("?", |(n, _)| n)
+    }
+
+    /// The placeholders `format` may use (none for the clock).
+    pub fn placeholders(self) -> &'static [&'static str] {
+        match self {
+            Kind::Clock => &[],
+            _ => SAMPLE_PLACEHOLDERS,
+        }
+    }
+
+    /// The placeholder a bare-number `warning` / `critical` applies to.
+    pub fn primary(self) -> Option<&'static str> {
+        match self {
+            Kind::Health | Kind::Cpu => Some("usage"),
+            Kind::Memory => Some("mem_percent"),
+            Kind::Temperature => Some("temp"),
+            Kind::Load => Some("load1"),
+            Kind::Gpu => Some("gpu_busy"),
+            Kind::Clock => None,
+        }
+    }
+
+    /// The built-in format. Numbers have fixed widths so a module keeps its
+    /// size as digits change.
+    pub fn default_format(self) -> &'static str {
+        match self {
+            Kind::Health => "CPU {usage:>3.0}%  MEM {mem_percent:>3.0}%  {temp:>3.0}°C",
+            Kind::Cpu => "CPU {usage:>3.0}%",
+            Kind::Memory => "MEM {mem_used_gib:>4.1}G",
+            Kind::Temperature => "{temp:>3.0}°C",
+            Kind::Load => "{load1:.2} {load5:.2} {load15:.2}",
+            Kind::Gpu => "GPU {gpu_busy:>3.0}%",
+            Kind::Clock => "%a %d %b  %H:%M",
+        }
+    }
+
+    /// The built-in interval in milliseconds (the clock ticks on its own
+    /// boundaries instead).
+    pub fn default_interval_ms(self) -> u64 {
+        match self {
+            Kind::Load => 5000,
+            _ => 1000,
+        }
+    }
+
+    /// Built-in warning and critical levels, as (placeholder, value) pairs.
+    pub fn default_thresholds(self) -> (&'static [Level], &'static [Level]) {
+        match self {
+            Kind::Health => (
+                &[("usage", 70.0), ("mem_percent", 80.0), ("temp", 80.0)],
+                &[("usage", 90.0), ("mem_percent", 90.0), ("temp", 90.0)],
+            ),
+            Kind::Cpu => (&[("usage", 70.0)], &[("usage", 90.0)]),
+            Kind::Memory => (&[("mem_percent", 80.0)], &[("mem_percent", 90.0)]),
+            Kind::Temperature => (&[("temp", 80.0)], &[("temp", 90.0)]),
+            Kind::Gpu => (&[("gpu_busy", 80.0)], &[("gpu_busy", 95.0)]),
+            Kind::Load | Kind::Clock => (&[], &[]),
+        }
+    }
+
+    /// Whether the module has a hover popup by default.
+    pub fn default_popup(self) -> bool {
+        matches!(self, Kind::Health | Kind::Clock)
+    }
+}
+
+/// The strftime conversions the clock accepts (glibc's, minus the
+/// locale-modifier forms `%E` and `%O`).
+pub const CLOCK_CONVERSIONS: &str = "aAbBcCdDeFgGhHIjklmMnpPrRsStTuUVwWxXyYzZ%+";
+
+/// Checks a clock format; the error is the offending byte offset and why.
+pub fn check_clock_format(f: &str) -> Result<(), (usize, String)> {
+    let b = f.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            // glibc flags and a width may follow: %-d, %_H, %02d
+            let mut j = i + 1;
+            while j < b.len() && b"-_0^#".contains(&b[j]) {
+                j += 1;
+            }
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            match b.get(j) {
+                Some(c) if c.is_ascii() && CLOCK_CONVERSIONS.as_bytes().contains(c) => i = j + 1,
+                Some(_) => {
+                    let c = f[j..].chars().next().unwrap_or('?');
+                    return Err((i, format!("unknown clock conversion `%{c}`")));
+                }
+                None => return Err((i, "a `%` at the end (write `%%` for a percent sign)".into())),
+            }
+        } else {
+            i += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Whether the clock format shows seconds, so the clock must tick each second
+/// rather than each minute.
+pub fn clock_shows_seconds(f: &str) -> bool {
+    ["%S", "%s", "%T", "%r", "%c", "%X", "%+"]
+        .iter()
+        .any(|c| f.contains(c))
+}
+
+/// Parses a kind's default format; the built-ins are known to be valid.
+pub fn default_template(kind: Kind) -> Template {
+    Template::parse(kind.default_format(), kind.placeholders()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        for (name, kind) in KINDS {
+            assert_eq!(Kind::from_name(name), Some(kind));
+            assert_eq!(kind.name(), name);
+            if kind == Kind::Clock {
+                assert!(check_clock_format(kind.default_format()).is_ok());
+            } else {
+                Template::parse(kind.default_format(), kind.placeholders())
+                    .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            }
+            let (w, c) = kind.default_thresholds();
+            for (p, _) in w.iter().chain(c) {
+                assert!(kind.placeholders().contains(p));
+            }
+        }
+        assert_eq!(SAMPLE_PLACEHOLDERS.len(), SAMPLE_PLACEHOLDER_DOCS.len());
+        for (a, (b, _)) in SAMPLE_PLACEHOLDERS.iter().zip(SAMPLE_PLACEHOLDER_DOCS) {
+            assert_eq!(a, b);
+        }
+    }
+
+    #[test]
+    fn clock_formats() {
+        assert!(check_clock_format("%a %-d %b %H:%M:%S %%").is_ok());
+        assert_eq!(check_clock_format("%H:%Q").unwrap_err().0, 3);
+        assert!(check_clock_format("100%").is_err());
+        assert!(check_clock_format("%é").is_err());
+        assert!(clock_shows_seconds("%H:%M:%S"));
+        assert!(!clock_shows_seconds("%H:%M"));
+    }
+}

@@ -1,0 +1,475 @@
+use super::*;
+
+fn errors(text: &str) -> Vec<ConfigError> {
+    match parse(text, "test.toml", None) {
+        Ok(c) => panic!("expected errors, got {c:?}"),
+        Err(e) => e.0,
+    }
+}
+
+fn one_error(text: &str) -> ConfigError {
+    let e = errors(text);
+    assert_eq!(e.len(), 1, "{e:#?}");
+    e.into_iter().next().unwrap()
+}
+
+#[test]
+fn empty_file_is_the_defaults() {
+    assert_eq!(parse("", "t", None).unwrap(), Config::default());
+    assert_eq!(
+        parse("# only a comment\n", "t", None).unwrap(),
+        Config::default()
+    );
+}
+
+#[test]
+fn default_text_parses_back_to_the_defaults() {
+    assert_eq!(
+        parse(DEFAULT_TEXT, "default.toml", None).unwrap(),
+        Config::default()
+    );
+}
+
+#[test]
+fn default_text_mentions_every_key_and_placeholder() {
+    for key in [
+        "position",
+        "layer",
+        "height",
+        "outputs",
+        "margin",
+        "spacing",
+        "padding",
+        "font",
+        "colors",
+        "left",
+        "center",
+        "right",
+        "foreground",
+        "background",
+        "warning",
+        "critical",
+        "accent",
+        "format",
+        "interval_ms",
+        "on_click",
+        "on_middle_click",
+        "on_right_click",
+        "on_scroll_up",
+        "on_scroll_down",
+        "popup",
+    ] {
+        assert!(
+            DEFAULT_TEXT.contains(key),
+            "default config does not mention `{key}`"
+        );
+    }
+    for p in module::SAMPLE_PLACEHOLDERS {
+        assert!(
+            DEFAULT_TEXT.contains(p),
+            "default config does not mention `{p}`"
+        );
+    }
+    for (kind, _) in module::KINDS {
+        assert!(
+            DEFAULT_TEXT.contains(kind),
+            "default config does not mention `{kind}`"
+        );
+    }
+}
+
+#[test]
+fn every_default() {
+    let c = Config::default();
+    let b = &c.bar;
+    assert_eq!(b.position, Position::Top);
+    assert_eq!(b.layer, Layer::Top);
+    assert_eq!(b.height, 28);
+    assert_eq!(b.outputs, Outputs::All);
+    assert_eq!(b.margin, Margin::default());
+    assert_eq!((b.spacing, b.padding), (16, 8));
+    assert_eq!(
+        b.font,
+        Font {
+            path: None,
+            size: 14.0
+        }
+    );
+    assert_eq!(b.colors.background, Color::hex(0x1e1e2ee6));
+    assert_eq!(
+        (b.left.len(), b.center.clone(), b.right.clone()),
+        (0, vec!["clock".to_string()], vec!["health".to_string()])
+    );
+    let h = c.module("health").unwrap();
+    assert_eq!(h.kind, Kind::Health);
+    assert_eq!(h.interval_ms, 1000);
+    assert!(h.popup);
+    assert_eq!(h.format.source, Kind::Health.default_format());
+    assert_eq!(h.warning.len(), 3);
+    assert_eq!(h.on_click, None);
+    let clock = c.module("clock").unwrap();
+    assert_eq!(clock.clock_format, "%a %d %b  %H:%M");
+    assert!(clock.format.pieces.is_empty());
+}
+
+#[test]
+fn a_full_config() {
+    let text = r##"
+[bar]
+position = "bottom"
+layer = "overlay"
+height = 40
+outputs = ["eDP-1", "HDMI-A-1"]
+margin = { top = 4, left = 8 }
+font = { size = 16 }
+left = ["cpu#big", "memory"]
+center = []
+right = ["clock"]
+
+[bar.colors]
+background = "#000"
+accent = "#11223344"
+
+[module."cpu#big"]
+format = "{usage:>5.1}% @ {freq_ghz:.1}GHz"
+interval_ms = 500
+warning = 50
+critical = { usage = 80, temp = 95 }
+on_click = ["foot", "btop"]
+on_scroll_up = "pactl set-sink-volume @DEFAULT_SINK@ +5%"
+
+[module.clock]
+format = "%H:%M:%S"
+"##;
+    let c = parse(text, "t", None).unwrap();
+    assert_eq!(c.bar.position, Position::Bottom);
+    assert_eq!(c.bar.layer, Layer::Overlay);
+    assert_eq!(c.bar.height, 40);
+    assert_eq!(
+        c.bar.outputs,
+        Outputs::Named(vec!["eDP-1".into(), "HDMI-A-1".into()])
+    );
+    assert_eq!(
+        c.bar.margin,
+        Margin {
+            top: 4,
+            right: 0,
+            bottom: 0,
+            left: 8
+        }
+    );
+    assert_eq!(c.bar.font.size, 16.0);
+    assert_eq!(c.bar.colors.background, Color::hex(0x000000ff));
+    assert_eq!(c.bar.colors.accent, Color::hex(0x11223344));
+    assert_eq!(c.modules.len(), 3);
+    let big = c.module("cpu#big").unwrap();
+    assert_eq!(big.kind, Kind::Cpu);
+    assert_eq!(big.interval_ms, 500);
+    let usage = 0;
+    let temp = module::SAMPLE_PLACEHOLDERS
+        .iter()
+        .position(|p| *p == "temp")
+        .unwrap();
+    assert_eq!(big.warning, vec![(usage, 50.0)]);
+    assert_eq!(big.critical, vec![(usage, 80.0), (temp, 95.0)]);
+    assert!(usage < temp);
+    assert_eq!(
+        big.on_click,
+        Some(Action::Exec(vec!["foot".into(), "btop".into()]))
+    );
+    assert!(matches!(big.on_scroll_up, Some(Action::Shell(_))));
+    let mem = c.module("memory").unwrap();
+    assert_eq!(mem, &Module::defaults("memory", Kind::Memory));
+    assert_eq!(c.module("clock").unwrap().clock_format, "%H:%M:%S");
+}
+
+#[test]
+fn unknown_key_names_position_and_suggests() {
+    let e = one_error("[bar]\nheigth = 40\n");
+    assert_eq!((e.line, e.column), (2, 1));
+    assert!(
+        e.message.contains("unknown key `heigth` in [bar]"),
+        "{}",
+        e.message
+    );
+    assert!(
+        e.message.contains("did you mean `height`?"),
+        "{}",
+        e.message
+    );
+    assert_eq!(e.to_string(), format!("test.toml:2:1: {}", e.message));
+
+    let e = one_error("[module.cpu]\nintervall_ms = 5\n");
+    assert!(
+        e.message.contains("did you mean `interval_ms`?"),
+        "{}",
+        e.message
+    );
+    let e = one_error("[bar.colors]\nforground = \"#fff\"\n");
+    assert!(
+        e.message.contains("did you mean `foreground`?"),
+        "{}",
+        e.message
+    );
+    let e = one_error("[baar]\n");
+    assert!(e.message.contains("did you mean `bar`?"), "{}", e.message);
+}
+
+#[test]
+fn wrong_types() {
+    let e = one_error("[bar]\nheight = \"tall\"\n");
+    assert_eq!((e.line, e.column), (2, 10));
+    assert!(
+        e.message
+            .contains("`bar.height`: expected a whole number 8..=512, found a string"),
+        "{}",
+        e.message
+    );
+    let e = one_error("[bar]\nheight = 4\n");
+    assert!(e.message.contains("out of range"), "{}", e.message);
+    let e = one_error("[bar]\nleft = \"clock\"\n");
+    assert!(
+        e.message.contains("expected an array of strings"),
+        "{}",
+        e.message
+    );
+    let e = one_error("[module.health]\npopup = 1\n");
+    assert!(
+        e.message
+            .contains("expected true or false, found an integer"),
+        "{}",
+        e.message
+    );
+    let e = one_error("[bar]\nposition = \"left\"\n");
+    assert!(
+        e.message.contains("`left` is not one of top, bottom"),
+        "{}",
+        e.message
+    );
+    let e = one_error("[module.cpu]\non_click = 3\n");
+    assert!(e.message.contains("expected a command"), "{}", e.message);
+    let e = one_error("[module.cpu]\non_click = []\n");
+    assert!(e.message.contains("the command is empty"), "{}", e.message);
+}
+
+#[test]
+fn bad_colours() {
+    let e = one_error("[bar.colors]\nforeground = \"#ggg\"\n");
+    assert_eq!((e.line, e.column), (2, 14));
+    assert!(
+        e.message
+            .contains("`#ggg` is not a colour (expected #rgb, #rrggbb or #rrggbbaa)"),
+        "{}",
+        e.message
+    );
+    let e = one_error("[bar.colors]\naccent = \"red\"\n");
+    assert!(e.message.contains("not a colour"), "{}", e.message);
+}
+
+#[test]
+fn unknown_placeholder_points_into_the_string() {
+    let e = one_error("[module.cpu]\nformat = \"CPU {usag}%\"\n");
+    // The `{` of `{usag}` is column 15: `format = "` is 10 characters, `CPU ` 4 more.
+    assert_eq!((e.line, e.column), (2, 15));
+    assert!(
+        e.message
+            .contains("unknown placeholder `{usag}` (did you mean `usage`?)"),
+        "{}",
+        e.message
+    );
+    let e = one_error("[module.clock]\nformat = \"%H:%Q\"\n");
+    assert!(
+        e.message.contains("unknown clock conversion `%Q`"),
+        "{}",
+        e.message
+    );
+    assert_eq!((e.line, e.column), (2, 14));
+}
+
+#[test]
+fn layout_references_must_be_defined() {
+    let e = one_error("[bar]\nright = [\"cpu#big\"]\n");
+    assert_eq!((e.line, e.column), (2, 10));
+    assert!(
+        e.message
+            .contains("`bar.right` lists `cpu#big`, but no [module.\"cpu#big\"] table defines it"),
+        "{}",
+        e.message
+    );
+    let e = one_error("[bar]\nleft = [\"clok\"]\n");
+    assert!(e.message.contains("did you mean `clock`?"), "{}", e.message);
+    let e = one_error("[bar]\nleft = [\"cpu\", \"cpu\"]\n");
+    assert!(e.message.contains("listed twice"), "{}", e.message);
+    let e = one_error("[module.cpux]\n");
+    assert!(
+        e.message
+            .contains("unknown module kind `cpux` (did you mean `cpu`?)"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn fonts_must_be_readable_and_parse() {
+    let dir = std::env::temp_dir().join(format!("rstat-font-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let junk = dir.join("junk.ttf");
+    std::fs::write(&junk, b"definitely not a font").unwrap();
+    let text = format!("[bar]\nfont = {{ path = \"{}\" }}\n", junk.display());
+    let e = one_error(&text);
+    assert!(e.message.contains("is not a usable font"), "{}", e.message);
+    assert_eq!((e.line, e.column), (2, 17));
+    let e = one_error("[bar]\nfont = { path = \"/nonexistent/x.ttf\" }\n");
+    assert!(
+        e.message.contains("cannot read /nonexistent/x.ttf"),
+        "{}",
+        e.message
+    );
+    // A real font (Debian's, when installed) is accepted.
+    let dejavu = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+    if Path::new(dejavu).exists() {
+        let c = parse(
+            &format!("[bar]\nfont = {{ path = \"{dejavu}\", size = 12 }}\n"),
+            "t",
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.bar.font.path.as_deref(), Some(Path::new(dejavu)));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn syntax_errors_have_positions() {
+    let e = one_error("[bar]\nheight = = 3\n");
+    assert_eq!(e.line, 2);
+    assert!(e.message.starts_with("TOML syntax"), "{}", e.message);
+    let e = one_error("[bar\n");
+    assert_eq!(e.line, 1);
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let e = errors("[bar]\nheigth = 1\nposition = 3\n[bar.colors]\naccent = \"#12\"\n");
+    assert_eq!(e.len(), 3, "{e:#?}");
+    assert_eq!(e.iter().map(|e| e.line).collect::<Vec<_>>(), vec![2, 3, 5]);
+}
+
+#[test]
+fn load_names_the_file() {
+    let e = load(Path::new("/nonexistent/rstat.toml")).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("/nonexistent/rstat.toml: cannot read the config file"),
+        "{e}"
+    );
+}
+
+/// A tiny deterministic PRNG (xorshift), so the fuzz corpus is reproducible.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+#[test]
+fn thousands_of_malformed_configs_never_panic() {
+    const PIECES: &[&str] = &[
+        "[bar]",
+        "[bar.colors]",
+        "[module.cpu]",
+        "[module.\"cpu#x\"]",
+        "[module.clock]",
+        "[module]",
+        "height = ",
+        "position = ",
+        "format = ",
+        "left = ",
+        "warning = ",
+        "font = ",
+        "margin = ",
+        "on_click = ",
+        "\"{usage:>3.1}\"",
+        "\"{nope}\"",
+        "\"%H:%\"",
+        "\"#fff\"",
+        "40",
+        "-1",
+        "1e400",
+        "99999999999999999999",
+        "true",
+        "[",
+        "]",
+        "{",
+        "}",
+        "\"",
+        "'",
+        "=",
+        ",",
+        "\n",
+        "\"cpu#big\"",
+        "[\"health\", 3]",
+        "{ top = 1, x = 2 }",
+        "# comment",
+        "\u{1f600}",
+        "\\u0000",
+        "1979-05-27T07:32:00Z",
+        "inf",
+        "nan",
+        "\"\"\"",
+        "0x10",
+        "\t",
+    ];
+    let mut rng = Rng(0x2545F4914F6CDD1D);
+    let mut outcomes = [0usize; 2];
+    for round in 0..4000 {
+        let text: String = if round % 2 == 0 {
+            // Random soup of config-ish tokens.
+            (0..rng.below(30))
+                .map(|_| PIECES[rng.below(PIECES.len())])
+                .collect::<Vec<_>>()
+                .join(" ")
+        } else {
+            // The default config with a few bytes changed, inserted or removed.
+            let mut b = DEFAULT_TEXT.as_bytes().to_vec();
+            for _ in 0..1 + rng.below(4) {
+                let at = rng.below(b.len());
+                match rng.below(3) {
+                    0 => b[at] = rng.next() as u8,
+                    1 => b.insert(at, b"{}[]=\"#\n"[rng.below(8)]),
+                    _ => {
+                        b.remove(at);
+                    }
+                }
+            }
+            String::from_utf8_lossy(&b).into_owned()
+        };
+        match parse(&text, "fuzz.toml", None) {
+            Ok(_) => outcomes[0] += 1,
+            Err(errs) => {
+                outcomes[1] += 1;
+                assert!(!errs.0.is_empty());
+                for e in &errs.0 {
+                    assert!(
+                        e.line >= 1 && e.column >= 1,
+                        "no position for {e} in {text:?}"
+                    );
+                    assert!(
+                        e.line <= text.lines().count().max(1) + 1,
+                        "{e} past the end of {text:?}"
+                    );
+                }
+            }
+        }
+    }
+    // Both paths were exercised.
+    assert!(outcomes[0] > 100 && outcomes[1] > 100, "{outcomes:?}");
+}
