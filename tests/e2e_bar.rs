@@ -107,7 +107,9 @@ fn bar_spans_the_top_of_a_1920x1080_output() {
     assert!(stats.column_runs >= 5, "several glyphs: {stats:?}");
 
     if let Some(path) = std::env::var_os("RSTAT_WRITE_SCREENSHOT") {
-        let path = std::path::PathBuf::from(path);
+        // Absolute, since grim runs it; relative means the package root.
+        let path = std::path::absolute(std::path::PathBuf::from(path))
+            .expect("RSTAT_WRITE_SCREENSHOT is a usable path");
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).expect("create screenshot directory");
         }
