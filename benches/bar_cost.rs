@@ -3,7 +3,8 @@
 //! updated every second, measured from `/proc` over the same window.
 //!
 //! `cargo bench --bench bar_cost` (root; Sway, grim, yambar, waybar on PATH).
-//! `RSTAT_BENCH_SECS` sets the measured window per bar (default 60).
+//! `RSTAT_BENCH_SECS` sets the measured window per bar (default 60);
+//! `RSTAT_BENCH_ARGS` gives rstat extra arguments (`--collector procfs`).
 //!
 //! Reported per bar: resident memory at the end (VmRSS) and its peak (VmHWM),
 //! CPU seconds (utime + stime of the bar and any children, from
@@ -67,6 +68,8 @@ fn main() {
         .unwrap_or(60);
     let window = Duration::from_secs(secs);
 
+    // Extra arguments for rstat, e.g. `--collector bpf`.
+    let rstat_args = std::env::var("RSTAT_BENCH_ARGS").unwrap_or_default();
     let sway = HeadlessSway::start();
     let dir = sway.runtime_dir().to_path_buf();
     let mut rows = Vec::new();
@@ -77,7 +80,8 @@ fn main() {
         result: measure(
             &sway,
             "rstat",
-            &mut sway.client(common::rstat_bin()),
+            sway.client(common::rstat_bin())
+                .args(rstat_args.split_whitespace()),
             window,
         ),
     });

@@ -91,6 +91,7 @@ impl Guarded {
     pub fn spawn(name: &str, cmd: &mut Command, stderr_path: &Path) -> Guarded {
         let log = File::create(stderr_path)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", stderr_path.display()));
+        die_with_parent(cmd);
         let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -156,6 +157,23 @@ impl Drop for Guarded {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// Makes the child get SIGKILL when the thread that spawned it ends, so that
+/// even a test run killed from outside (a CI timeout) leaves no compositor or
+/// bar behind: Drop guards only run when the test process unwinds.
+pub fn die_with_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe and touches only the child, after
+    // fork and after any uid change (which would clear the setting).
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
 }
 

@@ -72,6 +72,9 @@ impl HeadlessSway {
 
     fn launch(backend_env: &[(&str, String)], extra: &str, first_output: &str) -> HeadlessSway {
         let n = INSTANCE.fetch_add(1, Ordering::Relaxed);
+        if n == 0 {
+            sweep_stale_dirs();
+        }
         let dir = std::env::temp_dir().join(format!("rstat-e2e-{}-{n}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
@@ -114,6 +117,7 @@ impl HeadlessSway {
             .stdin(Stdio::null())
             .stdout(log_file)
             .stderr(log_err);
+        super::proc::die_with_parent(&mut cmd);
         let child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start sway: {e}"));
@@ -232,13 +236,19 @@ impl HeadlessSway {
         ] {
             cmd.env_remove(var);
         }
-        let config_home = self.dir.join("client-config");
-        let _ = fs::create_dir_all(&config_home);
-        cmd.env("XDG_CONFIG_HOME", config_home);
+        cmd.env("XDG_CONFIG_HOME", self.config_home());
         for (k, v) in self.env() {
             cmd.env(k, v);
         }
         cmd
+    }
+
+    /// The `XDG_CONFIG_HOME` of clients: empty unless a test writes a
+    /// config there (`config_home()/rstat/config.toml`).
+    pub fn config_home(&self) -> PathBuf {
+        let dir = self.dir.join("client-config");
+        let _ = fs::create_dir_all(&dir);
+        dir
     }
 
     /// Runs `swaymsg ARGS` (raw JSON output); errors carry swaymsg's stderr.
@@ -373,6 +383,28 @@ impl Drop for HeadlessSway {
         unsafe { libc::kill(-self.pgid, libc::SIGKILL) };
         if std::env::var_os("RSTAT_E2E_KEEP").is_none() {
             let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Removes runtime dirs left by test processes that were killed outright
+/// (their compositors died with them, see `die_with_parent`; their
+/// directories could not be cleaned up).
+fn sweep_stale_dirs() {
+    let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("rstat-e2e-")
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = fs::remove_dir_all(e.path());
         }
     }
 }
