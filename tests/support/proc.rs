@@ -63,7 +63,16 @@ fn drain(mut r: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
 /// Polls `f` every 25 ms until it gives `Some`, or `None` after `timeout`.
 /// Tests wait for real state (a socket, a mapped surface, a pixel) this way
 /// instead of sleeping a fixed time that is either too long or too short.
-pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+pub fn wait_for<T>(timeout: Duration, f: impl FnMut() -> Option<T>) -> Option<T> {
+    poll_every(Duration::from_millis(25), timeout, f)
+}
+
+/// [`wait_for`] with a chosen polling interval, for timing measurements.
+pub fn poll_every<T>(
+    interval: Duration,
+    timeout: Duration,
+    mut f: impl FnMut() -> Option<T>,
+) -> Option<T> {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(v) = f() {
@@ -72,7 +81,7 @@ pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Optio
         if Instant::now() >= deadline {
             return None;
         }
-        thread::sleep(Duration::from_millis(25));
+        thread::sleep(interval);
     }
 }
 
