@@ -254,9 +254,25 @@ fn unplugging_an_output_leaves_the_first_bar_working() {
     outer.swaymsg(&["[title=\"WL-2\"] kill"]);
     wait_for(APPEAR, || sway.output("WL-2").is_none().then_some(()))
         .unwrap_or_else(|| sway.fail("WL-2 still listed after its window was closed"));
-    // WL-1 grows back to the full width, and its bar with it.
-    let (before, _) = expect_bar(&sway, &mut rstat, "WL-1", BAR);
-    assert_eq!(before.width, full_width);
+    // WL-1 grows back to the full width (once the outer Sway has re-tiled
+    // its window), and its bar with it.
+    wait_for(APPEAR, || {
+        let mode = sway.output("WL-1")?["current_mode"]["width"].as_u64()?;
+        (mode == full_width as u64).then_some(())
+    })
+    .unwrap_or_else(|| sway.fail("WL-1 did not grow back to the full width"));
+    let grown = wait_for(APPEAR, || {
+        let img = sway.try_screenshot("WL-1").ok()?;
+        (img.width == full_width && support::check_bar(&img, BAR).is_ok()).then_some(())
+    });
+    assert!(
+        grown.is_some(),
+        "no full-width bar on WL-1 after the unplug: {:?}\n--- rstat stderr ---\n{}",
+        sway.try_screenshot("WL-1")
+            .map(|img| support::check_bar(&img, BAR).map(|_| img.width)),
+        rstat.stderr()
+    );
+    rstat.assert_running();
 
     // Still working: the bar was laid out again for the wider WL-1 above,
     // and it still follows WL-1's events, here a scale change.
