@@ -400,6 +400,88 @@ fn idle_bar_wakes_only_for_its_ticks() {
     assert!(per_sec >= 0.5, "rstat did not tick at all: {per_sec:.1}/s");
 }
 
+/// Issue 4: "removed ones lose theirs without a crash or a leak" — the
+/// Waybar failure users report most. Twenty plug/unplug cycles of a second
+/// output must leave rstat with the file descriptors it had (shm pools,
+/// memfds) and its resident memory within allocator noise.
+#[test]
+fn plugging_and_unplugging_outputs_leaks_nothing() {
+    if !can_run(&[]) {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let outer = HeadlessSway::start();
+    let sway = HeadlessSway::start_nested(&outer);
+    let mut rstat = start_rstat(&sway, "churn");
+    expect_bar(&sway, &mut rstat, "WL-1", BAR);
+
+    let names = |sway: &HeadlessSway| -> Vec<String> {
+        sway.get_outputs()
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|o| o["name"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let cycle = |rstat: &mut Guarded| {
+        let before = names(&sway);
+        sway.swaymsg(&["create_output"]);
+        let added = wait_for(APPEAR, || {
+            names(&sway).into_iter().find(|n| !before.contains(n))
+        })
+        .unwrap_or_else(|| sway.fail("create_output added no output"));
+        expect_bar(&sway, rstat, &added, BAR);
+        // Close exactly that output's window in the outer Sway, by con_id
+        // (a title regex for WL-2 would also match WL-20).
+        let tree = outer.get_tree();
+        let id = tree_nodes(&tree)
+            .into_iter()
+            .find(|n| {
+                n["name"]
+                    .as_str()
+                    .is_some_and(|t| t.ends_with(&format!(" - {added}")))
+            })
+            .and_then(|n| n["id"].as_i64())
+            .unwrap_or_else(|| outer.fail(&format!("no window for {added} in the outer Sway")));
+        outer.swaymsg(&[&format!("[con_id={id}] kill")]);
+        wait_for(APPEAR, || sway.output(&added).is_none().then_some(()))
+            .unwrap_or_else(|| sway.fail(&format!("{added} still listed after its window closed")));
+        rstat.assert_running();
+    };
+    let fds = |pid: u32| {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    let rss_kib = |pid: u32| support::proc::proc_cost(pid).map_or(0, |c| c.rss_kib);
+    // Warm up: the first cycles fill caches (glyphs, pools) that then stay.
+    for _ in 0..3 {
+        cycle(&mut rstat);
+    }
+    // The bar on WL-1 is back at full width and idle before the baseline.
+    std::thread::sleep(Duration::from_millis(500));
+    let (fd0, rss0) = (fds(rstat.pid()), rss_kib(rstat.pid()));
+    for _ in 0..20 {
+        cycle(&mut rstat);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let (fd1, rss1) = (fds(rstat.pid()), rss_kib(rstat.pid()));
+    eprintln!("20 cycles: fds {fd0} -> {fd1}, RSS {rss0} -> {rss1} KiB");
+    assert_eq!(
+        fd1, fd0,
+        "rstat's open file descriptors changed over 20 unplugs"
+    );
+    assert!(
+        rss1 <= rss0 + 1024,
+        "rstat's RSS grew {} KiB over 20 plug/unplug cycles",
+        rss1 - rss0
+    );
+    expect_bar(&sway, &mut rstat, "WL-1", BAR);
+    assert_no_panic(&rstat);
+}
+
 /// Done means: "killing Sway makes rstat exit within a second with a clear
 /// message". Both a crash (SIGKILL: the socket just closes) and an orderly
 /// shutdown (SIGTERM: Sway tears its clients down first).
