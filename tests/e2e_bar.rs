@@ -482,6 +482,174 @@ fn plugging_and_unplugging_outputs_leaks_nothing() {
     assert_no_panic(&rstat);
 }
 
+/// One Wayland message from a `WAYLAND_DEBUG=1` log: `iface`, `request`
+/// or event name, and the numeric arguments (object ids as their numbers).
+struct Msg {
+    sent: bool,
+    object: String,
+    name: String,
+    args: Vec<i64>,
+}
+
+/// Parses the protocol log that `WAYLAND_DEBUG=1` makes the client print:
+/// lines like `[ 899423.190][rs] -> wl_shm_pool@11.create_buffer(wl_buffer@12, 0, 1920, 28, 7680, 875708993)`
+/// (libwayland's lines differ only in the prefix).
+fn wayland_log(text: &str) -> Vec<Msg> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let Some(close) = line.find("] ") else {
+            continue;
+        };
+        let mut rest = line[close + 2..].trim_start();
+        // wayland-backend's pure-Rust client adds a second bracket: `[rs]`.
+        if let Some(r) = rest.strip_prefix("[rs] ") {
+            rest = r;
+        }
+        let sent = rest.starts_with("-> ");
+        let rest = rest.trim_start_matches("-> ");
+        let (Some(at), Some(open)) = (rest.find('@'), rest.find('(')) else {
+            continue;
+        };
+        let Some(dot) = rest[at..open].find('.').map(|d| at + d) else {
+            continue;
+        };
+        let args = rest[open + 1..rest.rfind(')').unwrap_or(rest.len())]
+            .split(',')
+            .filter_map(|a| {
+                let a = a.trim();
+                a.rsplit('@').next().and_then(|n| n.parse::<i64>().ok())
+            })
+            .collect();
+        out.push(Msg {
+            sent,
+            object: rest[..dot].to_string(),
+            name: rest[dot + 1..open].to_string(),
+            args,
+        });
+    }
+    out
+}
+
+/// Issue 4's buffer and damage rules, seen on the wire: with the figures
+/// changing every tick, the bar keeps its pool of two `wl_shm` buffers
+/// (never a new buffer per tick), uses ABGR8888 when Sway offers it, and
+/// every tick after the first frame damages only the changed segments.
+#[test]
+fn ticks_reuse_two_buffers_and_damage_only_what_changed() {
+    if !can_run(&[]) {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    let mut cmd = sway.client(common::rstat_bin());
+    cmd.env("WAYLAND_DEBUG", "1");
+    let mut rstat = Guarded::spawn(
+        "rstat",
+        &mut cmd,
+        &sway.runtime_dir().join("rstat-wire.stderr"),
+    );
+    expect_bar(&sway, &mut rstat, "HEADLESS-1", BAR);
+    // Load that comes and goes (0.7 s on, 0.7 s off), so the CPU figure
+    // differs from tick to tick; a steady 100% would not redraw anything.
+    let stop = Arc::new(AtomicBool::new(false));
+    let t0 = Instant::now();
+    let burners: Vec<_> = (0..2)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut x = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    if (t0.elapsed().as_millis() / 700) % 2 == 0 {
+                        x = std::hint::black_box(
+                            x.wrapping_mul(6364136223846793005).wrapping_add(1),
+                        );
+                    } else {
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(6));
+    stop.store(true, Ordering::Relaxed);
+    for b in burners {
+        let _ = b.join();
+    }
+    rstat.assert_running();
+    let log = wayland_log(&rstat.stderr());
+    fn sent<'a>(log: &'a [Msg], name: &'a str) -> impl Iterator<Item = &'a Msg> {
+        log.iter().filter(move |m| m.sent && m.name == name)
+    }
+
+    let buffers: Vec<&Msg> = sent(&log, "create_buffer").collect();
+    assert!(
+        !buffers.is_empty() && buffers.len() <= 2,
+        "{} wl_shm buffers created for one unchanging output in 6 s of ticks (a pool of two)",
+        buffers.len()
+    );
+    assert!(sent(&log, "create_pool").count() <= 1, "one shm pool");
+    for b in &buffers {
+        // create_buffer(id, offset, width, height, stride, format)
+        assert_eq!(
+            b.args.get(2..4),
+            Some(&[1920, BAR as i64][..]),
+            "buffer size"
+        );
+    }
+    const ABGR8888: i64 = 0x3432_4241;
+    let offered = log.iter().any(|m| {
+        !m.sent && m.object.starts_with("wl_shm@") && m.name == "format" && m.args == [ABGR8888]
+    });
+    if offered {
+        assert!(
+            buffers.iter().all(|b| b.args.get(5) == Some(&ABGR8888)),
+            "Sway offers ABGR8888 (tiny-skia's byte order) but the bar uses another format"
+        );
+    }
+
+    // Damage per commit of the bar's surface.
+    let mut commits: Vec<Vec<[i64; 4]>> = Vec::new();
+    let mut pending = Vec::new();
+    for m in log
+        .iter()
+        .filter(|m| m.sent && m.object.starts_with("wl_surface@"))
+    {
+        match m.name.as_str() {
+            "damage_buffer" if m.args.len() == 4 => {
+                pending.push([m.args[0], m.args[1], m.args[2], m.args[3]])
+            }
+            "commit" if !pending.is_empty() => commits.push(std::mem::take(&mut pending)),
+            _ => {}
+        }
+    }
+    assert!(
+        commits.len() >= 3,
+        "only {} drawing commits in 6 s of changing figures",
+        commits.len()
+    );
+    eprintln!(
+        "{} buffers, {} drawing commits; damage per commit: {:?}",
+        buffers.len(),
+        commits.len(),
+        commits
+    );
+    let full = 1920 * BAR as i64;
+    for (i, rects) in commits.iter().enumerate().skip(1) {
+        let area: i64 = rects.iter().map(|r| r[2] * r[3]).sum();
+        assert!(
+            area * 2 < full,
+            "tick {i} damaged {area} of the bar's {full} px: {rects:?} (only changed segments)"
+        );
+        for r in rects {
+            assert!(
+                r[0] >= 0 && r[1] >= 0 && r[0] + r[2] <= 1920 && r[1] + r[3] <= BAR as i64,
+                "damage outside the buffer: {r:?}"
+            );
+        }
+    }
+    assert_no_panic(&rstat);
+}
+
 /// Done means: "killing Sway makes rstat exit within a second with a clear
 /// message". Both a crash (SIGKILL: the socket just closes) and an orderly
 /// shutdown (SIGTERM: Sway tears its clients down first).
