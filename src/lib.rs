@@ -9,7 +9,9 @@
 pub mod bar;
 pub mod cli;
 pub mod collect;
+pub mod compositor;
 pub mod config;
+pub mod exec;
 pub mod modules;
 pub mod render;
 pub mod report;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use rstat::cli::{self, Args, CollectorArg, Mode};
-use rstat::collect::{self, Choice, Roots, Sample, Sampler};
+use rstat::collect::{self, privilege, Choice, CollectorKind, Roots, Sample, Sampler};
 use rstat::config;
 use rstat::report::{bench, once, waybar};
 
@@ -54,6 +54,18 @@ fn open_sampler(choice: Choice, roots: &Roots) -> Result<Sampler, Fatal> {
     Ok(Sampler::new(roots, source)?)
 }
 
+/// Opens the collector, then gives up every capability (and a setuid uid)
+/// before anything reads user input or talks to a compositor: the probe is
+/// loaded and attached by now, and its maps are read through descriptors
+/// we already hold. CAP_BPF stays only where the kernel demands it for map
+/// reads (before 6.5 with `unprivileged_bpf_disabled`).
+fn open_sampler_unprivileged(choice: Choice, roots: &Roots) -> Result<Sampler, Fatal> {
+    let sampler = open_sampler(choice, roots)?;
+    let keep_bpf = sampler.kind() == CollectorKind::Bpf && privilege::bpf_reads_need_cap();
+    privilege::drop_privileges(keep_bpf)?;
+    Ok(sampler)
+}
+
 fn run(args: &Args) -> Result<(), Fatal> {
     let roots = roots(args);
     let choice = match args.collector {
@@ -70,7 +82,7 @@ fn run(args: &Args) -> Result<(), Fatal> {
             Ok(())
         }
         Mode::Once => {
-            let mut sampler = open_sampler(choice, &roots)?;
+            let mut sampler = open_sampler_unprivileged(choice, &roots)?;
             let mut s = Sample::default();
             sampler.sample(&mut s)?;
             std::thread::sleep(Duration::from_millis(args.interval_ms.unwrap_or(250)));
@@ -81,7 +93,7 @@ fn run(args: &Args) -> Result<(), Fatal> {
             write_stdout(&buf)
         }
         Mode::Waybar => {
-            let mut sampler = open_sampler(choice, &roots)?;
+            let mut sampler = open_sampler_unprivileged(choice, &roots)?;
             let interval = Duration::from_millis(args.interval_ms.unwrap_or(1000));
             let thresholds = waybar::Thresholds::default();
             let mut line = waybar::WaybarLine::default();
@@ -116,9 +128,9 @@ fn run(args: &Args) -> Result<(), Fatal> {
         Mode::CheckConfig(ref path) => check_config(path.as_deref().or(args.config.as_deref())),
         Mode::BenchRender(n) => write_stdout(rstat::bar::bench_render(n).as_bytes()),
         Mode::Bar => {
-            // Wired from the `bar` branch; the lead's privilege drop belongs
-            // between opening the collector and connecting to Wayland.
-            let sampler = open_sampler(choice, &roots)?;
+            // Privileges go before Wayland is touched: the bar never runs
+            // with CAP_BPF/CAP_PERFMON (beyond what map reads need).
+            let sampler = open_sampler_unprivileged(choice, &roots)?;
             rstat::bar::run(sampler, &rstat::bar::Options::default()).map_err(|e| Fatal {
                 msg: e.to_string(),
                 code: 1,

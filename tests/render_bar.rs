@@ -26,9 +26,9 @@ fn seg(text: &str, fg: u32, align: Align) -> Segment {
 }
 
 /// A fresh renderer's full redraw of `segs`.
-fn full(segs: &[Segment], w: u32, h: u32, scale: u32, g: &mut GlyphCache) -> Vec<u8> {
+fn full(segs: &[Segment], w: u32, h: u32, scale120: u32, g: &mut GlyphCache) -> Vec<u8> {
     let mut r = Renderer::new(look());
-    r.resize(w, h, scale);
+    r.resize_fractional(w, h, scale120);
     let (pw, ph) = r.size();
     let mut px = vec![0u8; (pw * ph * 4) as usize];
     let m = r.update(segs, g);
@@ -97,6 +97,11 @@ fn text_lands_where_layout_says() {
             }
             assert!(ink > 20 * scale * scale, "segment {i} drew {ink} pixels");
         }
+        // Hit testing finds each cell, and nothing in the gaps.
+        let cell = r.segment_rect(i_last(&segs)).unwrap();
+        assert_eq!(r.segment_at(cell.x), Some(segs.len() - 1));
+        assert_eq!(r.segment_at(cell.x + cell.w - 1), Some(segs.len() - 1));
+        assert_eq!(r.segment_at(0), None);
         // Centre segment is centred, right group ends at the right margin.
         let c = r.segment_rect(1).unwrap();
         assert!((c.x + c.w / 2 - w as i32 / 2).abs() <= 1);
@@ -107,6 +112,10 @@ fn text_lands_where_layout_says() {
         let bottom = h as i32 - (r.text_origin(0).unwrap().1 + lm.descent);
         assert!((lm_top - bottom).abs() <= 1, "{lm_top} vs {bottom}");
     }
+}
+
+fn i_last(segs: &[Segment]) -> usize {
+    segs.len() - 1
 }
 
 #[test]
@@ -122,7 +131,7 @@ fn one_changed_number_damages_that_segment_only() {
     r.resize(1920, 28, 1);
     let (w, h) = r.size();
     assert!(r.update(&segs, &mut g).full);
-    let before = full(&segs, 1920, 28, 1, &mut g);
+    let before = full(&segs, 1920, 28, 120, &mut g);
 
     segs[1] = seg("CPU  63%", 0xffffffff, Align::Right);
     let changed = r.update(&segs, &mut g);
@@ -134,7 +143,7 @@ fn one_changed_number_damages_that_segment_only() {
     assert_eq!(rects, vec![cell]);
 
     // And the damage really covers every changed pixel.
-    let after = full(&segs, 1920, 28, 1, &mut g);
+    let after = full(&segs, 1920, 28, 120, &mut g);
     for y in 0..h as i32 {
         for x in 0..w as i32 {
             let i = ((y as u32 * w + x as u32) * 4) as usize;
@@ -212,12 +221,12 @@ fn initial_segments() -> Vec<Segment> {
 /// `since(shown)` rectangles), with the compositor holding a random buffer
 /// back now and then so buffers come back at ages 1, 2 and more. After every
 /// frame the buffer just committed must equal a full redraw.
-fn partial_equals_full(argb: bool, scale: u32, frames: usize, seed: u64) {
+fn partial_equals_full(argb: bool, scale120: u32, frames: usize, seed: u64) {
     let mut g = GlyphCache::with_default_font();
     let mut rng = Rng(seed);
     let (lw, lh) = (700, 28);
     let mut r = Renderer::new(look());
-    r.resize(lw, lh, scale);
+    r.resize_fractional(lw, lh, scale120);
     let (w, h) = r.size();
     let size = (w * h * 4) as usize;
     // Buffers start with garbage: the first frame in each must be full.
@@ -266,7 +275,7 @@ fn partial_equals_full(argb: bool, scale: u32, frames: usize, seed: u64) {
         }
         shown[k] = r.frame();
 
-        let mut want = full(&segs, lw, lh, scale, &mut g);
+        let mut want = full(&segs, lw, lh, scale120, &mut g);
         if argb {
             let all = Rect::new(0, 0, w as i32, h as i32);
             let src = want.clone();
@@ -276,7 +285,7 @@ fn partial_equals_full(argb: bool, scale: u32, frames: usize, seed: u64) {
             let first = bufs[k].iter().zip(&want).position(|(a, b)| a != b).unwrap();
             let px = first / 4;
             panic!(
-                "frame {frame} (argb {argb}, scale {scale}): buffer {k} differs from a full redraw at ({}, {}); changed {changed:?}, repaint {repaint:?}",
+                "frame {frame} (argb {argb}, scale {scale120}/120): buffer {k} differs from a full redraw at ({}, {}); changed {changed:?}, repaint {repaint:?}",
                 px as u32 % w,
                 px as u32 / w
             );
@@ -293,17 +302,34 @@ fn partial_equals_full(argb: bool, scale: u32, frames: usize, seed: u64) {
 
 #[test]
 fn thousand_random_partial_updates_equal_full_redraw_abgr() {
-    partial_equals_full(false, 1, 1000, 0x9e37_79b9_7f4a_7c15);
+    partial_equals_full(false, 120, 1000, 0x9e37_79b9_7f4a_7c15);
 }
 
 #[test]
 fn thousand_random_partial_updates_equal_full_redraw_argb() {
-    partial_equals_full(true, 1, 1000, 0x1234_5678_9abc_def1);
+    partial_equals_full(true, 120, 1000, 0x1234_5678_9abc_def1);
 }
 
 #[test]
 fn random_partial_updates_equal_full_redraw_scale2() {
-    partial_equals_full(false, 2, 300, 42);
+    partial_equals_full(false, 240, 300, 42);
+}
+
+#[test]
+fn random_partial_updates_equal_full_redraw_fractional() {
+    // 1.25× and 1.5×, as wp_fractional_scale_v1 reports them.
+    partial_equals_full(false, 150, 300, 7);
+    partial_equals_full(true, 180, 300, 8);
+}
+
+#[test]
+fn fractional_scale_rounds_the_buffer_size() {
+    let mut r = Renderer::new(look());
+    r.resize_fractional(1366, 28, 150);
+    assert_eq!(r.size(), (1708, 35));
+    r.resize_fractional(1366, 28, 180);
+    assert_eq!(r.size(), (2049, 42));
+    assert_eq!(r.font_px(), 21);
 }
 
 #[test]

@@ -10,6 +10,7 @@ pub mod bpf;
 pub mod error;
 pub mod net;
 pub mod parse;
+pub mod privilege;
 pub mod procfs;
 pub mod sample;
 pub mod sysfs;

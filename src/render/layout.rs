@@ -75,10 +75,33 @@ pub fn layout(
             .fold((0, 0), |(s, n), (&w, _)| (s + w, n + 1));
         sum + sp.gap * (n - 1).max(0)
     };
+    let (lw, cw, rw) = (
+        group_width(Align::Left),
+        group_width(Align::Center),
+        group_width(Align::Right),
+    );
+    let has = |a: Align| aligns.contains(&a);
+    let right_start = width - sp.margin - rw;
+    // The centre group is centred on the bar, but slides sideways rather
+    // than cover a neighbour when the bar is narrow and there is room.
+    let lo = if has(Align::Left) {
+        sp.margin + lw + sp.gap
+    } else {
+        sp.margin
+    };
+    let hi = if has(Align::Right) {
+        right_start - sp.gap - cw
+    } else {
+        width - sp.margin - cw
+    };
+    let mut cx = (width - cw) / 2;
+    if lo <= hi {
+        cx = cx.clamp(lo, hi);
+    }
     let starts = [
         (Align::Left, sp.margin),
-        (Align::Center, (width - group_width(Align::Center)) / 2),
-        (Align::Right, width - sp.margin - group_width(Align::Right)),
+        (Align::Center, cx),
+        (Align::Right, right_start),
     ];
     let mut edge = 0;
     for (group, start) in starts {
@@ -119,6 +142,16 @@ mod tests {
         // Right group: 30 + 4 + 10 = 44 wide, ending at 190.
         assert_eq!(out[1], Rect::new(146, 0, 30, 28));
         assert_eq!(out[3], Rect::new(180, 0, 10, 28));
+    }
+
+    #[test]
+    fn centre_slides_rather_than_cover_the_right_group() {
+        let mut out = Vec::new();
+        // Centred, the 100-px clock would span 100..200 and the 120-px right
+        // group starts at 170: slide the clock left, cut nothing.
+        layout(&[100, 120], &[Center, Right], 300, 28, SP, &mut out);
+        assert_eq!(out[1], Rect::new(170, 0, 120, 28));
+        assert_eq!(out[0], Rect::new(66, 0, 100, 28));
     }
 
     #[test]

@@ -38,10 +38,11 @@ impl Default for Look {
 /// scale and set of buffers to keep up to date).
 pub struct Renderer {
     look: Look,
-    /// Buffer size in pixels and the integer scale it was derived with.
+    /// Buffer size in pixels and the scale it was derived with, in 120ths
+    /// (the unit of wp_fractional_scale_v1: 120 is 1×, 180 is 1.5×).
     width: u32,
     height: u32,
-    scale: u32,
+    scale120: u32,
     font_px: u16,
     baseline: i32,
     padding: i32,
@@ -62,7 +63,7 @@ impl Renderer {
             look,
             width: 0,
             height: 0,
-            scale: 1,
+            scale120: 120,
             font_px: 1,
             baseline: 0,
             padding: 0,
@@ -77,12 +78,21 @@ impl Renderer {
 
     /// Sets the logical size and integer scale; the buffer is their product.
     pub fn resize(&mut self, logical_width: u32, logical_height: u32, scale: u32) {
-        let scale = scale.max(1);
-        let (w, h) = (logical_width * scale, logical_height * scale);
-        if (w, h, scale) != (self.width, self.height, self.scale) {
+        self.resize_fractional(logical_width, logical_height, scale.max(1) * 120);
+    }
+
+    /// Sets the logical size and a scale in 120ths (fractional-scale-v1):
+    /// the buffer is the logical size times `scale120 / 120`, rounded.
+    pub fn resize_fractional(&mut self, logical_width: u32, logical_height: u32, scale120: u32) {
+        let scale120 = scale120.max(1);
+        let (w, h) = (
+            scaled(logical_width, scale120),
+            scaled(logical_height, scale120),
+        );
+        if (w, h, scale120) != (self.width, self.height, self.scale120) {
             self.width = w;
             self.height = h;
-            self.scale = scale;
+            self.scale120 = scale120;
             self.stale = true;
         }
     }
@@ -97,14 +107,14 @@ impl Renderer {
         (self.width, self.height)
     }
 
-    /// The integer scale the buffer is drawn at.
-    pub fn scale(&self) -> u32 {
-        self.scale
+    /// The scale the buffer is drawn at, in 120ths.
+    pub fn scale120(&self) -> u32 {
+        self.scale120
     }
 
     /// The font size in buffer pixels (for warming the glyph cache).
     pub fn font_px(&self) -> u16 {
-        ((self.look.font_px * self.scale as f32).round() as u16).max(1)
+        ((self.look.font_px * self.scale120 as f32 / 120.0).round() as u16).max(1)
     }
 
     /// Takes the newest segments (at most [`MAX_SEGMENTS`]) and returns which
@@ -149,8 +159,8 @@ impl Renderer {
     fn relayout(&mut self, segments: &[Segment], glyphs: &mut GlyphCache) {
         self.stale = false;
         self.font_px = self.font_px();
-        let s = self.scale as i32;
-        self.padding = self.look.padding as i32 * s;
+        let px = |v: u32| scaled(v, self.scale120) as i32;
+        self.padding = px(self.look.padding);
         let lm = glyphs.line_metrics(self.font_px);
         let top = (self.height as i32 - (lm.ascent + lm.descent)) / 2;
         self.baseline = top + lm.ascent;
@@ -164,8 +174,8 @@ impl Renderer {
             self.aligns.push(seg.align);
         }
         let sp = Spacing {
-            gap: self.look.gap as i32 * s,
-            margin: self.look.margin as i32 * s,
+            gap: px(self.look.gap),
+            margin: px(self.look.margin),
         };
         layout(
             &self.widths,
@@ -190,6 +200,14 @@ impl Renderer {
     /// Where segment `i` is drawn (its whole cell, padding included).
     pub fn segment_rect(&self, i: usize) -> Option<Rect> {
         self.rects.get(i).copied()
+    }
+
+    /// The segment under buffer pixel column `x`, if any (for the pointer:
+    /// hover and clicks, issue 5).
+    pub fn segment_at(&self, x: i32) -> Option<usize> {
+        self.rects
+            .iter()
+            .position(|r| !r.is_empty() && x >= r.x && x < r.x + r.w)
     }
 
     /// The pen position where segment `i`'s text starts: (x, baseline).
@@ -247,4 +265,9 @@ impl Renderer {
             }
         }
     }
+}
+
+/// `v × scale120 / 120`, rounded half up (as fractional-scale-v1 asks).
+fn scaled(v: u32, scale120: u32) -> u32 {
+    ((v as u64 * scale120 as u64 + 60) / 120) as u32
 }

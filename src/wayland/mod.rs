@@ -3,6 +3,7 @@
 //! (through [`crate::render`]), never what a CPU is.
 
 pub mod buffers;
+pub mod fractional;
 
 use smithay_client_toolkit::compositor::{CompositorHandler, CompositorState, FrameCallbackData};
 use smithay_client_toolkit::output::{OutputHandler, OutputState};
@@ -20,6 +21,7 @@ use wayland_client::{Connection, EventQueue, QueueHandle};
 
 use crate::render::{Canvas, GlyphCache, Look, Rect, Renderer, Segment, MAX_SEGMENTS};
 use buffers::{Buffers, Format};
+use fractional::{FractionalGlobals, SurfaceScaling};
 
 /// Which screen edge the bar sits on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -66,6 +68,11 @@ pub enum ConnectError {
 
 /// One output's bar.
 struct OutputBar {
+    /// Fractional scale and viewport, when offered. Declared first so it is
+    /// dropped (destroyed) before the layer surface and its wl_surface.
+    scaling: Option<SurfaceScaling>,
+    /// The compositor's preferred scale in 120ths (fractional-scale-v1).
+    preferred120: Option<u32>,
     id: u64,
     output: wl_output::WlOutput,
     layer: LayerSurface,
@@ -92,6 +99,8 @@ pub struct Bars {
     compositor: CompositorState,
     layer_shell: LayerShell,
     shm: Shm,
+    /// wp_fractional_scale_v1 + wp_viewporter, when the compositor has both.
+    fractional: Option<FractionalGlobals>,
     qh: QueueHandle<Bars>,
     cfg: SurfaceConfig,
     glyphs: GlyphCache,
@@ -122,12 +131,14 @@ impl Bars {
         let layer_shell = LayerShell::bind(&globals, &qh)
             .map_err(|_| ConnectError::Missing("zwlr_layer_shell_v1"))?;
         let shm = Shm::bind(&globals, &qh).map_err(|_| ConnectError::Missing("wl_shm"))?;
+        let fractional = FractionalGlobals::bind(&globals, &qh);
         let bars = Bars {
             registry: RegistryState::new(&globals),
             outputs: OutputState::new(&globals, &qh),
             compositor,
             layer_shell,
             shm,
+            fractional,
             qh,
             cfg,
             glyphs,
@@ -190,12 +201,18 @@ impl Bars {
         layer.set_size(0, self.cfg.height);
         layer.set_exclusive_zone(self.cfg.height as i32);
         layer.set_keyboard_interactivity(KeyboardInteractivity::None);
+        let id = self.next_id;
+        self.next_id += 1;
+        let scaling = self
+            .fractional
+            .as_ref()
+            .map(|f| f.for_surface(layer.wl_surface(), id, &self.qh));
         // The first commit carries no buffer; the compositor answers with a
         // configure, and we draw then.
         layer.commit();
-        let id = self.next_id;
-        self.next_id += 1;
         self.bars.push(OutputBar {
+            scaling,
+            preferred120: None,
             id,
             output,
             layer,
@@ -240,7 +257,14 @@ impl Bars {
         if !b.configured || b.frame_pending || !b.dirty {
             return;
         }
-        b.renderer.resize(b.logical.0, b.logical.1, b.scale);
+        // With a viewport the buffer may have any size (fractional scale);
+        // without, it is the logical size times the integer output scale.
+        let scale120 = match (&b.scaling, b.preferred120) {
+            (Some(_), Some(s)) => s,
+            _ => b.scale * 120,
+        };
+        b.renderer
+            .resize_fractional(b.logical.0, b.logical.1, scale120);
         let (w, h) = b.renderer.size();
         if w == 0 || h == 0 {
             return;
@@ -305,9 +329,17 @@ impl Bars {
         slot.shown = b.renderer.frame();
         slot.busy = true;
         let surface = b.layer.wl_surface();
-        if b.applied_scale != b.scale {
-            surface.set_buffer_scale(b.scale as i32);
-            b.applied_scale = b.scale;
+        let buffer_scale = match &mut b.scaling {
+            Some(sc) => {
+                // The viewport maps the buffer onto the logical size.
+                sc.set_destination(b.logical);
+                1
+            }
+            None => b.scale,
+        };
+        if b.applied_scale != buffer_scale {
+            surface.set_buffer_scale(buffer_scale as i32);
+            b.applied_scale = buffer_scale;
         }
         b.renderer.rects(changed, &mut self.rects);
         for r in &self.rects {
@@ -318,6 +350,19 @@ impl Bars {
         b.frame_pending = true;
         surface.commit();
         self.commits += 1;
+    }
+
+    /// Called by `wp_fractional_scale_v1.preferred_scale`.
+    fn fractional_scale_changed(&mut self, bar: u64, scale120: u32) {
+        let Some(i) = self.bars.iter().position(|b| b.id == bar) else {
+            return;
+        };
+        let b = &mut self.bars[i];
+        if b.preferred120 != Some(scale120) && scale120 > 0 {
+            b.preferred120 = Some(scale120);
+            b.dirty = true;
+            self.draw(i);
+        }
     }
 
     fn set_scale(&mut self, i: usize, scale: u32) {

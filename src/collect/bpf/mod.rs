@@ -1,9 +1,63 @@
-//! The eBPF collector: loads the embedded probe and reads its maps.
-//! (Issue 3 builds it; until then it reports why it cannot be used.)
+//! The eBPF collector: loads the probe embedded in the binary, attaches it
+//! to the `sched_switch` and `sched_process_exit` raw tracepoints, and reads
+//! what it keeps.
+//!
+//! One job per module: [`elf`] reads the object, [`btf`] reads type info,
+//! [`core_reloc`] rewrites field offsets for the running kernel, [`syscall`]
+//! wraps `bpf(2)`, [`loader`] puts them together, [`maps`] reads the maps,
+//! [`walk`] seeds the task map at start, [`source`] turns it all into a
+//! [`Sample`](super::Sample).
+
+pub mod btf;
+pub mod core_reloc;
+pub mod elf;
+pub mod loader;
+pub mod maps;
+pub mod source;
+pub mod syscall;
+pub mod walk;
+
+pub use maps::ReadMode;
+pub use source::{BpfSource, ProbeStats, ProcessTotals};
 
 use super::{Error, ProcessSource};
 
+/// The compiled probe: built from `probe/probe.bpf.c` by build.rs when clang
+/// is present, else the committed `probe/probe.bpf.o`.
+pub static PROBE_OBJECT: &[u8] = include_bytes!(env!("RSTAT_PROBE_OBJECT"));
+
 /// Loads and attaches the probe; the error says why BPF cannot be used here.
 pub fn open() -> Result<Box<dyn ProcessSource>, Error> {
-    Err(Error::msg("the eBPF collector is not built yet"))
+    Ok(Box::new(open_bpf()?))
+}
+
+/// Like [`open`], keeping the concrete type (for tests and `--bench`, which
+/// read the probe's own statistics).
+pub fn open_bpf() -> Result<BpfSource, Error> {
+    let ncpu = maps::possible_cpus()?;
+    let loaded = loader::load(PROBE_OBJECT).map_err(explain)?;
+    let mut src = BpfSource::new(loaded, ncpu)?;
+    // Walk first, then attach: until the probe runs, the walk is the only
+    // one handing out slots. A walked thread that exits before the exit hook
+    // is attached would keep its slot: `prune` frees those afterwards.
+    let walked = walk::seed(src.task_map())?;
+    src.attach()?;
+    walk::prune(src.task_map(), &walked)?;
+    Ok(src)
+}
+
+/// Adds the likely cause to the usual failures.
+fn explain(e: Error) -> Error {
+    let hint = match e.os_error().and_then(|o| o.raw_os_error()) {
+        Some(libc::EPERM) | Some(libc::EACCES) => {
+            " (loading eBPF needs root or CAP_BPF + CAP_PERFMON)"
+        }
+        Some(libc::ENOSYS) => " (this kernel has no bpf() syscall)",
+        _ => "",
+    };
+    if hint.is_empty() {
+        e
+    } else {
+        Error::msg(format!("{e}{hint}"))
+    }
 }

@@ -1,0 +1,201 @@
+//! Turns the embedded object into attached programs: maps created, map
+//! references and CO-RE offsets patched, programs loaded and attached.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use super::super::Error;
+use super::btf::{self, Btf};
+use super::core_reloc;
+use super::elf::{self, MapDef};
+use super::syscall;
+
+/// Where the running kernel describes its own types.
+pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
+
+/// `BPF_PSEUDO_MAP_FD` in an `LD_IMM64`'s source register: "imm is a map fd".
+const PSEUDO_MAP_FD: u8 = 1;
+
+/// A created map.
+pub struct Map {
+    pub def: MapDef,
+    pub fd: OwnedFd,
+}
+
+/// A loaded program.
+pub struct Prog {
+    pub name: String,
+    pub fd: OwnedFd,
+    kind: syscall::ProgKind,
+    tracepoint: String,
+    /// Set once attached; closing it detaches the program.
+    link: Option<OwnedFd>,
+}
+
+/// The probe, live in the kernel for as long as this is kept.
+pub struct Loaded {
+    pub maps: Vec<Map>,
+    pub progs: Vec<Prog>,
+}
+
+impl Loaded {
+    /// Attaches every program to its tracepoint through
+    /// `BPF_RAW_TRACEPOINT_OPEN` (no tracefs, no perf events).
+    pub fn attach(&mut self) -> Result<(), Error> {
+        for p in &mut self.progs {
+            if p.link.is_some() {
+                continue;
+            }
+            let link = match p.kind {
+                syscall::ProgKind::RawTracepoint => {
+                    let name = CString::new(p.tracepoint.as_str())
+                        .map_err(|_| Error::msg("bad tracepoint name"))?;
+                    syscall::raw_tracepoint_open(Some(&name), &p.fd)?
+                }
+                // A tp_btf program named its tracepoint when it was loaded.
+                syscall::ProgKind::TpBtf { .. } => syscall::raw_tracepoint_open(None, &p.fd)?,
+            };
+            p.link = Some(link);
+        }
+        Ok(())
+    }
+
+    /// The map named `name`, with the key and value sizes the reader expects.
+    pub fn map(&self, name: &str, key_size: usize, value_size: usize) -> Result<&Map, Error> {
+        let m = self
+            .maps
+            .iter()
+            .find(|m| m.def.name == name)
+            .ok_or_else(|| Error::msg(format!("probe object has no map {name:?}")))?;
+        if m.def.key_size as usize != key_size || m.def.value_size as usize != value_size {
+            return Err(Error::msg(format!(
+                "probe map {name:?} is {}/{} bytes, the reader expects {key_size}/{value_size}: \
+                 probe.bpf.c and source.rs disagree",
+                m.def.key_size, m.def.value_size
+            )));
+        }
+        Ok(m)
+    }
+}
+
+/// Creates the maps and loads every program in `object`, without attaching
+/// (see [`Loaded::attach`]). Sections name the tracepoint: `raw_tp/NAME` or
+/// `tp_btf/NAME`.
+pub fn load(object: &[u8]) -> Result<Loaded, Error> {
+    let obj = elf::parse(object)?;
+    let mut maps = Vec::with_capacity(obj.maps.len());
+    for def in &obj.maps {
+        let fd = syscall::map_create(
+            &def.name,
+            def.map_type,
+            def.key_size,
+            def.value_size,
+            def.max_entries,
+            def.flags,
+        )?;
+        maps.push(Map {
+            def: def.clone(),
+            fd,
+        });
+    }
+
+    let local = match &obj.btf {
+        Some(b) => Some(Btf::parse(b.clone(), "probe .BTF")?),
+        None => None,
+    };
+    let relos = match (&local, &obj.btf_ext) {
+        (Some(l), Some(ext)) => core_reloc::parse_ext(ext, l)?,
+        _ => Vec::new(),
+    };
+    // The kernel's BTF is big (megabytes): read it only when needed, and
+    // drop it once the programs are patched.
+    let typed = obj
+        .programs
+        .iter()
+        .any(|p| p.section.starts_with("tp_btf/"));
+    let kernel = if typed || relos.iter().any(|(_, r)| !r.is_empty()) {
+        let data = std::fs::read(VMLINUX_BTF).map_err(|e| {
+            Error::io(
+                format!("reading {VMLINUX_BTF} (the kernel's BTF, needed for CO-RE)"),
+                e,
+            )
+        })?;
+        Some(Btf::parse(data, VMLINUX_BTF)?)
+    } else {
+        None
+    };
+
+    let license = CString::new(
+        obj.license
+            .split(|&b| b == 0)
+            .next()
+            .unwrap_or_default()
+            .to_vec(),
+    )
+    .map_err(|_| Error::msg("probe object: bad license string"))?;
+
+    let mut progs = Vec::with_capacity(obj.programs.len());
+    for p in obj.programs {
+        let mut insns = p.insns;
+        for &(at, mi) in &p.map_relocs {
+            let insn = insns
+                .get_mut(at)
+                .ok_or_else(|| Error::msg("probe object: map relocation past the program"))?;
+            let mut b = insn.to_le_bytes();
+            if b[0] != 0x18 {
+                return Err(Error::msg(format!(
+                    "program {}: map relocation on a non-LD_IMM64 instruction",
+                    p.name
+                )));
+            }
+            // dst register stays in the low nibble, the source becomes "map fd".
+            b[1] = (b[1] & 0x0f) | (PSEUDO_MAP_FD << 4);
+            b[4..8].copy_from_slice(&maps[mi].fd.as_raw_fd().to_le_bytes());
+            *insn = u64::from_le_bytes(b);
+        }
+        if let (Some(local), Some(kernel)) = (&local, &kernel) {
+            for (_, recs) in relos.iter().filter(|(s, _)| *s == p.section) {
+                for r in recs {
+                    let (resolved, local_value) = core_reloc::resolve(local, kernel, r)
+                        .map_err(|e| Error::msg(format!("program {}: {e}", p.name)))?;
+                    let insn = insns
+                        .get_mut(r.insn_off as usize / 8)
+                        .ok_or_else(|| Error::msg("probe object: CO-RE record past the program"))?;
+                    core_reloc::patch(insn, resolved, local_value)
+                        .map_err(|e| Error::msg(format!("program {}: {e}", p.name)))?;
+                }
+            }
+        }
+        let (kind, tp) = if let Some(tp) = p.section.strip_prefix("raw_tp/") {
+            (syscall::ProgKind::RawTracepoint, tp)
+        } else if let Some(tp) = p.section.strip_prefix("tp_btf/") {
+            let kernel = kernel
+                .as_ref()
+                .ok_or_else(|| Error::msg("tp_btf program without kernel BTF"))?;
+            let typedef = format!("btf_trace_{tp}");
+            let id = kernel
+                .find_all(btf::KIND_TYPEDEF, &typedef)
+                .next()
+                .ok_or_else(|| {
+                    Error::msg(format!(
+                        "the kernel's BTF has no tracepoint {tp:?} ({typedef})"
+                    ))
+                })?;
+            (syscall::ProgKind::TpBtf { attach_btf_id: id }, tp)
+        } else {
+            return Err(Error::msg(format!(
+                "program {}: section {:?} is neither raw_tp/NAME nor tp_btf/NAME",
+                p.name, p.section
+            )));
+        };
+        let fd = syscall::prog_load(&p.name, kind, &insns, &license)?;
+        progs.push(Prog {
+            tracepoint: tp.to_string(),
+            name: p.name,
+            fd,
+            kind,
+            link: None,
+        });
+    }
+    Ok(Loaded { maps, progs })
+}

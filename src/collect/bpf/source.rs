@@ -1,0 +1,351 @@
+//! The eBPF `ProcessSource`: each tick, one batch read of the task map and
+//! one read of the per-CPU array, folded into per-process figures with
+//! buffers allocated at start (the steady state allocates nothing).
+
+use super::super::{CollectorKind, Comm, Error, ProcCpu, ProcIo, ProcMem, ProcessSource, Sample};
+use super::loader::Loaded;
+use std::os::fd::OwnedFd;
+
+use super::maps::{CpuMap, CpuState, Meta, ReadMode, TaskMap, TaskStat};
+use super::syscall;
+
+/// What a process had accumulated at the last tick. Counters are
+/// high-water marks: when a thread exits, its entry vanishes before its
+/// share shows up in the survivors' `signal_struct` snapshot, and a dip
+/// followed by a recovery must not count the recovery twice.
+#[derive(Clone, Copy, Debug, Default)]
+struct ProcState {
+    tgid: u32,
+    cpu_ns: u64,
+    read_bytes: u64,
+    write_bytes: u64,
+    rss_pages: u64,
+}
+
+/// Cumulative figures of one process, as of the last `collect`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProcessTotals {
+    /// On-CPU time of all its threads, live and dead, in nanoseconds.
+    pub cpu_ns: u64,
+    /// Storage-layer bytes, as `/proc/PID/io`.
+    pub read_bytes: u64,
+    pub write_bytes: u64,
+    /// Resident set (file + anon + shmem), approximate (`percpu_counter`).
+    pub rss_bytes: u64,
+}
+
+/// The probe's own cost so far (`kernel.bpf_stats_enabled` must be 1 for
+/// the kernel to count it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProbeStats {
+    pub run_time_ns: u64,
+    pub run_cnt: u64,
+}
+
+/// The eBPF collector. Dropping it detaches the probe.
+pub struct BpfSource {
+    tasks: TaskMap,
+    cpus: CpuMap,
+    // Declared last: the maps above are read through fds the programs also
+    // hold, and the programs detach when this drops.
+    probe: Loaded,
+    /// `(tgid << 32) | index into the read values`, sorted to group threads.
+    order: Vec<u64>,
+    /// Sorted by tgid; `prev` is last tick's, `cur` is being built.
+    prev: Vec<ProcState>,
+    cur: Vec<ProcState>,
+    /// Threads on a CPU right now: (tid, ns since switched in).
+    running: Vec<(u32, u64)>,
+    prev_busy: Option<u64>,
+    page_size: u64,
+}
+
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: writes into the timespec we own; CLOCK_MONOTONIC is what
+    // bpf_ktime_get_ns() reads, so the two can be subtracted.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+impl BpfSource {
+    /// Wraps a loaded probe: finds its maps and allocates every buffer a
+    /// tick will need.
+    pub fn new(probe: Loaded, ncpu: usize) -> Result<BpfSource, Error> {
+        let dup = |name: &str, key: usize, value: usize| -> Result<OwnedFd, Error> {
+            probe
+                .map(name, key, value)?
+                .fd
+                .try_clone()
+                .map_err(|e| Error::io(format!("duplicating the fd of map {name:?}"), e))
+        };
+        let stat = std::mem::size_of::<TaskStat>();
+        let max = probe.map("slots", 4, stat)?.def.max_entries;
+        let tasks = TaskMap::new(
+            dup("slots", 4, stat)?,
+            dup("slot_of", 4, 4)?,
+            dup("free_slots", 0, 4)?,
+            dup("meta", 4, std::mem::size_of::<Meta>())?,
+            max,
+        );
+        let cpus_fd = dup("cpus", 4, std::mem::size_of::<CpuState>())?;
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        Ok(BpfSource {
+            tasks,
+            cpus: CpuMap::new(cpus_fd, ncpu),
+            probe,
+            order: Vec::with_capacity(max as usize),
+            prev: Vec::with_capacity(max as usize),
+            cur: Vec::with_capacity(max as usize),
+            running: Vec::with_capacity(ncpu),
+            prev_busy: None,
+            page_size: if page > 0 { page as u64 } else { 4096 },
+        })
+    }
+
+    /// The task map (the start-up walk inserts through it).
+    pub(super) fn task_map(&self) -> &TaskMap {
+        &self.tasks
+    }
+
+    /// Attaches the probe's programs.
+    pub(super) fn attach(&mut self) -> Result<(), Error> {
+        self.probe.attach()
+    }
+
+    /// One past the highest slot ever used: stays near the peak number of
+    /// live threads when exits free their slots for reuse.
+    pub fn slot_high_water(&self) -> Result<u32, Error> {
+        Ok(self.tasks.meta()?.next_slot)
+    }
+
+    /// Threads the probe could not track since start (all slots taken).
+    pub fn dropped(&self) -> Result<u32, Error> {
+        Ok(self.tasks.meta()?.dropped)
+    }
+
+    /// Thread ids in the task map as of the last `collect`.
+    pub fn thread_ids(&self) -> &[u32] {
+        self.tasks.keys()
+    }
+
+    /// How the last reads were done.
+    pub fn read_mode(&self) -> ReadMode {
+        self.tasks.mode()
+    }
+
+    /// Makes later reads take a slower path (to test the fallbacks).
+    pub fn force_read_mode(&mut self, mode: ReadMode) {
+        self.tasks.force_mode(mode);
+    }
+
+    /// The cumulative figures of process `tgid` as of the last `collect`.
+    pub fn process(&self, tgid: u32) -> Option<ProcessTotals> {
+        let i = self.prev.binary_search_by_key(&tgid, |p| p.tgid).ok()?;
+        let p = self.prev[i];
+        Some(ProcessTotals {
+            cpu_ns: p.cpu_ns,
+            read_bytes: p.read_bytes,
+            write_bytes: p.write_bytes,
+            rss_bytes: p.rss_pages * self.page_size,
+        })
+    }
+
+    /// Run time and count summed over the probe's programs.
+    pub fn probe_stats(&self) -> Result<ProbeStats, Error> {
+        let mut s = ProbeStats::default();
+        for p in &self.probe.progs {
+            let (t, n) = syscall::prog_run_stats(&p.fd)
+                .map_err(|e| Error::io(format!("bpf(BPF_OBJ_GET_INFO_BY_FD) for {}", p.name), e))?;
+            s.run_time_ns += t;
+            s.run_cnt += n;
+        }
+        Ok(s)
+    }
+
+    /// Busy time of all CPUs so far, crediting each CPU's current task with
+    /// the time since it was switched in (it is only accounted when it
+    /// switches out). Fills `running`.
+    fn busy_ns(cpus: &[CpuState], now: u64, running: &mut Vec<(u32, u64)>) -> u64 {
+        running.clear();
+        let mut busy = 0u64;
+        for c in cpus {
+            busy = busy.wrapping_add(c.busy_ns);
+            if c.cur_tid != 0 && c.switch_in_ns != 0 && now > c.switch_in_ns {
+                let d = now - c.switch_in_ns;
+                busy = busy.wrapping_add(d);
+                if running.len() < running.capacity() {
+                    running.push((c.cur_tid, d));
+                }
+            }
+        }
+        busy
+    }
+}
+
+/// Per process, while folding its threads.
+#[derive(Default)]
+struct Fold {
+    cpu: u64,
+    rb: u64,
+    wb: u64,
+    sig_cpu: u64,
+    sig_rb: u64,
+    sig_wb: u64,
+    freshest: u64,
+    rss: u64,
+    comm: [u8; 16],
+    leader: bool,
+}
+
+impl ProcessSource for BpfSource {
+    fn kind(&self) -> CollectorKind {
+        CollectorKind::Bpf
+    }
+
+    fn collect(&mut self, elapsed_ns: u64, cores: u32, out: &mut Sample) -> Result<(), Error> {
+        self.tasks.read()?;
+        let now = monotonic_ns();
+        let busy = {
+            let cpus = self.cpus.read()?;
+            Self::busy_ns(cpus, now, &mut self.running)
+        };
+        let cores = if cores == 0 { 1 } else { cores } as u64;
+        let span = elapsed_ns.saturating_mul(cores);
+
+        if let Some(pb) = self.prev_busy {
+            if span > 0 {
+                let pct = busy.saturating_sub(pb) as f64 * 100.0 / span as f64;
+                out.cpu_percent = pct.clamp(0.0, 100.0) as f32;
+            }
+        }
+        self.prev_busy = Some(busy);
+
+        let keys = self.tasks.keys();
+        let vals = self.tasks.values();
+        self.order.clear();
+        for (i, v) in vals.iter().enumerate() {
+            self.order.push(((v.tgid as u64) << 32) | i as u64);
+        }
+        self.order.sort_unstable();
+
+        out.top_cpu.clear();
+        out.top_mem.clear();
+        out.top_io.clear();
+        self.cur.clear();
+        let mut tasks = 0u32;
+        let mut j = 0usize;
+        let mut i = 0usize;
+        while i < self.order.len() {
+            let tgid = (self.order[i] >> 32) as u32;
+            let mut f = Fold::default();
+            while i < self.order.len() && (self.order[i] >> 32) as u32 == tgid {
+                let idx = (self.order[i] & 0xffff_ffff) as usize;
+                i += 1;
+                let v: &TaskStat = &vals[idx];
+                let tid = keys[idx];
+                let credit = self.running.iter().find(|r| r.0 == tid).map_or(0, |r| r.1);
+                f.cpu = f.cpu.wrapping_add(v.cpu_ns).wrapping_add(credit);
+                f.rb = f.rb.wrapping_add(v.read_bytes);
+                f.wb = f.wb.wrapping_add(v.write_bytes);
+                // signal_struct counters only grow: the largest is the freshest.
+                f.sig_cpu = f.sig_cpu.max(v.sig_cpu_ns);
+                f.sig_rb = f.sig_rb.max(v.sig_read_bytes);
+                f.sig_wb = f.sig_wb.max(v.sig_write_bytes);
+                // Threads share one mm: the latest snapshot is the truest.
+                if v.at_ns >= f.freshest {
+                    f.freshest = v.at_ns;
+                    f.rss = v.rss_pages;
+                }
+                // The process is named after its leader, whose tid is the tgid.
+                if tid == tgid || (!f.leader && f.comm[0] == 0) {
+                    f.leader = tid == tgid;
+                    f.comm = v.comm;
+                }
+            }
+            if tgid == 0 {
+                continue;
+            }
+            tasks += 1;
+            let total = ProcState {
+                tgid,
+                cpu_ns: f.cpu.wrapping_add(f.sig_cpu),
+                read_bytes: f.rb.wrapping_add(f.sig_rb),
+                write_bytes: f.wb.wrapping_add(f.sig_wb),
+                rss_pages: f.rss,
+            };
+            while j < self.prev.len() && self.prev[j].tgid < tgid {
+                j += 1;
+            }
+            let before = self.prev.get(j).filter(|p| p.tgid == tgid).copied();
+            let (d_cpu, d_rb, d_wb, kept) = match before {
+                Some(p) => (
+                    total.cpu_ns.saturating_sub(p.cpu_ns),
+                    total.read_bytes.saturating_sub(p.read_bytes),
+                    total.write_bytes.saturating_sub(p.write_bytes),
+                    ProcState {
+                        tgid,
+                        cpu_ns: total.cpu_ns.max(p.cpu_ns),
+                        read_bytes: total.read_bytes.max(p.read_bytes),
+                        write_bytes: total.write_bytes.max(p.write_bytes),
+                        rss_pages: total.rss_pages,
+                    },
+                ),
+                // New since the last tick: all it did happened in this
+                // interval (a first tick has no interval: zero).
+                None if elapsed_ns > 0 => (
+                    total.cpu_ns.min(span),
+                    total.read_bytes,
+                    total.write_bytes,
+                    total,
+                ),
+                None => (0, 0, 0, total),
+            };
+            // Within capacity: at most one state per map entry.
+            if self.cur.len() < self.cur.capacity() {
+                self.cur.push(kept);
+            }
+            let name = Comm::from_bytes(&f.comm);
+            // Memory needs no interval: the first tick has it too.
+            let rss = total.rss_pages * self.page_size;
+            out.top_mem.offer(
+                rss,
+                ProcMem {
+                    pid: tgid,
+                    name,
+                    rss_bytes: rss,
+                },
+            );
+            if elapsed_ns == 0 {
+                continue;
+            }
+            let d_cpu = d_cpu.min(span);
+            out.top_cpu.offer(
+                d_cpu,
+                ProcCpu {
+                    pid: tgid,
+                    name,
+                    cpu_percent: (d_cpu as f64 * 100.0 / span as f64) as f32,
+                },
+            );
+            let per_s = |d: u64| (d as u128 * 1_000_000_000 / elapsed_ns as u128) as u64;
+            let (r, w) = (per_s(d_rb), per_s(d_wb));
+            out.top_io.offer(
+                r.saturating_add(w),
+                ProcIo {
+                    pid: tgid,
+                    name,
+                    read_bytes_per_s: r,
+                    write_bytes_per_s: w,
+                },
+            );
+        }
+        out.tasks = tasks;
+        std::mem::swap(&mut self.prev, &mut self.cur);
+        Ok(())
+    }
+}

@@ -1,0 +1,234 @@
+//! What the compositor knows that a bar shows: workspaces per output and the
+//! focused window's title, over Sway's i3 IPC or Hyprland's sockets.
+//!
+//! Both clients are plain state machines over non-blocking sockets: the bar's
+//! event loop watches [`Connection::event_fd`] and calls
+//! [`Connection::dispatch`] when it is readable, so nothing here polls,
+//! spawns threads or blocks on events. A lost socket is an error the caller
+//! answers by reconnecting with backoff ([`Backoff`]).
+
+pub mod hyprland;
+pub mod sway;
+
+use std::fmt;
+use std::os::fd::RawFd;
+use std::time::Duration;
+
+/// One workspace as the bar draws it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Workspace {
+    /// Sway's `num` (-1 for named-only workspaces) or Hyprland's `id`.
+    pub id: i64,
+    pub name: String,
+    /// The output (monitor) it is on.
+    pub output: String,
+    /// Has keyboard focus.
+    pub focused: bool,
+    /// Shown on its output (focused or not).
+    pub visible: bool,
+    pub urgent: bool,
+}
+
+/// Everything the bar's compositor modules show.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct State {
+    /// Sorted by output, then id, then name.
+    pub workspaces: Vec<Workspace>,
+    /// The focused window's title; empty when none.
+    pub title: String,
+}
+
+impl State {
+    /// The workspaces on `output`, in order.
+    pub fn on_output<'a>(&'a self, output: &'a str) -> impl Iterator<Item = &'a Workspace> + 'a {
+        self.workspaces.iter().filter(move |w| w.output == output)
+    }
+
+    fn sort(&mut self) {
+        self.workspaces.sort_by(|a, b| {
+            (a.output.as_str(), a.id < 0, a.id, a.name.as_str()).cmp(&(
+                b.output.as_str(),
+                b.id < 0,
+                b.id,
+                b.name.as_str(),
+            ))
+        });
+    }
+}
+
+/// A compositor IPC failure, with what was being done.
+#[derive(Debug)]
+pub struct Error(pub String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Which compositor the environment says we run under.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Detected {
+    /// `$SWAYSOCK`.
+    Sway(std::path::PathBuf),
+    /// `$HYPRLAND_INSTANCE_SIGNATURE` (the socket directory is found later).
+    Hyprland(String),
+    None,
+}
+
+/// Detects the compositor from environment variables (`SWAYSOCK`, then
+/// `HYPRLAND_INSTANCE_SIGNATURE`; `I3SOCK` for i3-compatible ones).
+pub fn detect(env: impl Fn(&str) -> Option<String>) -> Detected {
+    if let Some(s) = env("SWAYSOCK")
+        .or_else(|| env("I3SOCK"))
+        .filter(|s| !s.is_empty())
+    {
+        return Detected::Sway(s.into());
+    }
+    if let Some(sig) = env("HYPRLAND_INSTANCE_SIGNATURE").filter(|s| !s.is_empty()) {
+        return Detected::Hyprland(sig);
+    }
+    Detected::None
+}
+
+/// A live connection to either compositor.
+pub enum Connection {
+    Sway(sway::Client),
+    Hyprland(hyprland::Client),
+}
+
+impl Connection {
+    /// Connects to what `detect` found and reads the full state.
+    pub fn open(d: &Detected, runtime_dir: Option<&std::path::Path>) -> Result<Connection, Error> {
+        match d {
+            Detected::Sway(p) => Ok(Connection::Sway(sway::Client::connect(p)?)),
+            Detected::Hyprland(sig) => Ok(Connection::Hyprland(hyprland::Client::connect(
+                sig,
+                runtime_dir,
+            )?)),
+            Detected::None => Err(Error(
+                "no compositor IPC: neither SWAYSOCK nor HYPRLAND_INSTANCE_SIGNATURE is set".into(),
+            )),
+        }
+    }
+
+    /// The descriptor to watch for readability.
+    pub fn event_fd(&self) -> RawFd {
+        match self {
+            Connection::Sway(c) => c.event_fd(),
+            Connection::Hyprland(c) => c.event_fd(),
+        }
+    }
+
+    /// Reads what arrived; returns whether the state changed. An error means
+    /// the connection is gone: drop it and reconnect.
+    pub fn dispatch(&mut self) -> Result<bool, Error> {
+        match self {
+            Connection::Sway(c) => c.dispatch(),
+            Connection::Hyprland(c) => c.dispatch(),
+        }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> &State {
+        match self {
+            Connection::Sway(c) => c.state(),
+            Connection::Hyprland(c) => c.state(),
+        }
+    }
+
+    /// Switches to the workspace named `name`.
+    pub fn focus_workspace(&mut self, name: &str) -> Result<(), Error> {
+        match self {
+            Connection::Sway(c) => c.run_command(&format!("workspace {}", sway::quote(name))),
+            Connection::Hyprland(c) => {
+                c.dispatch_command(&format!("dispatch workspace name:{name}"))
+            }
+        }
+    }
+
+    /// Moves to the next (`+1`) or previous (`-1`) workspace on the focused output.
+    pub fn cycle_workspace(&mut self, dir: i32) -> Result<(), Error> {
+        match self {
+            Connection::Sway(c) => c.run_command(if dir > 0 {
+                "workspace next_on_output"
+            } else {
+                "workspace prev_on_output"
+            }),
+            Connection::Hyprland(c) => c.dispatch_command(if dir > 0 {
+                "dispatch workspace m+1"
+            } else {
+                "dispatch workspace m-1"
+            }),
+        }
+    }
+}
+
+/// Reconnect delays: 100 ms doubling to 5 s, reset after a success.
+#[derive(Clone, Debug)]
+pub struct Backoff {
+    next: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            next: Duration::from_millis(100),
+        }
+    }
+}
+
+impl Backoff {
+    /// The delay before the next attempt (and doubles the one after).
+    pub fn next_delay(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (self.next * 2).min(Duration::from_secs(5));
+        d
+    }
+
+    /// Call after a successful connection.
+    pub fn reset(&mut self) {
+        *self = Backoff::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detection_order() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(
+            detect(env(&[
+                ("SWAYSOCK", "/run/s.sock"),
+                ("HYPRLAND_INSTANCE_SIGNATURE", "x")
+            ])),
+            Detected::Sway("/run/s.sock".into())
+        );
+        assert_eq!(
+            detect(env(&[("HYPRLAND_INSTANCE_SIGNATURE", "abc")])),
+            Detected::Hyprland("abc".into())
+        );
+        assert_eq!(detect(env(&[("SWAYSOCK", "")])), Detected::None);
+        assert_eq!(detect(env(&[])), Detected::None);
+    }
+
+    #[test]
+    fn backoff_doubles_to_a_cap() {
+        let mut b = Backoff::default();
+        let d: Vec<u64> = (0..8).map(|_| b.next_delay().as_millis() as u64).collect();
+        assert_eq!(d, [100, 200, 400, 800, 1600, 3200, 5000, 5000]);
+        b.reset();
+        assert_eq!(b.next_delay(), Duration::from_millis(100));
+    }
+}

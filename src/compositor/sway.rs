@@ -1,0 +1,355 @@
+//! Sway (and i3-compatible) IPC: `i3-ipc` framed JSON over `$SWAYSOCK`.
+//!
+//! Two connections, as the protocol intends: one subscribed to events (read
+//! when the event loop says it is readable, never polled), one for requests
+//! (`GET_WORKSPACES`, `GET_TREE`, `RUN_COMMAND`) answered synchronously with
+//! a timeout, so a hung compositor cannot hang the bar for long.
+
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{Error, State, Workspace};
+
+const MAGIC: &[u8; 6] = b"i3-ipc";
+const HEADER: usize = 14;
+/// Replies past this are refused rather than buffered (a tree of thousands
+/// of windows is a few MiB).
+const MAX_PAYLOAD: usize = 64 << 20;
+
+pub const RUN_COMMAND: u32 = 0;
+pub const GET_WORKSPACES: u32 = 1;
+pub const SUBSCRIBE: u32 = 2;
+pub const GET_TREE: u32 = 4;
+pub const EVENT_WORKSPACE: u32 = 0x8000_0000;
+pub const EVENT_OUTPUT: u32 = 0x8000_0001;
+pub const EVENT_WINDOW: u32 = 0x8000_0003;
+pub const EVENT_SHUTDOWN: u32 = 0x8000_0006;
+
+/// Frames one message.
+pub fn encode(kind: u32, payload: &[u8]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(HEADER + payload.len());
+    m.extend_from_slice(MAGIC);
+    m.extend_from_slice(&(payload.len() as u32).to_ne_bytes());
+    m.extend_from_slice(&kind.to_ne_bytes());
+    m.extend_from_slice(payload);
+    m
+}
+
+/// One framed message: its type, its payload, and the bytes it took.
+pub type Frame<'a> = (u32, &'a [u8], usize);
+
+/// Splits one complete message off the front of `buf`. `Ok(None)` when more
+/// bytes are needed.
+pub fn decode(buf: &[u8]) -> Result<Option<Frame<'_>>, Error> {
+    if buf.len() < HEADER {
+        return Ok(None);
+    }
+    if &buf[..6] != MAGIC {
+        return Err(Error("sway IPC: a message without the i3-ipc magic".into()));
+    }
+    let len = u32::from_ne_bytes([buf[6], buf[7], buf[8], buf[9]]) as usize;
+    let kind = u32::from_ne_bytes([buf[10], buf[11], buf[12], buf[13]]);
+    if len > MAX_PAYLOAD {
+        return Err(Error(format!(
+            "sway IPC: a {len}-byte message is too large"
+        )));
+    }
+    if buf.len() < HEADER + len {
+        return Ok(None);
+    }
+    Ok(Some((kind, &buf[HEADER..HEADER + len], HEADER + len)))
+}
+
+/// Quotes a workspace name for a sway command.
+pub fn quote(name: &str) -> String {
+    let mut q = String::with_capacity(name.len() + 2);
+    q.push('"');
+    for c in name.chars() {
+        if c == '"' || c == '\\' {
+            q.push('\\');
+        }
+        q.push(c);
+    }
+    q.push('"');
+    q
+}
+
+/// Workspaces from a `GET_WORKSPACES` reply.
+pub fn parse_workspaces(v: &Value) -> Vec<Workspace> {
+    let Some(list) = v.as_array() else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|w| {
+            Some(Workspace {
+                id: w.get("num").and_then(Value::as_i64).unwrap_or(-1),
+                name: w.get("name")?.as_str()?.to_string(),
+                output: w
+                    .get("output")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                focused: w.get("focused").and_then(Value::as_bool).unwrap_or(false),
+                visible: w.get("visible").and_then(Value::as_bool).unwrap_or(false),
+                urgent: w.get("urgent").and_then(Value::as_bool).unwrap_or(false),
+            })
+        })
+        .collect()
+}
+
+/// The focused window's title in a `GET_TREE` reply ("" when a workspace,
+/// not a window, has focus).
+pub fn focused_title(tree: &Value) -> String {
+    // Iterative walk: trees can be deep, and recursion depth would be the
+    // compositor's to choose.
+    let mut stack = vec![tree];
+    while let Some(n) = stack.pop() {
+        if n.get("focused").and_then(Value::as_bool) == Some(true) {
+            let is_window = matches!(
+                n.get("type").and_then(Value::as_str),
+                Some("con" | "floating_con")
+            );
+            return if is_window {
+                n.get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            } else {
+                String::new()
+            };
+        }
+        for key in ["nodes", "floating_nodes"] {
+            if let Some(children) = n.get(key).and_then(Value::as_array) {
+                stack.extend(children.iter());
+            }
+        }
+    }
+    String::new()
+}
+
+/// A connection to Sway.
+pub struct Client {
+    requests: UnixStream,
+    events: UnixStream,
+    rbuf: Vec<u8>,
+    state: State,
+}
+
+fn io(what: &str, e: std::io::Error) -> Error {
+    Error(format!("sway IPC: {what}: {e}"))
+}
+
+impl Client {
+    /// Connects to the socket at `path`, subscribes and reads the full state.
+    pub fn connect(path: &Path) -> Result<Client, Error> {
+        let open = |what| {
+            let s = UnixStream::connect(path)
+                .map_err(|e| io(&format!("connecting to {} ({what})", path.display()), e))?;
+            s.set_read_timeout(Some(Duration::from_secs(2)))
+                .map_err(|e| io("setting a timeout", e))?;
+            s.set_write_timeout(Some(Duration::from_secs(2)))
+                .map_err(|e| io("setting a timeout", e))?;
+            Ok::<_, Error>(s)
+        };
+        let mut requests = open("requests")?;
+        let mut events = open("events")?;
+        let reply = request(
+            &mut events,
+            SUBSCRIBE,
+            br#"["workspace","window","output","shutdown"]"#,
+        )?;
+        if reply.get("success").and_then(Value::as_bool) != Some(true) {
+            return Err(Error(format!("sway IPC: subscribing was refused: {reply}")));
+        }
+        events
+            .set_nonblocking(true)
+            .map_err(|e| io("making the event socket non-blocking", e))?;
+        let mut c = Client {
+            state: State::default(),
+            rbuf: Vec::with_capacity(64 * 1024),
+            events,
+            requests: {
+                // Prove the request socket answers before handing it out.
+                request(&mut requests, GET_WORKSPACES, b"")?;
+                requests
+            },
+        };
+        c.refresh_workspaces()?;
+        c.refresh_title()?;
+        Ok(c)
+    }
+
+    /// The event socket, for the event loop to watch.
+    pub fn event_fd(&self) -> RawFd {
+        self.events.as_raw_fd()
+    }
+
+    /// The current state.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    fn refresh_workspaces(&mut self) -> Result<(), Error> {
+        let v = request(&mut self.requests, GET_WORKSPACES, b"")?;
+        self.state.workspaces = parse_workspaces(&v);
+        self.state.sort();
+        Ok(())
+    }
+
+    fn refresh_title(&mut self) -> Result<(), Error> {
+        let tree = request(&mut self.requests, GET_TREE, b"")?;
+        self.state.title = focused_title(&tree);
+        Ok(())
+    }
+
+    /// Reads and applies every event that has arrived. Returns whether the
+    /// state changed; an error means the connection is gone.
+    pub fn dispatch(&mut self) -> Result<bool, Error> {
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            match self.events.read(&mut chunk) {
+                Ok(0) => return Err(Error("sway closed the IPC connection".into())),
+                Ok(n) => self.rbuf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io("reading events", e)),
+            }
+        }
+        let before = self.state.clone();
+        let (mut workspaces, mut title) = (false, false);
+        let mut used = 0;
+        while let Some((kind, payload, n)) = decode(&self.rbuf[used..])? {
+            used += n;
+            match kind {
+                EVENT_WORKSPACE | EVENT_OUTPUT => {
+                    // Event payloads carry only the workspaces involved; the
+                    // full list is one request away and never stale.
+                    workspaces = true;
+                    title = true;
+                }
+                EVENT_WINDOW => {
+                    let v: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
+                    let change = v.get("change").and_then(Value::as_str).unwrap_or("");
+                    let c = v.get("container");
+                    let focused =
+                        c.and_then(|c| c.get("focused")).and_then(Value::as_bool) == Some(true);
+                    let name = || {
+                        c.and_then(|c| c.get("name"))
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string()
+                    };
+                    match change {
+                        "focus" => self.state.title = name(),
+                        "title" if focused => self.state.title = name(),
+                        "close" if focused => title = true,
+                        "urgent" => workspaces = true,
+                        _ => {}
+                    }
+                }
+                EVENT_SHUTDOWN => return Err(Error("sway is shutting down".into())),
+                _ => {}
+            }
+        }
+        self.rbuf.drain(..used);
+        if workspaces {
+            self.refresh_workspaces()?;
+        }
+        if title {
+            self.refresh_title()?;
+        }
+        Ok(self.state != before)
+    }
+
+    /// Runs a sway command (`workspace 3`); the error is sway's own message.
+    pub fn run_command(&mut self, cmd: &str) -> Result<(), Error> {
+        let v = request(&mut self.requests, RUN_COMMAND, cmd.as_bytes())?;
+        let results = v.as_array().cloned().unwrap_or_default();
+        match results
+            .iter()
+            .find(|r| r.get("success").and_then(Value::as_bool) != Some(true))
+        {
+            None if !results.is_empty() => Ok(()),
+            None => Err(Error(format!("sway IPC: `{cmd}`: an empty reply"))),
+            Some(r) => Err(Error(format!(
+                "sway IPC: `{cmd}`: {}",
+                r.get("error").and_then(Value::as_str).unwrap_or("failed")
+            ))),
+        }
+    }
+}
+
+/// Sends one request and reads its reply (skipping any event that arrives
+/// first on a subscribed socket).
+fn request(s: &mut UnixStream, kind: u32, payload: &[u8]) -> Result<Value, Error> {
+    s.write_all(&encode(kind, payload))
+        .map_err(|e| io("sending a request", e))?;
+    loop {
+        let mut head = [0u8; HEADER];
+        s.read_exact(&mut head)
+            .map_err(|e| io("reading a reply", e))?;
+        // Checks the magic; the payload is read below.
+        decode(&head)?;
+        let len = u32::from_ne_bytes([head[6], head[7], head[8], head[9]]) as usize;
+        let got = u32::from_ne_bytes([head[10], head[11], head[12], head[13]]);
+        if len > MAX_PAYLOAD {
+            return Err(Error(format!("sway IPC: a {len}-byte reply is too large")));
+        }
+        let mut body = vec![0u8; len];
+        s.read_exact(&mut body)
+            .map_err(|e| io("reading a reply", e))?;
+        if got == kind {
+            return serde_json::from_slice(&body)
+                .map_err(|e| Error(format!("sway IPC: a reply that is not JSON: {e}")));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn framing_round_trip_and_partial_reads() {
+        let m = encode(GET_WORKSPACES, b"[1]");
+        assert_eq!(&m[..6], b"i3-ipc");
+        assert_eq!(decode(&m[..10]).unwrap(), None);
+        assert_eq!(decode(&m[..m.len() - 1]).unwrap(), None);
+        let (k, p, n) = decode(&m).unwrap().unwrap();
+        assert_eq!((k, p, n), (GET_WORKSPACES, &b"[1]"[..], m.len()));
+        assert!(decode(b"not-ipc-at-all").is_err());
+        let mut huge = encode(0, b"");
+        huge[6..10].copy_from_slice(&u32::MAX.to_ne_bytes());
+        assert!(decode(&huge).is_err());
+    }
+
+    #[test]
+    fn workspaces_and_titles_from_real_shapes() {
+        let ws = json!([
+            {"num": 2, "name": "2:web", "visible": false, "focused": false, "urgent": true, "output": "HEADLESS-1"},
+            {"num": 1, "name": "1", "visible": true, "focused": true, "urgent": false, "output": "HEADLESS-1"},
+            {"num": -1, "name": "mail", "visible": true, "focused": false, "urgent": false, "output": "HEADLESS-2"},
+            {"bogus": true}
+        ]);
+        let list = parse_workspaces(&ws);
+        assert_eq!(list.len(), 3);
+        assert_eq!((list[0].name.as_str(), list[0].urgent), ("2:web", true));
+        assert_eq!(list[2].id, -1);
+        let tree = json!({"type": "root", "focused": false, "nodes": [
+            {"type": "output", "nodes": [{"type": "workspace", "focused": false, "nodes": [
+                {"type": "con", "name": "vim — notes", "focused": true, "nodes": []}
+            ], "floating_nodes": []}]}
+        ]});
+        assert_eq!(focused_title(&tree), "vim — notes");
+        let empty_ws =
+            json!({"type": "root", "nodes": [{"type": "workspace", "focused": true, "name": "3"}]});
+        assert_eq!(focused_title(&empty_ws), "");
+        assert_eq!(quote(r#"a "b" \c"#), r#""a \"b\" \\c""#);
+    }
+}

@@ -1,0 +1,82 @@
+//! The steady-state BPF tick allocates nothing: a counting global allocator
+//! counts what the collecting thread allocates inside `collect`, while
+//! processes come and go around it (new processes are the path most likely
+//! to allocate).
+
+mod common;
+
+use rstat::collect::bpf;
+use rstat::collect::{ProcessSource, Sample};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+}
+
+// SAFETY: forwards every call to the system allocator unchanged; counting
+// touches only an atomic and a const-initialised thread-local (neither
+// allocates).
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        if COUNTING.with(|c| c.get()) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        if COUNTING.with(|c| c.get()) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
+
+#[test]
+fn steady_state_tick_allocates_nothing() {
+    if !common::need(common::is_root(), "needs root to load BPF") {
+        return;
+    }
+    let mut src = bpf::open_bpf().expect("open bpf");
+    let mut s = Sample::default();
+    // Churn so ticks see processes appear and vanish.
+    let mut churn = std::process::Command::new("sh")
+        .args(["-c", "while :; do /bin/true; sleep 0.01; done"])
+        .spawn()
+        .expect("spawn churn");
+    let mut last = Instant::now();
+    src.collect(0, 2, &mut s).expect("first tick");
+    // Warm-up ticks may size things; then none may allocate.
+    for i in 0..40 {
+        std::thread::sleep(Duration::from_millis(20));
+        let el = last.elapsed().as_nanos() as u64;
+        last = Instant::now();
+        let before = ALLOCS.load(Ordering::Relaxed);
+        COUNTING.with(|c| c.set(true));
+        let r = src.collect(el, 2, &mut s);
+        COUNTING.with(|c| c.set(false));
+        r.expect("tick");
+        let n = ALLOCS.load(Ordering::Relaxed) - before;
+        if i >= 3 {
+            assert_eq!(n, 0, "tick {i} allocated {n} times");
+        }
+    }
+    let _ = churn.kill();
+    let _ = churn.wait();
+    assert!(s.tasks > 10);
+}

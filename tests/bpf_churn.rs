@@ -1,0 +1,152 @@
+//! Process churn: hundreds of short-lived, CPU-burning processes a second.
+//! Their CPU must still show in system CPU (they exit between ticks, so a
+//! per-process sum would miss it), and their map entries must go when they
+//! exit (the PF_EXITING re-creation leak).
+//!
+//! One test per file on purpose: it measures the whole machine's CPU, so
+//! nothing else in this binary may run beside it.
+
+mod bpf_util;
+mod common;
+
+use bpf_util::*;
+use rstat::collect::bpf;
+use rstat::collect::{ProcessSource, Sample};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Forks a child that burns `ms` of CPU and exits; waits for it.
+fn fork_burner(ms: u64) {
+    // SAFETY: the child only calls async-signal-safe functions
+    // (clock_gettime, _exit) before exiting, as required after fork in a
+    // multi-threaded process.
+    unsafe {
+        let pid = libc::fork();
+        if pid == 0 {
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
+            let start = ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
+            loop {
+                libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
+                let now = ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
+                if now - start >= ms * 1_000_000 {
+                    break;
+                }
+            }
+            libc::_exit(0);
+        }
+        assert!(pid > 0, "fork failed");
+        let mut status = 0;
+        libc::waitpid(pid, &mut status, 0);
+    }
+}
+
+fn live_threads() -> usize {
+    let mut n = 0;
+    for p in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        if p.file_name()
+            .to_str()
+            .is_some_and(|s| s.parse::<u32>().is_ok())
+        {
+            if let Ok(t) = std::fs::read_dir(p.path().join("task")) {
+                n += t.count();
+            }
+        }
+    }
+    n
+}
+
+#[test]
+fn churn_is_counted_and_does_not_leak() {
+    if !common::need(common::is_root(), "needs root to load BPF") {
+        return;
+    }
+    let mut src = bpf::open_bpf().expect("open bpf");
+    let cores = cores();
+    let stop = Arc::new(AtomicBool::new(false));
+    let spawned = Arc::new(AtomicU64::new(0));
+    let spawners: Vec<_> = (0..2)
+        .map(|_| {
+            let stop = stop.clone();
+            let spawned = spawned.clone();
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    fork_burner(2);
+                    spawned.fetch_add(1, Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+
+    let mut s = Sample::default();
+    src.collect(0, cores, &mut s).expect("tick 0");
+    let (b0, t0) = proc_stat_busy();
+    let n0 = spawned.load(Ordering::Relaxed);
+    let w0 = Instant::now();
+    std::thread::sleep(Duration::from_secs(2));
+    let el = w0.elapsed().as_nanos() as u64;
+    src.collect(el, cores, &mut s).expect("tick 1");
+    let (b1, t1) = proc_stat_busy();
+    let n1 = spawned.load(Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
+    for t in spawners {
+        t.join().expect("spawner");
+    }
+
+    let rate = (n1 - n0) as f64 / (el as f64 / 1e9);
+    let truth = (b1 - b0) as f64 * 100.0 / (t1 - t0) as f64;
+    let got = s.cpu_percent as f64;
+    let listed: f32 = s.top_cpu.as_slice().iter().map(|p| p.cpu_percent).sum();
+    eprintln!("churn: {rate:.0} processes/s; system CPU bpf {got:.1}% /proc/stat {truth:.1}%; top-5 rows sum {listed:.1}%");
+    assert!(rate >= 200.0, "churn reached only {rate:.0} processes/s");
+    assert!(truth > 20.0, "the churn load burned CPU ({truth:.1}%)");
+    assert!(
+        (got - truth).abs() <= 10.0,
+        "bpf {got:.1}% vs /proc/stat {truth:.1}%"
+    );
+
+    // No leak: once the churn is over, every entry is a live thread.
+    std::thread::sleep(Duration::from_millis(300));
+    src.collect(300_000_000, cores, &mut s).expect("tick 2");
+    let live = live_threads();
+    let ids = src.thread_ids();
+    let stale: Vec<u32> = ids
+        .iter()
+        .copied()
+        .filter(|t| !Path::new(&format!("/proc/{t}")).exists())
+        .collect();
+    eprintln!(
+        "after churn: {} map entries, {live} live threads, stale {stale:?}",
+        ids.len()
+    );
+    assert!(
+        stale.len() <= 3,
+        "{} entries of exited threads: {stale:?}",
+        stale.len()
+    );
+    assert!(
+        ids.len() <= live + 5,
+        "{} entries for {live} live threads",
+        ids.len()
+    );
+    assert!(
+        ids.len() + 30 >= live,
+        "{} entries for {live} live threads",
+        ids.len()
+    );
+    // Exits gave their slots back: hundreds of processes came and went, yet
+    // the slots handed out never spread far past the live count.
+    let hw = src.slot_high_water().expect("meta") as usize;
+    eprintln!("slot high water {hw} after {n1} short-lived processes");
+    assert!(
+        hw < live + 100,
+        "slot high water {hw} for {live} live threads"
+    );
+}

@@ -1,0 +1,244 @@
+//! The custom module's scripts, run for real: Waybar JSON, plain text, one
+//! that never prints, one that exits, one that prints 1 MB lines, garbage.
+
+use std::time::{Duration, Instant};
+
+use rstat::exec::custom::{Custom, Format, Mode, Status, MAX_LINE};
+use rstat::exec::CommandLine;
+
+fn sh(line: &str) -> CommandLine {
+    CommandLine::Shell(line.to_string())
+}
+
+/// Drives the runner like the event loop would (poll on its pipe, timers at
+/// its deadlines) until `done` holds or `limit` passes. Returns how many
+/// times the shown content changed.
+fn drive(c: &mut Custom, limit: Duration, done: impl Fn(&Custom) -> bool) -> usize {
+    let end = Instant::now() + limit;
+    let mut changes = 0;
+    while Instant::now() < end {
+        changes += usize::from(c.on_timer(Instant::now()));
+        if done(c) {
+            return changes;
+        }
+        let wait = c
+            .next_deadline()
+            .map(|t| t.saturating_duration_since(Instant::now()))
+            .unwrap_or(Duration::from_millis(100))
+            .min(Duration::from_millis(100));
+        match c.fd() {
+            Some(fd) => {
+                let mut p = libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd, bounded timeout.
+                if unsafe { libc::poll(&mut p, 1, wait.as_millis() as i32) } > 0 {
+                    changes += usize::from(c.on_readable());
+                }
+            }
+            None => std::thread::sleep(wait),
+        }
+        if done(c) {
+            return changes;
+        }
+    }
+    panic!(
+        "not done within {limit:?}: status {:?}, output {:?}",
+        c.status, c.output
+    );
+}
+
+fn alive(pid: u32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    let r = unsafe { libc::kill(pid as i32, 0) };
+    r == 0
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z")
+}
+
+#[test]
+fn a_waybar_json_script() {
+    let mut c = Custom::new(
+        sh(
+            r#"echo '{"text": "42°C", "tooltip": "cpu is hot", "class": "warning", "percentage": 42}'"#,
+        ),
+        Mode::Interval(Duration::from_secs(60)),
+        Format::Json,
+        Duration::from_secs(5),
+    );
+    drive(&mut c, Duration::from_secs(5), |c| c.status == Status::Ok);
+    assert_eq!(c.output.text, "42°C");
+    assert_eq!(c.output.tooltip, "cpu is hot");
+    assert_eq!(c.output.class, "warning");
+    assert_eq!(c.output.percentage, Some(42));
+    // Finished: the next run waits for the interval.
+    assert!(c.pid().is_none());
+    assert!(c.next_deadline().unwrap() > Instant::now() + Duration::from_secs(50));
+}
+
+#[test]
+fn a_plain_text_script() {
+    let mut c = Custom::new(
+        sh("printf 'up 3 days\\nsince Monday\\ngood\\nignored\\n'"),
+        Mode::Interval(Duration::from_secs(60)),
+        Format::Plain,
+        Duration::from_secs(5),
+    );
+    drive(&mut c, Duration::from_secs(5), |c| c.status == Status::Ok);
+    assert_eq!(
+        (
+            c.output.text.as_str(),
+            c.output.tooltip.as_str(),
+            c.output.class.as_str()
+        ),
+        ("up 3 days", "since Monday", "good")
+    );
+}
+
+#[test]
+fn a_script_that_never_prints_times_out_and_is_killed() {
+    let mut c = Custom::new(
+        sh("sleep 30 & sleep 30"),
+        Mode::Interval(Duration::from_secs(60)),
+        Format::Plain,
+        Duration::from_millis(300),
+    );
+    c.on_timer(Instant::now());
+    let pid = c.pid().expect("started");
+    let t0 = Instant::now();
+    drive(&mut c, Duration::from_secs(5), |c| {
+        matches!(c.status, Status::Error(_))
+    });
+    assert!(
+        t0.elapsed() < Duration::from_secs(2),
+        "the bar would have waited {:?}",
+        t0.elapsed()
+    );
+    let Status::Error(msg) = &c.status else {
+        unreachable!()
+    };
+    assert!(msg.contains("timed out"), "{msg}");
+    assert!(!alive(pid), "the hung script is still running");
+}
+
+#[test]
+fn a_long_running_script_that_exits_is_restarted() {
+    let mut c = Custom::new(
+        sh("echo first; echo second; exit 3"),
+        Mode::Continuous,
+        Format::Plain,
+        Duration::from_secs(5),
+    );
+    drive(&mut c, Duration::from_secs(5), |c| {
+        matches!(c.status, Status::Error(_))
+    });
+    assert_eq!(c.output.text, "second", "each line replaces the last");
+    let Status::Error(msg) = &c.status else {
+        unreachable!()
+    };
+    assert!(
+        msg.contains("exited with status 3") && msg.contains("restarting"),
+        "{msg}"
+    );
+    // It comes back after the backoff and prints again.
+    drive(&mut c, Duration::from_secs(5), |c| c.pid().is_some());
+    drive(&mut c, Duration::from_secs(5), |c| {
+        c.status == Status::Ok || c.output.text == "first"
+    });
+}
+
+#[test]
+fn a_continuous_json_stream_updates_line_by_line() {
+    let mut c = Custom::new(
+        sh(r#"for i in 1 2 3; do echo "{\"text\": \"$i\"}"; sleep 0.05; done; sleep 30"#),
+        Mode::Continuous,
+        Format::Json,
+        Duration::from_secs(5),
+    );
+    let changes = drive(&mut c, Duration::from_secs(5), |c| c.output.text == "3");
+    assert!(changes >= 2, "updates arrive as lines do ({changes})");
+    assert_eq!(c.status, Status::Ok);
+}
+
+#[test]
+fn megabyte_lines_are_capped() {
+    let mut c = Custom::new(
+        sh("head -c 1000000 /dev/zero | tr '\\0' x; echo; head -c 3000000 /dev/zero | tr '\\0' y; echo; echo small; sleep 30"),
+        Mode::Continuous,
+        Format::Plain,
+        Duration::from_secs(5),
+    );
+    let mut longest = 0;
+    let end = Instant::now() + Duration::from_secs(10);
+    while c.output.text != "small" {
+        assert!(Instant::now() < end, "never saw the short line");
+        drive(&mut c, Duration::from_secs(10), |c| {
+            !c.output.text.is_empty()
+        });
+        longest = longest.max(c.output.text.len());
+        if c.output.text != "small" {
+            assert!(c.output.text.len() <= MAX_LINE);
+            c.on_readable();
+            longest = longest.max(c.output.text.len());
+        }
+    }
+    assert!(
+        longest == MAX_LINE,
+        "a 1 MB line shows its first {MAX_LINE} bytes (got {longest})"
+    );
+}
+
+#[test]
+fn garbage_in_json_mode_is_an_error_state() {
+    let mut c = Custom::new(
+        sh("printf '\\377\\376 not json at all\\n'"),
+        Mode::Interval(Duration::from_secs(60)),
+        Format::Json,
+        Duration::from_secs(5),
+    );
+    drive(&mut c, Duration::from_secs(5), |c| {
+        matches!(c.status, Status::Error(_))
+    });
+    let Status::Error(msg) = &c.status else {
+        unreachable!()
+    };
+    assert!(msg.contains("not JSON"), "{msg}");
+}
+
+#[test]
+fn a_command_that_does_not_exist() {
+    let mut c = Custom::new(
+        CommandLine::Exec(vec!["/nonexistent/rstat-script".into()]),
+        Mode::Interval(Duration::from_secs(60)),
+        Format::Plain,
+        Duration::from_secs(5),
+    );
+    c.on_timer(Instant::now());
+    let Status::Error(msg) = &c.status else {
+        panic!("{:?}", c.status)
+    };
+    assert!(
+        msg.contains("cannot run `/nonexistent/rstat-script`"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_failing_script_with_no_output_says_so() {
+    let mut c = Custom::new(
+        sh("exit 2"),
+        Mode::Interval(Duration::from_secs(60)),
+        Format::Plain,
+        Duration::from_secs(5),
+    );
+    drive(&mut c, Duration::from_secs(5), |c| {
+        matches!(c.status, Status::Error(_))
+    });
+    let Status::Error(msg) = &c.status else {
+        unreachable!()
+    };
+    assert!(msg.contains("exited with status 2"), "{msg}");
+}
