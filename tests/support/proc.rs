@@ -290,3 +290,59 @@ pub fn sched_ns(pid: u32) -> Option<u64> {
     }
     Some(total)
 }
+
+/// Turns on the kernel's run-time accounting of BPF programs for as long as
+/// the returned descriptor lives (`BPF_ENABLE_STATS`). Unlike the
+/// `kernel.bpf_stats_enabled` sysctl, this is reference-counted: it cannot
+/// switch off anybody else's accounting. `None` without CAP_SYS_ADMIN or on
+/// kernels without it.
+pub fn enable_bpf_stats() -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    const BPF_ENABLE_STATS: libc::c_long = 32;
+    // union bpf_attr { struct { __u32 type; } enable_stats; ... }, type 0 =
+    // BPF_STATS_RUN_TIME; the rest of the attribute must be zero.
+    let attr = [0u8; 16];
+    // SAFETY: bpf(2) reads `attr.len()` bytes from a live buffer.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_ENABLE_STATS,
+            attr.as_ptr(),
+            attr.len() as libc::c_uint,
+        )
+    };
+    // SAFETY: a non-negative return is a new descriptor we now own.
+    (fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Total `run_time_ns` and `run_cnt` of the BPF programs whose descriptors
+/// `pid` holds (`/proc/PID/fdinfo`): the in-kernel time of its probes, which
+/// runs in other tasks' context and so is not in its own CPU time. Counts
+/// only while accounting is on ([`enable_bpf_stats`]).
+pub fn bpf_run(pid: u32) -> (u64, u64) {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
+        return (0, 0);
+    };
+    let field = |info: &str, key: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    dir.flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .filter_map(|info| Some((field(&info, "run_time_ns:")?, field(&info, "run_cnt:")?)))
+        .fold((0, 0), |(ns, n), (a, b)| (ns + a, n + b))
+}
+
+/// The machine's context switches so far (`ctxt` in `/proc/stat`): a
+/// sched_switch probe's cost is proportional to their rate.
+pub fn context_switches() -> u64 {
+    std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("ctxt "))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
