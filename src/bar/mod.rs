@@ -6,6 +6,8 @@
 //! boundary (the clock), so nothing wakes the process in between.
 
 mod bench;
+// Issue 5: hover popup and pointer actions.
+pub mod hover;
 
 use std::fmt;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -17,6 +19,7 @@ use smithay_client_toolkit::reexports::calloop_wayland_source::WaylandSource;
 use crate::collect::{Sample, Sampler};
 use crate::modules::clock::{self, LocalTime};
 use crate::modules::Modules;
+use crate::render::popup::PopupContent;
 use crate::render::{GlyphCache, Look, Segment, MAX_SEGMENTS};
 use crate::wayland::{Bars, ConnectError, Edge, SurfaceConfig};
 
@@ -38,6 +41,11 @@ pub struct Options {
     /// Draw ARGB8888 even when the compositor offers ABGR8888 (to exercise
     /// the conversion path). Also set by `RSTAT_SHM_FORMAT=argb8888`.
     pub force_argb: bool,
+    // Issue 5 (the config issue fills these from `[module.*]`):
+    /// Popup hover delay and grace.
+    pub hover: hover::HoverOptions,
+    /// Each module's click and scroll commands.
+    pub actions: hover::ActionTable,
 }
 
 impl Default for Options {
@@ -49,6 +57,8 @@ impl Default for Options {
             health_interval: Duration::from_secs(1),
             modules: Modules::default(),
             force_argb: false,
+            hover: hover::HoverOptions::default(),
+            actions: hover::ActionTable::default(),
         }
     }
 }
@@ -128,10 +138,17 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
         })
         .map_err(|e| Error::EventLoop(e.error.to_string()))?;
 
+    // Issue 5: the hover logic runs after every turn of the loop and
+    // bounds the next wait by its own deadline (hover delay, grace).
+    let mut hover = hover::Hover::new(opts.hover, opts.actions.clone());
     loop {
+        let timeout = hover
+            .deadline()
+            .map(|d| d.saturating_duration_since(Instant::now()));
         event_loop
-            .dispatch(None, &mut bars)
+            .dispatch(timeout, &mut bars)
             .map_err(|e| Error::ConnectionLost(root_cause(&e)))?;
+        hover.process(Instant::now(), &mut bars);
     }
 }
 
@@ -161,6 +178,8 @@ struct Ticker {
     sample: Sample,
     modules: Modules,
     segments: Vec<Segment>,
+    /// Issue 5: the popup's tables, rewritten every health tick.
+    popup: PopupContent,
     interval: Duration,
     next_health: Instant,
     next_clock: Instant,
@@ -176,6 +195,7 @@ impl Ticker {
             sample: Sample::default(),
             modules: opts.modules.clone(),
             segments: Vec::with_capacity(MAX_SEGMENTS),
+            popup: PopupContent::default(),
             interval: opts.health_interval.max(Duration::from_millis(100)),
             next_health: now,
             next_clock: now,
@@ -211,6 +231,9 @@ impl Ticker {
         }
         self.modules.write(&self.sample, &mut self.segments);
         bars.set_segments(&self.segments);
+        // Issue 5: cheap (fifteen short rows, no heap); redrawn only when open.
+        crate::modules::top::write(&self.sample, &mut self.popup);
+        bars.set_popup_content(&self.popup);
         self.next_health.min(self.next_clock)
     }
 }

@@ -70,6 +70,7 @@ impl Clock {
         let mut seg = Segment {
             style: self.palette.style(Level::Normal),
             align: self.align,
+            module: Some(super::CLOCK_MODULE),
             ..Segment::default()
         };
         let _ = write!(

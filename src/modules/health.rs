@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use super::{Align, Level, Palette, Segment, Text, HEALTH_POPUP};
+use super::{Align, Level, Palette, Segment, Text, HEALTH_MODULE, HEALTH_POPUP};
 use crate::collect::Sample;
 
 const GIB: f64 = (1u64 << 30) as f64;
@@ -94,6 +94,7 @@ impl Health {
             style: self.palette.style(level),
             align: self.align,
             popup: Some(HEALTH_POPUP),
+            module: Some(HEALTH_MODULE),
             ..Segment::default()
         };
         text(&mut seg.text);

@@ -7,11 +7,18 @@
 
 pub mod clock;
 pub mod health;
+// Issue 5: the health module's popup content.
+pub mod top;
 
-pub use crate::render::{Align, PopupId, Rgba, Segment, Style, Text};
+pub use crate::render::{Align, ModuleId, PopupId, Rgba, Segment, Style, Text};
 
 /// The popup the health module's segments open on hover (issue 5).
 pub const HEALTH_POPUP: PopupId = PopupId(1);
+/// The module ids the built-in modules tag their segments with, for their
+/// pointer actions (issue 5).
+pub const HEALTH_MODULE: ModuleId = ModuleId(0);
+/// See [`HEALTH_MODULE`].
+pub const CLOCK_MODULE: ModuleId = ModuleId(1);
 
 /// How alarming a value is; picks the colour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

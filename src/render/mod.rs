@@ -10,6 +10,8 @@ pub mod damage;
 pub mod glyphs;
 pub mod layout;
 pub mod paint;
+// Issue 5: the hover popup's tables.
+pub mod popup;
 pub mod renderer;
 pub mod segment;
 
@@ -18,4 +20,4 @@ pub use glyphs::GlyphCache;
 pub use layout::Rect;
 pub use paint::Canvas;
 pub use renderer::{Look, Renderer};
-pub use segment::{Align, PopupId, Rgba, Segment, Style, Text};
+pub use segment::{Align, ModuleId, PopupId, Rgba, Segment, Style, Text};

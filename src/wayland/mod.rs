@@ -4,6 +4,9 @@
 
 pub mod buffers;
 pub mod fractional;
+// Issue 5: the pointer over the bars, and the hover popup.
+pub mod pointer;
+pub mod popup;
 
 use smithay_client_toolkit::compositor::{CompositorHandler, CompositorState, FrameCallbackData};
 use smithay_client_toolkit::output::{OutputHandler, OutputState};
@@ -13,12 +16,15 @@ use smithay_client_toolkit::shell::wlr_layer::{
     LayerSurfaceConfigure,
 };
 use smithay_client_toolkit::shell::WaylandSurface;
+// Issue 5.
+use smithay_client_toolkit::seat::SeatState;
 use smithay_client_toolkit::shm::{Shm, ShmHandler};
 use smithay_client_toolkit::{delegate_dispatch2, delegate_registry, registry_handlers};
 use wayland_client::globals::registry_queue_init;
 use wayland_client::protocol::{wl_output, wl_shm, wl_surface};
 use wayland_client::{Connection, EventQueue, QueueHandle};
 
+use crate::render::popup::PopupLook;
 use crate::render::{Canvas, GlyphCache, Look, Rect, Renderer, Segment, MAX_SEGMENTS};
 use buffers::{Buffers, Format};
 use fractional::{FractionalGlobals, SurfaceScaling};
@@ -111,6 +117,9 @@ pub struct Bars {
     rects: Vec<Rect>,
     /// Counts frames committed, for tests and `--bench`-style reporting.
     pub commits: u64,
+    // Issue 5: the seats' pointers (pointer.rs) and the popup (popup.rs).
+    pointer: pointer::PointerState,
+    popup: popup::PopupState,
 }
 
 impl Bars {
@@ -119,7 +128,7 @@ impl Bars {
     /// is dispatched.
     pub fn connect(
         cfg: SurfaceConfig,
-        glyphs: GlyphCache,
+        mut glyphs: GlyphCache,
     ) -> Result<(Bars, Connection, EventQueue<Bars>), ConnectError> {
         let conn =
             Connection::connect_to_env().map_err(|e| ConnectError::NoCompositor(e.to_string()))?;
@@ -132,6 +141,11 @@ impl Bars {
             .map_err(|_| ConnectError::Missing("zwlr_layer_shell_v1"))?;
         let shm = Shm::bind(&globals, &qh).map_err(|_| ConnectError::Missing("wl_shm"))?;
         let fractional = FractionalGlobals::bind(&globals, &qh);
+        // Issue 5: no seat means no pointer, no xdg shell means no popup;
+        // the bar works without either.
+        let seats = SeatState::new(&globals, &qh);
+        let xdg = popup::WmBase::bind(&globals, &qh);
+        let popup = popup::PopupState::new(xdg, PopupLook::default(), &mut glyphs);
         let bars = Bars {
             registry: RegistryState::new(&globals),
             outputs: OutputState::new(&globals, &qh),
@@ -147,6 +161,8 @@ impl Bars {
             next_id: 1,
             rects: Vec::with_capacity(MAX_SEGMENTS + 1),
             commits: 0,
+            pointer: pointer::PointerState::new(seats),
+            popup,
         };
         Ok((bars, conn, queue))
     }
@@ -236,6 +252,9 @@ impl Bars {
 
     /// Called by a buffer's release: it may be drawn into again.
     fn buffer_released(&mut self, bar: u64, generation: u64, index: usize) {
+        if bar == popup::POPUP_BUFFERS {
+            return self.popup_buffer_released(generation, index);
+        }
         let Some(i) = self.bars.iter().position(|b| b.id == bar) else {
             return;
         };
@@ -405,6 +424,9 @@ impl CompositorHandler for Bars {
         surface: &wl_surface::WlSurface,
         _: u32,
     ) {
+        if self.popup_frame(surface) {
+            return;
+        }
         if let Some(i) = self.bar_by_surface(surface) {
             self.bars[i].frame_pending = false;
             self.draw(i);
@@ -464,13 +486,20 @@ impl OutputHandler for Bars {
         _: &QueueHandle<Self>,
         output: wl_output::WlOutput,
     ) {
-        // Dropping the bar destroys its layer surface, surface, buffers and pool.
+        // Dropping the bar destroys its layer surface, surface, buffers and
+        // pool; a popup hanging from it goes first.
+        if let Some(b) = self.bars.iter().find(|b| b.output == output) {
+            self.popup_parent_gone(b.id);
+        }
         self.bars.retain(|b| b.output != output);
     }
 }
 
 impl LayerShellHandler for Bars {
     fn closed(&mut self, _: &Connection, _: &QueueHandle<Self>, layer: &LayerSurface) {
+        if let Some(b) = self.bars.iter().find(|b| &b.layer == layer) {
+            self.popup_parent_gone(b.id);
+        }
         self.bars.retain(|b| &b.layer != layer);
     }
 
@@ -517,7 +546,7 @@ impl ProvidesRegistryState for Bars {
     fn registry(&mut self) -> &mut RegistryState {
         &mut self.registry
     }
-    registry_handlers![OutputState];
+    registry_handlers![OutputState, SeatState];
 }
 
 delegate_registry!(Bars);

@@ -1,0 +1,314 @@
+//! What the pointer does on the bar (issue 5): hovering a module that has a
+//! popup opens it after a short delay, and it closes when the pointer has
+//! left both the module and the popup for a short grace period (so the
+//! pointer can travel from the module into the popup), when the compositor
+//! dismisses it, or on a click elsewhere. Clicks and scrolls run the
+//! module's configured commands, never blocking the bar.
+//!
+//! Time is passed in, never read here; the bar's loop sleeps until
+//! [`Hover::deadline`] (or input) and then calls [`Hover::process`].
+
+use std::time::{Duration, Instant};
+
+use crate::exec::spawn::Launcher;
+use crate::exec::CommandLine;
+use crate::render::{ModuleId, PopupId};
+use crate::wayland::pointer::{Button, Gesture, Target};
+use crate::wayland::Bars;
+
+/// Timing of the popup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HoverOptions {
+    /// How long the pointer rests on a module before its popup opens.
+    pub delay: Duration,
+    /// How long the popup stays after the pointer left module and popup.
+    pub grace: Duration,
+}
+
+impl Default for HoverOptions {
+    fn default() -> Self {
+        HoverOptions {
+            delay: Duration::from_millis(300),
+            grace: Duration::from_millis(250),
+        }
+    }
+}
+
+/// The commands one module runs on clicks and scrolls (the config's
+/// `on_click`, `on_middle_click`, `on_right_click`, `on_scroll_up`,
+/// `on_scroll_down`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Actions {
+    /// Left click.
+    pub on_click: Option<CommandLine>,
+    /// Middle click.
+    pub on_middle_click: Option<CommandLine>,
+    /// Right click.
+    pub on_right_click: Option<CommandLine>,
+    /// One wheel step up.
+    pub on_scroll_up: Option<CommandLine>,
+    /// One wheel step down.
+    pub on_scroll_down: Option<CommandLine>,
+}
+
+impl Actions {
+    /// The command for `gesture`, if the module has one.
+    pub fn for_gesture(&self, gesture: Gesture) -> Option<&CommandLine> {
+        match gesture {
+            Gesture::Press(Button::Left) => self.on_click.as_ref(),
+            Gesture::Press(Button::Middle) => self.on_middle_click.as_ref(),
+            Gesture::Press(Button::Right) => self.on_right_click.as_ref(),
+            Gesture::ScrollUp => self.on_scroll_up.as_ref(),
+            Gesture::ScrollDown => self.on_scroll_down.as_ref(),
+        }
+    }
+}
+
+/// Every module's actions, by the [`ModuleId`] its segments carry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActionTable {
+    entries: Vec<(ModuleId, Actions)>,
+}
+
+impl Default for ActionTable {
+    /// The built-in actions: right click on the health module opens a
+    /// process viewer in a terminal (`foot btop`).
+    fn default() -> Self {
+        let mut t = ActionTable::empty();
+        t.set(
+            crate::modules::HEALTH_MODULE,
+            Actions {
+                on_right_click: Some(CommandLine::Exec(vec!["foot".into(), "btop".into()])),
+                ..Actions::default()
+            },
+        );
+        t
+    }
+}
+
+impl ActionTable {
+    /// No actions at all.
+    pub fn empty() -> ActionTable {
+        ActionTable {
+            entries: Vec::new(),
+        }
+    }
+
+    /// Sets (replaces) `module`'s actions.
+    pub fn set(&mut self, module: ModuleId, actions: Actions) {
+        match self.entries.iter_mut().find(|(m, _)| *m == module) {
+            Some((_, a)) => *a = actions,
+            None => self.entries.push((module, actions)),
+        }
+    }
+
+    /// `module`'s actions.
+    pub fn get(&self, module: ModuleId) -> Option<&Actions> {
+        self.entries
+            .iter()
+            .find(|(m, _)| *m == module)
+            .map(|(_, a)| a)
+    }
+}
+
+/// Where the hover logic stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// No popup, none coming.
+    Idle,
+    /// The pointer rests on a popup module since `since`.
+    Waiting {
+        bar: u64,
+        popup: PopupId,
+        since: Instant,
+    },
+    /// The popup is open; `left` is when the pointer left module and popup.
+    Open {
+        bar: u64,
+        popup: PopupId,
+        left: Option<Instant>,
+    },
+    /// Closed by a click or the compositor while the pointer was still on
+    /// the module: stay closed until it leaves (reopening at once would be
+    /// the flicker loop users hate in other bars).
+    Suppressed { bar: u64, popup: PopupId },
+}
+
+/// The pointer's meaning: the hover state machine and the action launcher.
+pub struct Hover {
+    opts: HoverOptions,
+    actions: ActionTable,
+    launcher: Launcher,
+    state: State,
+}
+
+/// What the pointer means for the popup this turn: the popup module under
+/// it, or the popup itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Over {
+    Nothing,
+    Module { bar: u64, popup: PopupId },
+    Popup,
+}
+
+impl Hover {
+    /// Hover logic with these timings and actions.
+    pub fn new(opts: HoverOptions, actions: ActionTable) -> Hover {
+        Hover {
+            opts,
+            actions,
+            launcher: Launcher::default(),
+            state: State::Idle,
+        }
+    }
+
+    /// When [`Hover::process`] next has something to do on its own (the
+    /// delay or the grace running out); `None`: only on input.
+    pub fn deadline(&self) -> Option<Instant> {
+        match self.state {
+            State::Waiting { since, .. } => Some(since + self.opts.delay),
+            State::Open {
+                left: Some(left), ..
+            } => Some(left + self.opts.grace),
+            _ => None,
+        }
+    }
+
+    /// Action children still running (not yet reaped).
+    pub fn running(&self) -> usize {
+        self.launcher.running()
+    }
+
+    /// Takes in what happened since the last call: clicks and scrolls run
+    /// their commands, the popup opens or closes as due at `now`.
+    pub fn process(&mut self, now: Instant, bars: &mut Bars) {
+        if bars.take_popup_dismissed() {
+            self.state = match self.state {
+                State::Open { bar, popup, .. } => State::Suppressed { bar, popup },
+                s => s,
+            };
+        }
+        let mut close = false;
+        let launcher = &mut self.launcher;
+        let actions = &self.actions;
+        let state = self.state;
+        bars.drain_pointer_actions(|bars, a| {
+            let Target::Bar {
+                segment: Some(i), ..
+            } = a.target
+            else {
+                // A click on the popup leaves it be; between segments, it
+                // is a click elsewhere.
+                if a.target != Target::Popup && matches!(a.gesture, Gesture::Press(_)) {
+                    close = true;
+                }
+                return;
+            };
+            let Some(seg) = bars.segment(i) else { return };
+            let cmd = seg
+                .module
+                .and_then(|m| actions.get(m))
+                .and_then(|acts| acts.for_gesture(a.gesture));
+            if let Some(cmd) = cmd {
+                if let Err(e) = launcher.spawn(cmd) {
+                    eprintln!("rstat: {e}");
+                }
+            }
+            // Any press on the bar closes the popup: elsewhere, it is
+            // "click elsewhere"; on the module, the user acts on it.
+            if matches!(a.gesture, Gesture::Press(_)) && state != State::Idle {
+                close = true;
+            }
+        });
+        let over = match bars.pointer_target() {
+            Target::Popup => Over::Popup,
+            Target::Bar {
+                bar,
+                segment: Some(i),
+            } => match bars.segment(i).and_then(|s| s.popup) {
+                Some(popup) => Over::Module { bar, popup },
+                None => Over::Nothing,
+            },
+            _ => Over::Nothing,
+        };
+        if close {
+            if let State::Open { bar, popup, .. } | State::Waiting { bar, popup, .. } = self.state {
+                bars.close_popup();
+                self.state = State::Suppressed { bar, popup };
+            }
+        }
+        self.step(now, over, bars);
+        self.launcher.reap();
+    }
+
+    fn step(&mut self, now: Instant, over: Over, bars: &mut Bars) {
+        let over_module = |bar: u64, popup: PopupId| over == Over::Module { bar, popup };
+        self.state = match self.state {
+            State::Idle => self.start(now, over),
+            State::Suppressed { bar, popup } if over_module(bar, popup) => self.state,
+            State::Suppressed { .. } => self.start(now, over),
+            State::Waiting { bar, popup, since } if over_module(bar, popup) => {
+                if now >= since + self.opts.delay {
+                    self.open(bar, popup, bars)
+                } else {
+                    self.state
+                }
+            }
+            State::Waiting { .. } => self.start(now, over),
+            State::Open { bar, popup, .. } if !bars.popup_is_open() => {
+                // Gone without us (its bar's output went away).
+                State::Suppressed { bar, popup }
+            }
+            State::Open { bar, popup, .. } if over_module(bar, popup) || over == Over::Popup => {
+                State::Open {
+                    bar,
+                    popup,
+                    left: None,
+                }
+            }
+            State::Open { .. } if matches!(over, Over::Module { .. }) => {
+                // Another popup module (another bar): switch without grace.
+                bars.close_popup();
+                self.start(now, over)
+            }
+            State::Open { bar, popup, left } => {
+                let left = left.unwrap_or(now);
+                if now >= left + self.opts.grace {
+                    bars.close_popup();
+                    self.start(now, over)
+                } else {
+                    State::Open {
+                        bar,
+                        popup,
+                        left: Some(left),
+                    }
+                }
+            }
+        };
+    }
+
+    fn start(&self, now: Instant, over: Over) -> State {
+        match over {
+            Over::Module { bar, popup } => State::Waiting {
+                bar,
+                popup,
+                since: now,
+            },
+            _ => State::Idle,
+        }
+    }
+
+    fn open(&self, bar: u64, popup: PopupId, bars: &mut Bars) -> State {
+        match bars.popup_anchor(bar, popup) {
+            Some(anchor) => {
+                bars.open_popup(bar, anchor);
+                State::Open {
+                    bar,
+                    popup,
+                    left: None,
+                }
+            }
+            None => State::Idle,
+        }
+    }
+}
