@@ -424,9 +424,6 @@ impl CompositorHandler for Bars {
         surface: &wl_surface::WlSurface,
         _: u32,
     ) {
-        if self.popup_frame(surface) {
-            return;
-        }
         if let Some(i) = self.bar_by_surface(surface) {
             self.bars[i].frame_pending = false;
             self.draw(i);
