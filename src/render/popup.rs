@@ -21,6 +21,9 @@ pub const POPUP_TABLES: usize = 3;
 /// Lines in the popup: a title and the rows, per table.
 pub const POPUP_LINES: usize = POPUP_TABLES * (1 + POPUP_ROWS);
 
+// Each line is one bit of a damage mask.
+const _: () = assert!(POPUP_LINES <= super::damage::MAX_SEGMENTS);
+
 /// Width of the pid column, in digit advances (pids go up to 4194304).
 const PID_CHARS: i32 = 7;
 /// Width of the name column, in digit advances: the kernel's 15-byte limit,
