@@ -203,6 +203,20 @@ fn hover_opens_the_popup_below_the_module_and_leaving_closes_it() {
     let mut pointer = VirtualPointer::new(&sway).expect("virtual pointer");
 
     let hx = ((first + last) / 2) as u32;
+    // Passing over the module quicker than the hover delay opens nothing.
+    pointer
+        .move_to(hx, (BAR / 2) as u32)
+        .expect("move onto the module");
+    std::thread::sleep(Duration::from_millis(50));
+    pointer.move_to(400, 700).expect("move away");
+    std::thread::sleep(Duration::from_millis(700));
+    let img = sway.screenshot(OUTPUT);
+    assert_eq!(
+        below_bar(&img, (400, 700)),
+        None,
+        "a quick pass opens no popup"
+    );
+
     let hovered = Instant::now();
     pointer
         .move_to(hx, (BAR / 2) as u32)
@@ -270,7 +284,8 @@ fn hover_opens_the_popup_below_the_module_and_leaving_closes_it() {
 /// Done means: a click runs the configured command (observable through a
 /// file the command writes). The default right click on the health module
 /// is `foot btop`; a fake `foot` early in rstat's PATH records it. A left
-/// click has no default action and runs nothing.
+/// click has no default action and runs nothing, but closes the open popup,
+/// which then stays closed while the pointer rests on the module.
 #[test]
 fn right_click_on_the_health_module_runs_its_command() {
     if !can_run() {
@@ -283,11 +298,27 @@ fn right_click_on_the_health_module_runs_its_command() {
     let img = wait_bar(&sway, &mut rstat);
     let (first, last) = rightmost_text(&img);
     let mut pointer = VirtualPointer::new(&sway).expect("virtual pointer");
+    let at = ((first + last) / 2, BAR / 2);
     pointer
-        .move_to(((first + last) / 2) as u32, (BAR / 2) as u32)
+        .move_to(at.0 as u32, at.1 as u32)
         .expect("move onto the module");
+    wait_for(APPEAR, || below_bar(&sway.try_screenshot(OUTPUT).ok()?, at))
+        .unwrap_or_else(|| panic!("no popup\n--- rstat stderr ---\n{}", rstat.stderr()));
+    // A click closes the popup, and it stays closed while the pointer rests
+    // on the module (no reopen loop).
     pointer.click(BTN_LEFT).expect("left click");
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for(APPEAR, || {
+        below_bar(&sway.try_screenshot(OUTPUT).ok()?, at)
+            .is_none()
+            .then_some(())
+    })
+    .unwrap_or_else(|| panic!("a click did not close the popup"));
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(
+        below_bar(&sway.screenshot(OUTPUT), at),
+        None,
+        "the popup reopened under a resting pointer after a click"
+    );
     assert!(!bin.out().exists(), "a left click has no default action");
     let clicked = Instant::now();
     pointer.click(BTN_RIGHT).expect("right click");
