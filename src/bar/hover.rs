@@ -237,78 +237,222 @@ impl Hover {
                 self.state = State::Suppressed { bar, popup };
             }
         }
-        self.step(now, over, bars);
+        self.advance(now, over, bars);
         self.launcher.reap();
     }
 
-    fn step(&mut self, now: Instant, over: Over, bars: &mut Bars) {
-        let over_module = |bar: u64, popup: PopupId| over == Over::Module { bar, popup };
-        self.state = match self.state {
-            State::Idle => self.start(now, over),
-            State::Suppressed { bar, popup } if over_module(bar, popup) => self.state,
-            State::Suppressed { .. } => self.start(now, over),
-            State::Waiting { bar, popup, since } if over_module(bar, popup) => {
-                if now >= since + self.opts.delay {
-                    self.open(bar, popup, bars)
-                } else {
-                    self.state
-                }
-            }
-            State::Waiting { .. } => self.start(now, over),
-            State::Open { bar, popup, .. } if !bars.popup_is_open() => {
-                // Gone without us (its bar's output went away).
-                State::Suppressed { bar, popup }
-            }
-            State::Open { bar, popup, .. } if over_module(bar, popup) || over == Over::Popup => {
-                State::Open {
+    /// Applies one [`step`] to the popup.
+    fn advance(&mut self, now: Instant, over: Over, bars: &mut Bars) {
+        let (state, effect) = step(self.state, &self.opts, now, over, bars.popup_is_open());
+        self.state = state;
+        match effect {
+            Effect::Nothing => {}
+            Effect::Close => bars.close_popup(),
+            Effect::Open { bar, popup } => match bars.popup_anchor(bar, popup) {
+                Some(anchor) => bars.open_popup(bar, anchor),
+                // The module vanished from that bar meanwhile.
+                None => self.state = State::Idle,
+            },
+        }
+    }
+}
+
+/// What the popup must do after a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Effect {
+    Nothing,
+    Open { bar: u64, popup: PopupId },
+    Close,
+}
+
+/// The hover state machine: from `state`, with the pointer `over` something
+/// at `now` (and whether the popup still exists), the next state and what
+/// to do. Pure, so its timing is tested without a compositor.
+fn step(
+    state: State,
+    opts: &HoverOptions,
+    now: Instant,
+    over: Over,
+    exists: bool,
+) -> (State, Effect) {
+    let on = |bar: u64, popup: PopupId| over == Over::Module { bar, popup };
+    let start = || match over {
+        Over::Module { bar, popup } => State::Waiting {
+            bar,
+            popup,
+            since: now,
+        },
+        _ => State::Idle,
+    };
+    match state {
+        State::Idle => (start(), Effect::Nothing),
+        State::Suppressed { bar, popup } if on(bar, popup) => (state, Effect::Nothing),
+        State::Suppressed { .. } => (start(), Effect::Nothing),
+        State::Waiting { bar, popup, since } if on(bar, popup) => {
+            if now >= since + opts.delay {
+                let open = State::Open {
                     bar,
                     popup,
                     left: None,
-                }
+                };
+                (open, Effect::Open { bar, popup })
+            } else {
+                (state, Effect::Nothing)
             }
-            State::Open { .. } if matches!(over, Over::Module { .. }) => {
-                // Another popup module (another bar): switch without grace.
-                bars.close_popup();
-                self.start(now, over)
-            }
-            State::Open { bar, popup, left } => {
-                let left = left.unwrap_or(now);
-                if now >= left + self.opts.grace {
-                    bars.close_popup();
-                    self.start(now, over)
-                } else {
-                    State::Open {
-                        bar,
-                        popup,
-                        left: Some(left),
-                    }
-                }
-            }
-        };
-    }
-
-    fn start(&self, now: Instant, over: Over) -> State {
-        match over {
-            Over::Module { bar, popup } => State::Waiting {
+        }
+        State::Waiting { .. } => (start(), Effect::Nothing),
+        // Gone without us (its bar's output went away).
+        State::Open { bar, popup, .. } if !exists => {
+            (State::Suppressed { bar, popup }, Effect::Nothing)
+        }
+        State::Open { bar, popup, .. } if on(bar, popup) || over == Over::Popup => (
+            State::Open {
                 bar,
                 popup,
-                since: now,
+                left: None,
             },
-            _ => State::Idle,
-        }
-    }
-
-    fn open(&self, bar: u64, popup: PopupId, bars: &mut Bars) -> State {
-        match bars.popup_anchor(bar, popup) {
-            Some(anchor) => {
-                bars.open_popup(bar, anchor);
-                State::Open {
+            Effect::Nothing,
+        ),
+        // Another popup module (another bar): switch without grace.
+        State::Open { .. } if matches!(over, Over::Module { .. }) => (start(), Effect::Close),
+        State::Open { bar, popup, left } => {
+            let left = left.unwrap_or(now);
+            if now >= left + opts.grace {
+                (start(), Effect::Close)
+            } else {
+                let open = State::Open {
                     bar,
                     popup,
-                    left: None,
-                }
+                    left: Some(left),
+                };
+                (open, Effect::Nothing)
             }
-            None => State::Idle,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: PopupId = PopupId(1);
+    const MODULE: Over = Over::Module { bar: 1, popup: P };
+
+    /// Runs `moves` (milliseconds since start, what the pointer is over)
+    /// through the state machine, as the bar's loop would, and returns the
+    /// effects with their times.
+    fn run(moves: &[(u64, Over)]) -> Vec<(u64, Effect)> {
+        let opts = HoverOptions::default();
+        let t0 = Instant::now();
+        let mut state = State::Idle;
+        let mut exists = false;
+        let mut out = Vec::new();
+        let mut last = Over::Nothing;
+        // Every 10 ms, like deadlines and input waking the loop.
+        let end = moves.last().map_or(0, |m| m.0) + 1000;
+        for ms in (0..=end).step_by(10) {
+            if let Some(&(_, o)) = moves.iter().rev().find(|m| m.0 <= ms) {
+                last = o;
+            }
+            let (s, e) = step(state, &opts, t0 + Duration::from_millis(ms), last, exists);
+            state = s;
+            match e {
+                Effect::Open { .. } => exists = true,
+                Effect::Close => exists = false,
+                Effect::Nothing => continue,
+            }
+            out.push((ms, e));
+        }
+        out
+    }
+
+    #[test]
+    fn opens_after_the_delay_and_closes_after_the_grace() {
+        let fx = run(&[(0, MODULE), (2000, Over::Nothing)]);
+        assert_eq!(
+            fx,
+            [
+                (300, Effect::Open { bar: 1, popup: P }),
+                (2250, Effect::Close)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_quick_pass_opens_nothing() {
+        assert!(run(&[(0, MODULE), (200, Over::Nothing)]).is_empty());
+    }
+
+    #[test]
+    fn the_pointer_may_travel_into_the_popup() {
+        // Leaves the module at 1000, reaches the popup 100 ms later (within
+        // the grace), stays, then leaves for good at 3000.
+        let fx = run(&[
+            (0, MODULE),
+            (1000, Over::Nothing),
+            (1100, Over::Popup),
+            (3000, Over::Nothing),
+        ]);
+        assert_eq!(
+            fx,
+            [
+                (300, Effect::Open { bar: 1, popup: P }),
+                (3250, Effect::Close)
+            ]
+        );
+    }
+
+    #[test]
+    fn another_bar_switches_at_once() {
+        let other = Over::Module { bar: 2, popup: P };
+        let fx = run(&[(0, MODULE), (1000, other)]);
+        assert_eq!(
+            fx,
+            [
+                (300, Effect::Open { bar: 1, popup: P }),
+                (1000, Effect::Close),
+                (1300, Effect::Open { bar: 2, popup: P }),
+            ]
+        );
+    }
+
+    #[test]
+    fn suppressed_until_the_pointer_leaves() {
+        let opts = HoverOptions::default();
+        let t = Instant::now();
+        let s = State::Suppressed { bar: 1, popup: P };
+        let later = t + Duration::from_secs(5);
+        assert_eq!(step(s, &opts, later, MODULE, false), (s, Effect::Nothing));
+        let (s, _) = step(s, &opts, later, Over::Nothing, false);
+        assert_eq!(s, State::Idle);
+    }
+
+    #[test]
+    fn a_popup_gone_by_itself_is_not_reopened_under_the_pointer() {
+        let opts = HoverOptions::default();
+        let s = State::Open {
+            bar: 1,
+            popup: P,
+            left: None,
+        };
+        let (s, e) = step(s, &opts, Instant::now(), MODULE, false);
+        assert_eq!(
+            (s, e),
+            (State::Suppressed { bar: 1, popup: P }, Effect::Nothing)
+        );
+    }
+
+    #[test]
+    fn default_right_click_on_health_opens_a_process_viewer() {
+        let t = ActionTable::default();
+        let a = t
+            .get(crate::modules::HEALTH_MODULE)
+            .expect("health actions");
+        assert_eq!(
+            a.for_gesture(Gesture::Press(Button::Right)),
+            Some(&CommandLine::Exec(vec!["foot".into(), "btop".into()]))
+        );
+        assert_eq!(a.for_gesture(Gesture::Press(Button::Left)), None);
+        assert!(t.get(crate::modules::CLOCK_MODULE).is_none());
     }
 }
