@@ -237,3 +237,105 @@ fn the_popup_stays_on_screen_at_either_end_of_a_top_or_bottom_bar() {
         }
     }
 }
+
+/// A test can set any module's actions: scroll and middle click on a
+/// segment run its module's commands (directly, and through `sh -c` when
+/// given as a line), through the real pointer path (virtual pointer →
+/// Sway → `wl_pointer` → hit test → hover → launcher), children reaped.
+#[test]
+fn scroll_and_clicks_run_the_module_commands_a_test_sets() {
+    use rstat::bar::hover::{ActionTable, Actions, Hover, HoverOptions};
+    use rstat::exec::CommandLine;
+    use rstat::render::{Align, ModuleId, Rgba, Segment, Style};
+    use support::pointer::{VirtualPointer, BTN_MIDDLE};
+
+    if !can_run(&[]) {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    use_sway(&sway);
+    let dir = std::env::temp_dir().join(format!("rstat-popup-actions-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let log = dir.join("log");
+    let module = ModuleId(7);
+    let mut table = ActionTable::empty();
+    let line = |word: &str| format!("echo {word} >> {}", log.display());
+    table.set(
+        module,
+        Actions {
+            on_scroll_up: Some(CommandLine::Shell(line("up"))),
+            on_scroll_down: Some(CommandLine::Exec(vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                line("down"),
+            ])),
+            on_middle_click: Some(CommandLine::Shell(line("middle"))),
+            ..Actions::default()
+        },
+    );
+    let mut hover = Hover::new(HoverOptions::default(), table);
+
+    let (mut bars, _conn, mut queue) =
+        Bars::connect(SurfaceConfig::default(), GlyphCache::with_default_font())
+            .unwrap_or_else(|e| panic!("connect: {e:?}"));
+    let seg = Segment {
+        module: Some(module),
+        ..Segment::new(
+            "VOLUME 42%",
+            Style {
+                fg: Rgba::hex(0xffffffff),
+                bg: None,
+            },
+            Align::Right,
+        )
+    };
+    bars.set_segments(&[seg]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while bars.first_configured_bar().is_none() {
+        assert!(Instant::now() < deadline, "no bar configured");
+        queue.roundtrip(&mut bars).expect("roundtrip");
+    }
+    let mut pointer = VirtualPointer::new(&sway).expect("virtual pointer");
+    // The segment ends at the right margin: 4 px from the output's edge.
+    pointer.move_to(1905, 14).expect("move");
+    let mut turn = |bars: &mut Bars| {
+        queue.roundtrip(bars).expect("roundtrip");
+        hover.process(Instant::now(), bars);
+        hover.running()
+    };
+    let count = |word: &str| {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| *l == word)
+            .count()
+    };
+    turn(&mut bars);
+    // Sway 1.7 drops the first axis frame of a new virtual pointer (seen
+    // whichever the direction): prime it, and count from what it left.
+    pointer.scroll(1).expect("priming scroll");
+    for _ in 0..10 {
+        turn(&mut bars);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let primed = count("down");
+    pointer.scroll(-1).expect("scroll up");
+    turn(&mut bars);
+    pointer.scroll(2).expect("scroll down");
+    turn(&mut bars);
+    pointer.click(BTN_MIDDLE).expect("middle click");
+    turn(&mut bars);
+    let got = support::proc::wait_for(Duration::from_secs(5), || {
+        let running = turn(&mut bars);
+        let done = count("up") == 1 && count("down") == primed + 2 && count("middle") == 1;
+        (done && running == 0).then_some(())
+    });
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        got.is_some(),
+        "commands run: {text:?} (or children not reaped)"
+    );
+}
