@@ -339,3 +339,56 @@ fn scroll_and_clicks_run_the_module_commands_a_test_sets() {
         "commands run: {text:?} (or children not reaped)"
     );
 }
+
+/// At output scale 2 the popup's buffer is drawn at twice the size with
+/// buffer scale 2: on screen it covers exactly its buffer's pixels (a 1×
+/// buffer stretched, or a 2× buffer shown at scale 1, would not), and its
+/// border is two physical pixels thick.
+#[test]
+fn at_scale_2_the_popup_is_drawn_at_twice_the_size() {
+    use rstat::render::popup::{PopupLook, PopupRenderer};
+    if !can_run(&["grim"]) {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    sway.swaymsg(&["output", "HEADLESS-1", "scale", "2"]);
+    use_sway(&sway);
+    let (mut bars, _conn, mut queue) =
+        Bars::connect(SurfaceConfig::default(), GlyphCache::with_default_font())
+            .unwrap_or_else(|e| panic!("connect: {e:?}"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while bars.first_configured_bar().is_none() {
+        assert!(Instant::now() < deadline, "no bar configured");
+        queue.roundtrip(&mut bars).expect("roundtrip");
+    }
+    let bar = bars.first_configured_bar().expect("a bar");
+    bars.open_popup(bar, Rect::new(856, 0, 100, 28));
+    while !bars.popup_shown() {
+        assert!(Instant::now() < deadline, "popup never shown");
+        queue.roundtrip(&mut bars).expect("roundtrip");
+    }
+    queue.roundtrip(&mut bars).expect("roundtrip");
+    let mut g = GlyphCache::with_default_font();
+    let mut r = PopupRenderer::new(PopupLook::default(), &mut g);
+    r.set_scale(2, &mut g);
+    let (w, h) = r.size();
+    let [x0, y0, x1, y1] = support::proc::wait_for(Duration::from_secs(5), || {
+        popup_box(&sway.try_screenshot("HEADLESS-1").ok()?, 0..56).ok()
+    })
+    .unwrap_or_else(|| panic!("no whole popup at scale 2"));
+    eprintln!("scale 2: popup {x0},{y0} – {x1},{y1}, buffer {w}x{h}");
+    assert_eq!(
+        (x1 - x0, y1 - y0),
+        (w as usize, h as usize),
+        "one buffer pixel per screen pixel"
+    );
+    assert_eq!(
+        (y0, x1),
+        (56, 1912),
+        "under the 28-px bar, ending at the module's right end"
+    );
+    let img = sway.screenshot("HEADLESS-1");
+    assert_eq!(img.px(x0 + 1, y0 + h as usize / 2), ACCENT, "a 2-px border");
+    assert_ne!(img.px(x0 + 2, y0 + h as usize / 2), ACCENT);
+}
