@@ -5,6 +5,8 @@
 //! in `grim` screenshots, and a click seen through a file its command writes.
 //!
 //! Needs root (Sway runs as uid 65534), `sway`, `swaymsg`, `grim`.
+//! `RSTAT_WRITE_POPUP_SCREENSHOT=PATH` also writes a PNG of the open popup
+//! (`tests/screenshots/popup.png` is made this way).
 
 mod common;
 mod support;
@@ -239,6 +241,14 @@ fn hover_opens_the_popup_below_the_module_and_leaving_closes_it() {
     });
     let shown_after = hovered.elapsed();
     let (x0, y0, x1, y1) = b;
+    if let Some(path) = std::env::var_os("RSTAT_WRITE_POPUP_SCREENSHOT") {
+        // The bar's right half and the popup, as a user sees them.
+        let path = std::path::absolute(PathBuf::from(path)).expect("a usable path");
+        let geometry = format!("960,0 960x{}", y1 + 8);
+        sway.screenshot_png(&geometry, &path)
+            .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        eprintln!("wrote {}", path.display());
+    }
     eprintln!("popup {x0},{y0} – {x1},{y1} after {shown_after:?} (screenshot polling)");
     assert!(
         shown_after >= Duration::from_millis(250),
