@@ -159,6 +159,14 @@ impl Bars {
         Some(Rect::new(x, 0, w, b.logical.1.max(1) as i32))
     }
 
+    /// The popup went away under the pointer (the compositor sends no
+    /// leave for a destroyed surface).
+    pub(super) fn pointer_left_popup(&mut self) {
+        if self.pointer.target == Target::Popup {
+            self.pointer.target = Target::Nothing;
+        }
+    }
+
     /// Which target `surface` at logical (`x`, `y`) is, and the buffer position.
     fn hit(&self, surface: &wl_surface::WlSurface, x: f64, y: f64) -> (Target, (i32, i32)) {
         if self.popup_surface_is(surface) {
@@ -169,8 +177,33 @@ impl Bars {
         };
         let s = b.renderer.scale120() as f64 / 120.0;
         let (bx, by) = ((x * s).floor() as i32, (y * s).floor() as i32);
-        let segment = b.renderer.segment_at(bx);
+        let segment = b
+            .renderer
+            .segment_at(bx)
+            .or_else(|| self.gap_within_module(&b.renderer, bx));
         (Target::Bar { bar: b.id, segment }, (bx, by))
+    }
+
+    /// Column `x` between two segments that open the same popup counts as
+    /// the left one, so crossing the gap inside a module neither restarts
+    /// the hover delay nor starts the grace. `None` elsewhere.
+    fn gap_within_module(&self, r: &crate::render::Renderer, x: i32) -> Option<usize> {
+        let mut left: Option<(usize, i32)> = None;
+        let mut right: Option<(usize, i32)> = None;
+        for i in 0..self.segments.len() {
+            let Some(c) = r.segment_rect(i).filter(|c| !c.is_empty()) else {
+                continue;
+            };
+            if c.x + c.w <= x && left.is_none_or(|(_, e)| c.x + c.w > e) {
+                left = Some((i, c.x + c.w));
+            }
+            if c.x > x && right.is_none_or(|(_, e)| c.x < e) {
+                right = Some((i, c.x));
+            }
+        }
+        let (l, r) = (left?.0, right?.0);
+        let popup = self.segments[l].popup?;
+        (self.segments[r].popup == Some(popup)).then_some(l)
     }
 
     /// Sets the standard arrow on `pointer` (after an enter, as the protocol

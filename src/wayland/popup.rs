@@ -182,6 +182,8 @@ impl Bars {
         // Dropping the sctk Popup destroys the xdg_popup, xdg_surface and
         // wl_surface in that order.
         self.popup.open = None;
+        // No leave comes for a destroyed surface.
+        self.pointer_left_popup();
     }
 
     /// Whether a popup exists (configured or not yet).
