@@ -354,3 +354,69 @@ fn right_click_on_the_health_module_runs_its_command() {
     assert!(zombies.is_some(), "the action's child was never reaped");
     rstat.assert_running();
 }
+
+fn fd_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+/// The real binary through whole hover cycles (open seen, close seen): its
+/// descriptors and resident memory stay where the first popup left them
+/// (the popup's pool is made once and reused; the in-process test counts
+/// heap bytes over a thousand cycles).
+#[test]
+fn hover_cycles_leave_rstats_fds_and_memory_unchanged() {
+    if !can_run() {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    let bin = FakeBin::new();
+    let mut rstat = start_rstat(&sway, &bin.dir, "cycles");
+    let img = wait_bar(&sway, &mut rstat);
+    let (first, last) = rightmost_text(&img);
+    let mut pointer = VirtualPointer::new(&sway).expect("virtual pointer");
+    let on = (((first + last) / 2) as u32, (BAR / 2) as u32);
+    let off = (400u32, 700u32);
+    let pid = rstat.pid();
+    let before = support::proc::proc_cost(pid).expect("rstat's /proc");
+    let mut cycle = |rstat: &mut Guarded| {
+        pointer.move_to(on.0, on.1).expect("move on");
+        wait_for(APPEAR, || {
+            below_bar(
+                &sway.try_screenshot(OUTPUT).ok()?,
+                (on.0 as usize, on.1 as usize),
+            )
+        })
+        .unwrap_or_else(|| panic!("no popup\n--- rstat stderr ---\n{}", rstat.stderr()));
+        pointer.move_to(off.0, off.1).expect("move off");
+        wait_for(APPEAR, || {
+            below_bar(
+                &sway.try_screenshot(OUTPUT).ok()?,
+                (off.0 as usize, off.1 as usize),
+            )
+            .is_none()
+            .then_some(())
+        })
+        .unwrap_or_else(|| panic!("popup stayed"));
+    };
+    cycle(&mut rstat);
+    cycle(&mut rstat);
+    let (fds1, mem1) = (fd_count(pid), support::proc::proc_cost(pid).expect("rstat"));
+    for _ in 0..10 {
+        cycle(&mut rstat);
+    }
+    let (fds2, mem2) = (fd_count(pid), support::proc::proc_cost(pid).expect("rstat"));
+    eprintln!(
+        "rstat RSS: {} KiB before any popup, {} KiB after 2 popups, {} KiB after 12; fds {fds1} -> {fds2}",
+        before.rss_kib, mem1.rss_kib, mem2.rss_kib
+    );
+    assert_eq!(fds2, fds1, "descriptors leaked over 10 popups");
+    // A page or two of slack: the sampler's own buffers may still settle.
+    assert!(
+        mem2.rss_kib <= mem1.rss_kib + 64,
+        "RSS grew from {} to {} KiB over 10 popups",
+        mem1.rss_kib,
+        mem2.rss_kib
+    );
+    rstat.assert_running();
+}
