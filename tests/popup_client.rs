@@ -135,6 +135,29 @@ fn opening_and_closing_the_popup_1000_times_leaks_nothing() {
         "live heap grew by {} bytes over 1000 cycles",
         live1 - live0
     );
+
+    // Closed for long enough, the pool is given back (its memfd closed);
+    // the next popup makes a new one and shows as before.
+    bars.release_idle_popup_pool(Instant::now(), Duration::from_secs(30));
+    assert_eq!(bars.popup_stats().pools_released, 0, "kept while recent");
+    bars.release_idle_popup_pool(
+        Instant::now() + Duration::from_secs(31),
+        Duration::from_secs(30),
+    );
+    queue.roundtrip(&mut bars).expect("roundtrip");
+    assert_eq!(bars.popup_stats().pools_released, 1);
+    assert!(open_fds() < fds1, "the pool's descriptor is closed");
+    let commits = bars.popup_stats().commits;
+    bars.open_popup(bar, anchor);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(bars.popup_shown() && bars.popup_stats().commits > commits) {
+        assert!(
+            Instant::now() < deadline,
+            "no popup after the pool was given back"
+        );
+        queue.roundtrip(&mut bars).expect("roundtrip");
+    }
+    assert_eq!(bars.popup_stats().pools, 2);
 }
 
 /// The popup's border colour (`PopupLook::default().accent`), opaque.

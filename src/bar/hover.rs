@@ -23,6 +23,9 @@ pub struct HoverOptions {
     pub delay: Duration,
     /// How long the popup stays after the pointer left module and popup.
     pub grace: Duration,
+    /// How long the popup's buffers are kept for the next popup after one
+    /// closes (then given back; the bar's ticks wake the loop to do it).
+    pub keep_pool: Duration,
 }
 
 impl Default for HoverOptions {
@@ -30,6 +33,7 @@ impl Default for HoverOptions {
         HoverOptions {
             delay: Duration::from_millis(300),
             grace: Duration::from_millis(250),
+            keep_pool: Duration::from_secs(30),
         }
     }
 }
@@ -238,6 +242,7 @@ impl Hover {
             }
         }
         self.advance(now, over, bars);
+        bars.release_idle_popup_pool(now, self.opts.keep_pool);
         self.launcher.reap();
     }
 

@@ -7,7 +7,8 @@
 //!
 //! Its two shm buffers outlive the popup: closing destroys the surface but
 //! keeps the pool, so opening it again (a thousand times) allocates no new
-//! shared memory. Drawing follows the bar: wait for configure and buffer
+//! shared memory; only after the popup stayed closed a while (30 s by
+//! default) is the pool given back, so it does not stay resident for good. Drawing follows the bar: wait for configure and buffer
 //! releases, repaint what the reused buffer missed, damage changed lines.
 
 use smithay_client_toolkit::error::GlobalError;
@@ -76,6 +77,8 @@ pub struct PopupState {
     generation: u64,
     /// The compositor dismissed the popup (`popup_done`) since the last look.
     dismissed: bool,
+    /// When the last popup closed (for giving an idle pool back).
+    closed_at: Option<std::time::Instant>,
     /// Counters for tests and reports: popups opened, pools created, commits.
     pub stats: PopupStats,
 }
@@ -87,6 +90,8 @@ pub struct PopupStats {
     pub opened: u64,
     /// Shared-memory pools created for them.
     pub pools: u64,
+    /// Pools given back after the popup stayed closed a while.
+    pub pools_released: u64,
     /// Frames committed.
     pub commits: u64,
 }
@@ -102,6 +107,7 @@ impl PopupState {
             buffers: None,
             generation: 0,
             dismissed: false,
+            closed_at: None,
             stats: PopupStats::default(),
         }
     }
@@ -181,9 +187,24 @@ impl Bars {
     pub fn close_popup(&mut self) {
         // Dropping the sctk Popup destroys the xdg_popup, xdg_surface and
         // wl_surface in that order.
-        self.popup.open = None;
+        if self.popup.open.take().is_some() {
+            self.popup.closed_at = Some(std::time::Instant::now());
+        }
         // No leave comes for a destroyed surface.
         self.pointer_left_popup();
+    }
+
+    /// Gives the popup's pool back once no popup has been open for `idle`:
+    /// hovering again soon (or a thousand times in a row) reuses it, but a
+    /// bar whose popup was looked at once does not keep its two buffers
+    /// (0.9 MiB at scale 1, 3.9 MiB at scale 2) resident for good.
+    pub fn release_idle_popup_pool(&mut self, now: std::time::Instant, idle: std::time::Duration) {
+        let p = &mut self.popup;
+        if p.open.is_none() && p.buffers.is_some() && p.closed_at.is_some_and(|t| now >= t + idle) {
+            // Drop destroys the wl_buffers and unmaps the pool.
+            p.buffers = None;
+            p.stats.pools_released += 1;
+        }
     }
 
     /// Whether a popup exists (configured or not yet).
