@@ -240,13 +240,54 @@ pub fn find(explicit: Option<&Path>) -> Option<PathBuf> {
     if let Some(p) = explicit {
         return Some(p.to_path_buf());
     }
+    candidates().into_iter().flatten().find(|p| p.is_file())
+}
+
+/// Where a config file would be looked for first when none exists yet (the
+/// XDG location, else the one under `$HOME`): a running bar watches this
+/// file's directory so a config created later is picked up.
+pub fn default_path() -> Option<PathBuf> {
+    candidates().into_iter().flatten().next()
+}
+
+fn candidates() -> [Option<PathBuf>; 2] {
     let xdg = std::env::var_os("XDG_CONFIG_HOME")
         .filter(|v| !v.is_empty())
         .map(|d| PathBuf::from(d).join("rstat/config.toml"));
     let home = std::env::var_os("HOME")
         .filter(|v| !v.is_empty())
         .map(|h| PathBuf::from(h).join(".config/rstat/config.toml"));
-    [xdg, home].into_iter().flatten().find(|p| p.is_file())
+    [xdg, home]
+}
+
+/// Where the running bar's config comes from, so a reload reads the same
+/// place: `--config PATH`, or the XDG lookup done afresh each time (a file
+/// created or deleted since start-up counts).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Source {
+    /// `--config PATH`.
+    pub explicit: Option<PathBuf>,
+}
+
+impl Source {
+    /// The file to read now; `None`: the built-in defaults apply.
+    pub fn file(&self) -> Option<PathBuf> {
+        find(self.explicit.as_deref())
+    }
+
+    /// Reads the config: the file's (validated) or the defaults when there
+    /// is no file. Also returns the file read.
+    pub fn load(&self) -> Result<(Config, Option<PathBuf>), ConfigErrors> {
+        match self.file() {
+            None => Ok((Config::default(), None)),
+            Some(p) => load(&p).map(|c| (c, Some(p))),
+        }
+    }
+
+    /// The file whose directory a running bar watches for changes.
+    pub fn watched(&self) -> Option<PathBuf> {
+        self.file().or_else(default_path)
+    }
 }
 
 /// Reads and validates the file at `path`.
