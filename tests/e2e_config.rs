@@ -123,7 +123,10 @@ fn editing_the_file_resizes_the_bar_and_a_bad_edit_keeps_the_old_one() {
     assert!(took < Duration::from_secs(1), "took {took:?}");
     // The pixels too: a 40-row bar, nothing below it.
     support::wait_for_bar(&sway, "HEADLESS-1", 40, PATIENCE).unwrap_or_else(|e| {
-        panic!("no 40-row bar: {e}\n--- rstat stderr ---\n{}", rstat.stderr())
+        panic!(
+            "no 40-row bar: {e}\n--- rstat stderr ---\n{}",
+            rstat.stderr()
+        )
     });
 
     // An invalid file: reported with file, line and column; the bar stays
@@ -268,7 +271,10 @@ fn bar_keys_take_effect_and_reload() {
 
     save(&path, "[bar]\noutputs = [\"HEADLESS-9\"]\n");
     expect_area(&sway, &mut rstat, below_top_bar(0));
-    save(&path, "[bar]\noutputs = [\"HEADLESS-1\"]\nlayer = \"overlay\"\n");
+    save(
+        &path,
+        "[bar]\noutputs = [\"HEADLESS-1\"]\nlayer = \"overlay\"\n",
+    );
     expect_area(&sway, &mut rstat, below_top_bar(28));
     rstat.assert_running();
     assert_no_panic(&rstat);
@@ -292,6 +298,9 @@ fn a_bad_config_at_start_up_is_fatal() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains(&format!("{}:2:10", path.display())), "{err}");
     assert!(err.contains("expected a whole number"), "{err}");
-    assert!(!err.contains("compositor"), "fails before connecting: {err}");
+    assert!(
+        !err.contains("compositor"),
+        "fails before connecting: {err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -26,6 +26,29 @@ pub use module::Kind;
 /// test proves it parses back to [`Config::default`].
 pub const DEFAULT_TEXT: &str = include_str!("default.toml");
 
+/// The keys of `[bar]`.
+pub const BAR_KEYS: &[&str] = &[
+    "position", "layer", "height", "outputs", "margin", "spacing", "padding", "font", "colors",
+    "left", "center", "right",
+];
+
+/// The keys of `[bar.colors]`.
+pub const COLOR_KEYS: &[&str] = &["foreground", "background", "warning", "critical", "accent"];
+
+/// The keys of a `[module.NAME]` table.
+pub const MODULE_KEYS: &[&str] = &[
+    "format",
+    "interval_ms",
+    "warning",
+    "critical",
+    "on_click",
+    "on_middle_click",
+    "on_right_click",
+    "on_scroll_up",
+    "on_scroll_down",
+    "popup",
+];
+
 /// Which screen edge the bar sits on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Position {
@@ -577,11 +600,7 @@ impl<'a> Cx<'a> {
         bar: &mut Bar,
         layout: &mut Vec<(String, Range<usize>, &'static str)>,
     ) -> bool {
-        const KEYS: &[&str] = &[
-            "position", "layer", "height", "outputs", "margin", "spacing", "padding", "font",
-            "colors", "left", "center", "right",
-        ];
-        self.known_keys(t, KEYS, "[bar]");
+        self.known_keys(t, BAR_KEYS, "[bar]");
         let mut sides: [Option<Names>; 3] = [None, None, None];
         for (k, v) in t.iter() {
             let key: &str = k.get_ref();
@@ -749,8 +768,7 @@ impl<'a> Cx<'a> {
         let Some(t) = self.table(v, "bar.colors") else {
             return;
         };
-        const KEYS: &[&str] = &["foreground", "background", "warning", "critical", "accent"];
-        self.known_keys(t, KEYS, "bar.colors");
+        self.known_keys(t, COLOR_KEYS, "bar.colors");
         for (k, v) in t.iter() {
             let key: &str = k.get_ref();
             let slot = match key {
@@ -789,19 +807,7 @@ impl<'a> Cx<'a> {
         };
         let at = format!("[module.\"{full}\"]");
         let t = self.table(body, &format!("module.{full}"))?;
-        const KEYS: &[&str] = &[
-            "format",
-            "interval_ms",
-            "warning",
-            "critical",
-            "on_click",
-            "on_middle_click",
-            "on_right_click",
-            "on_scroll_up",
-            "on_scroll_down",
-            "popup",
-        ];
-        self.known_keys(t, KEYS, &at);
+        self.known_keys(t, MODULE_KEYS, &at);
         let mut m = Module::defaults(full, kind);
         for (k, v) in t.iter() {
             let key: &str = k.get_ref();
