@@ -3,8 +3,7 @@
 //! see only what a user sees (pixels via `grim`, window geometry via
 //! `swaymsg`, the process's exit and stderr).
 //!
-//! Needs root (Sway runs as uid 65534), `sway`, `swaymsg`, `grim`, and `foot`
-//! for the window test. `RSTAT_WRITE_SCREENSHOT=PATH` also writes a PNG of the
+//! Needs root (Sway runs as uid 65534), `sway` and `grim`. `RSTAT_WRITE_SCREENSHOT=PATH` also writes a PNG of the
 //! bar (the README's `tests/screenshots/bar.png` is made this way).
 
 mod common;
@@ -129,7 +128,7 @@ fn bar_spans_the_top_of_a_1920x1080_output() {
 /// (`swaymsg -t get_tree`)".
 #[test]
 fn window_opened_afterwards_starts_below_the_bar() {
-    if !can_run(&["foot"]) {
+    if !can_run(&[]) {
         return;
     }
     let _lock = support::compositor_lock();
@@ -145,22 +144,17 @@ fn window_opened_afterwards_starts_below_the_bar() {
             height: 1080 - BAR as i64
         }
     );
-    // A real window: foot, a small Wayland terminal, running a command that
-    // outlives the test (the guard kills it).
-    let mut term = Guarded::spawn(
-        "foot",
-        sway.client("foot").args(["sleep", "60"]),
-        &sway.runtime_dir().join("foot.stderr"),
-    );
+    // A real window: an xdg-shell toplevel of our own (support::window).
+    let _window = support::window::TestWindow::open(&sway, "below-the-bar")
+        .unwrap_or_else(|e| sway.fail(&format!("opening a window: {e}")));
     let rect = wait_for(APPEAR, || {
-        term.assert_running();
         let tree = sway.get_tree();
         tree_nodes(&tree)
             .into_iter()
-            .find(|n| n["app_id"] == "foot" && n["rect"]["height"].as_i64() > Some(0))
+            .find(|n| n["name"] == "below-the-bar" && n["rect"]["height"].as_i64() > Some(0))
             .map(|n| Rect::from_json(&n["rect"]))
     })
-    .unwrap_or_else(|| sway.fail("foot's window never appeared in the tree"));
+    .unwrap_or_else(|| sway.fail("the window never appeared in the tree"));
     assert_eq!(
         (rect.y, rect.height),
         (BAR as i64, 1080 - BAR as i64),

@@ -7,6 +7,7 @@ pub mod image;
 pub mod pointer;
 pub mod proc;
 pub mod sway;
+pub mod window;
 
 use std::sync::{Mutex, MutexGuard};
 
