@@ -714,4 +714,10 @@ fn no_compositor_gives_one_clear_sentence() {
     assert_eq!(out.status.code(), Some(1), "stderr: {}", out.stderr);
     assert!(out.stderr.contains("--once"), "stderr: {}", out.stderr);
     assert!(!out.stderr.contains("panicked"), "stderr: {}", out.stderr);
+    assert_eq!(
+        out.stderr.lines().filter(|l| !l.trim().is_empty()).count(),
+        1,
+        "one sentence, not a log: {}",
+        out.stderr
+    );
 }
