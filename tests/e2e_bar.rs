@@ -198,6 +198,41 @@ fn scale_2_gives_a_twice_as_large_crisp_buffer() {
     assert_no_panic(&rstat);
 }
 
+/// Issue 4: fractional scales (fractional-scale-v1 + viewporter where
+/// offered). Sway 1.7 offers neither, so this checks the fallback: at 1.5 the
+/// bar is still exactly 28 logical = 42 physical rows across the top, with
+/// text about 1.5 times as tall and as sharp as at scale 1. On a newer Sway
+/// the same assertions hold for the fractional path.
+#[test]
+fn fractional_scale_keeps_an_exact_bar() {
+    if !can_run(&[]) {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    let mut rstat = start_rstat(&sway, "fractional");
+    let (_, s1) = expect_bar(&sway, &mut rstat, "HEADLESS-1", BAR);
+    sway.swaymsg(&["output", "HEADLESS-1", "scale", "1.5"]);
+    let (_, s15) = expect_bar(&sway, &mut rstat, "HEADLESS-1", BAR * 3 / 2);
+    let area = expect_exclusive_zone(&sway, &mut rstat, "HEADLESS-1");
+    assert_eq!(
+        (area.width, area.height),
+        (1280, 720 - BAR as i64),
+        "{area:?}"
+    );
+    let height = |s: &support::image::TextStats| (s.last_row + 1 - s.first_row) as f64;
+    let ratio = height(&s15) / height(&s1);
+    assert!(
+        (1.2..=1.9).contains(&ratio),
+        "text height x{ratio:.2} at scale 1.5\nscale 1: {s1:?}\nscale 1.5: {s15:?}"
+    );
+    assert!(
+        s15.solid_share >= s1.solid_share * 0.85,
+        "text blurred at scale 1.5\nscale 1: {s1:?}\nscale 1.5: {s15:?}"
+    );
+    assert_no_panic(&rstat);
+}
+
 /// Done means: "`swaymsg create_output` adds a second bar" (headless outputs).
 #[test]
 fn create_output_gets_its_own_bar() {
