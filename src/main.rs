@@ -79,6 +79,7 @@ fn run(args: &Args) -> Result<(), Fatal> {
         }
         Mode::Version => {
             println!("rstat {}", env!("CARGO_PKG_VERSION"));
+            println!("eBPF probe: {}", env!("RSTAT_PROBE_STATUS"));
             Ok(())
         }
         Mode::Once => {
@@ -87,7 +88,7 @@ fn run(args: &Args) -> Result<(), Fatal> {
             sampler.sample(&mut s)?;
             std::thread::sleep(Duration::from_millis(args.interval_ms.unwrap_or(250)));
             sampler.sample(&mut s)?;
-            let mut buf = Vec::with_capacity(4096);
+            let mut buf = Vec::with_capacity(64 * 1024);
             once::write_sample(&mut buf, &s);
             buf.push(b'\n');
             write_stdout(&buf)

@@ -38,7 +38,8 @@ fn steady_procfs_tick_and_outputs_allocate_nothing() {
     let roots = Roots::default();
     let mut sampler = Sampler::new(&roots, Box::new(ProcfsSource::open(&roots).unwrap())).unwrap();
     let mut s = Sample::default();
-    let mut json = Vec::with_capacity(8192);
+    // The `--once` buffer main uses; names escape to at most 6 bytes each.
+    let mut json = Vec::with_capacity(64 * 1024);
     let mut line = waybar::WaybarLine::default();
     let thresholds = waybar::Thresholds::default();
     // Warm-up: buffers reach their working size.

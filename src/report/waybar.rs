@@ -65,8 +65,9 @@ pub fn level(s: &Sample, t: &Thresholds) -> Level {
     }
 }
 
-/// Reused buffers for the Waybar line.
-#[derive(Default)]
+/// Reused buffers for the Waybar line, sized once for the longest line a
+/// sample can make (15 rows of names that escape to at most 75 bytes each),
+/// so a tick never grows them.
 pub struct WaybarLine {
     text: Vec<u8>,
     tooltip: Vec<u8>,
@@ -93,6 +94,17 @@ fn padded_name(out: &mut Vec<u8>, scratch: &mut Vec<u8>, raw: &[u8]) {
     markup(out, scratch);
     for _ in human::name_chars(raw)..15 {
         out.push(b' ');
+    }
+}
+
+impl Default for WaybarLine {
+    fn default() -> Self {
+        WaybarLine {
+            text: Vec::with_capacity(256),
+            tooltip: Vec::with_capacity(8 * 1024),
+            scratch: Vec::with_capacity(256),
+            line: Vec::with_capacity(64 * 1024),
+        }
     }
 }
 

@@ -284,6 +284,41 @@ pub enum Resolved {
 
 /// Resolves one record against the kernel's BTF.
 pub fn resolve(local: &Btf, target: &Btf, relo: &CoreRelo) -> Result<(Resolved, u64), Error> {
+    resolve_in(local, target, relo, &mut Candidates::default())
+}
+
+/// Kernel types by (kind, name), filled on first use: scanning the
+/// kernel's ~100k types once per relocation would cost tens of ms.
+#[derive(Default)]
+pub struct Candidates {
+    found: Vec<(u32, String, Vec<u32>)>,
+}
+
+impl Candidates {
+    fn get(&mut self, target: &Btf, kind: u32, name: &str) -> &[u32] {
+        let i = match self
+            .found
+            .iter()
+            .position(|(k, n, _)| *k == kind && n == name)
+        {
+            Some(i) => i,
+            None => {
+                let ids = target.find_all(kind, name).collect();
+                self.found.push((kind, name.to_string(), ids));
+                self.found.len() - 1
+            }
+        };
+        &self.found[i].2
+    }
+}
+
+/// [`resolve`] with a cache of kernel candidates shared across records.
+pub fn resolve_in(
+    local: &Btf,
+    target: &Btf,
+    relo: &CoreRelo,
+    cands: &mut Candidates,
+) -> Result<(Resolved, u64), Error> {
     let (lroot, first, steps, lfield) = local_path(local, relo)?;
     let lkind = local.kind(lroot);
     let name = essential_name(local.name(lroot));
@@ -292,7 +327,7 @@ pub fn resolve(local: &Btf, target: &Btf, relo: &CoreRelo) -> Result<(Resolved, 
     }
     // Every candidate that matches must agree, as libbpf insists.
     let mut found: Option<Field> = None;
-    for cand in target.find_all(lkind, name) {
+    for &cand in cands.get(target, lkind, name) {
         if let Some(f) = target_field(target, cand, first, &steps, local, lroot) {
             if let Some(prev) = found {
                 if prev.byte_offset != f.byte_offset {

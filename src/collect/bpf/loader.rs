@@ -78,6 +78,37 @@ impl Loaded {
     }
 }
 
+/// Reads the kernel's BTF. sysfs hands it out 4 KiB per `read()` (over a
+/// thousand syscalls, tens of ms); kernels since 6.16 also let it be mapped,
+/// which is several times faster.
+fn read_kernel_btf() -> std::io::Result<Vec<u8>> {
+    use std::os::fd::AsRawFd as _;
+    let f = std::fs::File::open(VMLINUX_BTF)?;
+    let len = f.metadata()?.len() as usize;
+    if len > 0 {
+        // SAFETY: a private read-only mapping of a file we hold open; it is
+        // copied out and unmapped before returning.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                f.as_raw_fd(),
+                0,
+            )
+        };
+        if p != libc::MAP_FAILED {
+            // SAFETY: `p` maps `len` readable bytes until the munmap below.
+            let v = unsafe { std::slice::from_raw_parts(p as *const u8, len) }.to_vec();
+            // SAFETY: unmapping what we mapped, once.
+            unsafe { libc::munmap(p, len) };
+            return Ok(v);
+        }
+    }
+    std::fs::read(VMLINUX_BTF)
+}
+
 /// Creates the maps and loads every program in `object`, without attaching
 /// (see [`Loaded::attach`]). Sections name the tracepoint: `raw_tp/NAME` or
 /// `tp_btf/NAME`.
@@ -114,7 +145,7 @@ pub fn load(object: &[u8]) -> Result<Loaded, Error> {
         .iter()
         .any(|p| p.section.starts_with("tp_btf/"));
     let kernel = if typed || relos.iter().any(|(_, r)| !r.is_empty()) {
-        let data = std::fs::read(VMLINUX_BTF).map_err(|e| {
+        let data = read_kernel_btf().map_err(|e| {
             Error::io(
                 format!("reading {VMLINUX_BTF} (the kernel's BTF, needed for CO-RE)"),
                 e,
@@ -134,6 +165,7 @@ pub fn load(object: &[u8]) -> Result<Loaded, Error> {
     )
     .map_err(|_| Error::msg("probe object: bad license string"))?;
 
+    let mut cands = core_reloc::Candidates::default();
     let mut progs = Vec::with_capacity(obj.programs.len());
     for p in obj.programs {
         let mut insns = p.insns;
@@ -156,8 +188,9 @@ pub fn load(object: &[u8]) -> Result<Loaded, Error> {
         if let (Some(local), Some(kernel)) = (&local, &kernel) {
             for (_, recs) in relos.iter().filter(|(s, _)| *s == p.section) {
                 for r in recs {
-                    let (resolved, local_value) = core_reloc::resolve(local, kernel, r)
-                        .map_err(|e| Error::msg(format!("program {}: {e}", p.name)))?;
+                    let (resolved, local_value) =
+                        core_reloc::resolve_in(local, kernel, r, &mut cands)
+                            .map_err(|e| Error::msg(format!("program {}: {e}", p.name)))?;
                     let insn = insns
                         .get_mut(r.insn_off as usize / 8)
                         .ok_or_else(|| Error::msg("probe object: CO-RE record past the program"))?;

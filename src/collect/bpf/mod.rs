@@ -1,6 +1,22 @@
 //! The eBPF collector: loads the probe embedded in the binary, attaches it
-//! to the `sched_switch` and `sched_process_exit` raw tracepoints, and reads
-//! what it keeps.
+//! to `sched_switch` (tp_btf) and `sched_process_exit` (raw_tp) with
+//! `BPF_RAW_TRACEPOINT_OPEN`, and reads what it keeps.
+//!
+//! The probe keeps one slot per live thread in an mmap-able array (the
+//! thread's cumulative CPU time, RSS, IO, and its process's dead-thread
+//! totals from `signal_struct`), a hash from thread id to slot, a stack of
+//! freed slots, and a per-CPU busy counter. Reading the slots through the
+//! shared mapping costs no syscall; `BPF_MAP_LOOKUP_BATCH` and then
+//! per-element lookups are the fallbacks where mapping is refused.
+//!
+//! Needs Linux 5.12+ with BTF (`/sys/kernel/btf/vmlinux`): tp_btf and
+//! mmap-able arrays (5.5), BPF atomic fetch-and-add (5.12, `-mcpu=v3`).
+//! Anything older fails to load, and `--collector auto` falls back to procfs.
+//!
+//! Known limits: a thread that changes its id in a multi-threaded `exec`
+//! (de_thread) leaves its old slot until restart; past 16384 live threads,
+//! new threads go untracked (counted in [`BpfSource::dropped`]); RSS is
+//! `percpu_counter`-approximate (off by at most 3 × ncpu × batch pages).
 //!
 //! One job per module: [`elf`] reads the object, [`btf`] reads type info,
 //! [`core_reloc`] rewrites field offsets for the running kernel, [`syscall`]

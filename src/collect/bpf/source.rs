@@ -1,6 +1,13 @@
-//! The eBPF `ProcessSource`: each tick, one batch read of the task map and
-//! one read of the per-CPU array, folded into per-process figures with
-//! buffers allocated at start (the steady state allocates nothing).
+//! The eBPF `ProcessSource`: each tick, a copy of the used slots out of the
+//! shared mapping (no syscall) and one lookup of the per-CPU array, folded
+//! into per-process figures with buffers allocated at start (the steady
+//! state allocates nothing).
+//!
+//! Conventions: threads fold into their process (TGID); `cpu_percent` is a
+//! share of the whole machine (all cores = 100%), like the system figure;
+//! `tasks` counts processes. System CPU is overwritten with the probe's
+//! per-CPU busy time, which keeps the CPU of processes that started and
+//! exited between two ticks.
 
 use super::super::{CollectorKind, Comm, Error, ProcCpu, ProcIo, ProcMem, ProcessSource, Sample};
 use super::loader::Loaded;
