@@ -79,6 +79,7 @@ fn run(args: &Args) -> Result<(), Fatal> {
         }
         Mode::Version => {
             println!("rstat {}", env!("CARGO_PKG_VERSION"));
+            println!("eBPF probe: {}", env!("RSTAT_PROBE_STATUS"));
             Ok(())
         }
         Mode::Once => {

@@ -115,8 +115,8 @@ fn harness_sway_starts_and_screenshots() {
 }
 
 /// yambar, a real layer-shell bar, is seen by every check the rstat tests use:
-/// the bar in the screenshot, the exclusive zone in the workspace rect, and a
-/// window placed below it.
+/// the bar in the screenshot, the exclusive zone in the workspace rect, and
+/// our test window placed below it.
 #[test]
 fn harness_sees_yambar() {
     if !can_run(&["sway", "swaymsg", "grim", "yambar"]) {
@@ -144,23 +144,16 @@ fn harness_sees_yambar() {
         .unwrap_or_else(|e| panic!("yambar's bar not seen: {e}"));
     assert!(stats.first_row < 28 && stats.last_row < 28, "{stats:?}");
 
-    if common::have("foot") {
-        let mut term = Guarded::spawn(
-            "foot",
-            sway.client("foot").args(["sleep", "30"]),
-            &dir.join("foot.stderr"),
-        );
-        let rect = wait_for(Duration::from_secs(10), || {
-            term.assert_running();
-            let tree = sway.get_tree();
-            tree_nodes(&tree)
-                .into_iter()
-                .find(|n| n["app_id"] == "foot")
-                .map(|n| support::sway::Rect::from_json(&n["rect"]))
-        })
-        .expect("foot's window appears in the tree");
-        assert_eq!((rect.y, rect.height), (28, 1052), "window below the bar");
-    }
+    let _window = support::window::TestWindow::open(&sway, "under-yambar").expect("open a window");
+    let rect = wait_for(Duration::from_secs(10), || {
+        let tree = sway.get_tree();
+        tree_nodes(&tree)
+            .into_iter()
+            .find(|n| n["name"] == "under-yambar")
+            .map(|n| support::sway::Rect::from_json(&n["rect"]))
+    })
+    .expect("the window appears in the tree");
+    assert_eq!((rect.y, rect.height), (28, 1052), "window below the bar");
 }
 
 /// A nested Sway's second output is removed for real by closing its window in
@@ -234,23 +227,18 @@ fn harness_crispness_check_on_waybar() {
     }
 }
 
-/// The virtual pointer moves and clicks for real: with two terminals side by
+/// The virtual pointer moves and clicks for real: with two windows side by
 /// side, clicking into the one without focus gives it the focus.
 #[test]
 fn harness_virtual_pointer_clicks_focus_a_window() {
-    if !can_run(&["sway", "swaymsg", "grim", "foot"]) {
+    if !can_run(&["sway", "swaymsg", "grim"]) {
         return;
     }
     let _lock = support::compositor_lock();
     let sway = HeadlessSway::start();
-    let dir = sway.runtime_dir().to_path_buf();
-    let mut terms = Vec::new();
+    let mut windows = Vec::new();
     for title in ["left", "right"] {
-        terms.push(Guarded::spawn(
-            "foot",
-            sway.client("foot").args(["--title", title, "sleep", "60"]),
-            &dir.join(format!("foot-{title}.stderr")),
-        ));
+        windows.push(support::window::TestWindow::open(&sway, title).expect("open a window"));
         wait_for(Duration::from_secs(10), || {
             let tree = sway.get_tree();
             tree_nodes(&tree)
@@ -258,7 +246,7 @@ fn harness_virtual_pointer_clicks_focus_a_window() {
                 .find(|n| n["name"] == title && n["rect"]["width"].as_i64() > Some(0))
                 .map(|_| ())
         })
-        .unwrap_or_else(|| sway.fail(&format!("foot window {title:?} never appeared")));
+        .unwrap_or_else(|| sway.fail(&format!("window {title:?} never appeared")));
     }
     let focused = |sway: &HeadlessSway| -> Option<String> {
         let tree = sway.get_tree();
