@@ -91,3 +91,38 @@ impl AsFd for Signals {
         self.fd.as_fd()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Each test runs on its own thread, and the mask is per thread: these
+    // block the signals only where they run.
+
+    #[test]
+    fn queued_signals_are_read_as_requests() {
+        let s = Signals::new().unwrap();
+        let mut got = Vec::new();
+        s.drain(|r| got.push(r));
+        assert!(got.is_empty());
+        for sig in [libc::SIGUSR2, libc::SIGUSR1] {
+            // SAFETY: sends a blocked signal to this very thread, where it
+            // stays pending until the signalfd reads it.
+            assert_eq!(unsafe { libc::pthread_kill(libc::pthread_self(), sig) }, 0);
+        }
+        s.drain(|r| got.push(r));
+        got.sort_by_key(|r| *r as u8);
+        assert_eq!(got, [Request::ToggleVisible, Request::Reload]);
+    }
+
+    #[test]
+    fn spawned_commands_do_not_inherit_the_blocked_signals() {
+        let _s = Signals::new().unwrap();
+        let out = std::process::Command::new("sh")
+            .args(["-c", "grep SigBlk /proc/self/status"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("0000000000000000"), "{text}");
+    }
+}
