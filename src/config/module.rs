@@ -123,7 +123,9 @@ impl Kind {
     /// size as digits change.
     pub fn default_format(self) -> &'static str {
         match self {
-            Kind::Health => "CPU {usage:>3.0}%  MEM {mem_percent:>3.0}%  {temp:>3.0}°C",
+            Kind::Health => {
+                "CPU {usage:>3.0}%  MEM {mem_used_gib:>4.1}G  {temp:>3.0}°C  LOAD {load1:>5.2}"
+            }
             Kind::Cpu => "CPU {usage:>3.0}%",
             Kind::Memory => "MEM {mem_used_gib:>4.1}G",
             Kind::Temperature => "{temp:>3.0}°C",

@@ -47,7 +47,10 @@ fn default_layout_is_clock_centre_health_right() {
     assert_eq!(out.len(), 2);
     assert_eq!(out[0].align, Align::Center);
     assert_eq!(out[1].align, Align::Right);
-    assert_eq!(out[1].text.as_str(), "CPU   7%  MEM  31%   48°C");
+    assert_eq!(
+        out[1].text.as_str(),
+        "CPU   7%  MEM  5.0G   48°C  LOAD  0.50"
+    );
     assert_eq!(out[1].popup, Some(HEALTH_POPUP));
     assert_eq!(m.owner(0).map(|o| o.name.as_str()), Some("clock"));
     assert_eq!(m.owner(1).map(|o| o.name.as_str()), Some("health"));
