@@ -179,7 +179,16 @@ fn scale_2_gives_a_twice_as_large_crisp_buffer() {
     let mut rstat = start_rstat(&sway, "scale");
     let (_, s1) = expect_bar(&sway, &mut rstat, "HEADLESS-1", BAR);
     sway.swaymsg(&["output", "HEADLESS-1", "scale", "2"]);
-    let (img2, s2) = expect_bar(&sway, &mut rstat, "HEADLESS-1", 2 * BAR);
+    let res = support::wait_for_bar_where(&sway, "HEADLESS-1", 2 * BAR, APPEAR, |s2| {
+        support::check_crisp_at_2x(&s1, s2)
+    });
+    rstat.assert_running();
+    let (img2, s2) = res.unwrap_or_else(|e| {
+        panic!(
+            "no crisp 56-row bar at scale 2: {e}\n--- rstat stderr ---\n{}",
+            rstat.stderr()
+        )
+    });
     assert_eq!(
         (img2.width, img2.height),
         (1920, 1080),
@@ -192,7 +201,6 @@ fn scale_2_gives_a_twice_as_large_crisp_buffer() {
         "{area:?}"
     );
     eprintln!("scale 1: {s1:?}\nscale 2: {s2:?}");
-    support::check_crisp_at_2x(&s1, &s2).unwrap_or_else(|e| panic!("{e}"));
 
     // And back: the bar follows the scale down again.
     sway.swaymsg(&["output", "HEADLESS-1", "scale", "1"]);
@@ -215,22 +223,29 @@ fn fractional_scale_keeps_an_exact_bar() {
     let mut rstat = start_rstat(&sway, "fractional");
     let (_, s1) = expect_bar(&sway, &mut rstat, "HEADLESS-1", BAR);
     sway.swaymsg(&["output", "HEADLESS-1", "scale", "1.5"]);
-    let (_, s15) = expect_bar(&sway, &mut rstat, "HEADLESS-1", BAR * 3 / 2);
+    let height = |s: &support::image::TextStats| (s.last_row + 1 - s.first_row) as f64;
+    let res = support::wait_for_bar_where(&sway, "HEADLESS-1", BAR * 3 / 2, APPEAR, |s15| {
+        let ratio = height(s15) / height(&s1);
+        if !(1.2..=1.9).contains(&ratio) {
+            return Err(format!("text height x{ratio:.2} at scale 1.5: {s15:?}"));
+        }
+        if s15.solid_share < s1.solid_share * 0.85 {
+            return Err(format!("text blurred at scale 1.5: {s15:?}"));
+        }
+        Ok(())
+    });
+    rstat.assert_running();
+    res.unwrap_or_else(|e| {
+        panic!(
+            "no exact, crisp 42-row bar at scale 1.5: {e}\nscale 1: {s1:?}\n--- rstat stderr ---\n{}",
+            rstat.stderr()
+        )
+    });
     let area = expect_exclusive_zone(&sway, &mut rstat, "HEADLESS-1");
     assert_eq!(
         (area.width, area.height),
         (1280, 720 - BAR as i64),
         "{area:?}"
-    );
-    let height = |s: &support::image::TextStats| (s.last_row + 1 - s.first_row) as f64;
-    let ratio = height(&s15) / height(&s1);
-    assert!(
-        (1.2..=1.9).contains(&ratio),
-        "text height x{ratio:.2} at scale 1.5\nscale 1: {s1:?}\nscale 1.5: {s15:?}"
-    );
-    assert!(
-        s15.solid_share >= s1.solid_share * 0.85,
-        "text blurred at scale 1.5\nscale 1: {s1:?}\nscale 1.5: {s15:?}"
     );
     assert_no_panic(&rstat);
 }
