@@ -199,12 +199,19 @@ fn harness_crispness_check_on_waybar() {
     let (img1, s1) = support::wait_for_bar(&sway, "HEADLESS-1", 28, Duration::from_secs(15))
         .unwrap_or_else(|e| panic!("waybar at scale 1: {e}\n{}", bar.stderr()));
     sway.swaymsg(&["output", "HEADLESS-1", "scale", "2"]);
-    let (img2, s2) = support::wait_for_bar(&sway, "HEADLESS-1", 56, Duration::from_secs(10))
-        .unwrap_or_else(|e| panic!("waybar at scale 2: {e}\n{}", bar.stderr()));
+    let (img2, s2) =
+        support::wait_for_bar_where(&sway, "HEADLESS-1", 56, Duration::from_secs(10), |s2| {
+            support::check_crisp_at_2x(&s1, s2)
+        })
+        .unwrap_or_else(|e| {
+            panic!(
+                "waybar at scale 2 (it renders natively there): {e}\n{}",
+                bar.stderr()
+            )
+        });
     bar.assert_running();
     assert_eq!((img2.width, img2.height), (1920, 1080), "physical pixels");
     eprintln!("waybar scale 1: {s1:?}\nwaybar scale 2: {s2:?}");
-    support::check_crisp_at_2x(&s1, &s2).expect("waybar renders natively at scale 2");
 
     // What a bar that ignored the scale would look like: its 1× buffer
     // (the scale-1 band, as wide as the 960-px logical output) stretched.

@@ -102,10 +102,23 @@ pub fn wait_for_bar(
     height: usize,
     timeout: std::time::Duration,
 ) -> Result<(Image, TextStats), String> {
+    wait_for_bar_where(sway, output, height, timeout, |_| Ok(()))
+}
+
+/// [`wait_for_bar`], and also until `also` accepts the text. After a scale
+/// change the compositor may show the bar's old buffer stretched for a frame
+/// or two before the bar's new one arrives: a test waits that out.
+pub fn wait_for_bar_where(
+    sway: &sway::HeadlessSway,
+    output: &str,
+    height: usize,
+    timeout: std::time::Duration,
+    also: impl Fn(&TextStats) -> Result<(), String>,
+) -> Result<(Image, TextStats), String> {
     let deadline = std::time::Instant::now() + timeout;
     loop {
         let img = sway.try_screenshot(output)?;
-        let res = check_bar(&img, height);
+        let res = check_bar(&img, height).and_then(|stats| also(&stats).map(|()| stats));
         match res {
             Ok(stats) => return Ok((img, stats)),
             Err(e) if std::time::Instant::now() >= deadline => {
