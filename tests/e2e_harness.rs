@@ -115,8 +115,8 @@ fn harness_sway_starts_and_screenshots() {
 }
 
 /// yambar, a real layer-shell bar, is seen by every check the rstat tests use:
-/// the bar in the screenshot, the exclusive zone in the workspace rect, and a
-/// window placed below it.
+/// the bar in the screenshot, the exclusive zone in the workspace rect, and
+/// our test window placed below it.
 #[test]
 fn harness_sees_yambar() {
     if !can_run(&["sway", "swaymsg", "grim", "yambar"]) {
@@ -144,23 +144,16 @@ fn harness_sees_yambar() {
         .unwrap_or_else(|e| panic!("yambar's bar not seen: {e}"));
     assert!(stats.first_row < 28 && stats.last_row < 28, "{stats:?}");
 
-    if common::have("foot") {
-        let mut term = Guarded::spawn(
-            "foot",
-            sway.client("foot").args(["sleep", "30"]),
-            &dir.join("foot.stderr"),
-        );
-        let rect = wait_for(Duration::from_secs(10), || {
-            term.assert_running();
-            let tree = sway.get_tree();
-            tree_nodes(&tree)
-                .into_iter()
-                .find(|n| n["app_id"] == "foot")
-                .map(|n| support::sway::Rect::from_json(&n["rect"]))
-        })
-        .expect("foot's window appears in the tree");
-        assert_eq!((rect.y, rect.height), (28, 1052), "window below the bar");
-    }
+    let _window = support::window::TestWindow::open(&sway, "under-yambar").expect("open a window");
+    let rect = wait_for(Duration::from_secs(10), || {
+        let tree = sway.get_tree();
+        tree_nodes(&tree)
+            .into_iter()
+            .find(|n| n["name"] == "under-yambar")
+            .map(|n| support::sway::Rect::from_json(&n["rect"]))
+    })
+    .expect("the window appears in the tree");
+    assert_eq!((rect.y, rect.height), (28, 1052), "window below the bar");
 }
 
 /// A nested Sway's second output is removed for real by closing its window in
@@ -206,12 +199,19 @@ fn harness_crispness_check_on_waybar() {
     let (img1, s1) = support::wait_for_bar(&sway, "HEADLESS-1", 28, Duration::from_secs(15))
         .unwrap_or_else(|e| panic!("waybar at scale 1: {e}\n{}", bar.stderr()));
     sway.swaymsg(&["output", "HEADLESS-1", "scale", "2"]);
-    let (img2, s2) = support::wait_for_bar(&sway, "HEADLESS-1", 56, Duration::from_secs(10))
-        .unwrap_or_else(|e| panic!("waybar at scale 2: {e}\n{}", bar.stderr()));
+    let (img2, s2) =
+        support::wait_for_bar_where(&sway, "HEADLESS-1", 56, Duration::from_secs(10), |s2| {
+            support::check_crisp_at_2x(&s1, s2)
+        })
+        .unwrap_or_else(|e| {
+            panic!(
+                "waybar at scale 2 (it renders natively there): {e}\n{}",
+                bar.stderr()
+            )
+        });
     bar.assert_running();
     assert_eq!((img2.width, img2.height), (1920, 1080), "physical pixels");
     eprintln!("waybar scale 1: {s1:?}\nwaybar scale 2: {s2:?}");
-    support::check_crisp_at_2x(&s1, &s2).expect("waybar renders natively at scale 2");
 
     // What a bar that ignored the scale would look like: its 1× buffer
     // (the scale-1 band, as wide as the 960-px logical output) stretched.
@@ -234,23 +234,18 @@ fn harness_crispness_check_on_waybar() {
     }
 }
 
-/// The virtual pointer moves and clicks for real: with two terminals side by
+/// The virtual pointer moves and clicks for real: with two windows side by
 /// side, clicking into the one without focus gives it the focus.
 #[test]
 fn harness_virtual_pointer_clicks_focus_a_window() {
-    if !can_run(&["sway", "swaymsg", "grim", "foot"]) {
+    if !can_run(&["sway", "swaymsg", "grim"]) {
         return;
     }
     let _lock = support::compositor_lock();
     let sway = HeadlessSway::start();
-    let dir = sway.runtime_dir().to_path_buf();
-    let mut terms = Vec::new();
+    let mut windows = Vec::new();
     for title in ["left", "right"] {
-        terms.push(Guarded::spawn(
-            "foot",
-            sway.client("foot").args(["--title", title, "sleep", "60"]),
-            &dir.join(format!("foot-{title}.stderr")),
-        ));
+        windows.push(support::window::TestWindow::open(&sway, title).expect("open a window"));
         wait_for(Duration::from_secs(10), || {
             let tree = sway.get_tree();
             tree_nodes(&tree)
@@ -258,7 +253,7 @@ fn harness_virtual_pointer_clicks_focus_a_window() {
                 .find(|n| n["name"] == title && n["rect"]["width"].as_i64() > Some(0))
                 .map(|_| ())
         })
-        .unwrap_or_else(|| sway.fail(&format!("foot window {title:?} never appeared")));
+        .unwrap_or_else(|| sway.fail(&format!("window {title:?} never appeared")));
     }
     let focused = |sway: &HeadlessSway| -> Option<String> {
         let tree = sway.get_tree();

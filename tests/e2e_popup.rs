@@ -35,8 +35,9 @@ fn can_run() -> bool {
         .all(|t| common::need(common::have(t), &format!("needs `{t}` on PATH")))
 }
 
-/// A directory with a fake `foot` (the default right-click command is
-/// `foot btop`) that writes its arguments to `foot.out` next to it. Root
+/// A directory with a fake `foot` (the right-click command the tests
+/// configure is `foot btop`, the config's suggestion) that writes its
+/// arguments to `foot.out` next to it. Root
 /// owns it, so rstat (root without CAP_DAC_OVERRIDE) may run and write there.
 struct FakeBin {
     dir: PathBuf,
@@ -292,8 +293,9 @@ fn hover_opens_the_popup_below_the_module_and_leaving_closes_it() {
 }
 
 /// Done means: a click runs the configured command (observable through a
-/// file the command writes). The default right click on the health module
-/// is `foot btop`; a fake `foot` early in rstat's PATH records it. A left
+/// file the command writes). The config file gives the health module
+/// `on_right_click = ["foot", "btop"]`; a fake `foot` early in rstat's PATH
+/// records it. A left
 /// click has no default action and runs nothing, but closes the open popup,
 /// which then stays closed while the pointer rests on the module.
 #[test]
@@ -304,6 +306,13 @@ fn right_click_on_the_health_module_runs_its_command() {
     let _lock = support::compositor_lock();
     let sway = HeadlessSway::start();
     let bin = FakeBin::new();
+    let cfg = sway.config_home().join("rstat");
+    std::fs::create_dir_all(&cfg).expect("config dir");
+    std::fs::write(
+        cfg.join("config.toml"),
+        "[module.health]\non_right_click = [\"foot\", \"btop\"]\n",
+    )
+    .expect("write config");
     let mut rstat = start_rstat(&sway, &bin.dir, "click");
     let img = wait_bar(&sway, &mut rstat);
     let (first, last) = rightmost_text(&img);

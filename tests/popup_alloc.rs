@@ -5,10 +5,11 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use rstat::collect::sample::{Comm, ProcCpu, ProcIo, ProcMem};
 use rstat::collect::Sample;
-use rstat::modules::{top, Modules};
+use rstat::modules::{top, Context, Modules};
 use rstat::render::popup::{PopupContent, PopupLook, PopupRenderer};
 use rstat::render::{Canvas, GlyphCache, Look, Renderer, MAX_SEGMENTS};
 
@@ -93,11 +94,13 @@ fn sample(i: usize) -> Sample {
 #[test]
 fn steady_tick_with_the_popup_open_allocates_nothing() {
     let mut glyphs = GlyphCache::with_default_font();
-    let modules = Modules::default();
     let mut segs = Vec::with_capacity(MAX_SEGMENTS);
     let mut rects = Vec::with_capacity(MAX_SEGMENTS + 1);
     let mut content = PopupContent::default();
     for scale in [1u32, 2] {
+        // The built-in config's modules (health and clock), as the bar runs them.
+        let t0 = Instant::now();
+        let mut modules = Modules::default();
         let mut bar = Renderer::new(Look::default());
         bar.resize(1920, 28, scale);
         let mut popup = PopupRenderer::new(PopupLook::default(), &mut glyphs);
@@ -121,7 +124,14 @@ fn steady_tick_with_the_popup_open_allocates_nothing() {
         let mut tick = |i: usize, glyphs: &mut GlyphCache| {
             let s = sample(i);
             let k = i % 2;
-            modules.write(&s, &mut segs);
+            // A tick a second, as the health module's default interval.
+            let cx = Context {
+                now: t0 + Duration::from_secs(i as u64),
+                wall: Duration::from_secs(1_764_092_520 + i as u64),
+                sample: &s,
+            };
+            modules.update_due(&cx);
+            modules.write(&mut segs);
             let changed = bar.update(&segs, glyphs);
             let repaint = bar.since(shown[0][k]);
             if let Some(mut c) = Canvas::new(&mut bar_bufs[k], bw, bh) {

@@ -267,9 +267,9 @@ fn the_popup_stays_on_screen_at_either_end_of_a_top_or_bottom_bar() {
 /// Sway → `wl_pointer` → hit test → hover → launcher), children reaped.
 #[test]
 fn scroll_and_clicks_run_the_module_commands_a_test_sets() {
-    use rstat::bar::hover::{ActionTable, Actions, Hover, HoverOptions};
+    use rstat::bar::hover::{Actions, Hover, HoverOptions};
     use rstat::exec::CommandLine;
-    use rstat::render::{Align, ModuleId, Rgba, Segment, Style};
+    use rstat::render::{Align, Rgba, Segment, Style};
     use support::pointer::{VirtualPointer, BTN_MIDDLE};
 
     if !can_run(&[]) {
@@ -282,38 +282,37 @@ fn scroll_and_clicks_run_the_module_commands_a_test_sets() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("mkdir");
     let log = dir.join("log");
-    let module = ModuleId(7);
-    let mut table = ActionTable::empty();
     let line = |word: &str| format!("echo {word} >> {}", log.display());
-    table.set(
-        module,
-        Actions {
-            on_scroll_up: Some(CommandLine::Shell(line("up"))),
-            on_scroll_down: Some(CommandLine::Exec(vec![
-                "/bin/sh".into(),
-                "-c".into(),
-                line("down"),
-            ])),
-            on_middle_click: Some(CommandLine::Shell(line("middle"))),
-            ..Actions::default()
-        },
-    );
-    let mut hover = Hover::new(HoverOptions::default(), table);
+    // What the module that wrote segment 0 would say (the bar asks the
+    // config's module instance; the test answers itself).
+    let actions = Actions {
+        on_scroll_up: Some(CommandLine::Shell(line("up"))),
+        on_scroll_down: Some(CommandLine::Exec(vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            line("down"),
+        ])),
+        on_middle_click: Some(CommandLine::Shell(line("middle"))),
+        ..Actions::default()
+    };
+    let command = |segment: usize, gesture| {
+        (segment == 0)
+            .then(|| actions.for_gesture(gesture).cloned())
+            .flatten()
+    };
+    let mut hover = Hover::new(HoverOptions::default());
 
     let (mut bars, _conn, mut queue) =
         Bars::connect(SurfaceConfig::default(), GlyphCache::with_default_font())
             .unwrap_or_else(|e| panic!("connect: {e:?}"));
-    let seg = Segment {
-        module: Some(module),
-        ..Segment::new(
-            "VOLUME 42%",
-            Style {
-                fg: Rgba::hex(0xffffffff),
-                bg: None,
-            },
-            Align::Right,
-        )
-    };
+    let seg = Segment::new(
+        "VOLUME 42%",
+        Style {
+            fg: Rgba::hex(0xffffffff),
+            bg: None,
+        },
+        Align::Right,
+    );
     bars.set_segments(&[seg]);
     let deadline = Instant::now() + Duration::from_secs(10);
     while bars.first_configured_bar().is_none() {
@@ -325,7 +324,7 @@ fn scroll_and_clicks_run_the_module_commands_a_test_sets() {
     pointer.move_to(1905, 14).expect("move");
     let mut turn = |bars: &mut Bars| {
         queue.roundtrip(bars).expect("roundtrip");
-        hover.process(Instant::now(), bars);
+        hover.process(Instant::now(), bars, &command);
         hover.running()
     };
     let count = |word: &str| {

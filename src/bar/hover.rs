@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::exec::spawn::Launcher;
 use crate::exec::CommandLine;
-use crate::render::{ModuleId, PopupId};
+use crate::render::PopupId;
 use crate::wayland::pointer::{Button, Gesture, Target};
 use crate::wayland::Bars;
 
@@ -56,6 +56,18 @@ pub struct Actions {
 }
 
 impl Actions {
+    /// A module's actions as its config gives them.
+    pub fn from_spec(spec: &crate::config::Module) -> Actions {
+        let cmd = |a: &Option<crate::config::Action>| a.as_ref().map(CommandLine::from);
+        Actions {
+            on_click: cmd(&spec.on_click),
+            on_middle_click: cmd(&spec.on_middle_click),
+            on_right_click: cmd(&spec.on_right_click),
+            on_scroll_up: cmd(&spec.on_scroll_up),
+            on_scroll_down: cmd(&spec.on_scroll_down),
+        }
+    }
+
     /// The command for `gesture`, if the module has one.
     pub fn for_gesture(&self, gesture: Gesture) -> Option<&CommandLine> {
         match gesture {
@@ -65,53 +77,6 @@ impl Actions {
             Gesture::ScrollUp => self.on_scroll_up.as_ref(),
             Gesture::ScrollDown => self.on_scroll_down.as_ref(),
         }
-    }
-}
-
-/// Every module's actions, by the [`ModuleId`] its segments carry.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ActionTable {
-    entries: Vec<(ModuleId, Actions)>,
-}
-
-impl Default for ActionTable {
-    /// The built-in actions: right click on the health module opens a
-    /// process viewer in a terminal (`foot btop`).
-    fn default() -> Self {
-        let mut t = ActionTable::empty();
-        t.set(
-            crate::modules::HEALTH_MODULE,
-            Actions {
-                on_right_click: Some(CommandLine::Exec(vec!["foot".into(), "btop".into()])),
-                ..Actions::default()
-            },
-        );
-        t
-    }
-}
-
-impl ActionTable {
-    /// No actions at all.
-    pub fn empty() -> ActionTable {
-        ActionTable {
-            entries: Vec::new(),
-        }
-    }
-
-    /// Sets (replaces) `module`'s actions.
-    pub fn set(&mut self, module: ModuleId, actions: Actions) {
-        match self.entries.iter_mut().find(|(m, _)| *m == module) {
-            Some((_, a)) => *a = actions,
-            None => self.entries.push((module, actions)),
-        }
-    }
-
-    /// `module`'s actions.
-    pub fn get(&self, module: ModuleId) -> Option<&Actions> {
-        self.entries
-            .iter()
-            .find(|(m, _)| *m == module)
-            .map(|(_, a)| a)
     }
 }
 
@@ -141,7 +106,6 @@ enum State {
 /// The pointer's meaning: the hover state machine and the action launcher.
 pub struct Hover {
     opts: HoverOptions,
-    actions: ActionTable,
     launcher: Launcher,
     state: State,
 }
@@ -156,11 +120,10 @@ enum Over {
 }
 
 impl Hover {
-    /// Hover logic with these timings and actions.
-    pub fn new(opts: HoverOptions, actions: ActionTable) -> Hover {
+    /// Hover logic with these timings.
+    pub fn new(opts: HoverOptions) -> Hover {
         Hover {
             opts,
-            actions,
             launcher: Launcher::default(),
             state: State::Idle,
         }
@@ -184,8 +147,15 @@ impl Hover {
     }
 
     /// Takes in what happened since the last call: clicks and scrolls run
-    /// their commands, the popup opens or closes as due at `now`.
-    pub fn process(&mut self, now: Instant, bars: &mut Bars) {
+    /// the command `command(segment, gesture)` names (the module that
+    /// wrote that segment decides), the popup opens or closes as due at
+    /// `now`. `command` is asked only when a gesture happens.
+    pub fn process(
+        &mut self,
+        now: Instant,
+        bars: &mut Bars,
+        command: &dyn Fn(usize, Gesture) -> Option<CommandLine>,
+    ) {
         if bars.take_popup_dismissed() {
             self.state = match self.state {
                 State::Open { bar, popup, .. } => State::Suppressed { bar, popup },
@@ -194,7 +164,6 @@ impl Hover {
         }
         let mut close = false;
         let launcher = &mut self.launcher;
-        let actions = &self.actions;
         let state = self.state;
         bars.drain_pointer_actions(|bars, a| {
             let Target::Bar {
@@ -208,13 +177,11 @@ impl Hover {
                 }
                 return;
             };
-            let Some(seg) = bars.segment(i) else { return };
-            let cmd = seg
-                .module
-                .and_then(|m| actions.get(m))
-                .and_then(|acts| acts.for_gesture(a.gesture));
-            if let Some(cmd) = cmd {
-                if let Err(e) = launcher.spawn(cmd) {
+            if bars.segment(i).is_none() {
+                return;
+            }
+            if let Some(cmd) = command(i, a.gesture) {
+                if let Err(e) = launcher.spawn(&cmd) {
                     eprintln!("rstat: {e}");
                 }
             }
@@ -229,7 +196,13 @@ impl Hover {
             Target::Bar {
                 bar,
                 segment: Some(i),
-            } => match bars.segment(i).and_then(|s| s.popup) {
+            } => match bars
+                .segment(i)
+                .and_then(|s| s.popup)
+                // The only popup with content so far; the clock's calendar
+                // (CLOCK_POPUP) is issue 7's.
+                .filter(|&p| p == crate::modules::HEALTH_POPUP)
+            {
                 Some(popup) => Over::Module { bar, popup },
                 None => Over::Nothing,
             },
@@ -445,19 +418,5 @@ mod tests {
             (s, e),
             (State::Suppressed { bar: 1, popup: P }, Effect::Nothing)
         );
-    }
-
-    #[test]
-    fn default_right_click_on_health_opens_a_process_viewer() {
-        let t = ActionTable::default();
-        let a = t
-            .get(crate::modules::HEALTH_MODULE)
-            .expect("health actions");
-        assert_eq!(
-            a.for_gesture(Gesture::Press(Button::Right)),
-            Some(&CommandLine::Exec(vec!["foot".into(), "btop".into()]))
-        );
-        assert_eq!(a.for_gesture(Gesture::Press(Button::Left)), None);
-        assert!(t.get(crate::modules::CLOCK_MODULE).is_none());
     }
 }

@@ -191,6 +191,13 @@ impl PopupRenderer {
         self.height = round_up(self.top + POPUP_LINES as i32 * self.line_h + pad + self.border);
     }
 
+    /// Forgets the layout (the font changed): the next
+    /// [`PopupRenderer::set_scale`] measures anew, whatever the scale.
+    pub fn forget_layout(&mut self) {
+        self.scale = 0;
+        self.stale = true;
+    }
+
     /// The integer scale laid out for.
     pub fn scale(&self) -> u32 {
         self.scale

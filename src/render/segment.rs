@@ -118,11 +118,6 @@ pub enum Align {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PopupId(pub u16);
 
-/// Names the module instance a segment belongs to, so a click or scroll on
-/// it finds that module's actions (issue 5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ModuleId(pub u16);
-
 /// One piece of the bar: text, style, where it goes, and what hovering it shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Segment {
@@ -134,8 +129,6 @@ pub struct Segment {
     pub align: Align,
     /// The popup hovering it opens, if any.
     pub popup: Option<PopupId>,
-    /// The module that wrote it, for pointer actions (issue 5).
-    pub module: Option<ModuleId>,
 }
 
 impl Segment {
@@ -146,7 +139,6 @@ impl Segment {
             style,
             align,
             popup: None,
-            module: None,
         }
     }
 }

@@ -269,6 +269,11 @@ impl Bars {
         }
     }
 
+    /// The glyph cache was replaced: lay the popup out anew when it next opens.
+    pub(super) fn popup_glyphs_changed(&mut self) {
+        self.popup.renderer.forget_layout();
+    }
+
     /// The bar `bar` goes away: a popup hanging from it goes first.
     pub(super) fn popup_parent_gone(&mut self, bar: u64) {
         if self.popup.open.as_ref().is_some_and(|o| o.bar == bar) {

@@ -1,12 +1,34 @@
 //! The end-to-end harness: a real Sway per test, screenshots, processes with
 //! deadlines. Shared by `tests/e2e_*.rs` and `benches/bar_cost.rs`; each
 //! includes only what it uses, hence the dead-code allowance.
+//!
+//! A test, in outline (see `tests/e2e_bar.rs`):
+//!
+//! ```ignore
+//! let _lock = support::compositor_lock();          // one compositor at a time
+//! let sway = HeadlessSway::start();                // HEADLESS-1, 1920x1080
+//! let mut bar = Guarded::spawn("rstat", &mut sway.client(common::rstat_bin()),
+//!                              &sway.runtime_dir().join("rstat.stderr"));
+//! let (img, text) = support::wait_for_bar(&sway, "HEADLESS-1", 28, timeout)?;
+//! sway.swaymsg(&["output", "HEADLESS-1", "scale", "2"]);
+//! let area = sway.usable_area("HEADLESS-1");       // exclusive zones applied
+//! let win = support::window::TestWindow::open(&sway, "title")?;
+//! let mut ptr = support::pointer::VirtualPointer::new(&sway)?;
+//! ptr.move_to(x, y)?; ptr.click(support::pointer::BTN_LEFT)?;
+//! bar.signal(libc::SIGUSR1);                       // config reload, toggle
+//! // sway.config_home() is the clients' XDG_CONFIG_HOME (empty by default)
+//! ```
+//!
+//! Everything started is killed on drop, and with the test process if that is
+//! killed outright. `RSTAT_E2E_KEEP=1` keeps each Sway's directory (its log,
+//! the clients' stderr) for a post-mortem.
 #![allow(dead_code)]
 
 pub mod image;
 pub mod pointer;
 pub mod proc;
 pub mod sway;
+pub mod window;
 
 use std::sync::{Mutex, MutexGuard};
 
@@ -80,10 +102,23 @@ pub fn wait_for_bar(
     height: usize,
     timeout: std::time::Duration,
 ) -> Result<(Image, TextStats), String> {
+    wait_for_bar_where(sway, output, height, timeout, |_| Ok(()))
+}
+
+/// [`wait_for_bar`], and also until `also` accepts the text. After a scale
+/// change the compositor may show the bar's old buffer stretched for a frame
+/// or two before the bar's new one arrives: a test waits that out.
+pub fn wait_for_bar_where(
+    sway: &sway::HeadlessSway,
+    output: &str,
+    height: usize,
+    timeout: std::time::Duration,
+    also: impl Fn(&TextStats) -> Result<(), String>,
+) -> Result<(Image, TextStats), String> {
     let deadline = std::time::Instant::now() + timeout;
     loop {
         let img = sway.try_screenshot(output)?;
-        let res = check_bar(&img, height);
+        let res = check_bar(&img, height).and_then(|stats| also(&stats).map(|()| stats));
         match res {
             Ok(stats) => return Ok((img, stats)),
             Err(e) if std::time::Instant::now() >= deadline => {

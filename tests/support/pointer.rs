@@ -87,13 +87,7 @@ impl VirtualPointer {
     /// Connects to `sway` and creates the pointer on its seat. The layout's
     /// size is read now: create the pointer after changing outputs.
     pub fn new(sway: &HeadlessSway) -> Result<VirtualPointer, String> {
-        let socket = sway.runtime_dir().join(
-            sway.env()
-                .into_iter()
-                .find(|(k, _)| *k == "WAYLAND_DISPLAY")
-                .map(|(_, v)| v)
-                .unwrap_or_default(),
-        );
+        let socket = sway.wayland_socket();
         let stream = UnixStream::connect(&socket)
             .map_err(|e| format!("connect to {}: {e}", socket.display()))?;
         let conn = Connection::from_socket(stream).map_err(|e| format!("wayland: {e}"))?;

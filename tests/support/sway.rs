@@ -208,6 +208,11 @@ impl HeadlessSway {
         &self.dir
     }
 
+    /// The path of the Wayland socket, for clients of our own.
+    pub fn wayland_socket(&self) -> PathBuf {
+        self.dir.join(&self.wayland_display)
+    }
+
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(|c| c.id())
     }
