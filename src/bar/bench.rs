@@ -63,6 +63,11 @@ pub fn bench_render(n: usize) -> String {
         );
         line(
             &mut out,
+            &format!("popup tick, one row changes, 2 buffers (scale {scale})"),
+            &popup_one_row(&mut glyphs, scale, n),
+        );
+        line(
+            &mut out,
             &format!("popup full redraw (scale {scale})"),
             &full,
         );
@@ -126,6 +131,45 @@ fn popup_ticks(glyphs: &mut GlyphCache, scale: u32, n: usize) -> (Vec<u64>, Vec<
         full.push(t0.elapsed().as_nanos() as u64);
     }
     (steady, full, (w, h))
+}
+
+/// The popup open on a quiet desktop: one process's figure changes a tick.
+fn popup_one_row(glyphs: &mut GlyphCache, scale: u32, n: usize) -> Vec<u64> {
+    use crate::render::popup::{PopupContent, PopupLook, PopupRenderer};
+    use std::fmt::Write as _;
+    let mut r = PopupRenderer::new(PopupLook::default(), glyphs);
+    r.set_scale(scale, glyphs);
+    glyphs.warm(crate::render::glyphs::WARM_CHARS, r.font_px());
+    let (w, h) = r.size();
+    let mut bufs = [
+        vec![0u8; (w * h * 4) as usize],
+        vec![0u8; (w * h * 4) as usize],
+    ];
+    let mut shown = [0u64; 2];
+    let mut content = PopupContent::default();
+    crate::modules::top::write(&busy_sample(0), &mut content);
+    let mut rects: Vec<Rect> = Vec::with_capacity(MAX_SEGMENTS + 1);
+    let mut times = Vec::with_capacity(n);
+    for i in 0..(n + 4) {
+        let t0 = Instant::now();
+        let v = &mut content.tables[0].rows[0].value;
+        v.clear();
+        let _ = write!(v, "{:.1}%", (i % 1000) as f32 / 10.0);
+        let changed = r.update(&content);
+        let k = i % 2;
+        let repaint = r.since(shown[k]);
+        if let Some(mut c) = Canvas::new(&mut bufs[k], w, h) {
+            r.paint(&mut c, repaint, glyphs);
+        }
+        shown[k] = r.frame();
+        r.rects(changed, &mut rects);
+        black_box(&rects);
+        let dt = t0.elapsed().as_nanos() as u64;
+        if i >= 4 {
+            times.push(dt);
+        }
+    }
+    times
 }
 
 /// A machine whose top processes' figures move every tick (so most rows
