@@ -446,3 +446,48 @@ fn hover_cycles_leave_rstats_fds_and_memory_unchanged() {
     );
     rstat.assert_running();
 }
+
+/// Hiding the bar (SIGUSR1) while the popup is open takes the popup with
+/// it (its parent surface goes) without an error, and the bar comes back
+/// working: the pointer resting on the module opens the popup again.
+#[test]
+fn hiding_the_bar_takes_the_open_popup_with_it() {
+    if !can_run() {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    let bin = FakeBin::new();
+    let mut rstat = start_rstat(&sway, &bin.dir, "hide");
+    let img = wait_bar(&sway, &mut rstat);
+    let (first, last) = rightmost_text(&img);
+    let mut pointer = VirtualPointer::new(&sway).expect("virtual pointer");
+    let at = ((first + last) / 2, BAR / 2);
+    let open = |sway: &HeadlessSway| below_bar(&sway.try_screenshot(OUTPUT).ok()?, at);
+    pointer.move_to(at.0 as u32, at.1 as u32).expect("move");
+    wait_for(APPEAR, || open(&sway)).expect("popup opens");
+    rstat.signal(libc::SIGUSR1);
+    wait_for(APPEAR, || {
+        let img = sway.try_screenshot(OUTPUT).ok()?;
+        let wall = img.px(0, img.height - 1);
+        // No bar (the top rows are wallpaper but for the cursor) and no popup.
+        let bar_gone = (0..img.width)
+            .filter(|&x| !under_cursor(at, x, 1))
+            .all(|x| img.px(x, 1) == wall);
+        (bar_gone && below_bar(&img, at).is_none()).then_some(())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "bar and popup not hidden\n--- rstat stderr ---\n{}",
+            rstat.stderr()
+        )
+    });
+    rstat.assert_running();
+    rstat.signal(libc::SIGUSR1);
+    // The bar comes back under the resting pointer, which enters it: the
+    // popup opens again after the hover delay.
+    wait_for(APPEAR, || open(&sway))
+        .unwrap_or_else(|| panic!("no popup after showing the bar again\n{}", rstat.stderr()));
+    rstat.assert_running();
+    assert!(!rstat.stderr().contains("panicked"), "{}", rstat.stderr());
+}
