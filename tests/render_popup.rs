@@ -161,6 +161,26 @@ fn rows_show_the_samples_names_and_values() {
         for (line, name, value) in rows {
             assert_row(&r, &mut g, &px, line, name, value);
         }
+        // An empty table says so, dim, in its first row.
+        let mut empty = PopupContent::default();
+        top::write(&Sample::default(), &mut empty);
+        let pe = full(&mut r, &empty, &mut g);
+        let l = r.line_rect(line_of(2, 0));
+        let (_, name_x, _, value_end) = r.columns();
+        let note = Rect::new(name_x, l.y, value_end - name_x, l.h);
+        let want = reference(
+            &r,
+            &mut g,
+            top::NONE,
+            name_x,
+            line_of(2, 0),
+            note,
+            PopupLook::default().dim,
+        );
+        assert!(
+            cell_of(&pe, w, note) == cell_of(&want, w, note),
+            "the empty IO table says none"
+        );
         // Rows past the list are blank.
         let blank = r.line_rect(line_of(0, 3));
         let bg = PopupLook::default().background.premultiplied();

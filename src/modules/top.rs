@@ -57,7 +57,15 @@ fn fill<T>(
             row(p, r);
         }
     }
+    if items.is_empty() {
+        // Say so, rather than show a title over nothing.
+        table.rows[0].name.push_str(NONE);
+    }
 }
+
+/// What an empty table shows (no process used any CPU, memory or IO since
+/// the last sample).
+pub const NONE: &str = "none";
 
 /// A kernel process name made printable, as `report::human::name` does:
 /// invalid UTF-8 as U+FFFD, control characters as `?`. Fifteen bytes become
@@ -132,12 +140,14 @@ mod tests {
         assert_eq!((cpu.rows[0].pid, cpu.rows[0].name.as_str()), (42, "cc1"));
         assert_eq!(cpu.rows[0].value.as_str(), "50.0%");
         assert_eq!(cpu.rows[1].pid, 0);
+        assert_eq!(cpu.rows[1].name.as_str(), "");
         assert_eq!(mem.rows[0].value.as_str(), "3.0 GiB");
         assert_eq!(io.rows[0].name.as_str(), "a?b\u{fffd}");
         assert_eq!(io.rows[0].value.as_str(), "1.5 KiB/s");
         // A second write with fewer processes clears the rows it no longer fills.
         write(&Sample::default(), &mut c);
         assert!(c.tables.iter().all(|t| t.rows.iter().all(|r| r.pid == 0)));
+        assert!(c.tables.iter().all(|t| t.rows[0].name.as_str() == NONE));
     }
 
     #[test]

@@ -36,8 +36,8 @@ const GAP_CHARS: i32 = 2;
 /// What a cut name ends with.
 const ELLIPSIS: char = '…';
 
-/// One process in a table. `pid == 0` is an empty row (fewer processes than
-/// rows), drawn blank.
+/// One process in a table. `pid == 0` is not a process: blank, or a dim
+/// note (its `name`) when the table has nothing to list.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PopupRow {
     /// Process id.
@@ -324,6 +324,11 @@ impl PopupRenderer {
                     self.text(canvas, glyphs, row.name.as_str(), c, base, fg);
                     let c = cell(self.name_end, self.value_end);
                     self.right(canvas, glyphs, row.value.as_str(), c, base, fg);
+                }
+                Ok(row) if !row.name.as_str().is_empty() => {
+                    // A note in place of processes ("none"): dim, no pid.
+                    let c = cell(self.name_x, self.value_end);
+                    self.text(canvas, glyphs, row.name.as_str(), c, base, self.look.dim);
                 }
                 Ok(_) => {}
             }
