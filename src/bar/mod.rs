@@ -165,7 +165,10 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
                     )
                     .map_err(|e| Error::EventLoop(e.error.to_string()))?;
             }
-            // Reload by SIGUSR2 still works.
+            // No config directory is the common case of a user on the
+            // defaults: nothing to say. (Creating one later takes SIGUSR2 or
+            // a restart.) Reload by SIGUSR2 works either way.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => eprintln!("rstat: not watching the config for changes ({e})"),
         }
     }
