@@ -24,6 +24,7 @@ static __u64 (*bpf_get_current_pid_tgid)(void) = (void *)14;
 static long (*bpf_get_current_comm)(void *buf, __u32 size) = (void *)16;
 static long (*bpf_map_push_elem)(void *map, const void *value, __u64 flags) = (void *)87;
 static long (*bpf_map_pop_elem)(void *map, void *value) = (void *)88;
+static long (*bpf_seq_write)(struct seq_file *m, const void *data, __u32 len) = (void *)127;
 
 #define BPF_MAP_TYPE_HASH 1
 #define BPF_MAP_TYPE_ARRAY 2
@@ -247,6 +248,65 @@ int on_exit(__u64 *ctx)
 		st->tid = 0;
 	bpf_map_delete_elem(&slot_of, &tid);
 	bpf_map_push_elem(&free_slots, &slot, 0);
+	return 0;
+}
+
+/* ---- The task iterator (the "iter" collector) ----
+ *
+ * Nothing runs between ticks: once per tick userspace creates an iterator
+ * from the link (BPF_ITER_CREATE) and read()s it, and the kernel calls this
+ * once per thread, in its own pid order, inside that read(). Each call
+ * appends one packed record to the seq_file; userspace folds threads into
+ * processes. Only the numbers the bar shows, current at the read. */
+
+/* Every thread: what its process's CPU and IO figures sum over. Shared with
+ * src/collect/bpf/iter.rs (ThreadRec): keep both in step. */
+struct iter_thread {
+	__u32 tgid;
+	__u32 pid;
+	__u64 cpu_ns;      /* se.sum_exec_runtime; a leader adds signal's (dead threads) */
+	__u64 read_bytes;  /* ioac; a leader adds signal->ioac */
+	__u64 write_bytes;
+};
+
+/* A thread group leader (every process has exactly one, kernel threads
+ * included, even when it has exited before its threads) appends what only
+ * the process has: its resident pages and its name. Threads skip these 24
+ * bytes: userspace tells the two apart by pid == tgid. */
+struct iter_leader {
+	struct iter_thread t;
+	__u64 rss_pages;   /* 0 for kernel threads and exited leaders: no mm */
+	char comm[16];
+};
+
+SEC("iter/task")
+int dump_task(struct bpf_iter__task *ctx)
+{
+	struct task_struct *t = ctx->task;
+	struct iter_leader r;
+
+	/* NULL: the end-of-walk call. */
+	if (!t)
+		return 0;
+	r.t.tgid = t->tgid;
+	r.t.pid = t->pid;
+	r.t.cpu_ns = t->se.sum_exec_runtime;
+	r.t.read_bytes = t->ioac.read_bytes;
+	r.t.write_bytes = t->ioac.write_bytes;
+	if (r.t.pid != r.t.tgid) {
+		bpf_seq_write(ctx->meta->seq, &r.t, sizeof(r.t));
+		return 0;
+	}
+	struct signal_struct *sig = t->signal;
+	if (sig) {
+		r.t.cpu_ns += sig->sum_sched_runtime;
+		r.t.read_bytes += sig->ioac.read_bytes;
+		r.t.write_bytes += sig->ioac.write_bytes;
+	}
+	struct mm_struct *mm = t->mm;
+	r.rss_pages = mm ? rss_pages(mm) : 0;
+	__builtin_memcpy(r.comm, t->comm, sizeof(r.comm));
+	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
 }
 

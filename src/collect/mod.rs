@@ -2,8 +2,9 @@
 //!
 //! No Wayland, no pixels. A [`Sampler`] combines the system-wide readers
 //! ([`system`], [`sysfs`]) with one [`ProcessSource`], the per-process half,
-//! which has two real implementations: [`procfs::ProcfsSource`] (works
-//! everywhere) and [`bpf`] (reads what the eBPF probe keeps in the kernel).
+//! which has three real implementations: [`procfs::ProcfsSource`] (works
+//! everywhere), [`bpf::BpfSource`] (reads what the eBPF probe keeps in the
+//! kernel) and [`bpf::IterSource`] (walks the tasks with a BPF iterator).
 
 pub mod battery;
 pub mod bpf;
@@ -63,16 +64,54 @@ pub trait ProcessSource {
     /// short-lived tasks too) may overwrite `out.cpu_percent`, which holds the
     /// `/proc/stat` figure when this is called.
     fn collect(&mut self, elapsed_ns: u64, cores: u32, out: &mut Sample) -> Result<(), Error>;
+
+    /// Run time and run count of this collector's BPF programs so far
+    /// (counted only while BPF stats are enabled); `None` for a collector
+    /// without any.
+    fn bpf_stats(&self) -> Option<Result<bpf::ProbeStats, Error>> {
+        None
+    }
+
+    /// Whether those programs run inside `collect` (an iterator read by the
+    /// tick itself, so their time is already in the tick's) rather than in
+    /// other tasks' context between ticks (a tracepoint hook).
+    fn bpf_runs_in_tick(&self) -> bool {
+        false
+    }
 }
 
 /// Which collector the user asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Choice {
-    /// BPF when it loads, else procfs (saying why once on stderr).
+    /// The cheapest collector that loads: see [`AUTO_ORDER`]; procfs (saying
+    /// why once on stderr) when no BPF collector loads.
     Auto,
     Bpf,
+    Iter,
     Procfs,
 }
+
+/// The order `auto` tries the BPF collectors in: cheapest total cost first.
+///
+/// Total cost = the tick's own CPU time × ticks per second + the time BPF
+/// programs spend in the kernel outside the tick. Measured on this project's
+/// 2-core 6.18 VM with ~400 processes at a 1 s tick (README, "Performance";
+/// `cargo test --release --test iter_bench -- --ignored --nocapture`):
+/// - `iter` costs its walk and nothing else: its program runs only inside
+///   our `read()`, so the total is the tick alone (≈ 0.1 ms of CPU per tick,
+///   idle or not).
+/// - `bpf` has a cheaper tick (its maps are read through a shared mapping),
+///   but its `sched_switch` hook runs on every context switch of every CPU
+///   whether or not anyone looks: ≈ 240 ns per switch, so ≈ 5 ms per second
+///   at 20,000 switches/s, and still more than `iter`'s whole tick on an
+///   idle desktop's few thousand switches a second.
+/// - `procfs` reads two files per process: milliseconds per tick.
+///
+/// So `iter` first, `bpf` where the iterator cannot load (it needs the
+/// kernel's `bpf_iter_task`, which `bpf` does not), procfs last. The order
+/// is fixed, not measured at start-up: measuring would cost more than it
+/// could save, and the ranking held idle and under a switch storm.
+pub const AUTO_ORDER: [Choice; 2] = [Choice::Iter, Choice::Bpf];
 
 impl Choice {
     /// Parses the `--collector` value.
@@ -80,15 +119,17 @@ impl Choice {
         match s {
             "auto" => Some(Choice::Auto),
             "bpf" => Some(Choice::Bpf),
+            "iter" => Some(Choice::Iter),
             "procfs" => Some(Choice::Procfs),
             _ => None,
         }
     }
 }
 
-/// Opens the process source for `choice`. For `Auto`, a BPF failure falls back
-/// to procfs and the reason is returned beside it so the caller can say it
-/// once; for `Bpf`, the failure is the error.
+/// Opens the process source for `choice`. For `Auto`, the collectors of
+/// [`AUTO_ORDER`] are tried in turn; when none loads, procfs is used and the
+/// first collector's reason is returned beside it so the caller can say it
+/// once. For `Bpf` or `Iter`, the failure is the error.
 pub fn open_source(
     choice: Choice,
     roots: &Roots,
@@ -96,10 +137,23 @@ pub fn open_source(
     match choice {
         Choice::Procfs => Ok((Box::new(procfs::ProcfsSource::open(roots)?), None)),
         Choice::Bpf => Ok((bpf::open()?, None)),
-        Choice::Auto => match bpf::open() {
-            Ok(src) => Ok((src, None)),
-            Err(why) => Ok((Box::new(procfs::ProcfsSource::open(roots)?), Some(why))),
-        },
+        Choice::Iter => Ok((Box::new(bpf::open_iter()?), None)),
+        Choice::Auto => {
+            let mut first_err = None;
+            for c in AUTO_ORDER {
+                let r = match c {
+                    Choice::Iter => bpf::open_iter().map(|s| Box::new(s) as Box<dyn ProcessSource>),
+                    _ => bpf::open(),
+                };
+                match r {
+                    Ok(src) => return Ok((src, None)),
+                    Err(why) => {
+                        first_err.get_or_insert(why);
+                    }
+                }
+            }
+            Ok((Box::new(procfs::ProcfsSource::open(roots)?), first_err))
+        }
     }
 }
 
@@ -126,6 +180,11 @@ impl Sampler {
     /// Which collector fills the per-process part.
     pub fn kind(&self) -> CollectorKind {
         self.procs.kind()
+    }
+
+    /// The process source (for benchmarks: its BPF programs' cost).
+    pub fn source(&self) -> &dyn ProcessSource {
+        self.procs.as_ref()
     }
 
     /// Takes one sample into `out`. Rates cover the time since the previous

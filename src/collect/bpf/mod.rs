@@ -18,21 +18,27 @@
 //! new threads go untracked (counted in [`BpfSource::dropped`]); RSS is
 //! `percpu_counter`-approximate (off by at most 3 × ncpu × batch pages).
 //!
+//! The second collector here, [`iter`], attaches nothing that runs between
+//! ticks: once per tick it walks every task with a BPF task iterator
+//! (`iter/task`, Linux 5.8+) and reads one packed record per thread.
+//!
 //! One job per module: [`elf`] reads the object, [`btf`] reads type info,
 //! [`core_reloc`] rewrites field offsets for the running kernel, [`syscall`]
 //! wraps `bpf(2)`, [`loader`] puts them together, [`maps`] reads the maps,
 //! [`walk`] seeds the task map at start, [`source`] turns it all into a
-//! [`Sample`](super::Sample).
+//! [`Sample`](super::Sample), [`iter`] is the task-iterator collector.
 
 pub mod btf;
 pub mod core_reloc;
 pub mod elf;
+pub mod iter;
 pub mod loader;
 pub mod maps;
 pub mod source;
 pub mod syscall;
 pub mod walk;
 
+pub use iter::IterSource;
 pub use maps::ReadMode;
 pub use source::{BpfSource, ProbeStats, ProcessTotals};
 
@@ -51,7 +57,7 @@ pub fn open() -> Result<Box<dyn ProcessSource>, Error> {
 /// read the probe's own statistics).
 pub fn open_bpf() -> Result<BpfSource, Error> {
     let ncpu = maps::possible_cpus()?;
-    let loaded = loader::load(PROBE_OBJECT).map_err(explain)?;
+    let loaded = loader::load_only(PROBE_OBJECT, Some(&["on_switch", "on_exit"])).map_err(explain)?;
     let mut src = BpfSource::new(loaded, ncpu)?;
     // Walk first, then attach: until the probe runs, the walk is the only
     // one handing out slots. A walked thread that exits before the exit hook
@@ -60,6 +66,14 @@ pub fn open_bpf() -> Result<BpfSource, Error> {
     src.attach()?;
     walk::prune(src.task_map(), &walked)?;
     Ok(src)
+}
+
+/// Loads the task-iterator program and creates its link; the error says
+/// why it cannot be used here.
+pub fn open_iter() -> Result<IterSource, Error> {
+    let mut loaded = loader::load_only(PROBE_OBJECT, Some(&[iter::PROGRAM])).map_err(explain)?;
+    loaded.attach().map_err(explain)?;
+    IterSource::new(loaded)
 }
 
 /// Adds the likely cause to the usual failures.
