@@ -384,6 +384,9 @@ mod tests {
         assert!(rows[0].leader && !rows[1].leader);
         assert_eq!((rows[0].rss_pages, rows[0].cpu_ns), (5, 100));
         assert_eq!(&rows[0].comm[..4], b"bash");
-        assert_eq!((rows[1].tgid, rows[1].cpu_ns, rows[1].write_bytes), (10, 50, 9));
+        assert_eq!(
+            (rows[1].tgid, rows[1].cpu_ns, rows[1].write_bytes),
+            (10, 50, 9)
+        );
     }
 }

@@ -57,7 +57,8 @@ pub fn open() -> Result<Box<dyn ProcessSource>, Error> {
 /// read the probe's own statistics).
 pub fn open_bpf() -> Result<BpfSource, Error> {
     let ncpu = maps::possible_cpus()?;
-    let loaded = loader::load_only(PROBE_OBJECT, Some(&["on_switch", "on_exit"])).map_err(explain)?;
+    let loaded =
+        loader::load_only(PROBE_OBJECT, Some(&["on_switch", "on_exit"])).map_err(explain)?;
     let mut src = BpfSource::new(loaded, ncpu)?;
     // Walk first, then attach: until the probe runs, the walk is the only
     // one handing out slots. A walked thread that exits before the exit hook
