@@ -310,4 +310,112 @@ int dump_task(struct bpf_iter__task *ctx)
 	return 0;
 }
 
+/* ---- The one-pass task walk (Linux 6.7+) ----
+ *
+ * The per-task iterator above pays, for every thread, an IDR lookup, a
+ * reference taken and dropped, and a seq_file record: measured here, the
+ * bare walk with an empty program is ~2/3 of the cost. This program walks
+ * the task list itself instead, with the open-coded task iterator kfuncs
+ * (bpf_iter_task_new / _next / _destroy, under RCU, no references), and
+ * writes one record per thread into an mmap-able array that userspace reads
+ * in place. It is still started by reading a task iterator, one whose link
+ * names a single task (pid 1), so it runs exactly once per read(). */
+
+struct bpf_iter_task {
+	__u64 __opaque[3];
+} __attribute__((aligned(8)));
+
+#define KSYM __attribute__((section(".ksyms")))
+extern int bpf_iter_task_new(struct bpf_iter_task *it, struct task_struct *task, unsigned int flags) KSYM;
+extern struct task_struct *bpf_iter_task_next(struct bpf_iter_task *it) KSYM;
+extern void bpf_iter_task_destroy(struct bpf_iter_task *it) KSYM;
+#define BPF_TASK_ITER_ALL_THREADS 1
+
+/* Threads one walk records; past this, meta.dropped counts the rest. */
+#define WALK_MAX 32768
+
+/* Shared with iter.rs (WalkRec): keep both in step. The layout of
+ * struct iter_leader, so both walks share a parser. */
+struct walk_rec {
+	__u32 tgid;
+	__u32 pid;
+	__u64 cpu_ns;
+	__u64 read_bytes;
+	__u64 write_bytes;
+	__u64 rss_pages;   /* leaders only; stale in thread records */
+	char comm[16];     /* likewise */
+};
+
+struct map_def walk_out SEC("maps") = {
+	.type = BPF_MAP_TYPE_ARRAY,
+	.key_size = sizeof(__u32),
+	.value_size = sizeof(struct walk_rec),
+	.max_entries = WALK_MAX,
+	.map_flags = BPF_F_MMAPABLE,
+};
+
+/* Shared with iter.rs (WalkMeta). */
+struct walk_meta {
+	__u32 n;           /* records written by the last walk */
+	__u32 dropped;     /* threads past WALK_MAX */
+	__u64 walks;       /* completed walks: userspace checks it moved */
+};
+
+struct map_def walk_meta SEC("maps") = {
+	.type = BPF_MAP_TYPE_ARRAY,
+	.key_size = sizeof(__u32),
+	.value_size = sizeof(struct walk_meta),
+	.max_entries = 1,
+	.map_flags = BPF_F_MMAPABLE,
+};
+
+/* Its own section (our loader takes one program per section); the part
+ * after the second '/' only names it. */
+SEC("iter/task/walk")
+int walk_tasks(struct bpf_iter__task *ctx)
+{
+	struct bpf_iter_task it;
+	struct task_struct *t;
+	__u32 zero = 0;
+
+	if (!ctx->task)
+		return 0;
+	struct walk_meta *m = bpf_map_lookup_elem(&walk_meta, &zero);
+	if (!m)
+		return 0;
+	m->n = 0;
+	m->dropped = 0;
+	bpf_iter_task_new(&it, (void *)0, BPF_TASK_ITER_ALL_THREADS);
+	while ((t = bpf_iter_task_next(&it))) {
+		/* The index lives in map memory, not a register: the verifier
+		 * then needs no bound on the loop count to prove it ends. */
+		__u32 i = m->n;
+		struct walk_rec *r = bpf_map_lookup_elem(&walk_out, &i);
+		if (!r) {
+			m->dropped++;
+			continue;
+		}
+		m->n = i + 1;
+		r->tgid = t->tgid;
+		r->pid = t->pid;
+		r->cpu_ns = t->se.sum_exec_runtime;
+		r->read_bytes = t->ioac.read_bytes;
+		r->write_bytes = t->ioac.write_bytes;
+		if (r->pid != r->tgid)
+			continue;
+		struct signal_struct *sig = t->signal;
+		if (sig) {
+			r->cpu_ns += sig->sum_sched_runtime;
+			r->read_bytes += sig->ioac.read_bytes;
+			r->write_bytes += sig->ioac.write_bytes;
+		}
+		struct mm_struct *mm = t->mm;
+		r->rss_pages = mm ? rss_pages(mm) : 0;
+		__builtin_memcpy(r->comm, t->comm, sizeof(r->comm));
+	}
+	bpf_iter_task_destroy(&it);
+	m->walks++;
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -1,19 +1,32 @@
 //! The task-iterator collector: nothing of ours runs between ticks.
 //!
 //! Each tick makes one iterator from the held link (`BPF_ITER_CREATE`) and
-//! `read()`s it to the end. Inside those reads the kernel walks every task
-//! of our pid namespace and runs `dump_task` (probe.bpf.c) once per thread;
-//! the program appends a packed record: 32 bytes for a thread (ids, its
-//! exact runtime and IO bytes), 56 for a thread-group leader (the same,
-//! plus its process's dead threads' totals from `signal_struct`, the
-//! resident pages and the name). We fold threads into processes here, in
-//! buffers sized at start: the steady state allocates nothing.
+//! `read()`s it to the end; our program runs inside that read. Two ways,
+//! the cheaper one first:
 //!
-//! Why not fold in the kernel: the iterator visits every thread anyway
-//! (there is no "leaders only" task walk), so the kernel-side cost is paid
-//! per thread regardless; folding there would need a walk of each leader's
-//! thread list (loops and subprograms the loader does not support) only to
-//! save 32 bytes of copy per extra thread.
+//! - **One-pass walk** (Linux 6.7+, `walk_tasks`): the link names a single
+//!   task (our own main thread), so the program runs once per read, and it
+//!   walks every thread itself with the open-coded task iterator kfuncs
+//!   (`bpf_iter_task_new(ALL_THREADS)`: the task list under RCU, no
+//!   references taken), writing one 56-byte record per thread into an
+//!   mmap-able array that we read in place. The loader resolves the kfunc
+//!   calls against the kernel's BTF.
+//! - **Per-task iterator** (Linux 5.8+, `dump_task`): the kernel's
+//!   `iter/task` walk calls the program once per thread, and each call
+//!   appends a packed record to the read's output: 32 bytes for a thread
+//!   (ids, exact runtime, IO bytes), 56 for a thread-group leader (plus the
+//!   process's dead threads' totals from `signal_struct`, resident pages,
+//!   name). Measured here with ~420 threads, the walk itself (an IDR lookup
+//!   and a reference per thread) is two thirds of its cost: 311 of 482 µs
+//!   per tick cold with an empty program; the one-pass walk does the whole
+//!   job in ~150 µs cold, ~35 µs warm.
+//!
+//! Records of both ways share a layout (thread records of the one-pass walk
+//! are full-size with stale leader fields). Threads fold into processes
+//! here, in buffers sized at start: the steady state allocates nothing.
+//! Folding in the kernel would need a nested per-process thread loop for a
+//! saving of one 56-byte record per extra thread; not worth the verifier
+//! risk.
 //!
 //! What the figures are: CPU from `se.sum_exec_runtime`, the scheduler's
 //! exact ns count (a thread running on another CPU right now lags by at most
@@ -32,10 +45,34 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use super::super::{CollectorKind, Comm, Error, ProcCpu, ProcIo, ProcMem, ProcessSource, Sample};
 use super::loader::Loaded;
 use super::source::{ProbeStats, ProcessTotals};
-use super::syscall;
+use super::syscall::{self, Mmap};
 
-/// The iterator program's name in probe.bpf.c.
+/// The per-task iterator program in probe.bpf.c (any kernel since 5.8).
 pub const PROGRAM: &str = "dump_task";
+/// The one-pass walk program (Linux 6.7+: open-coded task iterators).
+pub const WALK_PROGRAM: &str = "walk_tasks";
+
+/// `struct walk_meta` in probe.bpf.c.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+struct WalkMeta {
+    n: u32,
+    dropped: u32,
+    walks: u64,
+}
+
+/// How the records reach us.
+enum Mode {
+    /// `walk_tasks` wrote them into a shared array, read in place.
+    Walk {
+        out: Mmap,
+        meta: Mmap,
+        max: u32,
+        walks: u64,
+    },
+    /// `dump_task` appended them to the iterator's `read()` output.
+    Records,
+}
 
 /// `struct iter_thread` in probe.bpf.c.
 const THREAD_REC: usize = 32;
@@ -78,6 +115,8 @@ struct ProcState {
 /// The task-iterator collector. Dropping it closes the link.
 pub struct IterSource {
     link: OwnedFd,
+    mode: Mode,
+    dropped: u32,
     probe: Loaded,
     buf: Vec<u8>,
     rows: Vec<Row>,
@@ -100,16 +139,68 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 }
 
 impl IterSource {
+    /// Loads the cheapest walk this kernel supports: the one-pass walk,
+    /// else the per-task iterator. The error is the per-task one's (the
+    /// older, wider requirement).
+    pub fn open(object: &[u8]) -> Result<IterSource, Error> {
+        match Self::open_walk(object) {
+            Ok(s) => Ok(s),
+            Err(_) => Self::open_records(object),
+        }
+    }
+
+    /// The one-pass walk (`walk_tasks`), Linux 6.7+.
+    ///
+    /// Its link names one thread, our own main thread (whose tid is our
+    /// pid): the iterator then offers exactly that task, so the program runs
+    /// once per walk, and the anchor exists for as long as we do (a leader
+    /// that exits before its threads stays as a zombie until they are gone).
+    /// Pid 1 would seem the obvious anchor, but this 6.18 kernel's
+    /// single-thread task iterator offers it no task at all.
+    pub fn open_walk(object: &[u8]) -> Result<IterSource, Error> {
+        let mut probe = super::loader::load_only(object, Some(&[WALK_PROGRAM]))?;
+        // SAFETY: getpid has no preconditions and cannot fail.
+        let anchor = unsafe { libc::getpid() } as u32;
+        probe.attach_task_iter(WALK_PROGRAM, anchor)?;
+        let rec = std::mem::size_of::<[u8; LEADER_REC]>();
+        let out = probe.map("walk_out", 4, rec)?;
+        let max = out.def.max_entries;
+        let out = Mmap::new(&out.fd, max as usize * rec)
+            .map_err(|e| Error::io("mapping map \"walk_out\"", e))?;
+        let meta = probe.map("walk_meta", 4, std::mem::size_of::<WalkMeta>())?;
+        let meta = Mmap::new(&meta.fd, std::mem::size_of::<WalkMeta>())
+            .map_err(|e| Error::io("mapping map \"walk_meta\"", e))?;
+        Self::new(
+            probe,
+            WALK_PROGRAM,
+            Mode::Walk {
+                out,
+                meta,
+                max,
+                walks: 0,
+            },
+        )
+    }
+
+    /// The per-task iterator (`dump_task`), Linux 5.8+.
+    pub fn open_records(object: &[u8]) -> Result<IterSource, Error> {
+        let mut probe = super::loader::load_only(object, Some(&[PROGRAM]))?;
+        probe.attach()?;
+        Self::new(probe, PROGRAM, Mode::Records)
+    }
+
     /// Wraps a loaded, attached iterator program; allocates every buffer.
-    pub fn new(probe: Loaded) -> Result<IterSource, Error> {
+    fn new(probe: Loaded, program: &str, mode: Mode) -> Result<IterSource, Error> {
         let link = probe
-            .link(PROGRAM)?
+            .link(program)?
             .try_clone()
             .map_err(|e| Error::io("duplicating the iterator link fd", e))?;
         // SAFETY: sysconf has no preconditions.
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
         Ok(IterSource {
             link,
+            mode,
+            dropped: 0,
             probe,
             buf: vec![0u8; READ_BUF],
             rows: Vec::with_capacity(START_THREADS),
@@ -133,6 +224,16 @@ impl IterSource {
             s.run_cnt += n;
         }
         Ok(s)
+    }
+
+    /// Whether this is the one-pass walk (else the per-task iterator).
+    pub fn one_pass(&self) -> bool {
+        matches!(self.mode, Mode::Walk { .. })
+    }
+
+    /// Threads the last one-pass walk had no room for.
+    pub fn dropped(&self) -> u32 {
+        self.dropped
     }
 
     /// Threads seen by the last walk.
@@ -188,6 +289,11 @@ impl IterSource {
             if n == 0 {
                 break;
             }
+            if matches!(self.mode, Mode::Walk { .. }) {
+                return Err(Error::msg(
+                    "task walk: the one-pass program wrote to the iterator",
+                ));
+            }
             have += n as usize;
             let used = Self::parse(&self.buf[..have], &mut self.rows);
             self.buf.copy_within(used..have, 0);
@@ -198,7 +304,54 @@ impl IterSource {
                 "task iterator: {have} stray bytes at the end: probe.bpf.c and iter.rs disagree"
             )));
         }
+        if let Mode::Walk {
+            out,
+            meta,
+            max,
+            walks,
+        } = &mut self.mode
+        {
+            // SAFETY: the mapping holds one WalkMeta, page-aligned, alive
+            // as long as self; only our own walk (finished: the read
+            // returned) writes it.
+            let m = unsafe { std::ptr::read_volatile(meta.as_ptr() as *const WalkMeta) };
+            if m.walks == *walks {
+                return Err(Error::msg("task walk: the program did not run"));
+            }
+            *walks = m.walks;
+            self.dropped = m.dropped;
+            let n = (m.n.min(*max) as usize) * LEADER_REC;
+            let n = n.min(out.len());
+            // SAFETY: `n` bytes lie inside the mapping (checked above), which
+            // nothing writes until our next read().
+            let bytes = unsafe { std::slice::from_raw_parts(out.as_ptr(), n) };
+            let mut at = 0;
+            while at + LEADER_REC <= bytes.len() {
+                Self::push_row(&bytes[at..at + LEADER_REC], &mut self.rows);
+                at += LEADER_REC;
+            }
+        }
         Ok(())
+    }
+
+    /// One fixed-size record of the one-pass walk: a leader record's
+    /// layout, whose leader-only fields are stale in thread records.
+    fn push_row(b: &[u8], rows: &mut Vec<Row>) {
+        let tgid = u32_at(b, 0);
+        let leader = u32_at(b, 4) == tgid;
+        let mut r = Row {
+            tgid,
+            cpu_ns: u64_at(b, 8),
+            read_bytes: u64_at(b, 16),
+            write_bytes: u64_at(b, 24),
+            leader,
+            ..Row::default()
+        };
+        if leader {
+            r.rss_pages = u64_at(b, 32);
+            r.comm.copy_from_slice(&b[40..56]);
+        }
+        rows.push(r);
     }
 
     /// Parses whole records from `b` into `rows`; returns the bytes used.
@@ -251,10 +404,19 @@ impl ProcessSource for IterSource {
         let span = elapsed_ns.saturating_mul(cores);
 
         self.order.clear();
+        let mut sorted = true;
+        let mut last = 0u64;
         for (i, r) in self.rows.iter().enumerate() {
-            self.order.push(((r.tgid as u64) << 32) | i as u64);
+            let key = ((r.tgid as u64) << 32) | i as u64;
+            sorted &= key >= last;
+            last = key;
+            self.order.push(key);
         }
-        self.order.sort_unstable();
+        // The one-pass walk lists each process's threads together, in
+        // process-creation order: already sorted until pids wrap around.
+        if !sorted {
+            self.order.sort_unstable();
+        }
 
         out.top_cpu.clear();
         out.top_mem.clear();

@@ -15,6 +15,9 @@ pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 
 /// `BPF_PSEUDO_MAP_FD` in an `LD_IMM64`'s source register: "imm is a map fd".
 const PSEUDO_MAP_FD: u8 = 1;
+/// `BPF_PSEUDO_KFUNC_CALL` in a call's source register: "imm is the BTF id
+/// of a kernel function" (in vmlinux when `off` is 0).
+const PSEUDO_KFUNC_CALL: u8 = 2;
 
 /// A created map.
 pub struct Map {
@@ -57,10 +60,25 @@ impl Loaded {
                 // An iterator attaches to nothing that runs by itself: the
                 // link only says "this program walks tasks"; iterators
                 // are created from it when someone wants a walk.
-                syscall::ProgKind::Iter { .. } => syscall::iter_link_create(&p.fd)?,
+                syscall::ProgKind::Iter { .. } => syscall::iter_link_create(&p.fd, None)?,
             };
             p.link = Some(link);
         }
+        Ok(())
+    }
+
+    /// Attaches task-iterator program `name` with every walk narrowed to
+    /// thread `tid` (see [`syscall::iter_link_create`]).
+    pub fn attach_task_iter(&mut self, name: &str, tid: u32) -> Result<(), Error> {
+        let p = self
+            .progs
+            .iter_mut()
+            .find(|p| p.name == name)
+            .ok_or_else(|| Error::msg(format!("program {name:?} is not loaded")))?;
+        if !matches!(p.kind, syscall::ProgKind::Iter { .. }) {
+            return Err(Error::msg(format!("program {name:?} is not an iterator")));
+        }
+        p.link = Some(syscall::iter_link_create(&p.fd, Some(tid))?);
         Ok(())
     }
 
@@ -225,6 +243,34 @@ pub fn load_only(object: &[u8], only: Option<&[&str]>) -> Result<Loaded, Error> 
             b[4..8].copy_from_slice(&maps[m].fd.as_raw_fd().to_le_bytes());
             *insn = u64::from_le_bytes(b);
         }
+        for (at, func) in &p.kfunc_relocs {
+            let kernel = kernel
+                .as_ref()
+                .ok_or_else(|| Error::msg("kernel function call without kernel BTF"))?;
+            let id = kernel
+                .find_all(btf::KIND_FUNC, func)
+                .next()
+                .ok_or_else(|| {
+                    Error::msg(format!(
+                        "program {}: the kernel has no function {func:?} to call",
+                        p.name
+                    ))
+                })?;
+            let insn = insns
+                .get_mut(*at)
+                .ok_or_else(|| Error::msg("probe object: kfunc relocation past the program"))?;
+            let mut b = insn.to_le_bytes();
+            if b[0] != 0x85 {
+                return Err(Error::msg(format!(
+                    "program {}: kfunc relocation on a non-call instruction",
+                    p.name
+                )));
+            }
+            b[1] = (b[1] & 0x0f) | (PSEUDO_KFUNC_CALL << 4);
+            b[2..4].copy_from_slice(&0u16.to_le_bytes());
+            b[4..8].copy_from_slice(&id.to_le_bytes());
+            *insn = u64::from_le_bytes(b);
+        }
         if let (Some(local), Some(kernel)) = (&local, &kernel) {
             for (_, recs) in relos.iter().filter(|(s, _)| *s == p.section) {
                 for r in recs {
@@ -255,7 +301,10 @@ pub fn load_only(object: &[u8], only: Option<&[&str]>) -> Result<Loaded, Error> 
                     ))
                 })?;
             (syscall::ProgKind::TpBtf { attach_btf_id: id }, tp)
-        } else if let Some(target) = p.section.strip_prefix("iter/") {
+        } else if let Some(rest) = p.section.strip_prefix("iter/") {
+            // `iter/TARGET`, or `iter/TARGET/NAME` to give a second program
+            // on the same target its own section.
+            let target = rest.split('/').next().unwrap_or(rest);
             let kernel = kernel
                 .as_ref()
                 .ok_or_else(|| Error::msg("iter program without kernel BTF"))?;

@@ -72,9 +72,7 @@ pub fn open_bpf() -> Result<BpfSource, Error> {
 /// Loads the task-iterator program and creates its link; the error says
 /// why it cannot be used here.
 pub fn open_iter() -> Result<IterSource, Error> {
-    let mut loaded = loader::load_only(PROBE_OBJECT, Some(&[iter::PROGRAM])).map_err(explain)?;
-    loaded.attach().map_err(explain)?;
-    IterSource::new(loaded)
+    IterSource::open(PROBE_OBJECT).map_err(explain)
 }
 
 /// Adds the likely cause to the usual failures.

@@ -232,15 +232,23 @@ struct LinkCreateAttr {
 }
 
 /// `BPF_LINK_CREATE` for an iterator program: the link is what iterators
-/// are created from, and keeps the program alive while held.
-pub fn iter_link_create(prog: &OwnedFd) -> Result<OwnedFd, Error> {
+/// are created from, and keeps the program alive while held. For a task
+/// iterator, `task_tid` narrows every walk to that one thread (Linux 6.1+,
+/// `bpf_iter_link_info.task.tid`); `None` walks every task.
+pub fn iter_link_create(prog: &OwnedFd, task_tid: Option<u32>) -> Result<OwnedFd, Error> {
+    // union bpf_iter_link_info { struct { __u32 tid, pid, pid_fd; } task; … }
+    let info: [u32; 3] = [task_tid.unwrap_or(0), 0, 0];
     let mut attr = LinkCreateAttr {
         prog_fd: prog.as_raw_fd() as u32,
         target_fd: 0,
         attach_type: TRACE_ITER,
         flags: 0,
-        iter_info: 0,
-        iter_info_len: 0,
+        iter_info: if task_tid.is_some() {
+            info.as_ptr() as u64
+        } else {
+            0
+        },
+        iter_info_len: if task_tid.is_some() { 12 } else { 0 },
         _pad: 0,
     };
     bpf(BPF_LINK_CREATE, &mut attr)
