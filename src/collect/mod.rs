@@ -93,24 +93,34 @@ pub enum Choice {
 
 /// The order `auto` tries the BPF collectors in: cheapest total cost first.
 ///
-/// Total cost = the tick's own CPU time × ticks per second + the time BPF
-/// programs spend in the kernel outside the tick. Measured on this project's
-/// 2-core 6.18 VM with ~400 processes at a 1 s tick (README, "Performance";
-/// `cargo test --release --test iter_bench -- --ignored --nocapture`):
-/// - `iter` costs its walk and nothing else: its program runs only inside
-///   our `read()`, so the total is the tick alone (≈ 0.1 ms of CPU per tick,
-///   idle or not).
-/// - `bpf` has a cheaper tick (its maps are read through a shared mapping),
-///   but its `sched_switch` hook runs on every context switch of every CPU
-///   whether or not anyone looks: ≈ 240 ns per switch, so ≈ 5 ms per second
-///   at 20,000 switches/s, and still more than `iter`'s whole tick on an
-///   idle desktop's few thousand switches a second.
+/// Total cost = the tick's own CPU time (user + kernel) × ticks per second
+/// + the time our BPF programs spend in the kernel outside the tick.
+/// Measured on this project's 2-core 6.18 VM with ~430 processes at a 1 s
+/// tick, medians of 3 rounds (`cargo test --release --test iter_bench --
+/// --ignored --nocapture`; README, "Performance"):
+///
+/// | collector | idle (~1,400 switches/s) | storm (~23,000 switches/s) |
+/// |-----------|--------------------------|----------------------------|
+/// | `iter`    | 195 µs/s (0.020%)        | 219 µs/s (0.022%)          |
+/// | `bpf`     | 1,543 µs/s (0.15%)       | 7,747 µs/s (0.77%)         |
+/// | `procfs`  | 7,449 µs/s (0.74%)       | 7,423 µs/s (0.74%)         |
+///
+/// - `iter` pays for its walk and nothing else: its program runs only
+///   inside our `read()` (so its kernel time is already in the tick's), and
+///   nothing of ours runs between ticks, whatever the switch rate.
+/// - `bpf` has the cheapest tick (≈ 50 µs: it reads a shared mapping), but
+///   its `sched_switch` hook runs on every switch of every CPU: ≈ 340 ns
+///   per switch when switches are frequent, ≈ 1 µs when caches are cold,
+///   which at a quiet desktop's ~1,400 switches/s is already 7× `iter`'s
+///   whole cost. It would win only below ~150 switches/s, which a machine
+///   running a compositor and a bar never sees.
 /// - `procfs` reads two files per process: milliseconds per tick.
 ///
-/// So `iter` first, `bpf` where the iterator cannot load (it needs the
-/// kernel's `bpf_iter_task`, which `bpf` does not), procfs last. The order
-/// is fixed, not measured at start-up: measuring would cost more than it
-/// could save, and the ranking held idle and under a switch storm.
+/// So `iter` first, `bpf` where the iterator cannot load (it needs
+/// `bpf_iter_task`, Linux 5.8+, which a 5.12+ kernel without BTF for it
+/// could lack), procfs last. The order is fixed rather than measured at
+/// start-up: measuring would cost more than it could save, and the ranking
+/// held idle and under the storm in every round.
 pub const AUTO_ORDER: [Choice; 2] = [Choice::Iter, Choice::Bpf];
 
 impl Choice {

@@ -19,8 +19,10 @@
 //! `percpu_counter`-approximate (off by at most 3 × ncpu × batch pages).
 //!
 //! The second collector here, [`iter`], attaches nothing that runs between
-//! ticks: once per tick it walks every task with a BPF task iterator
-//! (`iter/task`, Linux 5.8+) and reads one packed record per thread.
+//! ticks: once per tick it creates a BPF task iterator and reads it; inside
+//! that read, our program walks every thread (with the open-coded task
+//! iterator kfuncs on Linux 6.7+, else once per task through `iter/task`,
+//! Linux 5.8+) and hands over one packed record per thread.
 //!
 //! One job per module: [`elf`] reads the object, [`btf`] reads type info,
 //! [`core_reloc`] rewrites field offsets for the running kernel, [`syscall`]
