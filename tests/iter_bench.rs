@@ -34,6 +34,8 @@ impl Drop for Kids {
 }
 
 type Line = BTreeMap<String, String>;
+/// (condition, collector) -> (tick_cpu_us, bpf_ns_per_s, total_us_per_s) per round.
+type Figures<'a> = BTreeMap<(&'a str, String), Vec<(f64, f64, f64)>>;
 
 fn bench() -> Vec<Line> {
     let out = Command::new(common::rstat_bin())
@@ -90,8 +92,7 @@ fn total_cost_idle_and_under_a_switch_storm() {
             .collect(),
     );
     std::thread::sleep(Duration::from_millis(300));
-    // condition -> collector -> (tick_cpu_us, bpf_ns_per_s, total_us_per_s) per round
-    let mut all: BTreeMap<(&str, String), Vec<(f64, f64, f64)>> = BTreeMap::new();
+    let mut all: Figures = BTreeMap::new();
     let mut switches: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for round in 0..rounds {
         for cond in ["idle", "storm"] {

@@ -93,8 +93,9 @@ pub enum Choice {
 
 /// The order `auto` tries the BPF collectors in: cheapest total cost first.
 ///
-/// Total cost = the tick's own CPU time (user + kernel) × ticks per second
-/// + the time our BPF programs spend in the kernel outside the tick.
+/// Total cost is the tick's own CPU time (user + kernel) times ticks per
+/// second, plus the time our BPF programs spend in the kernel outside the
+/// tick.
 /// Measured on this project's 2-core 6.18 VM with ~430 processes at a 1 s
 /// tick, medians of 3 rounds (`cargo test --release --test iter_bench --
 /// --ignored --nocapture`; README, "Performance"):
