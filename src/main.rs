@@ -81,6 +81,7 @@ fn run(args: &Args) -> Result<(), Fatal> {
         }
         Mode::Version => {
             println!("rstat {}", env!("CARGO_PKG_VERSION"));
+            println!("eBPF probe: {}", env!("RSTAT_PROBE_STATUS"));
             Ok(())
         }
         Mode::Once => {
@@ -132,10 +133,16 @@ fn run(args: &Args) -> Result<(), Fatal> {
         }
         Mode::PrintDefaultConfig => write_stdout(config::DEFAULT_TEXT.as_bytes()),
         Mode::CheckConfig(ref path) => check_config(path.as_deref().or(args.config.as_deref())),
-        Mode::BenchRender(_) | Mode::Bar => Err(Fatal {
-            msg: "the bar is not built yet; try rstat --once".into(),
-            code: 1,
-        }),
+        Mode::BenchRender(n) => write_stdout(rstat::bar::bench_render(n).as_bytes()),
+        Mode::Bar => {
+            // Privileges go before Wayland is touched: the bar never runs
+            // with CAP_BPF/CAP_PERFMON (beyond what map reads need).
+            let sampler = open_sampler_unprivileged(choice, &roots)?;
+            rstat::bar::run(sampler, &rstat::bar::Options::default()).map_err(|e| Fatal {
+                msg: e.to_string(),
+                code: 1,
+            })
+        }
     }
 }
 

@@ -132,7 +132,14 @@ fn help_and_version() {
     }
     let out = rstat(&["--version"]);
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("rstat 0."));
+    let version = String::from_utf8_lossy(&out.stdout);
+    assert!(version.starts_with("rstat 0."), "{version}");
+    let probe = version.lines().nth(1).unwrap_or("");
+    assert!(probe.starts_with("eBPF probe: "), "{version}");
+    assert!(
+        !probe.contains("STALE"),
+        "the committed probe is out of date: {probe}"
+    );
 }
 
 #[test]

@@ -1,0 +1,170 @@
+//! `rstat --bench-render N`: the renderer's cost per steady tick and per full
+//! redraw, with a memset of the same buffer as the in-run baseline.
+
+use std::fmt::Write;
+use std::hint::black_box;
+use std::time::Instant;
+
+use crate::collect::Sample;
+use crate::modules::clock::LocalTime;
+use crate::modules::Modules;
+use crate::render::{Canvas, GlyphCache, Look, Rect, Renderer, Segment, MAX_SEGMENTS};
+
+/// Logical width of the benchmarked bar (a 1440p monitor).
+const WIDTH: u32 = 2560;
+const HEIGHT: u32 = 28;
+
+/// Runs each measurement `n` times and returns the report lines.
+pub fn bench_render(n: usize) -> String {
+    let n = n.max(1);
+    let mut glyphs = GlyphCache::with_default_font();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "render bench: {WIDTH}x{HEIGHT} logical bar, health + clock modules, {n} iterations each"
+    );
+    for scale in [1, 2] {
+        let (steady, segs) = steady_tick(&mut glyphs, scale, n);
+        line(
+            &mut out,
+            &format!("steady tick, one number changes, 2 buffers (scale {scale}, {segs} segments)"),
+            &steady,
+        );
+    }
+    for scale in [1, 2] {
+        line(
+            &mut out,
+            &format!(
+                "full redraw {}x{} px (scale {scale})",
+                WIDTH * scale,
+                HEIGHT * scale
+            ),
+            &full_redraw(&mut glyphs, scale, n),
+        );
+        line(
+            &mut out,
+            &format!(
+                "baseline: memset of the {}x{} px buffer",
+                WIDTH * scale,
+                HEIGHT * scale
+            ),
+            &baseline_fill(scale, n),
+        );
+    }
+    out
+}
+
+fn sample(cpu: f32) -> Sample {
+    let mut s = Sample {
+        cpu_percent: cpu,
+        cores: 2,
+        load: [0.42, 0.3, 0.2],
+        ..Sample::default()
+    };
+    s.mem.total = 24 << 30;
+    s.mem.used = 3 << 30;
+    s.sensors.cpu_temp_c = Some(47.0);
+    s
+}
+
+fn modules() -> Modules {
+    let mut m = Modules::default();
+    m.set_time(LocalTime {
+        weekday: 3,
+        day: 25,
+        month: 10,
+        hour: 17,
+        minute: 42,
+    });
+    m
+}
+
+/// Modules write a sample whose CPU figure changed, the renderer diffs,
+/// paints what the reused buffer missed (two buffers alternate) and lists
+/// the damage rectangles: the whole userspace cost of a tick but sampling.
+fn steady_tick(glyphs: &mut GlyphCache, scale: u32, n: usize) -> (Vec<u64>, usize) {
+    let m = modules();
+    let mut r = Renderer::new(Look::default());
+    r.resize(WIDTH, HEIGHT, scale);
+    let (w, h) = r.size();
+    let mut bufs = [
+        vec![0u8; (w * h * 4) as usize],
+        vec![0u8; (w * h * 4) as usize],
+    ];
+    let mut shown = [0u64; 2];
+    let mut segs: Vec<Segment> = Vec::with_capacity(MAX_SEGMENTS);
+    let mut rects: Vec<Rect> = Vec::with_capacity(MAX_SEGMENTS + 1);
+    let mut times = Vec::with_capacity(n);
+    // Settle: first frames are full redraws into each buffer.
+    for i in 0..(n + 4) {
+        let t0 = Instant::now();
+        m.write(&sample((i % 100) as f32), &mut segs);
+        let changed = r.update(&segs, glyphs);
+        let k = i % 2;
+        let repaint = r.since(shown[k]);
+        if let Some(mut c) = Canvas::new(&mut bufs[k], w, h) {
+            r.paint(&mut c, repaint, glyphs);
+        }
+        shown[k] = r.frame();
+        r.rects(changed, &mut rects);
+        black_box(&rects);
+        let dt = t0.elapsed().as_nanos() as u64;
+        if i >= 4 {
+            times.push(dt);
+        }
+    }
+    (times, segs.len())
+}
+
+fn full_redraw(glyphs: &mut GlyphCache, scale: u32, n: usize) -> Vec<u64> {
+    let m = modules();
+    let mut segs = Vec::with_capacity(MAX_SEGMENTS);
+    m.write(&sample(12.0), &mut segs);
+    let mut r = Renderer::new(Look::default());
+    r.resize(WIDTH, HEIGHT, scale);
+    let (w, h) = r.size();
+    let mut buf = vec![0u8; (w * h * 4) as usize];
+    let mut times = Vec::with_capacity(n);
+    for i in 0..(n + 2) {
+        let t0 = Instant::now();
+        r.invalidate();
+        let mask = r.update(&segs, glyphs);
+        if let Some(mut c) = Canvas::new(&mut buf, w, h) {
+            r.paint(&mut c, mask, glyphs);
+        }
+        black_box(&buf);
+        let dt = t0.elapsed().as_nanos() as u64;
+        if i >= 2 {
+            times.push(dt);
+        }
+    }
+    times
+}
+
+/// The floor: a memset of the same buffer (what any full repaint costs at least).
+fn baseline_fill(scale: u32, n: usize) -> Vec<u64> {
+    let (w, h) = (WIDTH * scale, HEIGHT * scale);
+    let mut buf = vec![0u8; (w * h * 4) as usize];
+    let mut times = Vec::with_capacity(n);
+    for i in 0..n {
+        let t0 = Instant::now();
+        buf.fill(i as u8);
+        black_box(&buf);
+        times.push(t0.elapsed().as_nanos() as u64);
+    }
+    times
+}
+
+fn line(out: &mut String, what: &str, times: &[u64]) {
+    let mut t = times.to_vec();
+    t.sort_unstable();
+    let avg = t.iter().sum::<u64>() as f64 / t.len().max(1) as f64;
+    let pct = |p: f64| t[((t.len() - 1) as f64 * p).round() as usize] as f64;
+    let _ = writeln!(
+        out,
+        "{what}: avg {:.1} µs, p50 {:.1} µs, p95 {:.1} µs",
+        avg / 1e3,
+        pct(0.5) / 1e3,
+        pct(0.95) / 1e3
+    );
+}

@@ -1,0 +1,21 @@
+//! Pixels without Wayland: glyph cache, layout, segments, damage tracking,
+//! and drawing into an in-memory premultiplied RGBA buffer.
+//!
+//! The flow of one frame: [`Renderer::update`] diffs the new segments against
+//! the last ones and returns a damage [`Mask`]; [`Renderer::paint`] draws a
+//! mask into a [`Canvas`]; [`Renderer::rects`] turns a mask into rectangles
+//! for `damage_buffer`; [`Renderer::since`] tells what a reused buffer missed.
+
+pub mod damage;
+pub mod glyphs;
+pub mod layout;
+pub mod paint;
+pub mod renderer;
+pub mod segment;
+
+pub use damage::{Mask, MAX_SEGMENTS};
+pub use glyphs::GlyphCache;
+pub use layout::Rect;
+pub use paint::Canvas;
+pub use renderer::{Look, Renderer};
+pub use segment::{Align, PopupId, Rgba, Segment, Style, Text};

@@ -1,0 +1,211 @@
+//! Pixel operations on a premultiplied RGBA buffer (tiny-skia's layout, which
+//! is DRM/wl_shm ABGR8888 on a little-endian machine).
+
+use super::glyphs::Glyph;
+use super::layout::Rect;
+
+/// A borrowed premultiplied RGBA image, rows packed (stride = width × 4).
+pub struct Canvas<'a> {
+    data: &'a mut [u8],
+    width: u32,
+    height: u32,
+}
+
+impl<'a> Canvas<'a> {
+    /// Wraps `data`, which must hold at least `width × height × 4` bytes
+    /// (an shm slot may be longer; the tail is ignored). `None` when too short
+    /// or empty.
+    pub fn new(data: &'a mut [u8], width: u32, height: u32) -> Option<Canvas<'a>> {
+        let len = width as usize * height as usize * 4;
+        if width == 0 || height == 0 || data.len() < len {
+            return None;
+        }
+        Some(Canvas {
+            data: &mut data[..len],
+            width,
+            height,
+        })
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// The pixels, row-major RGBA.
+    pub fn data(&self) -> &[u8] {
+        self.data
+    }
+
+    /// The rectangle clipped to the canvas, or `None` when nothing is left.
+    fn clip(&self, r: Rect) -> Option<Rect> {
+        r.intersect(Rect::new(0, 0, self.width as i32, self.height as i32))
+    }
+
+    /// Replaces every pixel of `r` with `color` (premultiplied RGBA).
+    pub fn fill(&mut self, r: Rect, color: [u8; 4]) {
+        let Some(r) = self.clip(r) else { return };
+        let Some(mut pm) = tiny_skia::PixmapMut::from_bytes(self.data, self.width, self.height)
+        else {
+            return;
+        };
+        let Some(rect) = tiny_skia::Rect::from_xywh(r.x as f32, r.y as f32, r.w as f32, r.h as f32)
+        else {
+            return;
+        };
+        let mut paint = tiny_skia::Paint::default();
+        // Colours arrive premultiplied; hand tiny-skia the straight form.
+        let [pr, pg, pb, a] = color;
+        let unmul = |c: u8| {
+            if a == 0 {
+                0
+            } else {
+                ((c as u32 * 255 + a as u32 / 2) / a as u32).min(255) as u8
+            }
+        };
+        paint.set_color_rgba8(unmul(pr), unmul(pg), unmul(pb), a);
+        // Source, not SourceOver: a repainted segment must not blend with
+        // what was there before, or partial and full redraws would differ.
+        paint.blend_mode = tiny_skia::BlendMode::Source;
+        paint.anti_alias = false;
+        pm.fill_rect(rect, &paint, tiny_skia::Transform::identity(), None);
+    }
+
+    /// Blends `color` (premultiplied) over `r` (for a segment background with alpha).
+    pub fn blend_rect(&mut self, r: Rect, color: [u8; 4]) {
+        let Some(r) = self.clip(r) else { return };
+        let stride = self.width as usize * 4;
+        for y in r.y..r.y + r.h {
+            let row = y as usize * stride;
+            for x in r.x..r.x + r.w {
+                let i = row + x as usize * 4;
+                over(&mut self.data[i..i + 4], color, 255);
+            }
+        }
+    }
+
+    /// Draws `glyph` with its pen at (`x`, `baseline`), in `color`
+    /// (premultiplied), touching only pixels inside `clip`.
+    pub fn draw_glyph(&mut self, glyph: &Glyph, x: i32, baseline: i32, color: [u8; 4], clip: Rect) {
+        let gx = x + glyph.left;
+        let gy = baseline + glyph.top;
+        let area = Rect::new(gx, gy, glyph.width as i32, glyph.height as i32);
+        let Some(area) = area.intersect(clip).and_then(|a| self.clip(a)) else {
+            return;
+        };
+        let stride = self.width as usize * 4;
+        for y in area.y..area.y + area.h {
+            let src_row = (y - gy) as usize * glyph.width as usize;
+            let dst_row = y as usize * stride;
+            for x in area.x..area.x + area.w {
+                let cov = glyph.coverage[src_row + (x - gx) as usize];
+                if cov == 0 {
+                    continue;
+                }
+                let i = dst_row + x as usize * 4;
+                over(&mut self.data[i..i + 4], color, cov);
+            }
+        }
+    }
+}
+
+/// `a × b / 255`, rounded.
+#[inline]
+fn mul255(a: u32, b: u32) -> u32 {
+    let t = a * b + 128;
+    (t + (t >> 8)) >> 8
+}
+
+/// Premultiplied source-over of `color` scaled by coverage `cov` onto `dst`.
+#[inline]
+fn over(dst: &mut [u8], color: [u8; 4], cov: u8) {
+    let cov = cov as u32;
+    let sa = mul255(color[3] as u32, cov);
+    let keep = 255 - sa;
+    for k in 0..4 {
+        let s = mul255(color[k] as u32, cov);
+        dst[k] = (s + mul255(dst[k] as u32, keep)).min(255) as u8;
+    }
+}
+
+/// Copies `r` of `src` (premultiplied RGBA) into `dst` as ARGB8888 (B, G, R, A
+/// in memory on little endian): the fallback for compositors without
+/// ABGR8888, done only over damaged rectangles. Both are `width` wide with
+/// packed rows.
+pub fn copy_rect_to_argb(src: &[u8], dst: &mut [u8], width: u32, r: Rect) {
+    let stride = width as usize * 4;
+    let rows = src.len().min(dst.len()) / stride.max(1);
+    let Some(r) = r.intersect(Rect::new(0, 0, width as i32, rows as i32)) else {
+        return;
+    };
+    for y in r.y..r.y + r.h {
+        let start = y as usize * stride + r.x as usize * 4;
+        let end = start + r.w as usize * 4;
+        let (s, d) = (&src[start..end], &mut dst[start..end]);
+        for (sp, dp) in s.chunks_exact(4).zip(d.chunks_exact_mut(4)) {
+            dp[0] = sp[2];
+            dp[1] = sp[1];
+            dp[2] = sp[0];
+            dp[3] = sp[3];
+        }
+    }
+}
+
+/// Copies `r` of `src` into `dst` unchanged (same format, same width).
+pub fn copy_rect(src: &[u8], dst: &mut [u8], width: u32, r: Rect) {
+    let stride = width as usize * 4;
+    let rows = src.len().min(dst.len()) / stride.max(1);
+    let Some(r) = r.intersect(Rect::new(0, 0, width as i32, rows as i32)) else {
+        return;
+    };
+    for y in r.y..r.y + r.h {
+        let start = y as usize * stride + r.x as usize * 4;
+        let end = start + r.w as usize * 4;
+        dst[start..end].copy_from_slice(&src[start..end]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mul255_is_exact_division_rounded() {
+        for a in 0..=255u32 {
+            for b in 0..=255u32 {
+                let want = ((a * b) as f64 / 255.0).round() as u32;
+                assert_eq!(mul255(a, b), want, "{a}*{b}");
+            }
+        }
+    }
+
+    #[test]
+    fn fill_is_exact_and_clipped() {
+        let mut px = vec![0u8; 8 * 4 * 4];
+        let mut c = Canvas::new(&mut px, 8, 4).unwrap();
+        c.fill(Rect::new(6, 1, 10, 2), [10, 20, 30, 255]);
+        for y in 0..4 {
+            for x in 0..8 {
+                let i = (y * 8 + x) * 4;
+                let inside = x >= 6 && (1..3).contains(&y);
+                let want = if inside { [10, 20, 30, 255] } else { [0; 4] };
+                assert_eq!(&c.data()[i..i + 4], &want, "({x},{y})");
+            }
+        }
+    }
+
+    #[test]
+    fn argb_swizzle_only_touches_rect() {
+        let src: Vec<u8> = (0..4 * 2 * 4).map(|i| i as u8).collect();
+        let mut dst = vec![0xeeu8; src.len()];
+        copy_rect_to_argb(&src, &mut dst, 4, Rect::new(1, 1, 2, 1));
+        assert_eq!(&dst[..16], &[0xee; 16]);
+        assert_eq!(&dst[20..24], &[22, 21, 20, 23]);
+        assert_eq!(&dst[28..32], &[0xee; 4]);
+    }
+}

@@ -1,0 +1,273 @@
+//! One bar's pixels: diffs the segments against what it drew last, lays them
+//! out, paints only what changed, and says which rectangles those were.
+
+use super::damage::{History, Mask, MAX_SEGMENTS};
+use super::glyphs::GlyphCache;
+use super::layout::{layout, Rect, Spacing};
+use super::paint::Canvas;
+use super::segment::{Rgba, Segment};
+
+/// How the bar looks, in logical pixels (multiplied by the scale when drawn).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Look {
+    /// Font size: the em height in logical pixels.
+    pub font_px: f32,
+    /// Space inside each segment, left and right of its text.
+    pub padding: u32,
+    /// Space between segments of a group.
+    pub gap: u32,
+    /// Space between the bar's ends and the outer segments.
+    pub margin: u32,
+    /// The bar's background (may be translucent).
+    pub background: Rgba,
+}
+
+impl Default for Look {
+    fn default() -> Self {
+        Look {
+            font_px: 14.0,
+            padding: 6,
+            gap: 2,
+            margin: 4,
+            background: Rgba::hex(0x1e1e2eff),
+        }
+    }
+}
+
+/// The renderer of one bar surface (one per output: each has its own size,
+/// scale and set of buffers to keep up to date).
+pub struct Renderer {
+    look: Look,
+    /// Buffer size in pixels and the scale it was derived with, in 120ths
+    /// (the unit of wp_fractional_scale_v1: 120 is 1×, 180 is 1.5×).
+    width: u32,
+    height: u32,
+    scale120: u32,
+    font_px: u16,
+    baseline: i32,
+    padding: i32,
+    /// The segments as of the newest frame, their text widths and rectangles.
+    drawn: Vec<Segment>,
+    widths: Vec<i32>,
+    aligns: Vec<super::segment::Align>,
+    rects: Vec<Rect>,
+    history: History,
+    /// Size, scale or look changed: the next update lays out and repaints all.
+    stale: bool,
+}
+
+impl Renderer {
+    /// A renderer with no size yet (call [`Renderer::resize`] before drawing).
+    pub fn new(look: Look) -> Renderer {
+        Renderer {
+            look,
+            width: 0,
+            height: 0,
+            scale120: 120,
+            font_px: 1,
+            baseline: 0,
+            padding: 0,
+            drawn: Vec::with_capacity(MAX_SEGMENTS),
+            widths: Vec::with_capacity(MAX_SEGMENTS),
+            aligns: Vec::with_capacity(MAX_SEGMENTS),
+            rects: Vec::with_capacity(MAX_SEGMENTS),
+            history: History::default(),
+            stale: true,
+        }
+    }
+
+    /// Sets the logical size and integer scale; the buffer is their product.
+    pub fn resize(&mut self, logical_width: u32, logical_height: u32, scale: u32) {
+        self.resize_fractional(logical_width, logical_height, scale.max(1) * 120);
+    }
+
+    /// Sets the logical size and a scale in 120ths (fractional-scale-v1):
+    /// the buffer is the logical size times `scale120 / 120`, rounded.
+    pub fn resize_fractional(&mut self, logical_width: u32, logical_height: u32, scale120: u32) {
+        let scale120 = scale120.max(1);
+        let (w, h) = (
+            scaled(logical_width, scale120),
+            scaled(logical_height, scale120),
+        );
+        if (w, h, scale120) != (self.width, self.height, self.scale120) {
+            self.width = w;
+            self.height = h;
+            self.scale120 = scale120;
+            self.stale = true;
+        }
+    }
+
+    /// Forces the next update to lay out and repaint everything.
+    pub fn invalidate(&mut self) {
+        self.stale = true;
+    }
+
+    /// Buffer size in pixels.
+    pub fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    /// The scale the buffer is drawn at, in 120ths.
+    pub fn scale120(&self) -> u32 {
+        self.scale120
+    }
+
+    /// The font size in buffer pixels (for warming the glyph cache).
+    pub fn font_px(&self) -> u16 {
+        ((self.look.font_px * self.scale120 as f32 / 120.0).round() as u16).max(1)
+    }
+
+    /// Takes the newest segments (at most [`MAX_SEGMENTS`]) and returns which
+    /// of them changed since the previous update: a new frame when non-empty.
+    /// A change of count, alignment or width relays out the whole bar.
+    pub fn update(&mut self, segments: &[Segment], glyphs: &mut GlyphCache) -> Mask {
+        let segments = &segments[..segments.len().min(MAX_SEGMENTS)];
+        let mut mask = Mask::EMPTY;
+        let mut relayout = self.stale || segments.len() != self.drawn.len();
+        if !relayout {
+            for (i, (new, old)) in segments.iter().zip(&self.drawn).enumerate() {
+                if new == old {
+                    continue;
+                }
+                if new.align != old.align
+                    || (new.text != old.text
+                        && glyphs.text_width(new.text.as_str(), self.font_px) + 2 * self.padding
+                            != self.widths[i])
+                {
+                    relayout = true;
+                    break;
+                }
+                mask.set(i);
+            }
+        }
+        if relayout {
+            self.relayout(segments, glyphs);
+            mask = Mask::FULL;
+        } else {
+            for (i, (new, old)) in segments.iter().zip(self.drawn.iter_mut()).enumerate() {
+                if mask.contains(i) {
+                    *old = *new;
+                }
+            }
+        }
+        if !mask.is_empty() {
+            self.history.push(mask);
+        }
+        mask
+    }
+
+    fn relayout(&mut self, segments: &[Segment], glyphs: &mut GlyphCache) {
+        self.stale = false;
+        self.font_px = self.font_px();
+        let px = |v: u32| scaled(v, self.scale120) as i32;
+        self.padding = px(self.look.padding);
+        let lm = glyphs.line_metrics(self.font_px);
+        let top = (self.height as i32 - (lm.ascent + lm.descent)) / 2;
+        self.baseline = top + lm.ascent;
+        self.drawn.clear();
+        self.drawn.extend_from_slice(segments);
+        self.widths.clear();
+        self.aligns.clear();
+        for seg in segments {
+            let w = glyphs.text_width(seg.text.as_str(), self.font_px) + 2 * self.padding;
+            self.widths.push(w);
+            self.aligns.push(seg.align);
+        }
+        let sp = Spacing {
+            gap: px(self.look.gap),
+            margin: px(self.look.margin),
+        };
+        layout(
+            &self.widths,
+            &self.aligns,
+            self.width as i32,
+            self.height as i32,
+            sp,
+            &mut self.rects,
+        );
+    }
+
+    /// Number of the newest frame (0 before the first update).
+    pub fn frame(&self) -> u64 {
+        self.history.frame()
+    }
+
+    /// What a buffer that last showed frame `shown` must repaint.
+    pub fn since(&self, shown: u64) -> Mask {
+        self.history.since(shown)
+    }
+
+    /// Where segment `i` is drawn (its whole cell, padding included).
+    pub fn segment_rect(&self, i: usize) -> Option<Rect> {
+        self.rects.get(i).copied()
+    }
+
+    /// The segment under buffer pixel column `x`, if any (for the pointer:
+    /// hover and clicks, issue 5).
+    pub fn segment_at(&self, x: i32) -> Option<usize> {
+        self.rects
+            .iter()
+            .position(|r| !r.is_empty() && x >= r.x && x < r.x + r.w)
+    }
+
+    /// The pen position where segment `i`'s text starts: (x, baseline).
+    pub fn text_origin(&self, i: usize) -> Option<(i32, i32)> {
+        self.rects
+            .get(i)
+            .map(|r| (r.x + self.padding, self.baseline))
+    }
+
+    /// The rectangles covered by `mask`, into `out` (cleared first). A full
+    /// mask is one rectangle, the whole bar; empty cells are left out.
+    pub fn rects(&self, mask: Mask, out: &mut Vec<Rect>) {
+        out.clear();
+        if mask.full {
+            out.push(Rect::new(0, 0, self.width as i32, self.height as i32));
+            return;
+        }
+        for (i, r) in self.rects.iter().enumerate() {
+            if mask.contains(i) && !r.is_empty() {
+                out.push(*r);
+            }
+        }
+    }
+
+    /// Paints the newest frame's content for `mask` into `canvas` (which must
+    /// be this renderer's size; otherwise nothing is drawn).
+    pub fn paint(&self, canvas: &mut Canvas, mask: Mask, glyphs: &mut GlyphCache) {
+        if (canvas.width(), canvas.height()) != (self.width, self.height) || self.stale {
+            return;
+        }
+        let bg = self.look.background.premultiplied();
+        if mask.full {
+            canvas.fill(Rect::new(0, 0, self.width as i32, self.height as i32), bg);
+        }
+        for (i, seg) in self.drawn.iter().enumerate() {
+            if !mask.contains(i) {
+                continue;
+            }
+            let cell = self.rects[i];
+            if cell.is_empty() {
+                continue;
+            }
+            if !mask.full {
+                canvas.fill(cell, bg);
+            }
+            if let Some(sbg) = seg.style.bg {
+                canvas.blend_rect(cell, sbg.premultiplied());
+            }
+            let fg = seg.style.fg.premultiplied();
+            let mut x = cell.x + self.padding;
+            for c in seg.text.as_str().chars() {
+                let g = glyphs.glyph(c, self.font_px);
+                canvas.draw_glyph(g, x, self.baseline, fg, cell);
+                x += g.advance;
+            }
+        }
+    }
+}
+
+/// `v × scale120 / 120`, rounded half up (as fractional-scale-v1 asks).
+fn scaled(v: u32, scale120: u32) -> u32 {
+    ((v as u64 * scale120 as u64 + 60) / 120) as u32
+}

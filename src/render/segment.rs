@@ -1,0 +1,175 @@
+//! What a module hands the renderer: short inline text with a style.
+//!
+//! Everything here is fixed-size and `Copy` so a tick can rebuild the whole
+//! list of segments without touching the heap, and the renderer can diff it
+//! against what it drew last with a plain `==`.
+
+use std::fmt;
+
+/// Most bytes of text one segment holds; longer text is cut at a character
+/// boundary (a bar segment is a few words, never a paragraph).
+pub const TEXT_CAP: usize = 62;
+
+/// Short UTF-8 text stored inline. Implements [`fmt::Write`], so modules can
+/// `write!` numbers into it without allocating.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Text {
+    bytes: [u8; TEXT_CAP],
+    len: u8,
+}
+
+impl Default for Text {
+    fn default() -> Self {
+        Text {
+            bytes: [0; TEXT_CAP],
+            len: 0,
+        }
+    }
+}
+
+impl Text {
+    /// Text holding `s` (cut to [`TEXT_CAP`] bytes at a character boundary).
+    pub fn new(s: &str) -> Text {
+        let mut t = Text::default();
+        t.push_str(s);
+        t
+    }
+
+    /// Empties the text.
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // Only whole UTF-8 characters are ever copied in (push_str cuts at a
+        // char boundary), so this cannot fail; fall back to "" rather than panic.
+        std::str::from_utf8(&self.bytes[..self.len as usize]).unwrap_or("")
+    }
+
+    /// Appends as much of `s` as fits, never splitting a character.
+    pub fn push_str(&mut self, s: &str) {
+        let room = TEXT_CAP - self.len as usize;
+        let mut n = s.len().min(room);
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        let at = self.len as usize;
+        self.bytes[at..at + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n as u8;
+    }
+}
+
+impl fmt::Write for Text {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        // Truncate silently: a cut label is better than a failed tick.
+        self.push_str(s);
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+/// A colour as straight (not premultiplied) RGBA, the way users write them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Rgba(pub [u8; 4]);
+
+impl Rgba {
+    /// `0xRRGGBBAA`.
+    pub const fn hex(v: u32) -> Rgba {
+        Rgba(v.to_be_bytes())
+    }
+
+    /// The colour premultiplied by its alpha, as tiny-skia stores pixels
+    /// (R, G, B, A in memory order).
+    pub fn premultiplied(self) -> [u8; 4] {
+        let [r, g, b, a] = self.0;
+        let m = |c: u8| ((c as u32 * a as u32 + 127) / 255) as u8;
+        [m(r), m(g), m(b), a]
+    }
+}
+
+/// How a segment is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Style {
+    /// Text colour.
+    pub fg: Rgba,
+    /// Background behind this segment only; `None` shows the bar's.
+    pub bg: Option<Rgba>,
+}
+
+/// Which part of the bar a segment sits in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Align {
+    /// From the left end, in order.
+    #[default]
+    Left,
+    /// Centred as a group.
+    Center,
+    /// Ending at the right end, in order.
+    Right,
+}
+
+/// Names the popup a segment opens on hover (issue 5 fills this in).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PopupId(pub u16);
+
+/// One piece of the bar: text, style, where it goes, and what hovering it shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Segment {
+    /// What it says.
+    pub text: Text,
+    /// Colours.
+    pub style: Style,
+    /// Which group of the bar it sits in.
+    pub align: Align,
+    /// The popup hovering it opens, if any.
+    pub popup: Option<PopupId>,
+}
+
+impl Segment {
+    /// A segment with `text` in `style` at `align`, no popup.
+    pub fn new(text: &str, style: Style, align: Align) -> Segment {
+        Segment {
+            text: Text::new(text),
+            style,
+            align,
+            popup: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fmt::Write;
+
+    #[test]
+    fn text_cuts_at_char_boundary() {
+        let mut t = Text::default();
+        for _ in 0..40 {
+            t.push_str("é");
+        }
+        assert_eq!(t.as_str().chars().count(), TEXT_CAP / 2);
+        let mut t = Text::new(&"a".repeat(TEXT_CAP - 1));
+        t.push_str("é");
+        assert_eq!(t.as_str().len(), TEXT_CAP - 1);
+    }
+
+    #[test]
+    fn text_formats_numbers() {
+        let mut t = Text::default();
+        write!(t, "CPU {:>3.0}%", 7.4f32).unwrap();
+        assert_eq!(t.as_str(), "CPU   7%");
+    }
+
+    #[test]
+    fn premultiply() {
+        assert_eq!(Rgba::hex(0xff804080).premultiplied(), [128, 64, 32, 128]);
+        assert_eq!(Rgba::hex(0x11223344).0, [0x11, 0x22, 0x33, 0x44]);
+    }
+}

@@ -1,0 +1,524 @@
+//! The compositor side: one layer-shell surface per output, two reused shm
+//! buffers each, frame callbacks, output scale. Knows segments and pixels
+//! (through [`crate::render`]), never what a CPU is.
+
+pub mod buffers;
+pub mod fractional;
+
+use smithay_client_toolkit::compositor::{CompositorHandler, CompositorState, FrameCallbackData};
+use smithay_client_toolkit::output::{OutputHandler, OutputState};
+use smithay_client_toolkit::registry::{ProvidesRegistryState, RegistryState};
+use smithay_client_toolkit::shell::wlr_layer::{
+    Anchor, KeyboardInteractivity, Layer, LayerShell, LayerShellHandler, LayerSurface,
+    LayerSurfaceConfigure,
+};
+use smithay_client_toolkit::shell::WaylandSurface;
+use smithay_client_toolkit::shm::{Shm, ShmHandler};
+use smithay_client_toolkit::{delegate_dispatch2, delegate_registry, registry_handlers};
+use wayland_client::globals::registry_queue_init;
+use wayland_client::protocol::{wl_output, wl_shm, wl_surface};
+use wayland_client::{Connection, EventQueue, QueueHandle};
+
+use crate::render::{Canvas, GlyphCache, Look, Rect, Renderer, Segment, MAX_SEGMENTS};
+use buffers::{Buffers, Format};
+use fractional::{FractionalGlobals, SurfaceScaling};
+
+/// Which screen edge the bar sits on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Edge {
+    /// Along the top of each output.
+    #[default]
+    Top,
+    /// Along the bottom.
+    Bottom,
+}
+
+/// What every bar surface looks like (the config issue fills this).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SurfaceConfig {
+    /// Height in logical pixels; also the exclusive zone.
+    pub height: u32,
+    /// Which screen edge.
+    pub edge: Edge,
+    /// Font, spacing, background.
+    pub look: Look,
+    /// Use ARGB8888 even when ABGR8888 is offered (tests the fallback path).
+    pub force_argb: bool,
+}
+
+impl Default for SurfaceConfig {
+    fn default() -> Self {
+        SurfaceConfig {
+            height: 28,
+            edge: Edge::Top,
+            look: Look::default(),
+            force_argb: false,
+        }
+    }
+}
+
+/// Why the bar cannot start on this display.
+#[derive(Debug)]
+pub enum ConnectError {
+    /// No `WAYLAND_DISPLAY` / socket, or the connection failed.
+    NoCompositor(String),
+    /// A global we cannot work without is missing (layer shell, shm, …).
+    Missing(&'static str),
+}
+
+/// One output's bar.
+struct OutputBar {
+    /// Fractional scale and viewport, when offered. Declared first so it is
+    /// dropped (destroyed) before the layer surface and its wl_surface.
+    scaling: Option<SurfaceScaling>,
+    /// The compositor's preferred scale in 120ths (fractional-scale-v1).
+    preferred120: Option<u32>,
+    id: u64,
+    output: wl_output::WlOutput,
+    layer: LayerSurface,
+    renderer: Renderer,
+    /// Logical size from the last configure (0 until the first).
+    logical: (u32, u32),
+    scale: u32,
+    /// The buffer scale last committed to the surface.
+    applied_scale: u32,
+    configured: bool,
+    /// A frame callback is outstanding: draw when it fires, not before.
+    frame_pending: bool,
+    /// The content changed since the last commit.
+    dirty: bool,
+    buffers: Option<Buffers>,
+    generation: u64,
+}
+
+/// The Wayland state: globals, bars, the segments to show and the glyphs to
+/// show them with. It is the event loop's data.
+pub struct Bars {
+    registry: RegistryState,
+    outputs: OutputState,
+    compositor: CompositorState,
+    layer_shell: LayerShell,
+    shm: Shm,
+    /// wp_fractional_scale_v1 + wp_viewporter, when the compositor has both.
+    fractional: Option<FractionalGlobals>,
+    qh: QueueHandle<Bars>,
+    cfg: SurfaceConfig,
+    glyphs: GlyphCache,
+    segments: Vec<Segment>,
+    bars: Vec<OutputBar>,
+    next_id: u64,
+    /// Scratch for damage rectangles (reused, no allocation per frame).
+    rects: Vec<Rect>,
+    /// Counts frames committed, for tests and `--bench`-style reporting.
+    pub commits: u64,
+}
+
+impl Bars {
+    /// Connects to the compositor named by the environment and binds the
+    /// globals. Bars appear as outputs are announced, once the returned queue
+    /// is dispatched.
+    pub fn connect(
+        cfg: SurfaceConfig,
+        glyphs: GlyphCache,
+    ) -> Result<(Bars, Connection, EventQueue<Bars>), ConnectError> {
+        let conn =
+            Connection::connect_to_env().map_err(|e| ConnectError::NoCompositor(e.to_string()))?;
+        let (globals, queue) = registry_queue_init::<Bars>(&conn)
+            .map_err(|e| ConnectError::NoCompositor(e.to_string()))?;
+        let qh = queue.handle();
+        let compositor = CompositorState::bind(&globals, &qh)
+            .map_err(|_| ConnectError::Missing("wl_compositor"))?;
+        let layer_shell = LayerShell::bind(&globals, &qh)
+            .map_err(|_| ConnectError::Missing("zwlr_layer_shell_v1"))?;
+        let shm = Shm::bind(&globals, &qh).map_err(|_| ConnectError::Missing("wl_shm"))?;
+        let fractional = FractionalGlobals::bind(&globals, &qh);
+        let bars = Bars {
+            registry: RegistryState::new(&globals),
+            outputs: OutputState::new(&globals, &qh),
+            compositor,
+            layer_shell,
+            shm,
+            fractional,
+            qh,
+            cfg,
+            glyphs,
+            segments: Vec::with_capacity(MAX_SEGMENTS),
+            bars: Vec::new(),
+            next_id: 1,
+            rects: Vec::with_capacity(MAX_SEGMENTS + 1),
+            commits: 0,
+        };
+        Ok((bars, conn, queue))
+    }
+
+    /// How many outputs currently have a bar.
+    pub fn bar_count(&self) -> usize {
+        self.bars.len()
+    }
+
+    /// The glyph cache (to warm it for the sizes in use).
+    pub fn glyphs_mut(&mut self) -> &mut GlyphCache {
+        &mut self.glyphs
+    }
+
+    /// Shows `segments` on every bar, redrawing what changed as soon as each
+    /// surface may draw (now, or at its next frame callback).
+    pub fn set_segments(&mut self, segments: &[Segment]) {
+        if segments == self.segments.as_slice() {
+            return;
+        }
+        self.segments.clear();
+        self.segments
+            .extend_from_slice(&segments[..segments.len().min(MAX_SEGMENTS)]);
+        for i in 0..self.bars.len() {
+            self.bars[i].dirty = true;
+            self.draw(i);
+        }
+    }
+
+    fn add_bar(&mut self, output: wl_output::WlOutput) {
+        if self.bars.iter().any(|b| b.output == output) {
+            return;
+        }
+        let scale = self
+            .outputs
+            .info(&output)
+            .map_or(1, |i| i.scale_factor.max(1) as u32);
+        let surface = self.compositor.create_surface(&self.qh);
+        let layer = self.layer_shell.create_layer_surface(
+            &self.qh,
+            surface,
+            Layer::Top,
+            Some("rstat"),
+            Some(&output),
+        );
+        let edge = match self.cfg.edge {
+            Edge::Top => Anchor::TOP,
+            Edge::Bottom => Anchor::BOTTOM,
+        };
+        layer.set_anchor(edge | Anchor::LEFT | Anchor::RIGHT);
+        // Width 0: the compositor gives us the output's full width.
+        layer.set_size(0, self.cfg.height);
+        layer.set_exclusive_zone(self.cfg.height as i32);
+        layer.set_keyboard_interactivity(KeyboardInteractivity::None);
+        let id = self.next_id;
+        self.next_id += 1;
+        let scaling = self
+            .fractional
+            .as_ref()
+            .map(|f| f.for_surface(layer.wl_surface(), id, &self.qh));
+        // The first commit carries no buffer; the compositor answers with a
+        // configure, and we draw then.
+        layer.commit();
+        self.bars.push(OutputBar {
+            scaling,
+            preferred120: None,
+            id,
+            output,
+            layer,
+            renderer: Renderer::new(self.cfg.look),
+            logical: (0, 0),
+            scale,
+            applied_scale: 1,
+            configured: false,
+            frame_pending: false,
+            dirty: true,
+            buffers: None,
+            generation: 0,
+        });
+    }
+
+    fn bar_by_surface(&self, surface: &wl_surface::WlSurface) -> Option<usize> {
+        self.bars
+            .iter()
+            .position(|b| b.layer.wl_surface() == surface)
+    }
+
+    /// Called by a buffer's release: it may be drawn into again.
+    fn buffer_released(&mut self, bar: u64, generation: u64, index: usize) {
+        let Some(i) = self.bars.iter().position(|b| b.id == bar) else {
+            return;
+        };
+        if let Some(bufs) = &mut self.bars[i].buffers {
+            if bufs.generation == generation {
+                bufs.slots[index].busy = false;
+            }
+        }
+        if self.bars[i].dirty {
+            self.draw(i);
+        }
+    }
+
+    /// Draws bar `i` if it may (configured, no frame callback pending, a free
+    /// buffer) and something changed: repaints what the chosen buffer missed,
+    /// reports what changed since the last commit, and commits.
+    fn draw(&mut self, i: usize) {
+        let b = &mut self.bars[i];
+        if !b.configured || b.frame_pending || !b.dirty {
+            return;
+        }
+        // With a viewport the buffer may have any size (fractional scale);
+        // without, it is the logical size times the integer output scale.
+        let scale120 = match (&b.scaling, b.preferred120) {
+            (Some(_), Some(s)) => s,
+            _ => b.scale * 120,
+        };
+        b.renderer
+            .resize_fractional(b.logical.0, b.logical.1, scale120);
+        let (w, h) = b.renderer.size();
+        if w == 0 || h == 0 {
+            return;
+        }
+        let format =
+            if !self.cfg.force_argb && self.shm.formats().contains(&wl_shm::Format::Abgr8888) {
+                Format::Abgr8888
+            } else {
+                Format::Argb8888
+            };
+        let fits = b
+            .buffers
+            .as_ref()
+            .is_some_and(|x| (x.width, x.height, x.format) == (w, h, format));
+        if !fits {
+            // Drop the old pool first: at most two buffers live per surface.
+            b.buffers = None;
+            b.generation += 1;
+            match Buffers::new(&self.shm, &self.qh, b.id, b.generation, w, h, format) {
+                Ok(x) => b.buffers = Some(x),
+                Err(e) => {
+                    eprintln!("rstat: cannot draw the bar: {}", e.0);
+                    return;
+                }
+            }
+            // Warm the cache for this size so the first ticks do not rasterise.
+            self.glyphs
+                .warm(crate::render::glyphs::WARM_CHARS, b.renderer.font_px());
+        }
+        let Some(bufs) = b.buffers.as_mut() else {
+            return;
+        };
+        let Some(k) = bufs.pick() else {
+            // Both buffers are still with the compositor; a release will
+            // call us again (dirty stays set).
+            return;
+        };
+        let changed = b.renderer.update(&self.segments, &mut self.glyphs);
+        b.dirty = false;
+        if changed.is_empty() {
+            return;
+        }
+        let repaint = b.renderer.since(bufs.slots[k].shown);
+        match bufs.format {
+            Format::Abgr8888 => {
+                if let Some(mut c) = Canvas::new(bufs.canvas(k), w, h) {
+                    b.renderer.paint(&mut c, repaint, &mut self.glyphs);
+                }
+            }
+            Format::Argb8888 => {
+                let (private, canvas) = bufs.private_and_canvas(k);
+                if let Some(mut c) = Canvas::new(private, w, h) {
+                    b.renderer.paint(&mut c, changed, &mut self.glyphs);
+                }
+                b.renderer.rects(repaint, &mut self.rects);
+                for r in &self.rects {
+                    crate::render::paint::copy_rect_to_argb(private, canvas, w, *r);
+                }
+            }
+        }
+        let slot = &mut bufs.slots[k];
+        slot.shown = b.renderer.frame();
+        slot.busy = true;
+        let surface = b.layer.wl_surface();
+        let buffer_scale = match &mut b.scaling {
+            Some(sc) => {
+                // The viewport maps the buffer onto the logical size.
+                sc.set_destination(b.logical);
+                1
+            }
+            None => b.scale,
+        };
+        if b.applied_scale != buffer_scale {
+            surface.set_buffer_scale(buffer_scale as i32);
+            b.applied_scale = buffer_scale;
+        }
+        b.renderer.rects(changed, &mut self.rects);
+        for r in &self.rects {
+            surface.damage_buffer(r.x, r.y, r.w, r.h);
+        }
+        surface.frame(&self.qh, FrameCallbackData(surface.clone()));
+        surface.attach(Some(&slot.buffer), 0, 0);
+        b.frame_pending = true;
+        surface.commit();
+        self.commits += 1;
+    }
+
+    /// Called by `wp_fractional_scale_v1.preferred_scale`.
+    fn fractional_scale_changed(&mut self, bar: u64, scale120: u32) {
+        let Some(i) = self.bars.iter().position(|b| b.id == bar) else {
+            return;
+        };
+        let b = &mut self.bars[i];
+        if b.preferred120 != Some(scale120) && scale120 > 0 {
+            b.preferred120 = Some(scale120);
+            b.dirty = true;
+            self.draw(i);
+        }
+    }
+
+    fn set_scale(&mut self, i: usize, scale: u32) {
+        let b = &mut self.bars[i];
+        if b.scale != scale {
+            b.scale = scale;
+            b.dirty = true;
+            self.draw(i);
+        }
+    }
+}
+
+impl CompositorHandler for Bars {
+    fn scale_factor_changed(
+        &mut self,
+        _: &Connection,
+        _: &QueueHandle<Self>,
+        surface: &wl_surface::WlSurface,
+        factor: i32,
+    ) {
+        if let Some(i) = self.bar_by_surface(surface) {
+            self.set_scale(i, factor.max(1) as u32);
+        }
+    }
+
+    fn transform_changed(
+        &mut self,
+        _: &Connection,
+        _: &QueueHandle<Self>,
+        _: &wl_surface::WlSurface,
+        _: wl_output::Transform,
+    ) {
+        // The compositor rotates our buffer for us; a bar has no reason to.
+    }
+
+    fn frame(
+        &mut self,
+        _: &Connection,
+        _: &QueueHandle<Self>,
+        surface: &wl_surface::WlSurface,
+        _: u32,
+    ) {
+        if let Some(i) = self.bar_by_surface(surface) {
+            self.bars[i].frame_pending = false;
+            self.draw(i);
+        }
+    }
+
+    fn surface_enter(
+        &mut self,
+        _: &Connection,
+        _: &QueueHandle<Self>,
+        _: &wl_surface::WlSurface,
+        _: &wl_output::WlOutput,
+    ) {
+    }
+
+    fn surface_leave(
+        &mut self,
+        _: &Connection,
+        _: &QueueHandle<Self>,
+        _: &wl_surface::WlSurface,
+        _: &wl_output::WlOutput,
+    ) {
+    }
+}
+
+impl OutputHandler for Bars {
+    fn output_state(&mut self) -> &mut OutputState {
+        &mut self.outputs
+    }
+
+    fn new_output(&mut self, _: &Connection, _: &QueueHandle<Self>, output: wl_output::WlOutput) {
+        self.add_bar(output);
+    }
+
+    fn update_output(
+        &mut self,
+        _: &Connection,
+        _: &QueueHandle<Self>,
+        output: wl_output::WlOutput,
+    ) {
+        let scale = self
+            .outputs
+            .info(&output)
+            .map_or(1, |i| i.scale_factor.max(1) as u32);
+        match self.bars.iter().position(|b| b.output == output) {
+            Some(i) => self.set_scale(i, scale),
+            // The compositor closed our surface on this output earlier (it
+            // was disabled or powered off) but kept the output: now that it
+            // changed again, give it a bar again.
+            None => self.add_bar(output),
+        }
+    }
+
+    fn output_destroyed(
+        &mut self,
+        _: &Connection,
+        _: &QueueHandle<Self>,
+        output: wl_output::WlOutput,
+    ) {
+        // Dropping the bar destroys its layer surface, surface, buffers and pool.
+        self.bars.retain(|b| b.output != output);
+    }
+}
+
+impl LayerShellHandler for Bars {
+    fn closed(&mut self, _: &Connection, _: &QueueHandle<Self>, layer: &LayerSurface) {
+        self.bars.retain(|b| &b.layer != layer);
+    }
+
+    fn configure(
+        &mut self,
+        _: &Connection,
+        _: &QueueHandle<Self>,
+        layer: &LayerSurface,
+        configure: LayerSurfaceConfigure,
+        _: u32,
+    ) {
+        let Some(i) = self.bars.iter().position(|b| &b.layer == layer) else {
+            return;
+        };
+        let (mut w, mut h) = configure.new_size;
+        if w == 0 {
+            // Not expected with left+right anchors; fall back to the output's width.
+            w = self
+                .outputs
+                .info(&self.bars[i].output)
+                .and_then(|info| info.logical_size)
+                .map_or(0, |(w, _)| w.max(0) as u32);
+        }
+        if h == 0 {
+            h = self.cfg.height;
+        }
+        let b = &mut self.bars[i];
+        if !b.configured || b.logical != (w, h) {
+            b.dirty = true;
+        }
+        b.logical = (w, h);
+        b.configured = true;
+        self.draw(i);
+    }
+}
+
+impl ShmHandler for Bars {
+    fn shm_state(&mut self) -> &mut Shm {
+        &mut self.shm
+    }
+}
+
+impl ProvidesRegistryState for Bars {
+    fn registry(&mut self) -> &mut RegistryState {
+        &mut self.registry
+    }
+    registry_handlers![OutputState];
+}
+
+delegate_registry!(Bars);
+delegate_dispatch2!(Bars);
