@@ -163,7 +163,16 @@ pub fn open_source(
                     }
                 }
             }
-            Ok((Box::new(procfs::ProcfsSource::open(roots)?), first_err))
+            // The caller says why in one line: a verifier log stays for
+            // `--collector iter|bpf`, which fail with the whole error.
+            let why = first_err.map(|e| {
+                let text = e.to_string();
+                match text.lines().next() {
+                    Some(first) if first.len() < text.len() => Error::msg(first.to_string()),
+                    _ => e,
+                }
+            });
+            Ok((Box::new(procfs::ProcfsSource::open(roots)?), why))
         }
     }
 }

@@ -183,6 +183,14 @@ pub fn prog_load(
         Ok(fd) => Ok(owned_fd(fd)),
         Err(_) => {
             let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+            // No log: refused before verification (no privilege, no such
+            // attach target). Keep the OS error so callers can explain it.
+            if end == 0 {
+                return Err(Error::io(
+                    format!("bpf(BPF_PROG_LOAD) for program {name:?}"),
+                    first,
+                ));
+            }
             let text = String::from_utf8_lossy(&log[..end]);
             // The verdict is at the end; keep the tail of a long log.
             let tail: String = {
