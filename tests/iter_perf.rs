@@ -62,3 +62,27 @@ fn tick_parts_cold_and_warm() {
         );
     }
 }
+
+/// System CPU for the iterator collector: `/proc/stat` through a kept
+/// descriptor (what every sampler already reads) — this is its price.
+#[test]
+#[ignore = "measurement"]
+fn proc_stat_pread_cold_and_warm() {
+    use std::os::unix::fs::FileExt;
+    let f = std::fs::File::open("/proc/stat").expect("/proc/stat");
+    let mut buf = vec![0u8; 8192];
+    for (label, gap, n) in [
+        ("cold (1 s apart)", Duration::from_secs(1), 5),
+        ("warm (1 ms apart)", Duration::from_millis(1), 500),
+    ] {
+        let mut v = Vec::new();
+        for _ in 0..n {
+            std::thread::sleep(gap);
+            let c0 = thread_cpu_ns();
+            let got = f.read_at(&mut buf, 0).expect("pread");
+            v.push(thread_cpu_ns() - c0);
+            assert!(got > 0);
+        }
+        eprintln!("/proc/stat pread, {label}: {:.1} µs", median(&mut v));
+    }
+}
