@@ -456,6 +456,11 @@ impl ProcessSource for IterSource {
             let Some(leader) = leader else {
                 continue;
             };
+            // The idle task (pid 0, "swapper") is where the one-pass walk
+            // starts; /proc does not list it and it is not a process.
+            if tgid == 0 {
+                continue;
+            }
             tasks += 1;
             while j < self.prev.len() && self.prev[j].tgid < tgid {
                 j += 1;
