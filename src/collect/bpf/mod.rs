@@ -11,7 +11,10 @@
 //!
 //! Needs Linux 5.12+ with BTF (`/sys/kernel/btf/vmlinux`): tp_btf and
 //! mmap-able arrays (5.5), BPF atomic fetch-and-add (5.12, `-mcpu=v3`).
-//! Anything older fails to load, and `--collector auto` falls back to procfs.
+//! The iterator collector needs BTF and Linux 5.8+ (`iter/task`), 6.7+ for
+//! its one-pass walk (open-coded task iterator kfuncs, single-task links
+//! from 6.1). Anything older fails to load, and `--collector auto` falls
+//! back to procfs.
 //!
 //! Known limits: a thread that changes its id in a multi-threaded `exec`
 //! (de_thread) leaves its old slot until restart; past 16384 live threads,
@@ -23,6 +26,11 @@
 //! that read, our program walks every thread (with the open-coded task
 //! iterator kfuncs on Linux 6.7+, else once per task through `iter/task`,
 //! Linux 5.8+) and hands over one packed record per thread.
+//!
+//! The iterator collector's limits: the one-pass walk records at most
+//! 32768 threads per tick (the rest are counted in
+//! [`IterSource::dropped`]); the per-task fallback has no limit but costs
+//! about three times as much. RSS is `percpu_counter`-approximate there too.
 //!
 //! One job per module: [`elf`] reads the object, [`btf`] reads type info,
 //! [`core_reloc`] rewrites field offsets for the running kernel, [`syscall`]
