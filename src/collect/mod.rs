@@ -100,11 +100,13 @@ pub enum Choice {
 /// tick, medians of 3 rounds (`cargo test --release --test iter_bench --
 /// --ignored --nocapture`; README, "Performance"):
 ///
-/// | collector | idle (~1,400 switches/s) | storm (~23,000 switches/s) |
-/// |-----------|--------------------------|----------------------------|
-/// | `iter`    | 195 µs/s (0.020%)        | 219 µs/s (0.022%)          |
-/// | `bpf`     | 1,543 µs/s (0.15%)       | 7,747 µs/s (0.77%)         |
-/// | `procfs`  | 7,449 µs/s (0.74%)       | 7,423 µs/s (0.74%)         |
+/// | collector | idle (~1,400–2,300 switches/s) | storm (~23,000 switches/s) |
+/// |-----------|-------------------------------|----------------------------|
+/// | `iter`    | 196 µs/s (0.020%)             | 205–219 µs/s (0.021–0.022%) |
+/// | `bpf`     | 1,086–1,543 µs/s (0.11–0.15%) | 5,996–7,747 µs/s (0.60–0.77%) |
+/// | `procfs`  | 6,869–7,449 µs/s (0.69–0.74%) | 7,242–7,423 µs/s (0.72–0.74%) |
+///
+/// (medians of two sessions of three rounds each.)
 ///
 /// - `iter` pays for its walk and nothing else: its program runs only
 ///   inside our `read()` (so its kernel time is already in the tick's), and
