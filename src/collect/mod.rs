@@ -95,9 +95,8 @@ pub enum Choice {
 ///
 /// Total cost is the tick's own CPU time (user + kernel) times ticks per
 /// second, plus the time our BPF programs spend in the kernel outside the
-/// tick.
-/// Measured on this project's 2-core 6.18 VM with ~430 processes at a 1 s
-/// tick, medians of 3 rounds (`cargo test --release --test iter_bench --
+/// tick. Measured on this project's 2-core 6.18 VM with ~430 processes at a 1 s
+/// tick (`cargo test --release --test iter_bench --
 /// --ignored --nocapture`; README, "Performance"):
 ///
 /// | collector | idle (~1,400–2,300 switches/s) | storm (~23,000 switches/s) |
@@ -112,16 +111,16 @@ pub enum Choice {
 ///   inside our `read()` (so its kernel time is already in the tick's), and
 ///   nothing of ours runs between ticks, whatever the switch rate.
 /// - `bpf` has the cheapest tick (≈ 50 µs: it reads a shared mapping), but
-///   its `sched_switch` hook runs on every switch of every CPU: ≈ 340 ns
-///   per switch when switches are frequent, ≈ 1 µs when caches are cold,
-///   which at a quiet desktop's ~1,400 switches/s is already 7× `iter`'s
-///   whole cost. It would win only below ~150 switches/s, which a machine
-///   running a compositor and a bar never sees.
+///   its `sched_switch` hook runs on every switch of every CPU: ≈ 260–340
+///   ns per switch when switches are frequent, 0.4–1 µs at a quiet
+///   machine's rate (colder caches), so already 5–8× `iter`'s whole cost
+///   at 1,400–2,300 switches/s. It would win only below roughly 150–350
+///   switches/s, which a machine running a compositor and a bar hardly sees.
 /// - `procfs` reads two files per process: milliseconds per tick.
 ///
-/// So `iter` first, `bpf` where the iterator cannot load (it needs
-/// `bpf_iter_task`, Linux 5.8+, which a 5.12+ kernel without BTF for it
-/// could lack), procfs last. The order is fixed rather than measured at
+/// So `iter` first, `bpf` where the iterator cannot load (a kernel whose
+/// BTF lacks `bpf_iter_task`, or one that refuses iterator links), procfs
+/// last. The order is fixed rather than measured at
 /// start-up: measuring would cost more than it could save, and the ranking
 /// held idle and under the storm in every round.
 pub const AUTO_ORDER: [Choice; 2] = [Choice::Iter, Choice::Bpf];
