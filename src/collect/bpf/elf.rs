@@ -194,3 +194,41 @@ pub fn parse(bytes: &[u8]) -> Result<Object, Error> {
         btf_ext,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_function_calls_are_relocations_of_their_own() {
+        let obj = parse(crate::collect::bpf::PROBE_OBJECT).expect("the embedded probe parses");
+        let walk = obj
+            .programs
+            .iter()
+            .find(|p| p.name == "walk_tasks")
+            .expect("walk_tasks");
+        assert_eq!(walk.section, "iter/task/walk");
+        let mut names: Vec<&str> = walk.kfunc_relocs.iter().map(|(_, n)| n.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(
+            names,
+            [
+                "bpf_iter_task_destroy",
+                "bpf_iter_task_new",
+                "bpf_iter_task_next"
+            ]
+        );
+        for &(at, _) in &walk.kfunc_relocs {
+            // A call instruction (BPF_JMP | BPF_CALL), as clang left it.
+            assert_eq!(walk.insns[at] & 0xff, 0x85);
+        }
+        // The other programs call no kernel functions.
+        assert!(obj
+            .programs
+            .iter()
+            .filter(|p| p.name != "walk_tasks")
+            .all(|p| p.kfunc_relocs.is_empty()));
+        assert!(obj.programs.iter().any(|p| p.section == "iter/task"));
+    }
+}
