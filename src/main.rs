@@ -138,7 +138,22 @@ fn run(args: &Args) -> Result<(), Fatal> {
             // Privileges go before Wayland is touched: the bar never runs
             // with CAP_BPF/CAP_PERFMON (beyond what map reads need).
             let sampler = open_sampler_unprivileged(choice, &roots)?;
-            rstat::bar::run(sampler, &rstat::bar::Options::default()).map_err(|e| Fatal {
+            // The config is user input: read only now, without privilege.
+            // A bad one at start-up is fatal; at a reload the bar keeps the
+            // running one.
+            let source = config::Source {
+                explicit: args.config.clone(),
+            };
+            let (config, _) = source.load().map_err(|errors| Fatal {
+                msg: format!("invalid config:\n{errors}"),
+                code: 1,
+            })?;
+            let opts = rstat::bar::Options {
+                config,
+                source: Some(source),
+                force_argb: false,
+            };
+            rstat::bar::run(sampler, &opts).map_err(|e| Fatal {
                 msg: e.to_string(),
                 code: 1,
             })

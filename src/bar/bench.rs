@@ -6,8 +6,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use crate::collect::Sample;
-use crate::modules::clock::LocalTime;
-use crate::modules::Modules;
+use crate::modules::{Context, Modules};
 use crate::render::{Canvas, GlyphCache, Look, Rect, Renderer, Segment, MAX_SEGMENTS};
 
 /// Logical width of the benchmarked bar (a 1440p monitor).
@@ -68,22 +67,26 @@ fn sample(cpu: f32) -> Sample {
 }
 
 fn modules() -> Modules {
-    let mut m = Modules::default();
-    m.set_time(LocalTime {
-        weekday: 3,
-        day: 25,
-        month: 10,
-        hour: 17,
-        minute: 42,
-    });
-    m
+    Modules::default()
+}
+
+/// The modules' segments for `s` (every module updated, as on a tick where
+/// all are due), at a fixed wall-clock time.
+fn write(m: &mut Modules, s: &Sample, segs: &mut Vec<Segment>) {
+    let cx = Context {
+        now: Instant::now(),
+        wall: std::time::Duration::from_secs(1_764_092_520),
+        sample: s,
+    };
+    m.update_all(&cx);
+    m.write(segs);
 }
 
 /// Modules write a sample whose CPU figure changed, the renderer diffs,
 /// paints what the reused buffer missed (two buffers alternate) and lists
 /// the damage rectangles: the whole userspace cost of a tick but sampling.
 fn steady_tick(glyphs: &mut GlyphCache, scale: u32, n: usize) -> (Vec<u64>, usize) {
-    let m = modules();
+    let mut m = modules();
     let mut r = Renderer::new(Look::default());
     r.resize(WIDTH, HEIGHT, scale);
     let (w, h) = r.size();
@@ -98,7 +101,7 @@ fn steady_tick(glyphs: &mut GlyphCache, scale: u32, n: usize) -> (Vec<u64>, usiz
     // Settle: first frames are full redraws into each buffer.
     for i in 0..(n + 4) {
         let t0 = Instant::now();
-        m.write(&sample((i % 100) as f32), &mut segs);
+        write(&mut m, &sample((i % 100) as f32), &mut segs);
         let changed = r.update(&segs, glyphs);
         let k = i % 2;
         let repaint = r.since(shown[k]);
@@ -117,9 +120,9 @@ fn steady_tick(glyphs: &mut GlyphCache, scale: u32, n: usize) -> (Vec<u64>, usiz
 }
 
 fn full_redraw(glyphs: &mut GlyphCache, scale: u32, n: usize) -> Vec<u64> {
-    let m = modules();
+    let mut m = modules();
     let mut segs = Vec::with_capacity(MAX_SEGMENTS);
-    m.write(&sample(12.0), &mut segs);
+    write(&mut m, &sample(12.0), &mut segs);
     let mut r = Renderer::new(Look::default());
     r.resize(WIDTH, HEIGHT, scale);
     let (w, h) = r.size();

@@ -1,56 +1,55 @@
 //! The bar application: one calloop event loop wiring the tick timer →
-//! modules → render → wayland.
+//! modules → render → wayland, plus the config's reload and the visibility
+//! toggle.
 //!
-//! One timer drives everything: its deadline is the earlier of the next
-//! health sample (every [`Options::health_interval`]) and the next minute
-//! boundary (the clock), so nothing wakes the process in between.
+//! One timer drives the modules: its deadline is the earliest of their own
+//! (each sample module's interval, the clock's next second or minute), so
+//! nothing wakes the process in between. SIGUSR1 / SIGUSR2 arrive through a
+//! signalfd and changes to the config file through inotify, both sources on
+//! the same loop: no thread, no async runtime.
 
 mod bench;
+pub mod settings;
+pub mod signals;
+pub mod watch;
 
+use std::cell::RefCell;
 use std::fmt;
+use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use smithay_client_toolkit::reexports::calloop::generic::Generic;
 use smithay_client_toolkit::reexports::calloop::timer::{TimeoutAction, Timer};
-use smithay_client_toolkit::reexports::calloop::EventLoop;
+use smithay_client_toolkit::reexports::calloop::{
+    EventLoop, Interest, LoopHandle, Mode, PostAction, RegistrationToken,
+};
 use smithay_client_toolkit::reexports::calloop_wayland_source::WaylandSource;
 
 use crate::collect::{Sample, Sampler};
-use crate::modules::clock::{self, LocalTime};
-use crate::modules::Modules;
-use crate::render::{GlyphCache, Look, Segment, MAX_SEGMENTS};
-use crate::wayland::{Bars, ConnectError, Edge, SurfaceConfig};
+use crate::config::{self, Config};
+use crate::modules::{Context, Modules};
+use crate::render::{GlyphCache, Segment, MAX_SEGMENTS};
+use crate::wayland::{Bars, ConnectError};
+use signals::{Request, Signals};
+use watch::Watch;
 
 pub use bench::bench_render;
 
-/// Everything the bar can be told (the config issue fills this from a file).
-#[derive(Clone, Debug)]
+/// How long the config file must stay quiet after a change before it is
+/// read: an editor's save is several events (write, rename, attributes).
+pub const RELOAD_DEBOUNCE: Duration = Duration::from_millis(100);
+
+/// Everything the bar is told at start-up.
+#[derive(Clone, Debug, Default)]
 pub struct Options {
-    /// Bar height in logical pixels (also the exclusive zone). Default 28.
-    pub height: u32,
-    /// Screen edge. Default top.
-    pub edge: Edge,
-    /// Font size, spacing and background.
-    pub look: Look,
-    /// How often the health module samples. Default 1 s.
-    pub health_interval: Duration,
-    /// The modules and their colours/thresholds.
-    pub modules: Modules,
+    /// The config to start with (read and validated by the caller).
+    pub config: Config,
+    /// Where reloads read the config (SIGUSR2, the file changing on disk);
+    /// `None`: the bar never reloads.
+    pub source: Option<config::Source>,
     /// Draw ARGB8888 even when the compositor offers ABGR8888 (to exercise
     /// the conversion path). Also set by `RSTAT_SHM_FORMAT=argb8888`.
     pub force_argb: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            height: 28,
-            edge: Edge::Top,
-            look: Look::default(),
-            health_interval: Duration::from_secs(1),
-            modules: Modules::default(),
-            force_argb: false,
-        }
-    }
 }
 
 /// Why the bar stopped or could not start.
@@ -91,20 +90,20 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
     {
         return Err(Error::NoCompositor("WAYLAND_DISPLAY is not set".into()));
     }
+    // Blocked from here on: a SIGUSR1 during start-up waits for the loop
+    // instead of killing the process (their default action).
+    let signals = Signals::new()
+        .map_err(|e| eprintln!("rstat: no SIGUSR1/SIGUSR2 handling ({e})"))
+        .ok();
     let force_argb = opts.force_argb
         || std::env::var("RSTAT_SHM_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("argb8888"));
-    let cfg = SurfaceConfig {
-        height: opts.height,
-        edge: opts.edge,
-        look: opts.look,
-        force_argb,
-    };
-    let mut glyphs = GlyphCache::with_default_font();
-    // Warm scale 1 now; other scales are warmed when a bar first draws at them.
-    glyphs.warm(
-        crate::render::glyphs::WARM_CHARS,
-        (opts.look.font_px.round() as u16).max(1),
-    );
+    let cfg = settings::surface_config(&opts.config, force_argb);
+    // The font was validated with the config; if it vanished since, the
+    // embedded font still draws a bar.
+    let glyphs = settings::glyphs(&opts.config.bar.font).unwrap_or_else(|e| {
+        eprintln!("rstat: {e}; using the embedded font");
+        GlyphCache::with_default_font()
+    });
     // fontdue parses every glyph outline up front and frees its scratch
     // tables; hand that freed heap back so it does not count as resident.
     trim_heap();
@@ -113,25 +112,187 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
         ConnectError::Missing(what) => Error::Unsupported(what),
     })?;
 
-    let mut event_loop: EventLoop<Bars> =
+    let mut event_loop: EventLoop<'static, Bars> =
         EventLoop::try_new().map_err(|e| Error::EventLoop(e.to_string()))?;
+    let handle = event_loop.handle();
     WaylandSource::new(conn, queue)
-        .insert(event_loop.handle())
+        .insert(handle.clone())
         .map_err(|e| Error::EventLoop(e.error.to_string()))?;
 
-    let mut ticker = Ticker::new(sampler, opts);
-    let first = ticker.tick(Instant::now(), &mut bars);
-    event_loop
-        .handle()
-        .insert_source(Timer::from_deadline(first), move |now, _, bars| {
-            TimeoutAction::ToInstant(ticker.tick(now, bars))
-        })
-        .map_err(|e| Error::EventLoop(e.error.to_string()))?;
+    let now = Instant::now();
+    let ctl = Rc::new(RefCell::new(Control {
+        ticker: Ticker::new(sampler, Modules::from_config(&opts.config, now)),
+        config: opts.config.clone(),
+        source: opts.source.clone(),
+        force_argb,
+        timer: None,
+        reload_at: None,
+    }));
+    let first = ctl.borrow_mut().ticker.tick(now, &mut bars);
+    schedule_tick(&handle, &ctl, first).map_err(Error::EventLoop)?;
+
+    if let Some(signals) = signals {
+        let (c, h) = (ctl.clone(), handle.clone());
+        handle
+            .insert_source(
+                Generic::new(signals, Interest::READ, Mode::Level),
+                move |_, signals, bars| {
+                    signals.drain(|req| match req {
+                        Request::ToggleVisible => bars.set_visible(!bars.visible()),
+                        Request::Reload => reload(&h, &c, bars),
+                    });
+                    Ok(PostAction::Continue)
+                },
+            )
+            .map_err(|e| Error::EventLoop(e.error.to_string()))?;
+    }
+    if let Some(path) = opts.source.as_ref().and_then(config::Source::watched) {
+        match Watch::new(&path) {
+            Ok(w) => {
+                let (c, h) = (ctl.clone(), handle.clone());
+                handle
+                    .insert_source(
+                        Generic::new(w, Interest::READ, Mode::Level),
+                        move |_, w, _| {
+                            if w.changed() {
+                                file_changed(&h, &c);
+                            }
+                            Ok(PostAction::Continue)
+                        },
+                    )
+                    .map_err(|e| Error::EventLoop(e.error.to_string()))?;
+            }
+            // Reload by SIGUSR2 still works.
+            Err(e) => eprintln!("rstat: not watching the config for changes ({e})"),
+        }
+    }
 
     loop {
         event_loop
             .dispatch(None, &mut bars)
             .map_err(|e| Error::ConnectionLost(root_cause(&e)))?;
+    }
+}
+
+/// What the loop's callbacks share: the ticker, the running config and the
+/// registration of the tick timer (replaced when a reload changes the
+/// intervals). One thread: the `RefCell` is never borrowed twice, as
+/// callbacks run one after another and each drops its borrow before
+/// calling another.
+struct Control {
+    ticker: Ticker,
+    config: Config,
+    source: Option<config::Source>,
+    force_argb: bool,
+    timer: Option<RegistrationToken>,
+    /// A file change is waiting out [`RELOAD_DEBOUNCE`] until then.
+    reload_at: Option<Instant>,
+}
+
+type Handle = LoopHandle<'static, Bars>;
+
+/// (Re)places the tick timer so it first fires at `at`.
+fn schedule_tick(handle: &Handle, ctl: &Rc<RefCell<Control>>, at: Instant) -> Result<(), String> {
+    let c = ctl.clone();
+    let token = handle
+        .insert_source(Timer::from_deadline(at), move |_, _, bars| {
+            // The event is the deadline; the modules need the time it is.
+            let next = c.borrow_mut().ticker.tick(Instant::now(), bars);
+            TimeoutAction::ToInstant(next)
+        })
+        .map_err(|e| e.error.to_string())?;
+    if let Some(old) = ctl.borrow_mut().timer.replace(token) {
+        handle.remove(old);
+    }
+    Ok(())
+}
+
+/// The config file changed: reload once it has been quiet for
+/// [`RELOAD_DEBOUNCE`].
+fn file_changed(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
+    let at = Instant::now() + RELOAD_DEBOUNCE;
+    let armed = ctl.borrow_mut().reload_at.replace(at).is_some();
+    if armed {
+        // The pending timer sees the later deadline and waits on.
+        return;
+    }
+    let (c, h) = (ctl.clone(), handle.clone());
+    let inserted = handle.insert_source(Timer::from_deadline(at), move |_, _, bars| {
+        let due = c.borrow().reload_at;
+        match due {
+            Some(t) if Instant::now() < t => TimeoutAction::ToInstant(t),
+            _ => {
+                c.borrow_mut().reload_at = None;
+                reload(&h, &c, bars);
+                TimeoutAction::Drop
+            }
+        }
+    });
+    if let Err(e) = inserted {
+        ctl.borrow_mut().reload_at = None;
+        eprintln!("rstat: cannot schedule the config reload: {}", e.error);
+    }
+}
+
+/// Reads the config again and applies it, or reports why not and keeps the
+/// running one.
+fn reload(handle: &Handle, ctl: &Rc<RefCell<Control>>, bars: &mut Bars) {
+    let next = ctl.borrow_mut().reload(bars);
+    if let Some(at) = next {
+        if let Err(e) = schedule_tick(handle, ctl, at) {
+            eprintln!("rstat: the reloaded modules will not tick: {e}");
+        }
+    }
+}
+
+impl Control {
+    /// Applies the config as it is now; the new first tick deadline, or
+    /// `None` when nothing changed (or nothing could).
+    fn reload(&mut self, bars: &mut Bars) -> Option<Instant> {
+        let source = self.source.as_ref()?;
+        let started = Instant::now();
+        let (cfg, path) = match source.load() {
+            Ok(x) => x,
+            Err(errors) => {
+                eprintln!("rstat: the config has errors; keeping the running one:\n{errors}");
+                return None;
+            }
+        };
+        let from = path.as_ref().map_or_else(
+            || "the built-in defaults".to_string(),
+            |p| p.display().to_string(),
+        );
+        if cfg == self.config {
+            eprintln!("rstat: config reloaded from {from}: unchanged");
+            return None;
+        }
+        let glyphs = if cfg.bar.font != self.config.bar.font {
+            match settings::glyphs(&cfg.bar.font) {
+                Ok(g) => Some(g),
+                Err(e) => {
+                    eprintln!("rstat: {e}; keeping the running config");
+                    return None;
+                }
+            }
+        } else {
+            None
+        };
+        let now = Instant::now();
+        self.ticker.modules = Modules::from_config(&cfg, now);
+        let segments = self.ticker.refresh(now);
+        bars.reconfigure(
+            settings::surface_config(&cfg, self.force_argb),
+            glyphs,
+            segments,
+        );
+        self.config = cfg;
+        // A font change freed the old glyphs and outlines.
+        trim_heap();
+        eprintln!(
+            "rstat: config reloaded from {from} in {:.1} ms",
+            started.elapsed().as_secs_f64() * 1e3
+        );
+        Some(self.ticker.next_due(now))
     }
 }
 
@@ -155,64 +316,77 @@ fn trim_heap() {
     }
 }
 
-/// The tick's state: sampler, last sample, modules, and the two deadlines.
+/// The tick's state: sampler, last sample, modules, their segments.
 struct Ticker {
     sampler: Sampler,
     sample: Sample,
     modules: Modules,
     segments: Vec<Segment>,
-    interval: Duration,
-    next_health: Instant,
-    next_clock: Instant,
     /// A sampling error was already reported (say it once, keep going).
     warned: bool,
 }
 
+/// How long the bar sleeps when no module has a deadline (event-driven
+/// modules only): nothing needs the timer, but it must name a time.
+const IDLE: Duration = Duration::from_secs(3600);
+
 impl Ticker {
-    fn new(sampler: Sampler, opts: &Options) -> Ticker {
-        let now = Instant::now();
+    fn new(sampler: Sampler, modules: Modules) -> Ticker {
         Ticker {
             sampler,
             sample: Sample::default(),
-            modules: opts.modules.clone(),
+            modules,
             segments: Vec::with_capacity(MAX_SEGMENTS),
-            interval: opts.health_interval.max(Duration::from_millis(100)),
-            next_health: now,
-            next_clock: now,
             warned: false,
         }
     }
 
     /// Does what is due at `now`, shows the result, and returns the next deadline.
     fn tick(&mut self, now: Instant, bars: &mut Bars) -> Instant {
-        if now >= self.next_health {
+        if self.modules.due_needs_sample(now) {
+            // One sample serves every sample module due now.
             if let Err(e) = self.sampler.sample(&mut self.sample) {
                 if !self.warned {
                     eprintln!("rstat: sampling failed, showing the last values: {e}");
                     self.warned = true;
                 }
             }
-            self.next_health += self.interval;
-            if self.next_health <= now {
-                // We were suspended or starved: skip the missed ticks.
-                self.next_health = now + self.interval;
-            }
         }
-        if now >= self.next_clock {
-            let since_epoch = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default();
-            if let Some(t) = LocalTime::at(since_epoch.as_secs() as i64) {
-                self.modules.set_time(t);
-            }
-            // A few ms past the boundary, so the new minute is what we read.
-            self.next_clock =
-                now + clock::until_next_minute(since_epoch) + Duration::from_millis(5);
+        let cx = Context {
+            now,
+            wall: wall_clock(),
+            sample: &self.sample,
+        };
+        if self.modules.update_due(&cx) {
+            self.modules.write(&mut self.segments);
+            bars.set_segments(&self.segments);
         }
-        self.modules.write(&self.sample, &mut self.segments);
-        bars.set_segments(&self.segments);
-        self.next_health.min(self.next_clock)
+        self.next_due(now)
     }
+
+    /// Every module updated from the sample already held (after a reload:
+    /// no extra sample, which would shorten the CPU figure's window), and
+    /// the segments they write.
+    fn refresh(&mut self, now: Instant) -> &[Segment] {
+        let cx = Context {
+            now,
+            wall: wall_clock(),
+            sample: &self.sample,
+        };
+        self.modules.update_all(&cx);
+        self.modules.write(&mut self.segments);
+        &self.segments
+    }
+
+    fn next_due(&self, now: Instant) -> Instant {
+        self.modules.next_due().unwrap_or(now + IDLE)
+    }
+}
+
+fn wall_clock() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

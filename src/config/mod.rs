@@ -26,6 +26,29 @@ pub use module::Kind;
 /// test proves it parses back to [`Config::default`].
 pub const DEFAULT_TEXT: &str = include_str!("default.toml");
 
+/// The keys of `[bar]`.
+pub const BAR_KEYS: &[&str] = &[
+    "position", "layer", "height", "outputs", "margin", "spacing", "padding", "font", "colors",
+    "left", "center", "right",
+];
+
+/// The keys of `[bar.colors]`.
+pub const COLOR_KEYS: &[&str] = &["foreground", "background", "warning", "critical", "accent"];
+
+/// The keys of a `[module.NAME]` table.
+pub const MODULE_KEYS: &[&str] = &[
+    "format",
+    "interval_ms",
+    "warning",
+    "critical",
+    "on_click",
+    "on_middle_click",
+    "on_right_click",
+    "on_scroll_up",
+    "on_scroll_down",
+    "popup",
+];
+
 /// Which screen edge the bar sits on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Position {
@@ -240,13 +263,54 @@ pub fn find(explicit: Option<&Path>) -> Option<PathBuf> {
     if let Some(p) = explicit {
         return Some(p.to_path_buf());
     }
+    candidates().into_iter().flatten().find(|p| p.is_file())
+}
+
+/// Where a config file would be looked for first when none exists yet (the
+/// XDG location, else the one under `$HOME`): a running bar watches this
+/// file's directory so a config created later is picked up.
+pub fn default_path() -> Option<PathBuf> {
+    candidates().into_iter().flatten().next()
+}
+
+fn candidates() -> [Option<PathBuf>; 2] {
     let xdg = std::env::var_os("XDG_CONFIG_HOME")
         .filter(|v| !v.is_empty())
         .map(|d| PathBuf::from(d).join("rstat/config.toml"));
     let home = std::env::var_os("HOME")
         .filter(|v| !v.is_empty())
         .map(|h| PathBuf::from(h).join(".config/rstat/config.toml"));
-    [xdg, home].into_iter().flatten().find(|p| p.is_file())
+    [xdg, home]
+}
+
+/// Where the running bar's config comes from, so a reload reads the same
+/// place: `--config PATH`, or the XDG lookup done afresh each time (a file
+/// created or deleted since start-up counts).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Source {
+    /// `--config PATH`.
+    pub explicit: Option<PathBuf>,
+}
+
+impl Source {
+    /// The file to read now; `None`: the built-in defaults apply.
+    pub fn file(&self) -> Option<PathBuf> {
+        find(self.explicit.as_deref())
+    }
+
+    /// Reads the config: the file's (validated) or the defaults when there
+    /// is no file. Also returns the file read.
+    pub fn load(&self) -> Result<(Config, Option<PathBuf>), ConfigErrors> {
+        match self.file() {
+            None => Ok((Config::default(), None)),
+            Some(p) => load(&p).map(|c| (c, Some(p))),
+        }
+    }
+
+    /// The file whose directory a running bar watches for changes.
+    pub fn watched(&self) -> Option<PathBuf> {
+        self.file().or_else(default_path)
+    }
 }
 
 /// Reads and validates the file at `path`.
@@ -536,11 +600,7 @@ impl<'a> Cx<'a> {
         bar: &mut Bar,
         layout: &mut Vec<(String, Range<usize>, &'static str)>,
     ) -> bool {
-        const KEYS: &[&str] = &[
-            "position", "layer", "height", "outputs", "margin", "spacing", "padding", "font",
-            "colors", "left", "center", "right",
-        ];
-        self.known_keys(t, KEYS, "[bar]");
+        self.known_keys(t, BAR_KEYS, "[bar]");
         let mut sides: [Option<Names>; 3] = [None, None, None];
         for (k, v) in t.iter() {
             let key: &str = k.get_ref();
@@ -708,8 +768,7 @@ impl<'a> Cx<'a> {
         let Some(t) = self.table(v, "bar.colors") else {
             return;
         };
-        const KEYS: &[&str] = &["foreground", "background", "warning", "critical", "accent"];
-        self.known_keys(t, KEYS, "bar.colors");
+        self.known_keys(t, COLOR_KEYS, "bar.colors");
         for (k, v) in t.iter() {
             let key: &str = k.get_ref();
             let slot = match key {
@@ -748,19 +807,7 @@ impl<'a> Cx<'a> {
         };
         let at = format!("[module.\"{full}\"]");
         let t = self.table(body, &format!("module.{full}"))?;
-        const KEYS: &[&str] = &[
-            "format",
-            "interval_ms",
-            "warning",
-            "critical",
-            "on_click",
-            "on_middle_click",
-            "on_right_click",
-            "on_scroll_up",
-            "on_scroll_down",
-            "popup",
-        ];
-        self.known_keys(t, KEYS, &at);
+        self.known_keys(t, MODULE_KEYS, &at);
         let mut m = Module::defaults(full, kind);
         for (k, v) in t.iter() {
             let key: &str = k.get_ref();

@@ -123,7 +123,9 @@ impl Kind {
     /// size as digits change.
     pub fn default_format(self) -> &'static str {
         match self {
-            Kind::Health => "CPU {usage:>3.0}%  MEM {mem_percent:>3.0}%  {temp:>3.0}°C",
+            Kind::Health => {
+                "CPU {usage:>3.0}%  MEM {mem_used_gib:>4.1}G  {temp:>3.0}°C  LOAD {load1:>5.2}"
+            }
             Kind::Cpu => "CPU {usage:>3.0}%",
             Kind::Memory => "MEM {mem_used_gib:>4.1}G",
             Kind::Temperature => "{temp:>3.0}°C",
@@ -196,12 +198,34 @@ pub fn check_clock_format(f: &str) -> Result<(), (usize, String)> {
     Ok(())
 }
 
+/// The conversions of a clock format, in order (`%%` included as `%`),
+/// skipping glibc's flags and widths (`%-S`, `%02S`).
+fn clock_conversions(f: &str) -> impl Iterator<Item = u8> + '_ {
+    let b = f.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            if b[i] != b'%' {
+                i += 1;
+                continue;
+            }
+            let mut j = i + 1;
+            while j < b.len() && (b"-_0^#".contains(&b[j]) || b[j].is_ascii_digit()) {
+                j += 1;
+            }
+            i = j + 1;
+            if let Some(&c) = b.get(j) {
+                return Some(c);
+            }
+        }
+        None
+    })
+}
+
 /// Whether the clock format shows seconds, so the clock must tick each second
 /// rather than each minute.
 pub fn clock_shows_seconds(f: &str) -> bool {
-    ["%S", "%s", "%T", "%r", "%c", "%X", "%+"]
-        .iter()
-        .any(|c| f.contains(c))
+    clock_conversions(f).any(|c| b"SsTrcX+".contains(&c))
 }
 
 /// Parses a kind's default format; the built-ins are known to be valid.
@@ -243,5 +267,8 @@ mod tests {
         assert!(check_clock_format("%é").is_err());
         assert!(clock_shows_seconds("%H:%M:%S"));
         assert!(!clock_shows_seconds("%H:%M"));
+        assert!(clock_shows_seconds("%H:%M:%-S"));
+        assert!(clock_shows_seconds("%T"));
+        assert!(!clock_shows_seconds("%H:%M %%S"), "a literal %S");
     }
 }

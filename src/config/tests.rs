@@ -365,6 +365,27 @@ fn load_names_the_file() {
     );
 }
 
+#[test]
+fn an_explicit_source_reads_that_file_every_time() {
+    let dir = std::env::temp_dir().join(format!("rstat-source-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("c.toml");
+    let src = Source {
+        explicit: Some(path.clone()),
+    };
+    assert_eq!(src.file(), Some(path.clone()));
+    assert_eq!(src.watched(), Some(path.clone()));
+    // Named but missing: an error naming it, not the defaults.
+    assert!(src.load().unwrap_err().to_string().contains("c.toml"));
+    std::fs::write(&path, "[bar]\nheight = 40\n").unwrap();
+    let (cfg, from) = src.load().unwrap();
+    assert_eq!((cfg.bar.height, from), (40, Some(path.clone())));
+    // Read afresh: a change shows at the next load.
+    std::fs::write(&path, "[bar]\nheight = 30\n").unwrap();
+    assert_eq!(src.load().unwrap().0.bar.height, 30);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A tiny deterministic PRNG (xorshift), so the fuzz corpus is reproducible.
 struct Rng(u64);
 

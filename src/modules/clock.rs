@@ -1,145 +1,238 @@
-//! The clock module: local date and time to the minute, updated on the minute
-//! boundary (nothing wakes the bar in between).
+//! The clock module: local time through libc's `strftime`, updated exactly on
+//! the second or minute boundary its format needs (nothing wakes the bar in
+//! between).
+//!
+//! `localtime_r` does not look at the time zone again once libc has read it,
+//! so the clock calls `tzset()` at each new minute: a changed `/etc/localtime`
+//! (travel, a DST rule update) shows within a minute.
 
-use std::fmt::Write;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::ffi::CString;
+use std::time::{Duration, Instant};
 
-use super::{Align, Level, Palette, Segment};
+use super::{Align, Context, Module, Palette, Placement, PopupId, Segment, Text, CLOCK_POPUP};
+use crate::config::{self, module::clock_shows_seconds};
 
-const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
+/// How far past a boundary the clock reads the time, so the new second or
+/// minute is what it reads even if the timer fires a little early.
+const PAST_BOUNDARY: Duration = Duration::from_millis(5);
 
-/// Broken-down local time, the fields the clock shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LocalTime {
-    /// 0 = Sunday.
-    pub weekday: u8,
-    /// Day of the month, 1–31.
-    pub day: u8,
-    /// 0 = January.
-    pub month: u8,
-    /// 0–23.
-    pub hour: u8,
-    /// 0–59.
-    pub minute: u8,
-}
+/// The most bytes one formatted time may take.
+const OUT_CAP: usize = 256;
 
-impl LocalTime {
-    /// `secs` since the epoch in the process's time zone (`TZ`, else
-    /// `/etc/localtime`, as libc decides). `None` if libc cannot convert.
-    pub fn at(secs: i64) -> Option<LocalTime> {
-        let t: libc::time_t = secs as libc::time_t;
-        // SAFETY: an all-zero `tm` is a valid value of this plain C struct.
-        let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-        // SAFETY: both pointers are valid for the call; localtime_r is the
-        // re-entrant form and writes only into `tm`.
-        let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
-        ok.then(|| LocalTime {
-            weekday: tm.tm_wday.clamp(0, 6) as u8,
-            day: tm.tm_mday.clamp(1, 31) as u8,
-            month: tm.tm_mon.clamp(0, 11) as u8,
-            hour: tm.tm_hour.clamp(0, 23) as u8,
-            minute: tm.tm_min.clamp(0, 59) as u8,
-        })
-    }
-}
-
-/// The clock's settings.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// The clock module.
 pub struct Clock {
-    /// Colours.
-    pub palette: Palette,
-    /// Where on the bar (centre by default).
-    pub align: Align,
-}
-
-impl Default for Clock {
-    fn default() -> Self {
-        Clock {
-            palette: Palette::default(),
-            align: Align::Center,
-        }
-    }
+    spec: config::Module,
+    palette: Palette,
+    align: Align,
+    popup: Option<PopupId>,
+    /// The strftime format as C wants it.
+    format: CString,
+    /// The format shows seconds: tick every second, else every minute.
+    seconds: bool,
+    next: Instant,
+    /// The minute (since the epoch) `tzset` last ran in.
+    tz_minute: Option<u64>,
+    segment: Segment,
 }
 
 impl Clock {
-    /// Appends the segment for `time`, like `Wed 25 Nov 16:58`.
-    pub fn write(&self, time: LocalTime, out: &mut Vec<Segment>) {
-        let mut seg = Segment {
-            style: self.palette.style(Level::Normal),
-            align: self.align,
-            ..Segment::default()
-        };
-        let _ = write!(
-            seg.text,
-            "{} {:>2} {} {:02}:{:02}",
-            DAYS[time.weekday as usize],
-            time.day,
-            MONTHS[time.month as usize],
-            time.hour,
-            time.minute
-        );
-        out.push(seg);
-    }
-
-    /// Appends the segment for the current time.
-    pub fn write_now(&self, out: &mut Vec<Segment>) {
-        if let Some(t) = LocalTime::at(now_secs()) {
-            self.write(t, out);
+    /// The instance of `spec`, due at `now`.
+    pub fn new(spec: &config::Module, place: Placement, now: Instant) -> Clock {
+        // Validation rejects nothing C cannot take but NUL; drop any NUL
+        // rather than fail (a string cannot hold one in TOML unescaped).
+        let bytes: Vec<u8> = spec.clock_format.bytes().filter(|&b| b != 0).collect();
+        let format = CString::new(bytes).unwrap_or_default();
+        let popup = spec.popup.then_some(CLOCK_POPUP);
+        Clock {
+            spec: spec.clone(),
+            palette: place.palette,
+            align: place.align,
+            popup,
+            seconds: clock_shows_seconds(&spec.clock_format),
+            format,
+            next: now,
+            tz_minute: None,
+            segment: Segment {
+                align: place.align,
+                popup,
+                ..Segment::default()
+            },
         }
     }
+
+    /// Formats the local time `secs` since the epoch into the segment; true
+    /// when the text changed.
+    pub fn show(&mut self, secs: i64) -> bool {
+        let mut buf = [0u8; OUT_CAP];
+        let text = format_local(secs, &self.format, &mut buf).unwrap_or("");
+        let seg = Segment {
+            text: Text::new(text),
+            style: self.palette.style(super::Level::Normal),
+            align: self.align,
+            popup: self.popup,
+        };
+        let changed = seg != self.segment;
+        self.segment = seg;
+        changed
+    }
+
+    /// The segment as last formatted.
+    pub fn segment(&self) -> &Segment {
+        &self.segment
+    }
 }
 
-/// Seconds since the epoch now (0 if the clock is before 1970).
-pub fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+impl Module for Clock {
+    fn spec(&self) -> &config::Module {
+        &self.spec
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        Some(self.next)
+    }
+
+    fn update(&mut self, cx: &Context<'_>) -> bool {
+        let minute = cx.wall.as_secs() / 60;
+        if self.tz_minute != Some(minute) {
+            self.tz_minute = Some(minute);
+            // SAFETY: tzset has no arguments; it re-reads TZ or
+            // /etc/localtime into libc's globals, which only this thread
+            // reads (localtime_r below).
+            unsafe { tzset() };
+        }
+        self.next = cx.now + until_next_boundary(cx.wall, self.seconds) + PAST_BOUNDARY;
+        self.show(cx.wall.as_secs() as i64)
+    }
+
+    fn write(&self, out: &mut Vec<Segment>) {
+        out.push(self.segment);
+    }
 }
 
-/// How long from `now` (since the epoch) until the next minute starts. Time
-/// zones move by whole minutes (at least the ones in use), so the UTC minute
-/// boundary is the local one.
-pub fn until_next_minute(now: Duration) -> Duration {
-    let into = Duration::new(now.as_secs() % 60, now.subsec_nanos());
-    Duration::from_secs(60) - into
+extern "C" {
+    /// POSIX `tzset(3)` (the `libc` crate does not bind it).
+    fn tzset();
+}
+
+/// `secs` since the epoch as local time in `format` (strftime), written into
+/// `buf`; `None` when libc cannot convert the time or the result does not fit.
+pub fn format_local<'b>(secs: i64, format: &CString, buf: &'b mut [u8]) -> Option<&'b str> {
+    let t = secs as libc::time_t;
+    // SAFETY: an all-zero `tm` is a valid value of this plain C struct.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are valid for the call; localtime_r is the
+    // re-entrant form and writes only into `tm`.
+    if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
+        return None;
+    }
+    if format.as_bytes().is_empty() {
+        return Some("");
+    }
+    // SAFETY: `buf` is valid for `buf.len()` bytes, the format is a
+    // NUL-terminated C string and `tm` was filled by localtime_r. strftime
+    // writes at most `buf.len()` bytes and returns how many (0 when it did
+    // not fit).
+    let n = unsafe { libc::strftime(buf.as_mut_ptr().cast(), buf.len(), format.as_ptr(), &tm) };
+    if n == 0 {
+        return None;
+    }
+    // The C locale's output is ASCII; a UTF-8 locale's is UTF-8. Anything
+    // else (a Latin-1 locale) is cut at the first bad byte.
+    let out = &buf[..n];
+    match std::str::from_utf8(out) {
+        Ok(s) => Some(s),
+        Err(e) => std::str::from_utf8(&out[..e.valid_up_to()]).ok(),
+    }
+}
+
+/// How long from `now` (since the epoch) until the next second, or minute,
+/// starts. Time zones move by whole minutes (the ones in use), so the UTC
+/// minute boundary is the local one.
+pub fn until_next_boundary(now: Duration, seconds: bool) -> Duration {
+    let period = if seconds { 1 } else { 60 };
+    let into = Duration::new(now.as_secs() % period, now.subsec_nanos());
+    Duration::from_secs(period) - into
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn c(s: &str) -> CString {
+        CString::new(s).unwrap()
+    }
+
     #[test]
-    fn formats_padded() {
-        let mut out = Vec::new();
-        let t = LocalTime {
-            weekday: 3,
-            day: 5,
-            month: 10,
-            hour: 7,
-            minute: 4,
+    fn boundaries() {
+        let d = |s, ns| Duration::new(s, ns);
+        assert_eq!(until_next_boundary(d(120, 0), false), d(60, 0));
+        assert_eq!(
+            until_next_boundary(d(179, 500_000_000), false),
+            d(0, 500_000_000)
+        );
+        assert_eq!(
+            until_next_boundary(d(179, 250_000_000), true),
+            d(0, 750_000_000)
+        );
+        assert_eq!(until_next_boundary(d(180, 0), true), d(1, 0));
+    }
+
+    #[test]
+    fn strftime_formats() {
+        let mut buf = [0u8; 64];
+        // Zone-independent conversions.
+        assert_eq!(
+            format_local(1_234_567_890, &c("%s"), &mut buf),
+            Some("1234567890")
+        );
+        assert_eq!(format_local(0, &c("100%%"), &mut buf), Some("100%"));
+        // Mid-year noon UTC is 2026 in every zone.
+        assert_eq!(
+            format_local(1_782_907_200, &c("%Y"), &mut buf),
+            Some("2026")
+        );
+        assert_eq!(format_local(0, &c(""), &mut buf), Some(""));
+        // Too long for the buffer: nothing, not a cut string.
+        let mut small = [0u8; 4];
+        assert_eq!(format_local(0, &c("%Y-%m-%d"), &mut small), None);
+    }
+
+    #[test]
+    fn ticks_on_the_boundary_its_format_needs() {
+        let now = Instant::now();
+        let place = Placement {
+            align: Align::Center,
+            palette: Palette::default(),
         };
-        Clock::default().write(t, &mut out);
-        assert_eq!(out[0].text.as_str(), "Wed  5 Nov 07:04");
-        assert_eq!(out[0].align, Align::Center);
-    }
-
-    #[test]
-    fn next_minute() {
+        let mut spec = config::Module::defaults("clock", config::Kind::Clock);
+        spec.clock_format = "%H:%M:%S".into();
+        let mut clock = Clock::new(&spec, place, now);
+        let sample = crate::collect::Sample::default();
+        let cx = Context {
+            now,
+            wall: Duration::new(1_000_000_007, 900_000_000),
+            sample: &sample,
+        };
+        assert!(clock.update(&cx));
         assert_eq!(
-            until_next_minute(Duration::new(120, 0)),
-            Duration::from_secs(60)
+            clock.next_due(),
+            Some(now + Duration::from_millis(100) + PAST_BOUNDARY)
         );
-        assert_eq!(
-            until_next_minute(Duration::new(179, 500_000_000)),
-            Duration::from_millis(500)
-        );
-    }
+        assert_eq!(clock.segment().text.as_str().len(), 8);
+        assert_eq!(clock.segment().popup, Some(CLOCK_POPUP));
 
-    #[test]
-    fn local_time_converts() {
-        assert!(LocalTime::at(0).is_some());
+        spec.clock_format = "%H:%M".into();
+        let mut clock = Clock::new(&spec, place, now);
+        clock.update(&cx);
+        assert_eq!(
+            clock.next_due(),
+            Some(now + Duration::from_millis(12_100) + PAST_BOUNDARY)
+        );
+        // The same minute again: unchanged text, nothing to redraw.
+        let later = Context {
+            wall: Duration::new(1_000_000_010, 0),
+            ..cx
+        };
+        assert!(!clock.update(&later));
     }
 }

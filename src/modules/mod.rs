@@ -1,20 +1,40 @@
-//! Bar modules: each turns its own state (a health sample, the time) into
-//! [`Segment`]s of text and style. Data is kept apart from how it is drawn:
-//! a module never sees pixels, the renderer never sees a CPU.
+//! Bar modules: config-driven instances that turn their state (a health
+//! sample, the time) into [`Segment`]s of text and style. Data is kept apart
+//! from how it is drawn: a module never sees pixels, the renderer never sees
+//! a CPU.
 //!
-//! A module writes its segments by pushing onto a `Vec<Segment>` that the bar
-//! clears and reuses every tick, so a steady tick allocates nothing.
+//! Each instance keeps the segments it last wrote and rewrites them only on
+//! its own interval ([`Module::update`]); [`Modules::write`] copies every
+//! instance's segments into a `Vec` the bar clears and reuses, so a steady
+//! tick allocates nothing.
+//!
+//! Adding a module kind: a variant in [`crate::config::module::Kind`] (with
+//! its placeholders and defaults), a file here with a type implementing
+//! [`Module`], and one arm in [`instance`].
 
 pub mod clock;
-pub mod health;
+pub mod sample;
+
+use std::time::{Duration, Instant};
+
+use crate::collect::Sample;
+use crate::config::{self, Config, Kind};
 
 pub use crate::render::{Align, PopupId, Rgba, Segment, Style, Text};
 
-/// The popup the health module's segments open on hover (issue 5).
+/// The popup the health-sample modules' segments open on hover (issue 5):
+/// the top processes.
 pub const HEALTH_POPUP: PopupId = PopupId(1);
 
+/// The popup of the clock (a month calendar; issue 7 draws it).
+pub const CLOCK_POPUP: PopupId = PopupId(2);
+
+/// Modules due within this much of the earliest deadline run in the same
+/// tick, so instances with equal intervals never wake the bar twice.
+pub const DUE_SLACK: Duration = Duration::from_millis(20);
+
 /// How alarming a value is; picks the colour.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
     /// Nothing to worry about.
     Normal,
@@ -37,7 +57,7 @@ impl Level {
     }
 }
 
-/// The colours modules choose from (the config issue makes them settable).
+/// The colours modules choose from (`[bar.colors]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Palette {
     /// Normal text.
@@ -52,16 +72,21 @@ pub struct Palette {
 
 impl Default for Palette {
     fn default() -> Self {
-        Palette {
-            foreground: Rgba::hex(0xcdd6f4ff),
-            warning: Rgba::hex(0xf9e2afff),
-            critical: Rgba::hex(0xf38ba8ff),
-            accent: Rgba::hex(0x89b4faff),
-        }
+        Palette::from_colors(&config::Bar::default().colors)
     }
 }
 
 impl Palette {
+    /// The palette of a config's `[bar.colors]`.
+    pub fn from_colors(c: &config::Colors) -> Palette {
+        Palette {
+            foreground: rgba(c.foreground),
+            warning: rgba(c.warning),
+            critical: rgba(c.critical),
+            accent: rgba(c.accent),
+        }
+    }
+
     /// The style for text at `level`.
     pub fn style(&self, level: Level) -> Style {
         let fg = match level {
@@ -73,43 +98,194 @@ impl Palette {
     }
 }
 
-/// The built-in modules in bar order, with the clock's segment kept between
-/// its minute ticks.
-#[derive(Clone, Debug)]
+/// A config colour as the renderer takes it.
+pub fn rgba(c: config::Color) -> Rgba {
+    Rgba([c.r, c.g, c.b, c.a])
+}
+
+/// What a module sees when it updates.
+#[derive(Clone, Copy, Debug)]
+pub struct Context<'a> {
+    /// The tick's monotonic time (deadlines are in this clock).
+    pub now: Instant,
+    /// The tick's wall-clock time since the Unix epoch (what a clock shows).
+    pub wall: Duration,
+    /// The newest health sample (taken this tick when a sample module was due).
+    pub sample: &'a Sample,
+}
+
+/// Everything an instance needs to know about where it sits and how it looks.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Placement {
+    /// Which group of the bar.
+    pub align: Align,
+    /// Colours.
+    pub palette: Palette,
+}
+
+/// One module instance (`cpu`, `cpu#big`, `clock`, …).
+pub trait Module {
+    /// The config it was built from: name, actions, popup.
+    fn spec(&self) -> &config::Module;
+
+    /// When it next wants [`Module::update`]; `None`: never by the clock
+    /// (event-driven modules).
+    fn next_due(&self) -> Option<Instant>;
+
+    /// Whether its update reads [`Context::sample`]: the bar samples first
+    /// when such a module is due.
+    fn uses_sample(&self) -> bool {
+        false
+    }
+
+    /// Brings the module up to date at `cx` and schedules its next update;
+    /// true when its segments changed. Must not allocate in steady state.
+    fn update(&mut self, cx: &Context<'_>) -> bool;
+
+    /// Appends its current segments to `out`.
+    fn write(&self, out: &mut Vec<Segment>);
+}
+
+/// Builds the instance for `spec`.
+pub fn instance(spec: &config::Module, place: Placement, now: Instant) -> Box<dyn Module> {
+    match spec.kind {
+        Kind::Clock => Box::new(clock::Clock::new(spec, place, now)),
+        Kind::Health | Kind::Cpu | Kind::Memory | Kind::Temperature | Kind::Load | Kind::Gpu => {
+            Box::new(sample::SampleModule::new(spec, place, now))
+        }
+    }
+}
+
+/// Every instance the layout lists, in bar order (left, centre, right).
 pub struct Modules {
-    /// CPU, memory, temperature, load.
-    pub health: health::Health,
-    /// Date and time.
-    pub clock: clock::Clock,
-    clock_segments: Vec<Segment>,
+    list: Vec<Box<dyn Module>>,
+    /// `owners[i]`: the instance that wrote segment `i` of the last
+    /// [`Modules::write`] (for pointer actions and popups).
+    owners: Vec<u16>,
 }
 
 impl Default for Modules {
+    /// The built-in config's modules.
     fn default() -> Self {
-        Modules::new(health::Health::new(), clock::Clock::default())
+        Modules::from_config(&Config::default(), Instant::now())
+    }
+}
+
+impl std::fmt::Debug for Modules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.list.iter().map(|m| &m.spec().name))
+            .finish()
     }
 }
 
 impl Modules {
-    /// The given modules; the clock shows nothing until [`Modules::set_time`].
-    pub fn new(health: health::Health, clock: clock::Clock) -> Modules {
+    /// The instances `cfg`'s layout lists, all due at `now`. A name the
+    /// layout lists but `cfg.modules` lacks (validation rules that out) is
+    /// skipped.
+    pub fn from_config(cfg: &Config, now: Instant) -> Modules {
+        let palette = Palette::from_colors(&cfg.bar.colors);
+        let sides = [
+            (&cfg.bar.left, Align::Left),
+            (&cfg.bar.center, Align::Center),
+            (&cfg.bar.right, Align::Right),
+        ];
+        let mut list = Vec::new();
+        for (names, align) in sides {
+            for name in names {
+                if let Some(spec) = cfg.module(name) {
+                    list.push(instance(spec, Placement { align, palette }, now));
+                }
+            }
+        }
         Modules {
-            health,
-            clock,
-            clock_segments: Vec::with_capacity(1),
+            list,
+            owners: Vec::with_capacity(crate::render::MAX_SEGMENTS),
         }
     }
 
-    /// The clock's tick: shows `time` from now on.
-    pub fn set_time(&mut self, time: clock::LocalTime) {
-        self.clock_segments.clear();
-        self.clock.write(time, &mut self.clock_segments);
+    /// Number of instances.
+    pub fn len(&self) -> usize {
+        self.list.len()
     }
 
-    /// Every module's segments for this tick into `out` (cleared first).
-    pub fn write(&self, sample: &crate::collect::Sample, out: &mut Vec<Segment>) {
+    /// True when the layout lists no module.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The earliest deadline of any instance.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.list.iter().filter_map(|m| m.next_due()).min()
+    }
+
+    fn is_due(m: &dyn Module, now: Instant) -> bool {
+        m.next_due().is_some_and(|d| d <= now + DUE_SLACK)
+    }
+
+    /// Whether an instance due at `now` reads the health sample.
+    pub fn due_needs_sample(&self, now: Instant) -> bool {
+        self.list
+            .iter()
+            .any(|m| m.uses_sample() && Self::is_due(m.as_ref(), now))
+    }
+
+    /// Whether any instance reads the health sample at all.
+    pub fn uses_sample(&self) -> bool {
+        self.list.iter().any(|m| m.uses_sample())
+    }
+
+    /// Updates the instances due at `cx.now`; true when any segment changed.
+    pub fn update_due(&mut self, cx: &Context<'_>) -> bool {
+        let mut changed = false;
+        for m in &mut self.list {
+            if Self::is_due(m.as_ref(), cx.now) {
+                changed |= m.update(cx);
+            }
+        }
+        changed
+    }
+
+    /// Updates every instance now (after a reload: show the new config at
+    /// once, from the sample already held).
+    pub fn update_all(&mut self, cx: &Context<'_>) {
+        for m in &mut self.list {
+            m.update(cx);
+        }
+    }
+
+    /// Every instance's segments into `out` (cleared first).
+    pub fn write(&mut self, out: &mut Vec<Segment>) {
         out.clear();
-        self.health.write(sample, out);
-        out.extend_from_slice(&self.clock_segments);
+        self.owners.clear();
+        for (i, m) in self.list.iter().enumerate() {
+            let before = out.len();
+            m.write(out);
+            for _ in before..out.len() {
+                self.owners.push(i as u16);
+            }
+        }
+    }
+
+    /// The config of the instance that wrote segment `segment` in the last
+    /// [`Modules::write`]: its actions and popup.
+    pub fn owner(&self, segment: usize) -> Option<&config::Module> {
+        let i = *self.owners.get(segment)?;
+        self.list.get(i as usize).map(|m| m.spec())
     }
 }
+
+/// The next deadline of an instance updating every `interval`, after one
+/// that was due at `due` ran at `now`: on the grid, skipping missed ticks
+/// (suspend, a starved loop) rather than running them all at once.
+pub fn next_on_grid(due: Instant, interval: Duration, now: Instant) -> Instant {
+    let next = due + interval;
+    if next <= now {
+        now + interval
+    } else {
+        next
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -71,6 +71,9 @@ type Key = (char, u16);
 /// A font and every glyph of it drawn so far.
 pub struct GlyphCache {
     font: fontdue::Font,
+    /// Where glyphs the font lacks come from (the embedded font, under a
+    /// user's chosen one).
+    fallback: Option<fontdue::Font>,
     glyphs: HashMap<Key, Glyph, BuildHasherDefault<KeyHasher>>,
 }
 
@@ -99,8 +102,18 @@ impl GlyphCache {
             fontdue::Font::from_bytes(data, settings).map_err(|e| FontError(e.to_string()))?;
         Ok(GlyphCache {
             font,
+            fallback: None,
             glyphs: HashMap::default(),
         })
+    }
+
+    /// A cache over the TTF/OTF `data`, falling back to the embedded font
+    /// for characters it lacks.
+    pub fn with_fallback(data: &[u8]) -> Result<GlyphCache, FontError> {
+        let mut cache = GlyphCache::from_bytes(data)?;
+        let settings = fontdue::FontSettings::default();
+        cache.fallback = fontdue::Font::from_bytes(DEFAULT_FONT, settings).ok();
+        Ok(cache)
     }
 
     /// Rasterises every character of `chars` at `px` now, so ticks find them.
@@ -146,13 +159,21 @@ impl GlyphCache {
         if self.glyphs.contains_key(&key) {
             return &self.glyphs[&key];
         }
-        let index = self.font.lookup_glyph_index(c);
+        let mut font = &self.font;
+        let mut index = font.lookup_glyph_index(c);
+        if index == 0 && !c.is_control() {
+            if let Some(fb) = &self.fallback {
+                let i = fb.lookup_glyph_index(c);
+                if i != 0 {
+                    (font, index) = (fb, i);
+                }
+            }
+        }
         let key = if c.is_control() || (index == 0 && !c.is_whitespace()) {
             (TOFU, px)
         } else {
             key
         };
-        let font = &self.font;
         self.glyphs
             .entry(key)
             .or_insert_with(|| rasterize(font, key.0, index, px))
@@ -233,6 +254,23 @@ mod tests {
         }
         // One shared box, not one entry per missing character.
         assert_eq!(g.len(), 1);
+    }
+
+    #[test]
+    fn chosen_font_falls_back_to_the_embedded_one() {
+        // A DejaVu Serif subset with digits and a few capitals only.
+        let serif = include_bytes!("../../tests/fixtures/serif-digits.ttf");
+        let mut g = GlyphCache::with_fallback(serif).unwrap();
+        let mut mono = GlyphCache::with_default_font();
+        // What the chosen font has comes from it...
+        assert_ne!(g.glyph('0', 15).coverage, mono.glyph('0', 15).coverage);
+        // ...what it lacks from the embedded font, not a box.
+        assert_eq!(g.glyph('°', 15).coverage, mono.glyph('°', 15).coverage);
+        assert_eq!(g.glyph('z', 15).coverage, mono.glyph('z', 15).coverage);
+        // Without the fallback, the same character is the shared box.
+        let mut bare = GlyphCache::from_bytes(serif).unwrap();
+        assert_eq!(bare.glyph('°', 15).coverage[0], 255);
+        assert!(GlyphCache::with_fallback(b"not a font").is_err());
     }
 
     #[test]

@@ -97,6 +97,15 @@ impl Renderer {
         }
     }
 
+    /// Changes the look (a config reload); the next update lays out and
+    /// repaints everything.
+    pub fn set_look(&mut self, look: Look) {
+        if look != self.look {
+            self.look = look;
+            self.stale = true;
+        }
+    }
+
     /// Forces the next update to lay out and repaint everything.
     pub fn invalidate(&mut self) {
         self.stale = true;

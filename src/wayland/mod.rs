@@ -33,13 +33,45 @@ pub enum Edge {
     Bottom,
 }
 
-/// What every bar surface looks like (the config issue fills this).
+/// The layer-shell layer the bars live in (what they stack above/below).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Stacking {
+    /// Under everything, with the wallpaper.
+    Background,
+    /// Under windows.
+    Bottom,
+    /// Over windows, under fullscreen ones.
+    #[default]
+    Top,
+    /// Over everything.
+    Overlay,
+}
+
+impl Stacking {
+    fn layer(self) -> Layer {
+        match self {
+            Stacking::Background => Layer::Background,
+            Stacking::Bottom => Layer::Bottom,
+            Stacking::Top => Layer::Top,
+            Stacking::Overlay => Layer::Overlay,
+        }
+    }
+}
+
+/// What every bar surface looks like (filled from the config's `[bar]`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SurfaceConfig {
     /// Height in logical pixels; also the exclusive zone.
     pub height: u32,
     /// Which screen edge.
     pub edge: Edge,
+    /// Which layer-shell layer.
+    pub layer: Stacking,
+    /// Space between the bar and the output's edges, logical pixels:
+    /// top, right, bottom, left (the compositor adds it to the exclusive zone).
+    pub margin: [u32; 4],
+    /// The outputs (by name) that get a bar; `None`: every output.
+    pub outputs: Option<Vec<String>>,
     /// Font, spacing, background.
     pub look: Look,
     /// Use ARGB8888 even when ABGR8888 is offered (tests the fallback path).
@@ -51,6 +83,9 @@ impl Default for SurfaceConfig {
         SurfaceConfig {
             height: 28,
             edge: Edge::Top,
+            layer: Stacking::Top,
+            margin: [0; 4],
+            outputs: None,
             look: Look::default(),
             force_argb: false,
         }
@@ -111,6 +146,8 @@ pub struct Bars {
     rects: Vec<Rect>,
     /// Counts frames committed, for tests and `--bench`-style reporting.
     pub commits: u64,
+    /// False while hidden (SIGUSR1): no surfaces, so no exclusive zone.
+    visible: bool,
 }
 
 impl Bars {
@@ -147,6 +184,7 @@ impl Bars {
             next_id: 1,
             rects: Vec::with_capacity(MAX_SEGMENTS + 1),
             commits: 0,
+            visible: true,
         };
         Ok((bars, conn, queue))
     }
@@ -176,8 +214,84 @@ impl Bars {
         }
     }
 
+    /// Applies a new configuration (a reload): surfaces change size, edge,
+    /// margins and look in place; a new layer recreates them; outputs that
+    /// are no longer wanted lose their bar and newly wanted ones gain one.
+    /// `glyphs` replaces the glyph cache when the font changed; `segments`
+    /// are the new modules' (drawn in the same frame as the new look).
+    pub fn reconfigure(
+        &mut self,
+        cfg: SurfaceConfig,
+        glyphs: Option<GlyphCache>,
+        segments: &[Segment],
+    ) {
+        let recreate = cfg.layer != self.cfg.layer;
+        self.cfg = cfg;
+        if let Some(g) = glyphs {
+            self.glyphs = g;
+        }
+        self.segments.clear();
+        self.segments
+            .extend_from_slice(&segments[..segments.len().min(MAX_SEGMENTS)]);
+        if recreate {
+            // Layer surfaces can only move between layers from protocol
+            // version 2 on; a new surface works with every compositor.
+            self.bars.clear();
+        }
+        let cfg = &self.cfg;
+        let outputs = &self.outputs;
+        self.bars
+            .retain(|b| wanted(cfg.outputs.as_deref(), outputs, &b.output));
+        for i in 0..self.bars.len() {
+            let b = &mut self.bars[i];
+            apply_layer_state(&b.layer, &self.cfg);
+            b.renderer.set_look(self.cfg.look);
+            // The old glyphs may be gone: repaint everything.
+            b.renderer.invalidate();
+            self.glyphs
+                .warm(crate::render::glyphs::WARM_CHARS, b.renderer.font_px());
+            b.dirty = true;
+            // Commit the new surface state now; the compositor answers with
+            // a configure (new size) and the bar draws then, or below.
+            b.layer.commit();
+            self.draw(i);
+        }
+        self.add_missing_bars();
+    }
+
+    /// Shows or hides every bar. Hidden bars have no surfaces at all, so
+    /// their exclusive zones go away too; showing creates them again.
+    pub fn set_visible(&mut self, visible: bool) {
+        if visible == self.visible {
+            return;
+        }
+        self.visible = visible;
+        if visible {
+            self.add_missing_bars();
+        } else {
+            // Dropping a bar destroys its layer surface, surface and buffers.
+            self.bars.clear();
+        }
+    }
+
+    /// Whether the bars are shown.
+    pub fn visible(&self) -> bool {
+        self.visible
+    }
+
+    /// Gives every wanted output without a bar one.
+    fn add_missing_bars(&mut self) {
+        let outputs: Vec<wl_output::WlOutput> = self.outputs.outputs().collect();
+        for o in outputs {
+            self.add_bar(o);
+        }
+    }
+
     fn add_bar(&mut self, output: wl_output::WlOutput) {
-        if self.bars.iter().any(|b| b.output == output) {
+        if !self.visible
+            || self.bars.iter().any(|b| b.output == output)
+            || !wanted(self.cfg.outputs.as_deref(), &self.outputs, &output)
+        {
             return;
         }
         let scale = self
@@ -188,18 +302,11 @@ impl Bars {
         let layer = self.layer_shell.create_layer_surface(
             &self.qh,
             surface,
-            Layer::Top,
+            self.cfg.layer.layer(),
             Some("rstat"),
             Some(&output),
         );
-        let edge = match self.cfg.edge {
-            Edge::Top => Anchor::TOP,
-            Edge::Bottom => Anchor::BOTTOM,
-        };
-        layer.set_anchor(edge | Anchor::LEFT | Anchor::RIGHT);
-        // Width 0: the compositor gives us the output's full width.
-        layer.set_size(0, self.cfg.height);
-        layer.set_exclusive_zone(self.cfg.height as i32);
+        apply_layer_state(&layer, &self.cfg);
         layer.set_keyboard_interactivity(KeyboardInteractivity::None);
         let id = self.next_id;
         self.next_id += 1;
@@ -373,6 +480,33 @@ impl Bars {
             self.draw(i);
         }
     }
+}
+
+/// Sets the layer surface's anchor, size, exclusive zone and margins from
+/// `cfg` (applied at the next commit).
+fn apply_layer_state(layer: &LayerSurface, cfg: &SurfaceConfig) {
+    let edge = match cfg.edge {
+        Edge::Top => Anchor::TOP,
+        Edge::Bottom => Anchor::BOTTOM,
+    };
+    layer.set_anchor(edge | Anchor::LEFT | Anchor::RIGHT);
+    // Width 0: the compositor gives us the output's full width.
+    layer.set_size(0, cfg.height);
+    layer.set_exclusive_zone(cfg.height as i32);
+    let m = cfg.margin.map(|v| v.min(i32::MAX as u32) as i32);
+    layer.set_margin(m[0], m[1], m[2], m[3]);
+}
+
+/// Whether `output` should have a bar: every output when `names` is `None`,
+/// else those whose name (wl_output v4 or xdg-output) is listed.
+fn wanted(names: Option<&[String]>, outputs: &OutputState, output: &wl_output::WlOutput) -> bool {
+    let Some(names) = names else {
+        return true;
+    };
+    outputs
+        .info(output)
+        .and_then(|i| i.name)
+        .is_some_and(|n| names.contains(&n))
 }
 
 impl CompositorHandler for Bars {

@@ -1,0 +1,197 @@
+//! The health-sample modules (`health`, `cpu`, `memory`, `temperature`,
+//! `load`, `gpu`): one type, since they differ only in their defaults. Each
+//! renders its format template with the sample's values and takes the colour
+//! of the worst threshold it crosses.
+
+use std::time::{Duration, Instant};
+
+use super::{next_on_grid, Context, Level, Module, Palette, Placement, Segment, Text};
+use super::{Align, PopupId, HEALTH_POPUP};
+use crate::collect::Sample;
+use crate::config::format::Value;
+use crate::config::module::SAMPLE_PLACEHOLDERS;
+use crate::config::{self, Thresholds};
+
+/// How many values a sample offers (one per [`SAMPLE_PLACEHOLDERS`] entry).
+pub const VALUES: usize = 22;
+const _: () = assert!(VALUES == SAMPLE_PLACEHOLDERS.len());
+
+const GIB: f64 = (1u64 << 30) as f64;
+
+/// Bytes reserved up front for a module's text, so rendering never grows it
+/// in steady state (templates are a few words; a longer one grows it once).
+const TEXT_RESERVE: usize = 256;
+
+/// Bytes reserved for the joined throttle reasons (16 × 31 + separators).
+const THROTTLE_RESERVE: usize = 16 * 32;
+
+/// A module showing figures of the health sample.
+pub struct SampleModule {
+    spec: config::Module,
+    palette: Palette,
+    align: Align,
+    popup: Option<PopupId>,
+    interval: Duration,
+    next: Instant,
+    /// Scratch: the rendered template, and the throttle reasons joined.
+    text: String,
+    throttle: String,
+    segment: Segment,
+}
+
+impl SampleModule {
+    /// The instance of `spec`, due at `now`.
+    pub fn new(spec: &config::Module, place: Placement, now: Instant) -> SampleModule {
+        SampleModule {
+            spec: spec.clone(),
+            palette: place.palette,
+            align: place.align,
+            popup: spec.popup.then_some(HEALTH_POPUP),
+            interval: Duration::from_millis(spec.interval_ms.max(1)),
+            next: now,
+            text: String::with_capacity(TEXT_RESERVE),
+            throttle: String::with_capacity(THROTTLE_RESERVE),
+            segment: Segment {
+                align: place.align,
+                popup: spec.popup.then_some(HEALTH_POPUP),
+                ..Segment::default()
+            },
+        }
+    }
+
+    /// Renders `sample` into the module's segment; true when it changed.
+    pub fn render(&mut self, sample: &Sample) -> bool {
+        let values = values(sample, &mut self.throttle);
+        self.text.clear();
+        self.spec.format.render(&mut self.text, &values);
+        let level = level(&values, &self.spec.warning, &self.spec.critical);
+        let seg = Segment {
+            text: Text::new(&self.text),
+            style: self.palette.style(level),
+            align: self.align,
+            popup: self.popup,
+        };
+        let changed = seg != self.segment;
+        self.segment = seg;
+        changed
+    }
+
+    /// The segment as last rendered.
+    pub fn segment(&self) -> &Segment {
+        &self.segment
+    }
+}
+
+impl Module for SampleModule {
+    fn spec(&self) -> &config::Module {
+        &self.spec
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        Some(self.next)
+    }
+
+    fn uses_sample(&self) -> bool {
+        true
+    }
+
+    fn update(&mut self, cx: &Context<'_>) -> bool {
+        self.next = next_on_grid(self.next, self.interval, cx.now);
+        self.render(cx.sample)
+    }
+
+    fn write(&self, out: &mut Vec<Segment>) {
+        out.push(self.segment);
+    }
+}
+
+/// The worst level any threshold reaches: critical levels first, then
+/// warning. Text and absent values never cross a threshold.
+pub fn level(values: &[Value<'_>], warning: &Thresholds, critical: &Thresholds) -> Level {
+    let crosses = |list: &Thresholds| {
+        list.iter().any(|&(i, limit)| {
+            let v = match values.get(i) {
+                Some(Value::Float(f)) => *f,
+                Some(Value::Int(n)) => *n as f64,
+                _ => return false,
+            };
+            v >= limit
+        })
+    };
+    if crosses(critical) {
+        Level::Critical
+    } else if crosses(warning) {
+        Level::Warning
+    } else {
+        Level::Normal
+    }
+}
+
+/// The value of every placeholder for `s`, in [`SAMPLE_PLACEHOLDERS`]
+/// order. `throttle` is scratch for the joined throttle reasons (its
+/// capacity is kept, so this allocates nothing once it is large enough).
+pub fn values<'a>(s: &'a Sample, throttle: &'a mut String) -> [Value<'a>; VALUES] {
+    let sn = &s.sensors;
+    let m = &s.mem;
+    let pct = |part: u64, whole: u64| {
+        if whole > 0 {
+            Value::Float(part as f64 * 100.0 / whole as f64)
+        } else {
+            Value::Float(0.0)
+        }
+    };
+    let gib = |b: u64| Value::Float(b as f64 / GIB);
+    let int = |v: Option<u32>| v.map_or(Value::Absent, |n| Value::Int(n as i64));
+    let float = |v: Option<f32>| match v {
+        Some(f) if f.is_finite() => Value::Float(f as f64),
+        _ => Value::Absent,
+    };
+    throttle.clear();
+    for (i, r) in sn.throttle.as_slice().iter().enumerate() {
+        if i > 0 {
+            throttle.push(',');
+        }
+        throttle.push_str(r.as_str());
+    }
+    let throttle: &'a str = throttle;
+    [
+        Value::Float(finite(s.cpu_percent).clamp(0.0, 100.0) as f64),
+        Value::Int(s.cores as i64),
+        int(sn.cpu_freq_mhz),
+        int(sn.cpu_freq_max_mhz),
+        sn.cpu_freq_mhz
+            .map_or(Value::Absent, |f| Value::Float(f as f64 / 1000.0)),
+        float(sn.cpu_temp_c),
+        if m.total > 0 {
+            pct(m.used, m.total)
+        } else {
+            Value::Absent
+        },
+        gib(m.used),
+        gib(m.total),
+        gib(m.available),
+        pct(m.swap_used, m.swap_total),
+        gib(m.swap_used),
+        gib(m.swap_total),
+        Value::Float(finite(s.load[0]).max(0.0) as f64),
+        Value::Float(finite(s.load[1]).max(0.0) as f64),
+        Value::Float(finite(s.load[2]).max(0.0) as f64),
+        float(sn.gpu_busy_percent),
+        int(sn.gpu_freq_mhz),
+        int(sn.gpu_freq_max_mhz),
+        sn.power_profile
+            .as_ref()
+            .map_or(Value::Absent, |p| Value::Text(p.as_str())),
+        Value::Text(throttle),
+        Value::Int(s.tasks as i64),
+    ]
+}
+
+/// NaN and infinities (a broken sensor) show as 0 rather than "NaN".
+fn finite(v: f32) -> f32 {
+    if v.is_finite() {
+        v
+    } else {
+        0.0
+    }
+}

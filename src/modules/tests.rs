@@ -1,0 +1,207 @@
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::config;
+
+fn cfg(text: &str) -> Config {
+    config::parse(text, "test.toml", None).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn sample() -> Sample {
+    let mut s = Sample {
+        cpu_percent: 7.4,
+        cores: 4,
+        load: [0.5, 0.25, 0.125],
+        tasks: 321,
+        ..Sample::default()
+    };
+    s.mem.total = 16 << 30;
+    s.mem.used = 5 << 30;
+    s.mem.available = 11 << 30;
+    s.sensors.cpu_temp_c = Some(48.2);
+    s
+}
+
+fn cx(now: Instant, s: &Sample) -> Context<'_> {
+    Context {
+        now,
+        wall: Duration::new(1_000_000_007, 0),
+        sample: s,
+    }
+}
+
+fn texts(out: &[Segment]) -> Vec<&str> {
+    out.iter().map(|s| s.text.as_str()).collect()
+}
+
+#[test]
+fn default_layout_is_clock_centre_health_right() {
+    let now = Instant::now();
+    let mut m = Modules::from_config(&Config::default(), now);
+    assert_eq!(m.len(), 2);
+    let s = sample();
+    assert!(m.due_needs_sample(now));
+    assert!(m.update_due(&cx(now, &s)));
+    let mut out = Vec::new();
+    m.write(&mut out);
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0].align, Align::Center);
+    assert_eq!(out[1].align, Align::Right);
+    assert_eq!(
+        out[1].text.as_str(),
+        "CPU   7%  MEM  5.0G   48°C  LOAD  0.50"
+    );
+    assert_eq!(out[1].popup, Some(HEALTH_POPUP));
+    assert_eq!(m.owner(0).map(|o| o.name.as_str()), Some("clock"));
+    assert_eq!(m.owner(1).map(|o| o.name.as_str()), Some("health"));
+    assert!(m.owner(2).is_none());
+}
+
+#[test]
+fn instances_render_their_own_templates_and_colours() {
+    let c = cfg(r##"
+[bar]
+left = ["cpu", "cpu#big", "load"]
+right = ["memory", "temperature"]
+[bar.colors]
+warning = "#ff0"
+critical = "#f00"
+[module."cpu#big"]
+format = "{usage:>5.1}% of {cores} cores, {tasks} tasks"
+warning = 5
+critical = { usage = 50 }
+[module.memory]
+format = "{mem_used_gib:.1}/{mem_total_gib:.0}G swap {swap_percent:.0}%"
+[module.temperature]
+format = "{temp:>3.0}°C gpu {gpu_busy:>3}"
+critical = 40
+"##);
+    let now = Instant::now();
+    let mut m = Modules::from_config(&c, now);
+    let s = sample();
+    m.update_due(&cx(now, &s));
+    let mut out = Vec::new();
+    m.write(&mut out);
+    assert_eq!(
+        texts(&out),
+        [
+            "CPU   7%",
+            "  7.4% of 4 cores, 321 tasks",
+            "0.50 0.25 0.12",
+            "5.0/16G swap 0%",
+            " 48°C gpu  --",
+        ]
+    );
+    let yellow = Rgba::hex(0xffff00ff);
+    let red = Rgba::hex(0xff0000ff);
+    assert_eq!(out[0].style.fg, Palette::default().foreground);
+    assert_eq!(out[1].style.fg, yellow, "usage 7.4 ≥ warning 5");
+    assert_eq!(out[4].style.fg, red, "temp 48 ≥ critical 40");
+    assert!(out[..3].iter().all(|s| s.align == Align::Left));
+    assert!(out[3..].iter().all(|s| s.align == Align::Right));
+    assert!(out[0].popup.is_none(), "cpu has no popup by default");
+}
+
+#[test]
+fn each_instance_updates_on_its_own_interval() {
+    let c = cfg(r#"
+[bar]
+left = ["cpu", "cpu#slow"]
+[module."cpu#slow"]
+interval_ms = 3000
+"#);
+    let t0 = Instant::now();
+    let mut m = Modules::from_config(&c, t0);
+    let mut s = sample();
+    m.update_due(&cx(t0, &s));
+    assert_eq!(m.next_due(), Some(t0 + Duration::from_secs(1)));
+    let mut out = Vec::new();
+    for sec in 1..=3u64 {
+        let now = t0 + Duration::from_secs(sec);
+        assert!(m.due_needs_sample(now));
+        s.cpu_percent = 10.0 * sec as f32;
+        m.update_due(&cx(now, &s));
+        m.write(&mut out);
+        // The slow instance keeps its old figure until its third second.
+        let slow = if sec < 3 { "CPU   7%" } else { "CPU  30%" };
+        assert_eq!(texts(&out), [&format!("CPU {:>3}%", sec * 10)[..], slow]);
+    }
+    // Not due in between: nothing to sample.
+    assert!(!m.due_needs_sample(t0 + Duration::from_millis(3500)));
+}
+
+#[test]
+fn a_late_tick_skips_missed_intervals() {
+    let t0 = Instant::now();
+    let i = Duration::from_secs(1);
+    assert_eq!(next_on_grid(t0, i, t0), t0 + i);
+    assert_eq!(next_on_grid(t0, i, t0 + 5 * i), t0 + 6 * i);
+}
+
+#[test]
+fn absent_and_text_values_never_cross_thresholds() {
+    use crate::config::format::Value;
+    let v = [
+        Value::Absent,
+        Value::Text("x"),
+        Value::Int(5),
+        Value::Float(0.5),
+    ];
+    assert_eq!(
+        sample::level(&v, &vec![(0, 0.0), (1, 0.0)], &vec![]),
+        Level::Normal
+    );
+    assert_eq!(
+        sample::level(&v, &vec![(2, 5.0)], &vec![(3, 1.0)]),
+        Level::Warning
+    );
+    assert_eq!(
+        sample::level(&v, &vec![(2, 5.0)], &vec![(3, 0.5)]),
+        Level::Critical
+    );
+}
+
+#[test]
+fn every_placeholder_has_a_value() {
+    let mut s = sample();
+    s.sensors.throttle.push(b"thermal");
+    s.sensors.throttle.push(b"power");
+    s.sensors.power_profile = Some(crate::collect::sample::ShortStr::from_bytes(b"balanced"));
+    s.sensors.cpu_freq_mhz = Some(2400);
+    let mut scratch = String::new();
+    let v = sample::values(&s, &mut scratch);
+    let at = |name: &str| {
+        let i = config::module::SAMPLE_PLACEHOLDERS
+            .iter()
+            .position(|p| *p == name)
+            .unwrap();
+        v[i]
+    };
+    use crate::config::format::Value;
+    assert_eq!(at("throttle"), Value::Text("thermal,power"));
+    assert_eq!(at("power_profile"), Value::Text("balanced"));
+    assert_eq!(at("freq_ghz"), Value::Float(2.4));
+    assert_eq!(at("gpu_freq_mhz"), Value::Absent);
+    assert_eq!(at("tasks"), Value::Int(321));
+    assert_eq!(at("mem_available_gib"), Value::Float(11.0));
+    // A broken CPU figure shows as 0, not NaN.
+    s.cpu_percent = f32::NAN;
+    let v = sample::values(&s, &mut scratch);
+    assert_eq!(v[0], Value::Float(0.0));
+}
+
+#[test]
+fn widths_do_not_change_with_digits() {
+    let now = Instant::now();
+    let mut m = Modules::from_config(&Config::default(), now);
+    let mut a = sample();
+    let mut out = Vec::new();
+    let mut lens = Vec::new();
+    for cpu in [1.0, 10.0, 100.0] {
+        a.cpu_percent = cpu;
+        m.update_all(&cx(now, &a));
+        m.write(&mut out);
+        lens.push(out[1].text.as_str().chars().count());
+    }
+    assert!(lens.windows(2).all(|w| w[0] == w[1]), "{lens:?}");
+}
