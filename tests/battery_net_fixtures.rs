@@ -1,48 +1,16 @@
 //! Battery and network readers against fixture trees with the layouts real
 //! laptops have, plus the network reader against this machine.
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use rstat::collect::battery::{Batteries, Status};
 use rstat::collect::net::{Link, Network};
 use rstat::collect::Roots;
 
-struct Tree(PathBuf);
-
-impl Tree {
-    fn new(name: &str) -> Tree {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("{name}-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        Tree(dir)
-    }
-    fn put(&self, rel: &str, content: &str) {
-        let p = self.0.join(rel);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(&p, content).unwrap();
-    }
-    fn mkdir(&self, rel: &str) {
-        fs::create_dir_all(self.0.join(rel)).unwrap();
-    }
-    fn sys(&self) -> PathBuf {
-        self.0.join("sys")
-    }
-    fn roots(&self) -> Roots {
-        Roots::under(&self.0)
-    }
-}
-
-impl Drop for Tree {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+use common::fixture::Tree;
 
 /// An energy-reporting battery (ThinkPads, most Intel laptops), values in µWh/µW.
 fn energy_battery(t: &Tree, name: &str, status: &str, now: u64, full: u64, power: u64) {

@@ -4,78 +4,48 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use rstat::collect::sysfs::SensorSet;
 use rstat::collect::Sensors;
 
-/// A fresh fixture root under the target dir, removed on drop.
-struct Tree(PathBuf);
-
-impl Tree {
-    fn new(name: &str) -> Tree {
-        // Tests run in parallel: each tree gets its own directory.
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("{name}-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(dir.join("sys")).unwrap();
-        Tree(dir)
-    }
-    fn sys(&self) -> PathBuf {
-        self.0.join("sys")
-    }
-    fn put(&self, rel: &str, content: &str) {
-        let p = self.sys().join(rel);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(&p, content).unwrap();
-    }
-}
-
-impl Drop for Tree {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+use common::fixture::Tree;
 
 /// A ThinkPad-like Intel laptop: acpitz + coretemp hwmons, thermal zones,
 /// two CPUs with cpufreq, i915 with per-GT files and throttle reasons, and a
 /// platform profile. Names and value formats as the kernel writes them.
 fn intel_laptop() -> Tree {
     let t = Tree::new("intel");
-    t.put("class/hwmon/hwmon0/name", "acpitz\n");
-    t.put("class/hwmon/hwmon0/temp1_input", "30000\n");
-    t.put("class/hwmon/hwmon4/name", "coretemp\n");
-    t.put("class/hwmon/hwmon4/temp1_label", "Package id 0\n");
-    t.put("class/hwmon/hwmon4/temp1_input", "52000\n");
-    t.put("class/hwmon/hwmon4/temp2_label", "Core 0\n");
-    t.put("class/hwmon/hwmon4/temp2_input", "49000\n");
-    t.put("class/thermal/thermal_zone0/type", "acpitz\n");
-    t.put("class/thermal/thermal_zone0/temp", "27800\n");
-    t.put("class/thermal/thermal_zone7/type", "x86_pkg_temp\n");
-    t.put("class/thermal/thermal_zone7/temp", "53000\n");
+    t.put("sys/class/hwmon/hwmon0/name", "acpitz\n");
+    t.put("sys/class/hwmon/hwmon0/temp1_input", "30000\n");
+    t.put("sys/class/hwmon/hwmon4/name", "coretemp\n");
+    t.put("sys/class/hwmon/hwmon4/temp1_label", "Package id 0\n");
+    t.put("sys/class/hwmon/hwmon4/temp1_input", "52000\n");
+    t.put("sys/class/hwmon/hwmon4/temp2_label", "Core 0\n");
+    t.put("sys/class/hwmon/hwmon4/temp2_input", "49000\n");
+    t.put("sys/class/thermal/thermal_zone0/type", "acpitz\n");
+    t.put("sys/class/thermal/thermal_zone0/temp", "27800\n");
+    t.put("sys/class/thermal/thermal_zone7/type", "x86_pkg_temp\n");
+    t.put("sys/class/thermal/thermal_zone7/temp", "53000\n");
     for (cpu, cur) in [(0, "1800000"), (1, "2200000")] {
         t.put(
-            &format!("devices/system/cpu/cpu{cpu}/cpufreq/scaling_cur_freq"),
+            &format!("sys/devices/system/cpu/cpu{cpu}/cpufreq/scaling_cur_freq"),
             &format!("{cur}\n"),
         );
         t.put(
-            &format!("devices/system/cpu/cpu{cpu}/cpufreq/cpuinfo_max_freq"),
+            &format!("sys/devices/system/cpu/cpu{cpu}/cpufreq/cpuinfo_max_freq"),
             "4700000\n",
         );
         t.put(
-            &format!("devices/system/cpu/cpu{cpu}/cpufreq/scaling_max_freq"),
+            &format!("sys/devices/system/cpu/cpu{cpu}/cpufreq/scaling_max_freq"),
             "4700000\n",
         );
     }
-    t.put("devices/system/cpu/online", "0-1\n");
+    t.put("sys/devices/system/cpu/online", "0-1\n");
     // The connector directory must not be mistaken for a card.
-    t.put("class/drm/card1-eDP-1/status", "connected\n");
-    let gt = "class/drm/card1/gt/gt0";
+    t.put("sys/class/drm/card1-eDP-1/status", "connected\n");
+    let gt = "sys/class/drm/card1/gt/gt0";
     t.put(&format!("{gt}/rc6_residency_ms"), "1000\n");
     t.put(&format!("{gt}/rps_act_freq_mhz"), "1300\n");
     t.put(&format!("{gt}/rps_cur_freq_mhz"), "1300\n");
@@ -87,9 +57,9 @@ fn intel_laptop() -> Tree {
     t.put(&format!("{gt}/throttle_reason_pl4"), "0\n");
     t.put(&format!("{gt}/throttle_reason_thermal"), "1\n");
     t.put(&format!("{gt}/throttle_reason_prochot"), "0\n");
-    t.put("firmware/acpi/platform_profile", "balanced\n");
+    t.put("sys/firmware/acpi/platform_profile", "balanced\n");
     t.put(
-        "firmware/acpi/platform_profile_choices",
+        "sys/firmware/acpi/platform_profile_choices",
         "low-power balanced performance\n",
     );
     t
@@ -99,26 +69,26 @@ fn intel_laptop() -> Tree {
 /// percentage and DPM levels, no platform profile.
 fn amd_laptop() -> Tree {
     let t = Tree::new("amd");
-    t.put("class/hwmon/hwmon2/name", "nvme\n");
-    t.put("class/hwmon/hwmon2/temp1_input", "38850\n");
-    t.put("class/hwmon/hwmon3/name", "k10temp\n");
-    t.put("class/hwmon/hwmon3/temp1_label", "Tctl\n");
-    t.put("class/hwmon/hwmon3/temp1_input", "61250\n");
-    t.put("class/hwmon/hwmon3/temp3_label", "Tccd1\n");
-    t.put("class/hwmon/hwmon3/temp3_input", "58000\n");
-    t.put("class/thermal/thermal_zone0/type", "acpitz\n");
-    t.put("class/thermal/thermal_zone0/temp", "40000\n");
+    t.put("sys/class/hwmon/hwmon2/name", "nvme\n");
+    t.put("sys/class/hwmon/hwmon2/temp1_input", "38850\n");
+    t.put("sys/class/hwmon/hwmon3/name", "k10temp\n");
+    t.put("sys/class/hwmon/hwmon3/temp1_label", "Tctl\n");
+    t.put("sys/class/hwmon/hwmon3/temp1_input", "61250\n");
+    t.put("sys/class/hwmon/hwmon3/temp3_label", "Tccd1\n");
+    t.put("sys/class/hwmon/hwmon3/temp3_input", "58000\n");
+    t.put("sys/class/thermal/thermal_zone0/type", "acpitz\n");
+    t.put("sys/class/thermal/thermal_zone0/temp", "40000\n");
     t.put(
-        "devices/system/cpu/cpu0/cpufreq/scaling_cur_freq",
+        "sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq",
         "3000000\n",
     );
     t.put(
-        "devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq",
+        "sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq",
         "4950000\n",
     );
-    t.put("class/drm/card0/device/gpu_busy_percent", "37\n");
+    t.put("sys/class/drm/card0/device/gpu_busy_percent", "37\n");
     t.put(
-        "class/drm/card0/device/pp_dpm_sclk",
+        "sys/class/drm/card0/device/pp_dpm_sclk",
         "0: 200Mhz \n1: 1100Mhz *\n2: 2200Mhz \n",
     );
     t
@@ -154,7 +124,7 @@ fn intel_laptop_sensors() {
 
     // 100 ms of RC6 in ~200 ms of wall time: about half busy.
     std::thread::sleep(Duration::from_millis(200));
-    t.put("class/drm/card1/gt/gt0/rc6_residency_ms", "1100\n");
+    t.put("sys/class/drm/card1/gt/gt0/rc6_residency_ms", "1100\n");
     let busy = read(&mut set)
         .gpu_busy_percent
         .expect("busy after two readings");

@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+pub mod fixture;
+
 /// Whether CI demands that every end-to-end test runs (`RSTAT_REQUIRE_E2E=1`).
 pub fn e2e_required() -> bool {
     std::env::var("RSTAT_REQUIRE_E2E").is_ok_and(|v| v == "1")
