@@ -8,6 +8,7 @@ use crate::collect::sample::Comm;
 use crate::collect::Sample;
 use crate::render::popup::{PopupContent, PopupRow, PopupTable};
 use crate::render::Text;
+use crate::report::human;
 
 /// Titles of the three tables, in order.
 pub const TITLES: [&str; 3] = ["CPU", "Memory (resident)", "Disk IO (read + write)"];
@@ -67,37 +68,16 @@ fn fill<T>(
 /// the last sample).
 pub const NONE: &str = "none";
 
-/// A kernel process name made printable, as `report::human::name` does:
-/// invalid UTF-8 as U+FFFD, control characters as `?`. Fifteen bytes become
-/// at most 45 (fifteen U+FFFD), which a [`Text`] holds whole.
+/// A kernel process name made printable ([`human::Name`]). Fifteen bytes
+/// become at most 45 (fifteen U+FFFD), which a [`Text`] holds whole.
 pub fn name(out: &mut Text, comm: &Comm) {
     out.clear();
-    for chunk in comm.as_bytes().utf8_chunks() {
-        for ch in chunk.valid().chars() {
-            let ch = if ch.is_control() { '?' } else { ch };
-            let mut tmp = [0u8; 4];
-            out.push_str(ch.encode_utf8(&mut tmp));
-        }
-        if !chunk.invalid().is_empty() {
-            out.push_str("\u{fffd}");
-        }
-    }
+    let _ = write!(out, "{}", human::Name(comm.as_bytes()));
 }
 
-/// A byte count with a binary unit and one decimal: "512 B", "1.5 KiB".
+/// A byte count with a binary unit ([`human::Bytes`]).
 pub fn bytes(out: &mut Text, v: u64) {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    if v < 1024 {
-        let _ = write!(out, "{v} B");
-        return;
-    }
-    let mut x = v as f64;
-    let mut u = 0;
-    while x >= 1024.0 && u < UNITS.len() - 1 {
-        x /= 1024.0;
-        u += 1;
-    }
-    let _ = write!(out, "{x:.1} {}", UNITS[u]);
+    let _ = write!(out, "{}", human::Bytes(v));
 }
 
 #[cfg(test)]

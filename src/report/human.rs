@@ -1,40 +1,53 @@
-//! Human-readable numbers and names for text outputs, written into reused
-//! buffers (no allocation).
+//! Human-readable numbers and names, as `Display` values so they write into
+//! any reused buffer (`write!` into a `Vec<u8>` or a fixed [`Text`]) without
+//! allocating.
+//!
+//! [`Text`]: crate::render::Text
 
-use std::io::Write;
+use std::fmt;
 
-/// Appends a byte count with a binary unit: `512 B`, `1.5 KiB`, `12.3 GiB`.
-pub fn bytes(out: &mut Vec<u8>, v: u64) {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    if v < 1024 {
-        let _ = write!(out, "{v} B");
-        return;
+/// A byte count with a binary unit: `512 B`, `1.5 KiB`, `12.3 GiB`.
+#[derive(Clone, Copy, Debug)]
+pub struct Bytes(pub u64);
+
+impl fmt::Display for Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+        let v = self.0;
+        if v < 1024 {
+            return write!(f, "{v} B");
+        }
+        let mut x = v as f64;
+        let mut u = 0;
+        while x >= 1024.0 && u < UNITS.len() - 1 {
+            x /= 1024.0;
+            u += 1;
+        }
+        write!(f, "{x:.1} {}", UNITS[u])
     }
-    let mut x = v as f64;
-    let mut u = 0;
-    while x >= 1024.0 && u < UNITS.len() - 1 {
-        x /= 1024.0;
-        u += 1;
-    }
-    let _ = write!(out, "{x:.1} {}", UNITS[u]);
 }
 
-/// Appends a process name for display: invalid UTF-8 as U+FFFD, control
+/// A kernel process name made printable: invalid UTF-8 as U+FFFD, control
 /// characters (a newline in a name would break a table) as `?`.
-pub fn name(out: &mut Vec<u8>, raw: &[u8]) {
-    for chunk in raw.utf8_chunks() {
-        for ch in chunk.valid().chars() {
-            let ch = if ch.is_control() { '?' } else { ch };
-            let mut tmp = [0u8; 4];
-            out.extend_from_slice(ch.encode_utf8(&mut tmp).as_bytes());
+#[derive(Clone, Copy, Debug)]
+pub struct Name<'a>(pub &'a [u8]);
+
+impl fmt::Display for Name<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write;
+        for chunk in self.0.utf8_chunks() {
+            for ch in chunk.valid().chars() {
+                f.write_char(if ch.is_control() { '?' } else { ch })?;
+            }
+            if !chunk.invalid().is_empty() {
+                f.write_char('\u{fffd}')?;
+            }
         }
-        if !chunk.invalid().is_empty() {
-            out.extend_from_slice("\u{fffd}".as_bytes());
-        }
+        Ok(())
     }
 }
 
-/// Display width of `raw` as [`name`] writes it, in characters.
+/// Display width of `raw` as [`Name`] writes it, in characters.
 pub fn name_chars(raw: &[u8]) -> usize {
     raw.utf8_chunks()
         .map(|c| c.valid().chars().count() + usize::from(!c.invalid().is_empty()))
@@ -47,24 +60,19 @@ mod tests {
 
     #[test]
     fn byte_units() {
-        let mut v = Vec::new();
         for (n, want) in [
             (0, "0 B"),
             (1023, "1023 B"),
             (1536, "1.5 KiB"),
             (5 << 30, "5.0 GiB"),
         ] {
-            v.clear();
-            bytes(&mut v, n);
-            assert_eq!(std::str::from_utf8(&v).unwrap(), want);
+            assert_eq!(Bytes(n).to_string(), want);
         }
     }
 
     #[test]
     fn names() {
-        let mut v = Vec::new();
-        name(&mut v, b"a\nb\xffc");
-        assert_eq!(std::str::from_utf8(&v).unwrap(), "a?b\u{fffd}c");
+        assert_eq!(Name(b"a\nb\xffc").to_string(), "a?b\u{fffd}c");
         assert_eq!(name_chars(b"a\nb\xffc"), 5);
         assert_eq!(name_chars("\u{1f600}x".as_bytes()), 2);
     }

@@ -90,7 +90,7 @@ fn markup(out: &mut Vec<u8>, s: &[u8]) {
 /// Appends a display name padded with spaces to 15 characters.
 fn padded_name(out: &mut Vec<u8>, scratch: &mut Vec<u8>, raw: &[u8]) {
     scratch.clear();
-    human::name(scratch, raw);
+    let _ = write!(scratch, "{}", human::Name(raw));
     markup(out, scratch);
     for _ in human::name_chars(raw)..15 {
         out.push(b' ');
@@ -127,14 +127,14 @@ impl WaybarLine {
             "CPU {:.1}% of {} cores, load {:.2} {:.2} {:.2}\nMemory ",
             s.cpu_percent, s.cores, s.load[0], s.load[1], s.load[2]
         );
-        human::bytes(tt, s.mem.used);
+        let _ = write!(tt, "{}", human::Bytes(s.mem.used));
         tt.extend_from_slice(b" of ");
-        human::bytes(tt, s.mem.total);
+        let _ = write!(tt, "{}", human::Bytes(s.mem.total));
         if s.mem.swap_total > 0 {
             tt.extend_from_slice(b", swap ");
-            human::bytes(tt, s.mem.swap_used);
+            let _ = write!(tt, "{}", human::Bytes(s.mem.swap_used));
             tt.extend_from_slice(b" of ");
-            human::bytes(tt, s.mem.swap_total);
+            let _ = write!(tt, "{}", human::Bytes(s.mem.swap_total));
         }
         let mut sep = b"\n" as &[u8];
         if let Some(c) = sn.cpu_temp_c {
@@ -180,16 +180,16 @@ impl WaybarLine {
             let _ = write!(tt, "\n{:>7}  ", p.pid);
             padded_name(tt, &mut self.scratch, p.name.as_bytes());
             tt.push(b' ');
-            human::bytes(tt, p.rss_bytes);
+            let _ = write!(tt, "{}", human::Bytes(p.rss_bytes));
         }
         tt.extend_from_slice(b"\nTop IO");
         for p in s.top_io.as_slice() {
             let _ = write!(tt, "\n{:>7}  ", p.pid);
             padded_name(tt, &mut self.scratch, p.name.as_bytes());
             tt.extend_from_slice(b" R ");
-            human::bytes(tt, p.read_bytes_per_s);
+            let _ = write!(tt, "{}", human::Bytes(p.read_bytes_per_s));
             tt.extend_from_slice(b"/s  W ");
-            human::bytes(tt, p.write_bytes_per_s);
+            let _ = write!(tt, "{}", human::Bytes(p.write_bytes_per_s));
             tt.extend_from_slice(b"/s");
         }
         tt.extend_from_slice(b"</tt>");
