@@ -19,7 +19,9 @@ use wayland_client::globals::registry_queue_init;
 use wayland_client::protocol::{wl_output, wl_shm, wl_surface};
 use wayland_client::{Connection, EventQueue, QueueHandle};
 
-use crate::render::{Canvas, GlyphCache, Look, Rect, Renderer, Segment, MAX_SEGMENTS};
+use crate::render::{
+    Canvas, GlyphCache, Look, OutputTag, Rect, Renderer, Segment, MAX_SEGMENTS,
+};
 use buffers::{Buffers, Format};
 use fractional::{FractionalGlobals, SurfaceScaling};
 
@@ -112,6 +114,9 @@ struct OutputBar {
     output: wl_output::WlOutput,
     layer: LayerSurface,
     renderer: Renderer,
+    /// Its output's tag: segments tagged for another output are not drawn
+    /// here (each output's workspaces on its own bar).
+    tag: Option<OutputTag>,
     /// Logical size from the last configure (0 until the first).
     logical: (u32, u32),
     scale: u32,
@@ -140,6 +145,8 @@ pub struct Bars {
     cfg: SurfaceConfig,
     glyphs: GlyphCache,
     segments: Vec<Segment>,
+    /// Scratch: the segments one bar shows (reused, no allocation per frame).
+    shown: Vec<Segment>,
     bars: Vec<OutputBar>,
     next_id: u64,
     /// Scratch for damage rectangles (reused, no allocation per frame).
@@ -180,6 +187,7 @@ impl Bars {
             cfg,
             glyphs,
             segments: Vec::with_capacity(MAX_SEGMENTS),
+            shown: Vec::with_capacity(MAX_SEGMENTS),
             bars: Vec::new(),
             next_id: 1,
             rects: Vec::with_capacity(MAX_SEGMENTS + 1),
@@ -310,6 +318,11 @@ impl Bars {
         layer.set_keyboard_interactivity(KeyboardInteractivity::None);
         let id = self.next_id;
         self.next_id += 1;
+        let tag = self
+            .outputs
+            .info(&output)
+            .and_then(|i| i.name)
+            .map(|n| OutputTag::of(&n));
         let scaling = self
             .fractional
             .as_ref()
@@ -324,6 +337,7 @@ impl Bars {
             output,
             layer,
             renderer: Renderer::new(self.cfg.look),
+            tag,
             logical: (0, 0),
             scale,
             applied_scale: 1,
@@ -409,7 +423,13 @@ impl Bars {
             // call us again (dirty stays set).
             return;
         };
-        let changed = b.renderer.update(&self.segments, &mut self.glyphs);
+        self.shown.clear();
+        self.shown.extend(
+            self.segments
+                .iter()
+                .filter(|s| s.output.is_none() || s.output == b.tag),
+        );
+        let changed = b.renderer.update(&self.shown, &mut self.glyphs);
         b.dirty = false;
         if changed.is_empty() {
             return;
