@@ -86,7 +86,7 @@ impl Network {
 
 /// Bytes per second in at most five characters: `512B`, `3.4K`, `12M`.
 pub fn human_rate(bytes: u64, out: &mut Text) {
-    const UNITS: [char; 5] = ['B', 'K', 'M', 'G', 'T'];
+    const UNITS: [char; 7] = ['B', 'K', 'M', 'G', 'T', 'P', 'E'];
     let mut v = bytes as f64;
     let mut u = 0;
     while v >= 1000.0 && u + 1 < UNITS.len() {
