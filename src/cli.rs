@@ -207,10 +207,12 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, UsageError>
     if collector == CollectorArg::All && !matches!(mode, Mode::Bench(_)) {
         return Err(UsageError("--collector all works only with --bench".into()));
     }
-    if interval_ms.is_some() && !matches!(
+    if interval_ms.is_some()
+        && !matches!(
             mode,
             Mode::Once | Mode::OnceModules | Mode::Waybar | Mode::Bar
-        ) {
+        )
+    {
         return Err(UsageError(
             "--interval-ms works with --once, --waybar and the bar".into(),
         ));

@@ -79,7 +79,14 @@ fn texts(segs: &[Segment]) -> Vec<&str> {
 #[test]
 fn battery_discharging_charging_two_and_none() {
     let t = Tree::new("bat");
-    battery(&t, "BAT0", "Discharging", 30_000_000, 50_000_000, 10_000_000);
+    battery(
+        &t,
+        "BAT0",
+        "Discharging",
+        30_000_000,
+        50_000_000,
+        10_000_000,
+    );
     let cfg = config(
         "[bar]\nright = [\"battery\", \"battery#detail\"]\n\
          [module.\"battery#detail\"]\nformat = \"{percent:.0}|{status}|{time_to_empty}|{time_to_full}|{power:.1}|{count}\"\n",
@@ -89,11 +96,21 @@ fn battery_discharging_charging_two_and_none() {
     let mut m = Modules::with_sources(&cfg, t0, &t.sources());
     let segs = draw(&mut m, t0);
     // 30 Wh left at 10 W: three hours.
-    assert_eq!(texts(&segs), ["BAT  60% 3:00", "60|discharging|3:00|--|10.0|1"]);
+    assert_eq!(
+        texts(&segs),
+        ["BAT  60% 3:00", "60|discharging|3:00|--|10.0|1"]
+    );
     assert_eq!(once::class(&segs[0], &palette), "normal");
 
     // Low: the warning colour at 30 % and below, critical at 15 %.
-    battery(&t, "BAT0", "Discharging", 14_000_000, 50_000_000, 10_000_000);
+    battery(
+        &t,
+        "BAT0",
+        "Discharging",
+        14_000_000,
+        50_000_000,
+        10_000_000,
+    );
     let segs = draw(&mut m, t0 + Duration::from_secs(5));
     assert_eq!(segs[0].text.as_str(), "BAT  28% 1:24");
     assert_eq!(once::class(&segs[0], &palette), "warning");
@@ -104,13 +121,23 @@ fn battery_discharging_charging_two_and_none() {
     // Plugged in: charging shows the time to full and no alarm.
     battery(&t, "BAT0", "Charging", 5_000_000, 50_000_000, 45_000_000);
     let segs = draw(&mut m, t0 + Duration::from_secs(15));
-    assert_eq!(texts(&segs), ["BAT  10% 1:00", "10|charging|--|1:00|45.0|1"]);
+    assert_eq!(
+        texts(&segs),
+        ["BAT  10% 1:00", "10|charging|--|1:00|45.0|1"]
+    );
     assert_eq!(segs[0].text.as_str(), "BAT  10% 1:00");
     assert_eq!(once::class(&segs[0], &palette), "normal");
 
     // A second battery: combined.
     battery(&t, "BAT1", "Discharging", 20_000_000, 50_000_000, 0);
-    battery(&t, "BAT0", "Discharging", 30_000_000, 50_000_000, 10_000_000);
+    battery(
+        &t,
+        "BAT0",
+        "Discharging",
+        30_000_000,
+        50_000_000,
+        10_000_000,
+    );
     let mut m = Modules::with_sources(&cfg, t0, &t.sources());
     let segs = draw(&mut m, t0);
     assert_eq!(segs[1].text.as_str(), "50|discharging|5:00|--|10.0|2");
@@ -157,14 +184,20 @@ wlan0: 0000   63.  -47.  -256        0      0      0      0      3        0\n",
     // No such interface here, so no address: `--`.
     assert_eq!(
         texts(&segs),
-        ["enp3s0 --  rx    0B tx    0B", "enp3s0 wired up -- 0B 0B 0 0 --"]
+        [
+            "enp3s0 --  rx    0B tx    0B",
+            "enp3s0 wired up -- 0B 0B 0 0 --"
+        ]
     );
     t.put("sys/class/net/enp3s0/statistics/rx_bytes", "3000000\n");
     t.put("sys/class/net/enp3s0/statistics/tx_bytes", "1500000\n");
     let segs = draw(&mut m, t0 + Duration::from_secs(2));
     assert_eq!(
         texts(&segs),
-        ["enp3s0 --  rx  977K tx  488K", "enp3s0 wired up -- 977K 488K 977 488 --"]
+        [
+            "enp3s0 --  rx  977K tx  488K",
+            "enp3s0 wired up -- 977K 488K 977 488 --"
+        ]
     );
     assert_eq!(once::class(&segs[0], &palette), "normal");
 
@@ -189,11 +222,16 @@ wlan0: 0000   63.  -47.  -256        0      0      0      0      3        0\n",
 #[test]
 fn network_on_this_machine_shows_an_address() {
     let route = fs::read_to_string("/proc/net/route").unwrap_or_default();
-    if !route.lines().skip(1).any(|l| l.split_whitespace().nth(1) == Some("00000000")) {
+    if !route
+        .lines()
+        .skip(1)
+        .any(|l| l.split_whitespace().nth(1) == Some("00000000"))
+    {
         eprintln!("SKIPPED: this machine has no IPv4 default route");
         return;
     }
-    let cfg = config("[bar]\nright = [\"network\"]\n[module.network]\nformat = \"{iface}={ipv4}\"\n");
+    let cfg =
+        config("[bar]\nright = [\"network\"]\n[module.network]\nformat = \"{iface}={ipv4}\"\n");
     let t0 = Instant::now();
     let mut m = Modules::with_sources(&cfg, t0, &Sources::default());
     let segs = draw(&mut m, t0);

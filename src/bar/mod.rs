@@ -16,8 +16,8 @@ pub mod watch;
 
 use std::cell::RefCell;
 use std::fmt;
-use std::rc::Rc;
 use std::os::fd::RawFd;
+use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use smithay_client_toolkit::reexports::calloop::generic::Generic;
@@ -28,12 +28,12 @@ use smithay_client_toolkit::reexports::calloop::{
 use smithay_client_toolkit::reexports::calloop_wayland_source::WaylandSource;
 
 use crate::collect::{Sample, Sampler};
-use crate::config::{self, Config};
 use crate::compositor::Detected;
+use crate::config::{self, Config};
 use crate::modules::{Button, Command, Context, Modules, OutputTag, Sources};
-use ipc::{EventFd, Ipc};
 use crate::render::{GlyphCache, Segment, MAX_SEGMENTS};
 use crate::wayland::{Bars, ConnectError};
+use ipc::{EventFd, Ipc};
 use signals::{Request, Signals};
 use watch::Watch;
 

@@ -607,7 +607,9 @@ impl<'a> Cx<'a> {
                 if m.kind == Kind::Custom && m.exec.is_none() {
                     self.err(
                         def.clone(),
-                        format!("[module.\"{name}\"]: a custom module needs `exec`, the command to run"),
+                        format!(
+                            "[module.\"{name}\"]: a custom module needs `exec`, the command to run"
+                        ),
                     );
                 }
                 modules.push(m.clone());
@@ -857,10 +859,7 @@ impl<'a> Cx<'a> {
                 if !kinds.contains(&kind.name()) {
                     self.err(
                         k.span(),
-                        format!(
-                            "`{qkey}`: only {} modules take `{key}`",
-                            kinds.join(", ")
-                        ),
+                        format!("`{qkey}`: only {} modules take `{key}`", kinds.join(", ")),
                     );
                     continue;
                 }

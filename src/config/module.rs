@@ -77,12 +77,32 @@ pub const CUSTOM_PLACEHOLDERS: &[&str] = &["text", "tooltip", "class", "percenta
 /// description), for the README and the default config.
 pub const OTHER_PLACEHOLDER_DOCS: &[(&str, &str, &str)] = &[
     ("workspaces", "name", "the workspace's name"),
-    ("workspaces", "id", "its number (Sway `num`, Hyprland `id`; -1 when named only)"),
+    (
+        "workspaces",
+        "id",
+        "its number (Sway `num`, Hyprland `id`; -1 when named only)",
+    ),
     ("workspaces", "output", "the output it is on"),
-    ("window", "title", "the focused window's title, cut to `max_chars` characters"),
-    ("battery", "percent", "charge left, % (all batteries together)"),
-    ("battery", "status", "charging, discharging, full, not charging, unknown"),
-    ("battery", "time", "time to empty (discharging) or to full (charging), H:MM"),
+    (
+        "window",
+        "title",
+        "the focused window's title, cut to `max_chars` characters",
+    ),
+    (
+        "battery",
+        "percent",
+        "charge left, % (all batteries together)",
+    ),
+    (
+        "battery",
+        "status",
+        "charging, discharging, full, not charging, unknown",
+    ),
+    (
+        "battery",
+        "time",
+        "time to empty (discharging) or to full (charging), H:MM",
+    ),
     ("battery", "time_to_empty", "time to empty, H:MM"),
     ("battery", "time_to_full", "time to full, H:MM"),
     ("battery", "power", "watts in or out"),
@@ -91,14 +111,26 @@ pub const OTHER_PLACEHOLDER_DOCS: &[(&str, &str, &str)] = &[
     ("network", "kind", "wired, wifi or other"),
     ("network", "state", "up or down"),
     ("network", "ipv4", "its IPv4 address"),
-    ("network", "rx", "receive rate, human-readable (`1.2M`, bytes/s)"),
+    (
+        "network",
+        "rx",
+        "receive rate, human-readable (`1.2M`, bytes/s)",
+    ),
     ("network", "tx", "transmit rate, human-readable"),
     ("network", "rx_kib", "receive rate, KiB/s"),
     ("network", "tx_kib", "transmit rate, KiB/s"),
     ("network", "signal", "wifi link quality, %"),
-    ("custom", "text", "the script's text (plain: line 1; JSON: `text`)"),
+    (
+        "custom",
+        "text",
+        "the script's text (plain: line 1; JSON: `text`)",
+    ),
     ("custom", "tooltip", "line 2 / `tooltip`"),
-    ("custom", "class", "line 3 / `class` (`warning`, `critical` colour the module)"),
+    (
+        "custom",
+        "class",
+        "line 3 / `class` (`warning`, `critical` colour the module)",
+    ),
     ("custom", "percentage", "JSON `percentage`, 0–100"),
 ];
 
@@ -357,7 +389,9 @@ mod tests {
             }
             for p in k.placeholders() {
                 assert!(
-                    OTHER_PLACEHOLDER_DOCS.iter().any(|(n, q, _)| *n == k.name() && q == p),
+                    OTHER_PLACEHOLDER_DOCS
+                        .iter()
+                        .any(|(n, q, _)| *n == k.name() && q == p),
                     "{p} undocumented"
                 );
             }

@@ -14,6 +14,9 @@ use crate::config::{self, format::Value};
 use crate::exec::custom::{Custom, Format, Mode, Status};
 use crate::exec::CommandLine;
 
+/// How soon a script whose output ended is looked at again for its exit.
+const REAP_POLL: Duration = Duration::from_millis(20);
+
 /// The custom module.
 pub struct CustomModule {
     spec: config::Module,
@@ -22,6 +25,8 @@ pub struct CustomModule {
     runner: Option<Custom>,
     /// The error last reported on stderr (each new one is reported once).
     reported: Option<String>,
+    /// When to look for the exit of a script whose output ended.
+    reap_at: Option<Instant>,
     text: String,
     segment: Option<Segment>,
 }
@@ -49,6 +54,7 @@ impl CustomModule {
                 .as_ref()
                 .map(|a| Custom::new(CommandLine::from(a), mode, format, timeout)),
             reported: None,
+            reap_at: None,
             text: String::with_capacity(256),
             segment: None,
         }
@@ -84,8 +90,7 @@ impl CustomModule {
                         Value::Text(o.text.trim_end()),
                         Value::Text(&o.tooltip),
                         Value::Text(&o.class),
-                        o.percentage
-                            .map_or(Value::Absent, |p| Value::Int(p as i64)),
+                        o.percentage.map_or(Value::Absent, |p| Value::Int(p as i64)),
                     ];
                     self.text.clear();
                     self.spec.format.render(&mut self.text, &values);
@@ -113,6 +118,19 @@ impl CustomModule {
         changed
     }
 
+    /// Schedules a look for the exit when the output ended before it.
+    fn track_exit(&mut self, now: Instant) {
+        let waiting = self
+            .runner
+            .as_ref()
+            .is_some_and(|r| r.pid().is_some() && r.fd().is_none());
+        if !waiting {
+            self.reap_at = None;
+        } else if self.reap_at.is_none() {
+            self.reap_at = Some(now + REAP_POLL);
+        }
+    }
+
     /// The script's process id while it runs (tests).
     pub fn pid(&self) -> Option<u32> {
         self.runner.as_ref().and_then(Custom::pid)
@@ -125,13 +143,20 @@ impl Module for CustomModule {
     }
 
     fn next_due(&self) -> Option<Instant> {
-        self.runner.as_ref().and_then(Custom::next_deadline)
+        let r = self.runner.as_ref()?;
+        // Its output has ended but the process was not yet collected (EOF
+        // usually comes a moment before the exit): look again shortly
+        // rather than at the run's timeout. (A fixed instant: a deadline
+        // computed from "now" at each ask would never come due.)
+        self.reap_at.or_else(|| r.next_deadline())
     }
 
     fn update(&mut self, cx: &Context<'_>) -> bool {
         if let Some(r) = &mut self.runner {
             r.on_timer(cx.now);
         }
+        self.reap_at = None;
+        self.track_exit(cx.now);
         self.refresh()
     }
 
@@ -147,6 +172,7 @@ impl Module for CustomModule {
         if let Some(r) = &mut self.runner {
             r.on_readable();
         }
+        self.track_exit(Instant::now());
         self.refresh()
     }
 

@@ -56,7 +56,9 @@ impl Workspaces {
         };
         // The focused one also gets a faint accent background, so it reads
         // as selected even to users who cannot tell the colours apart.
-        let bg = w.focused.then(|| Rgba([p.accent.0[0], p.accent.0[1], p.accent.0[2], 0x40]));
+        let bg = w
+            .focused
+            .then(|| Rgba([p.accent.0[0], p.accent.0[1], p.accent.0[2], 0x40]));
         Style { fg, bg }
     }
 
@@ -129,7 +131,9 @@ impl Module for Workspaces {
 
     fn pointer(&mut self, index: usize, button: Button) -> Option<Command> {
         match button {
-            Button::Left => self.name(index).map(|n| Command::FocusWorkspace(n.to_string())),
+            Button::Left => self
+                .name(index)
+                .map(|n| Command::FocusWorkspace(n.to_string())),
             // Scrolling down moves right, as in Waybar.
             Button::ScrollDown => Some(Command::CycleWorkspace(1)),
             Button::ScrollUp => Some(Command::CycleWorkspace(-1)),

@@ -19,9 +19,7 @@ use wayland_client::globals::registry_queue_init;
 use wayland_client::protocol::{wl_output, wl_shm, wl_surface};
 use wayland_client::{Connection, EventQueue, QueueHandle};
 
-use crate::render::{
-    Canvas, GlyphCache, Look, OutputTag, Rect, Renderer, Segment, MAX_SEGMENTS,
-};
+use crate::render::{Canvas, GlyphCache, Look, OutputTag, Rect, Renderer, Segment, MAX_SEGMENTS};
 use buffers::{Buffers, Format};
 use fractional::{FractionalGlobals, SurfaceScaling};
 
