@@ -182,12 +182,14 @@ fn on_bar(segs: &[Segment], output: &str) -> Vec<String> {
 #[test]
 fn each_output_shows_its_own_workspaces_and_clicks_switch() {
     let hypr = FakeHyprland::start("outputs");
-    let (mut m, cfg) = modules(
-        "[bar]\nleft = [\"workspaces\", \"window\"]\n[module.window]\nmax_chars = 8\n",
-    );
+    let (mut m, cfg) =
+        modules("[bar]\nleft = [\"workspaces\", \"window\"]\n[module.window]\nmax_chars = 8\n");
     let palette = Palette::from_colors(&cfg.bar.colors);
     assert!(m.uses_compositor());
-    assert!(written(&mut m).is_empty(), "hidden until the compositor answers");
+    assert!(
+        written(&mut m).is_empty(),
+        "hidden until the compositor answers"
+    );
     assert_eq!(m.next_due(), None, "event-driven: never by the clock");
 
     let (mut c, mut ev) = hypr.connect();
@@ -196,7 +198,11 @@ fn each_output_shows_its_own_workspaces_and_clicks_switch() {
     assert_eq!(on_bar(&segs, "DP-1"), ["1", "2", "kitty"]);
     assert_eq!(on_bar(&segs, "HDMI-A-1"), ["3:web", "kitty"]);
     let class: Vec<&str> = segs.iter().map(|s| once::class(s, &palette)).collect();
-    assert_eq!(class, ["accent", "dim", "normal", "normal"], "focused, hidden, visible, title");
+    assert_eq!(
+        class,
+        ["accent", "dim", "normal", "normal"],
+        "focused, hidden, visible, title"
+    );
 
     // A long title is cut to 8 characters.
     ev.write_all(b"activewindow>>firefox,Rust, the book - Mozilla Firefox\n")
@@ -225,8 +231,14 @@ fn each_output_shows_its_own_workspaces_and_clicks_switch() {
         Some(Command::FocusWorkspace("3:web".into()))
     );
     let i = m.index_on(Some(OutputTag::of("DP-1")), 0).unwrap();
-    assert_eq!(m.pointer(i, Button::ScrollDown), Some(Command::CycleWorkspace(1)));
-    assert_eq!(m.pointer(i, Button::ScrollUp), Some(Command::CycleWorkspace(-1)));
+    assert_eq!(
+        m.pointer(i, Button::ScrollDown),
+        Some(Command::CycleWorkspace(1))
+    );
+    assert_eq!(
+        m.pointer(i, Button::ScrollUp),
+        Some(Command::CycleWorkspace(-1))
+    );
     assert_eq!(m.pointer(i, Button::Right), None);
     // The title is not a button.
     let title = m.index_on(Some(OutputTag::of("DP-1")), 2).unwrap();
@@ -287,5 +299,8 @@ fn thousands_of_focus_changes_do_not_grow_memory() {
     eprintln!("{n} focus changes: live heap {grown:+} bytes");
     // Waybar's report: ≈ 174 KB per Hyprland focus change. Here: nothing
     // per event (slack for the stand-in's own thread and lock).
-    assert!(grown < 16 * 1024, "the heap grew {grown} bytes over {n} events");
+    assert!(
+        grown < 16 * 1024,
+        "the heap grew {grown} bytes over {n} events"
+    );
 }
