@@ -1,0 +1,301 @@
+//! The compositor modules end to end in a real headless Sway: what
+//! `rstat --once --modules` reports follows `swaymsg` on each output, and a
+//! running bar survives losing its IPC connection (killed under it through
+//! a proxy socket, refused for a while, then back) without a crash or a
+//! spin, and goes on following Sway.
+
+mod common;
+mod support;
+
+use std::io::{Read, Write};
+use std::net::Shutdown;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use support::proc::{poll_every, proc_cost, run, Guarded};
+use support::sway::HeadlessSway;
+
+const PATIENCE: Duration = Duration::from_secs(10);
+
+fn ready() -> bool {
+    common::need(common::is_root(), "needs root to start Sway as another uid")
+        && common::need(common::have("sway"), "needs sway (apt-get install sway)")
+}
+
+fn write_config(sway: &HeadlessSway, text: &str) {
+    let dir = sway.config_home().join("rstat");
+    std::fs::create_dir_all(&dir).expect("create the config directory");
+    std::fs::write(dir.join("config.toml"), text).expect("write the config");
+}
+
+/// `rstat --once --modules` as a client of `sway`.
+fn once(sway: &HeadlessSway) -> Value {
+    let mut cmd = sway.client(common::rstat_bin());
+    cmd.args(["--once", "--modules", "--collector", "procfs"]);
+    let out = run(&mut cmd, Duration::from_secs(20)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success(), "{}", out.stderr);
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// (text, class, output) of each workspace segment.
+fn buttons(v: &Value) -> Vec<(String, String, String)> {
+    v["workspaces"]["segments"]
+        .as_array()
+        .expect("workspaces segments")
+        .iter()
+        .map(|s| {
+            let f = |k: &str| s[k].as_str().unwrap_or("").to_string();
+            (f("text"), f("class"), f("output"))
+        })
+        .collect()
+}
+
+fn b(t: &str, c: &str, o: &str) -> (String, String, String) {
+    (t.into(), c.into(), o.into())
+}
+
+#[test]
+fn once_modules_follows_swaymsg_on_each_output() {
+    if !ready() {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    write_config(
+        &sway,
+        r#"
+[bar]
+left = ["workspaces", "window"]
+center = ["clock"]
+right = ["custom#hello", "network", "battery", "health"]
+[module."custom#hello"]
+exec = ["echo", "hello"]
+"#,
+    );
+    let v = once(&sway);
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    for k in [
+        "workspaces",
+        "window",
+        "clock",
+        "custom#hello",
+        "network",
+        "battery",
+        "health",
+    ] {
+        assert!(keys.contains(&k), "{k} missing from {v}");
+    }
+    assert_eq!(buttons(&v), [b("1", "accent", "HEADLESS-1")]);
+    assert_eq!(v["window"]["text"], "", "no window: hidden");
+    assert_eq!(v["custom#hello"]["text"], "hello");
+    assert!(v["health"]["text"].as_str().unwrap().starts_with("CPU"));
+    assert!(v["clock"]["text"].as_str().unwrap().len() > 5);
+    let has_battery = std::fs::read_dir("/sys/class/power_supply")
+        .map(|d| {
+            d.flatten().any(|e| {
+                std::fs::read_to_string(e.path().join("type")).is_ok_and(|t| t.trim() == "Battery")
+            })
+        })
+        .unwrap_or(false);
+    if !has_battery {
+        assert_eq!(v["battery"]["text"], "", "no battery: hidden");
+    }
+
+    // A window on workspace 1, then workspace 4: 1 stays (not empty).
+    let _w = support::window::TestWindow::open(&sway, "editor").expect("a test window");
+    sway.swaymsg(&["workspace", "4"]);
+    let v = once(&sway);
+    assert_eq!(
+        buttons(&v),
+        [b("1", "dim", "HEADLESS-1"), b("4", "accent", "HEADLESS-1")]
+    );
+
+    // A second output: its workspace is tagged for its own bar.
+    sway.swaymsg(&["create_output"]);
+    let v = poll_every(Duration::from_millis(100), PATIENCE, || {
+        let v = once(&sway);
+        (buttons(&v).iter().any(|x| x.2 == "HEADLESS-2")).then_some(v)
+    })
+    .expect("a workspace on HEADLESS-2");
+    let on2: Vec<_> = buttons(&v)
+        .into_iter()
+        .filter(|x| x.2 == "HEADLESS-2")
+        .collect();
+    assert_eq!(on2.len(), 1, "{v}");
+    sway.swaymsg(&["focus", "output", "HEADLESS-2"]);
+    let v = once(&sway);
+    let focused: Vec<_> = buttons(&v)
+        .into_iter()
+        .filter(|x| x.1 == "accent")
+        .collect();
+    assert_eq!(focused.len(), 1);
+    assert_eq!(focused[0].2, "HEADLESS-2");
+    assert_eq!(
+        v["window"]["text"], "",
+        "an empty output has no focused window"
+    );
+    sway.swaymsg(&["focus", "output", "HEADLESS-1"]);
+    sway.swaymsg(&["workspace", "1"]);
+    let v = once(&sway);
+    assert_eq!(v["window"]["text"], "editor");
+}
+
+/// A socket that forwards to Sway's, so a test can cut the bar's IPC
+/// connections without touching Sway, and refuse new ones for a while.
+struct Proxy {
+    path: PathBuf,
+    streams: Arc<Mutex<Vec<UnixStream>>>,
+    accepted: Arc<AtomicUsize>,
+    /// Bytes the bar sent to Sway over the forwarded connections.
+    sent: Arc<AtomicUsize>,
+    open: Arc<AtomicBool>,
+}
+
+impl Proxy {
+    fn start(path: &Path, upstream: PathBuf) -> Proxy {
+        let listener = UnixListener::bind(path).expect("bind the proxy");
+        let streams = Arc::new(Mutex::new(Vec::new()));
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let sent = Arc::new(AtomicUsize::new(0));
+        let open = Arc::new(AtomicBool::new(true));
+        let (st, ac, se, op) = (
+            streams.clone(),
+            accepted.clone(),
+            sent.clone(),
+            open.clone(),
+        );
+        std::thread::spawn(move || {
+            for c in listener.incoming() {
+                let Ok(client) = c else { break };
+                if !op.load(Ordering::SeqCst) {
+                    // Refused: the connection closes before any reply.
+                    drop(client);
+                    continue;
+                }
+                let Ok(up) = UnixStream::connect(&upstream) else {
+                    continue;
+                };
+                ac.fetch_add(1, Ordering::SeqCst);
+                let pipe =
+                    |mut from: UnixStream, mut to: UnixStream, count: Option<Arc<AtomicUsize>>| {
+                        std::thread::spawn(move || {
+                            let mut buf = [0u8; 8192];
+                            loop {
+                                match from.read(&mut buf) {
+                                    Ok(0) | Err(_) => break,
+                                    Ok(n) => {
+                                        if let Some(c) = &count {
+                                            c.fetch_add(n, Ordering::SeqCst);
+                                        }
+                                        if to.write_all(&buf[..n]).is_err() {
+                                            break;
+                                        }
+                                    }
+                                }
+                            }
+                            let _ = to.shutdown(Shutdown::Both);
+                        });
+                    };
+                let mut list = st.lock().unwrap();
+                list.push(client.try_clone().unwrap());
+                list.push(up.try_clone().unwrap());
+                pipe(
+                    client.try_clone().unwrap(),
+                    up.try_clone().unwrap(),
+                    Some(se.clone()),
+                );
+                pipe(up, client, None);
+            }
+        });
+        Proxy {
+            path: path.to_path_buf(),
+            streams,
+            accepted,
+            sent,
+            open,
+        }
+    }
+
+    /// Cuts every forwarded connection.
+    fn cut(&self) {
+        for s in self.streams.lock().unwrap().drain(..) {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+#[test]
+fn the_bar_survives_losing_its_ipc_connection() {
+    if !ready() {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    write_config(
+        &sway,
+        "[bar]\nleft = [\"workspaces\", \"window\"]\ncenter = [\"clock\"]\nright = []\n",
+    );
+    let real = sway
+        .env()
+        .into_iter()
+        .find(|(k, _)| *k == "SWAYSOCK")
+        .map(|(_, v)| PathBuf::from(v))
+        .unwrap();
+    let proxy = Proxy::start(&sway.runtime_dir().join("proxy.sock"), real);
+    let mut cmd = sway.client(common::rstat_bin());
+    cmd.args(["--collector", "procfs"])
+        .env("SWAYSOCK", &proxy.path)
+        .env("RUST_BACKTRACE", "1");
+    let mut bar = Guarded::spawn("rstat", &mut cmd, &sway.runtime_dir().join("rstat.stderr"));
+    support::wait_for_bar(&sway, "HEADLESS-1", 28, PATIENCE).unwrap_or_else(|e| panic!("{e}"));
+    poll_every(Duration::from_millis(20), PATIENCE, || {
+        (proxy.accepted.load(Ordering::SeqCst) >= 2).then_some(())
+    })
+    .expect("the bar connects to Sway's IPC (requests + events)");
+
+    // Cut, and refuse reconnects for three seconds: the bar retries with
+    // backoff, costing next to nothing meanwhile.
+    proxy.open.store(false, Ordering::SeqCst);
+    proxy.cut();
+    let pid = bar.pid();
+    let before = proc_cost(pid).expect("the bar runs").cpu_ticks;
+    std::thread::sleep(Duration::from_secs(3));
+    bar.assert_running();
+    let spent = proc_cost(pid).expect("the bar runs").cpu_ticks - before;
+    let hz = support::proc::clock_ticks_per_sec();
+    assert!(
+        spent * 1000 / hz <= 150,
+        "{spent} ticks ({} ms) of CPU in 3 s without IPC: a spin?",
+        spent * 1000 / hz
+    );
+
+    // Back: the bar reconnects (at most the 5 s backoff cap later) and
+    // follows Sway again.
+    let accepted = proxy.accepted.load(Ordering::SeqCst);
+    proxy.open.store(true, Ordering::SeqCst);
+    poll_every(Duration::from_millis(50), Duration::from_secs(15), || {
+        (proxy.accepted.load(Ordering::SeqCst) >= accepted + 2).then_some(())
+    })
+    .unwrap_or_else(|| panic!("the bar did not reconnect\n{}", bar.stderr()));
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = proxy.sent.load(Ordering::SeqCst);
+    sway.swaymsg(&["workspace", "3"]);
+    poll_every(Duration::from_millis(20), PATIENCE, || {
+        (proxy.sent.load(Ordering::SeqCst) > sent).then_some(())
+    })
+    .expect("the bar asks Sway for the workspaces after the event");
+    bar.assert_running();
+    let err = bar.stderr();
+    assert_eq!(
+        err.matches("compositor IPC lost").count(),
+        1,
+        "said once:\n{err}"
+    );
+    assert!(err.contains("compositor IPC connected again"), "{err}");
+    drop(bar);
+}
