@@ -239,3 +239,24 @@ fn network_on_this_machine_shows_an_address() {
     let ip = text.split_once('=').unwrap().1;
     assert_eq!(ip.split('.').count(), 4, "{text}");
 }
+
+#[test]
+fn the_readme_module_table_lists_every_kind_and_placeholder() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("### Modules: placeholders and sources")
+        .expect("the module table");
+    let s = &readme[start..];
+    let s = &s[..s.find("\n## ").unwrap_or(s.len())];
+    for (name, _) in config::module::KINDS {
+        assert!(s.contains(&format!("`{name}`")), "{name} missing");
+    }
+    for (kind, p, doc) in config::module::OTHER_PLACEHOLDER_DOCS {
+        assert!(
+            s.contains(&format!("| `{kind}.{p}` | {doc} |")),
+            "{kind}.{p} missing"
+        );
+    }
+    assert!(s.contains("Hyprland cannot run on this machine"));
+}
