@@ -375,3 +375,66 @@ continuous = true
     );
     drop(bar);
 }
+
+/// How far right the bar on `output` draws anything (text, the focused
+/// workspace's tint): one past the last column that differs from the bar's
+/// background, once `ok` accepts it.
+fn bar_extent(sway: &HeadlessSway, output: &str, ok: impl Fn(usize) -> bool) -> usize {
+    let mut last = 0;
+    poll_every(Duration::from_millis(50), PATIENCE, || {
+        let img = sway.try_screenshot(output).ok()?;
+        let bg = img.dominant(0, 28);
+        last = (0..img.width)
+            .rev()
+            .find(|&x| (0..28).any(|y| support::image::diff(img.px(x, y), bg) > 24))
+            .map_or(0, |x| x + 1);
+        ok(last).then_some(last)
+    })
+    .unwrap_or_else(|| panic!("{output}: an extent of {last} px was never accepted"))
+}
+
+#[test]
+fn each_output_bar_shows_its_own_workspaces() {
+    if !ready() {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    sway.swaymsg(&["create_output"]);
+    poll_every(Duration::from_millis(20), PATIENCE, || {
+        sway.output("HEADLESS-2")
+    })
+    .expect("create_output adds HEADLESS-2");
+    let long = "wwwwwwwwwwwwwwwwwwwwwwww";
+    let ws = sway.get_workspaces();
+    let on = |out: &str| {
+        ws.as_array()
+            .and_then(|a| a.iter().find(|w| w["output"] == out))
+            .and_then(|w| w["name"].as_str())
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no workspace on {out}: {ws}"))
+    };
+    let (one, two) = (on("HEADLESS-1"), on("HEADLESS-2"));
+    sway.swaymsg(&["rename", "workspace", &one, "to", long]);
+    write_config(
+        &sway,
+        "[bar]\nleft = [\"workspaces\"]\ncenter = []\nright = []\n",
+    );
+    let mut cmd = sway.client(common::rstat_bin());
+    cmd.args(["--collector", "procfs"]);
+    let mut bar = Guarded::spawn("rstat", &mut cmd, &sway.runtime_dir().join("rstat.stderr"));
+    support::wait_for_bar(&sway, "HEADLESS-1", 28, PATIENCE).ok();
+
+    // HEADLESS-1 shows the long name only, HEADLESS-2 its short one only.
+    let e1 = bar_extent(&sway, "HEADLESS-1", |x| x > 100);
+    let e2 = bar_extent(&sway, "HEADLESS-2", |x| x > 0 && x < 60);
+    eprintln!("bars end at: HEADLESS-1 {e1} px, HEADLESS-2 {e2} px");
+
+    // Swap the names: each bar follows its own output (events, no tick).
+    sway.swaymsg(&["rename", "workspace", long, "to", "1"]);
+    sway.swaymsg(&["rename", "workspace", &two, "to", long]);
+    let f2 = bar_extent(&sway, "HEADLESS-2", |x| x > 100);
+    let f1 = bar_extent(&sway, "HEADLESS-1", |x| x > 0 && x < 60);
+    eprintln!("after the swap: HEADLESS-1 {f1} px, HEADLESS-2 {f2} px");
+    bar.assert_running();
+}
