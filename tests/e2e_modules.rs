@@ -438,3 +438,44 @@ fn each_output_bar_shows_its_own_workspaces() {
     eprintln!("after the swap: HEADLESS-1 {f1} px, HEADLESS-2 {f2} px");
     bar.assert_running();
 }
+
+/// Waybar's users report memory growing with every compositor event; here
+/// thousands of workspace and focus changes leave the bar's RSS flat.
+#[test]
+fn thousands_of_compositor_events_keep_the_bar_flat() {
+    if !ready() {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    write_config(
+        &sway,
+        "[bar]\nleft = [\"workspaces\", \"window\"]\ncenter = [\"clock\"]\nright = []\n",
+    );
+    let mut cmd = sway.client(common::rstat_bin());
+    cmd.args(["--collector", "procfs"]);
+    let mut bar = Guarded::spawn("rstat", &mut cmd, &sway.runtime_dir().join("rstat.stderr"));
+    support::wait_for_bar(&sway, "HEADLESS-1", 28, PATIENCE).unwrap_or_else(|e| panic!("{e}"));
+    let _w = support::window::TestWindow::open(&sway, "a window with a title").expect("window");
+    let pid = bar.pid();
+    // Each switch: workspace events (and a window focus when back on 1).
+    let switch = |n: usize| {
+        for i in 0..n {
+            let ws = if i % 2 == 0 { "2" } else { "1" };
+            sway.ipc(0, &format!("workspace {ws}")).expect("a command");
+        }
+        // Let the bar catch up with the last events.
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    switch(300);
+    let before = proc_cost(pid).expect("the bar runs").rss_kib;
+    let n = 3000;
+    switch(n);
+    bar.assert_running();
+    let after = proc_cost(pid).expect("the bar runs").rss_kib;
+    eprintln!("RSS over {n} workspace switches: {before} KiB -> {after} KiB");
+    assert!(
+        after <= before + 256,
+        "RSS grew from {before} to {after} KiB over {n} switches"
+    );
+}
