@@ -200,6 +200,14 @@ impl Bars {
         self.bars.len()
     }
 
+    /// The output tag of the bar drawn on `surface`: with the index of a
+    /// segment in what that bar shows, it names the module segment under
+    /// the pointer (`Modules::index_on`), as bars draw only the segments for
+    /// every output and their own.
+    pub fn output_tag(&self, surface: &wl_surface::WlSurface) -> Option<OutputTag> {
+        self.bar_by_surface(surface).and_then(|i| self.bars[i].tag)
+    }
+
     /// The glyph cache (to warm it for the sizes in use).
     pub fn glyphs_mut(&mut self) -> &mut GlyphCache {
         &mut self.glyphs
