@@ -58,10 +58,27 @@ struct signal_struct {
 struct task_struct {
 	unsigned int flags;
 	int pid;
+	int tgid;
+	char comm[16];
 	struct sched_entity se;
 	struct mm_struct *mm;
 	struct signal_struct *signal;
 	struct task_io_accounting ioac;
 } CORE;
+
+/* The task iterator's context (include/linux/bpf.h, kernel/bpf/task_iter.c).
+ * Not CO-RE: these layouts are the iterator ABI, fixed since Linux 5.8. */
+struct seq_file;
+
+struct bpf_iter_meta {
+	struct seq_file *seq;
+	__u64 session_id;
+	__u64 seq_num;
+};
+
+struct bpf_iter__task {
+	struct bpf_iter_meta *meta;
+	struct task_struct *task;
+};
 
 #endif

@@ -65,7 +65,7 @@ pub const HELP: &str = "\
 rstat: a Wayland status bar whose system-health sampler reads the kernel directly
 
 USAGE:
-    rstat [--collector auto|bpf|procfs]       run the bar (needs a Wayland compositor
+    rstat [--collector auto|iter|bpf|procfs]  run the bar (needs a Wayland compositor
                                               with wlr-layer-shell: Sway, Hyprland, ...)
     rstat --once [--collector C] [--interval-ms N]
                                               two samples N ms apart (default 250),
@@ -78,7 +78,9 @@ USAGE:
     rstat --waybar [--collector C] [--interval-ms N]
                                               one JSON line per tick (default 1000 ms)
                                               for Waybar's custom module
-    rstat --bench N [--collector C|all]       time N samples, 1 ms apart, per collector
+    rstat --bench N [--collector C|all]       time N samples, 1 ms apart, per collector,
+                                              with each one's total cost (tick CPU +
+                                              its BPF programs' kernel time)
     rstat --bench-render N                    time N bar redraws (no compositor needed)
     rstat --check-config [PATH]               validate a config file: exit 0, or print
                                               every error (file:line:column) and exit 1
@@ -86,10 +88,12 @@ USAGE:
     rstat --help | --version
 
 OPTIONS:
-    --collector auto|bpf|procfs|all
-        auto (default): the eBPF collector when it can load, else procfs (one line
-        on stderr says why). bpf: fail (exit 1) when it cannot load. procfs: walk
-        /proc, needs no privilege. all: only with --bench, every collector that loads.
+    --collector auto|iter|bpf|procfs|all
+        auto (default): the cheapest collector that loads (iter, then bpf), else
+        procfs (one line on stderr says why). iter: a BPF task iterator walked once
+        per tick, nothing runs between ticks. bpf: the sched_switch probe. Either
+        fails (exit 1) when it cannot load. procfs: walk /proc, needs no privilege.
+        all: only with --bench, every collector that loads.
     --interval-ms N    time between samples, 1..=3600000
     --config PATH      the config file (default: $XDG_CONFIG_HOME/rstat/config.toml,
                        then ~/.config/rstat/config.toml; none = built-in defaults)
@@ -167,7 +171,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, UsageError>
                     "all" => CollectorArg::All,
                     other => CollectorArg::One(Choice::parse(other).ok_or_else(|| {
                         UsageError(format!(
-                            "--collector: '{other}' is not one of auto, bpf, procfs, all"
+                            "--collector: '{other}' is not one of auto, iter, bpf, procfs, all"
                         ))
                     })?),
                 });

@@ -58,10 +58,12 @@ fn open_sampler(choice: Choice, roots: &Roots) -> Result<Sampler, Fatal> {
 /// before anything reads user input or talks to a compositor: the probe is
 /// loaded and attached by now, and its maps are read through descriptors
 /// we already hold. CAP_BPF stays only where the kernel demands it for map
-/// reads (before 6.5 with `unprivileged_bpf_disabled`).
+/// reads and iterator creation (before 6.5 with `unprivileged_bpf_disabled`;
+/// since 6.5, `BPF_ITER_CREATE` on a held link checks no capability).
 fn open_sampler_unprivileged(choice: Choice, roots: &Roots) -> Result<Sampler, Fatal> {
     let sampler = open_sampler(choice, roots)?;
-    let keep_bpf = sampler.kind() == CollectorKind::Bpf && privilege::bpf_reads_need_cap();
+    let keep_bpf = matches!(sampler.kind(), CollectorKind::Bpf | CollectorKind::Iter)
+        && privilege::bpf_reads_need_cap();
     privilege::drop_privileges(keep_bpf)?;
     Ok(sampler)
 }
@@ -115,6 +117,10 @@ fn run(args: &Args) -> Result<(), Fatal> {
             let mut samplers = Vec::new();
             match args.collector {
                 CollectorArg::All => {
+                    match collect::bpf::open_iter() {
+                        Ok(src) => samplers.push(Sampler::new(&roots, Box::new(src))?),
+                        Err(why) => eprintln!("rstat: not measuring iter ({why})"),
+                    }
                     match collect::bpf::open() {
                         Ok(src) => samplers.push(Sampler::new(&roots, src)?),
                         Err(why) => eprintln!("rstat: not measuring bpf ({why})"),

@@ -1,5 +1,7 @@
-//! Per-process figures from the probe agree with /proc: CPU of a known
-//! burner, a 4-thread burner folded into one process, RSS.
+//! Per-process figures from both BPF collectors (the `sched_switch` probe
+//! and the task iterator) agree with /proc: CPU of a known burner, a
+//! 4-thread burner folded into one process, RSS. Each check runs once per
+//! collector (`_bpf` / `_iter`).
 //!
 //! CPU is a share of the whole machine (all cores = 100%), the bar's
 //! convention everywhere. The CPU tests hold a lock so they do not compete
@@ -9,8 +11,7 @@ mod bpf_util;
 mod common;
 
 use bpf_util::*;
-use rstat::collect::bpf;
-use rstat::collect::{ProcessSource, Sample};
+use rstat::collect::Sample;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -23,8 +24,8 @@ fn helper() {
 }
 
 /// Runs a 1.5 s window; returns (the collector's % for pid, /proc's %).
-fn measure_cpu(pid: u32) -> (f32, f64, Sample) {
-    let mut src = bpf::open_bpf().expect("open bpf");
+fn measure_cpu(kind: Kind, pid: u32) -> (f32, f64, Sample) {
+    let mut src = Src::open(kind);
     let cores = cores();
     let mut s = Sample::default();
     src.collect(0, cores, &mut s).expect("tick 0");
@@ -45,28 +46,46 @@ fn measure_cpu(pid: u32) -> (f32, f64, Sample) {
 }
 
 #[test]
-fn cpu_of_a_burner_matches_proc() {
+fn cpu_of_a_burner_matches_proc_bpf() {
+    cpu_of_a_burner_matches_proc(Kind::Bpf);
+}
+
+#[test]
+fn cpu_of_a_burner_matches_proc_iter() {
+    cpu_of_a_burner_matches_proc(Kind::Iter);
+}
+
+fn cpu_of_a_burner_matches_proc(kind: Kind) {
     if !common::need(common::is_root(), "needs root to load BPF") {
         return;
     }
     let _g = CPU_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let mut h = Helper::spawn("burn:1");
     h.wait_for("ready");
-    let (got, truth, s) = measure_cpu(h.pid());
+    let (got, truth, s) = measure_cpu(kind, h.pid());
     eprintln!(
-        "burner: bpf {got:.1}% /proc {truth:.1}% top={:?}",
+        "burner: {kind:?} {got:.1}% /proc {truth:.1}% top={:?}",
         s.top_cpu.as_slice()
     );
     // One spinning thread on this machine: 100 / cores % when undisturbed.
     assert!(truth > 20.0, "the burner ran ({truth:.1}%)");
     assert!(
         (got as f64 - truth).abs() < 5.0,
-        "bpf {got:.1}% vs /proc {truth:.1}%"
+        "{kind:?} {got:.1}% vs /proc {truth:.1}%"
     );
 }
 
 #[test]
-fn four_threads_fold_into_one_process() {
+fn four_threads_fold_into_one_process_bpf() {
+    four_threads_fold_into_one_process(Kind::Bpf);
+}
+
+#[test]
+fn four_threads_fold_into_one_process_iter() {
+    four_threads_fold_into_one_process(Kind::Iter);
+}
+
+fn four_threads_fold_into_one_process(kind: Kind) {
     if !common::need(common::is_root(), "needs root to load BPF") {
         return;
     }
@@ -74,9 +93,9 @@ fn four_threads_fold_into_one_process() {
     let mut h = Helper::spawn("burn:4");
     h.wait_for("ready");
     let pid = h.pid();
-    let (got, truth, s) = measure_cpu(pid);
+    let (got, truth, s) = measure_cpu(kind, pid);
     eprintln!(
-        "4 threads: bpf {got:.1}% /proc {truth:.1}% top={:?}",
+        "4 threads: {kind:?} {got:.1}% /proc {truth:.1}% top={:?}",
         s.top_cpu.as_slice()
     );
     // One row for the process, none for its threads.
@@ -126,21 +145,31 @@ fn four_threads_fold_into_one_process() {
     }
     assert!(
         (got as f64 - truth).abs() < 8.0,
-        "bpf {got:.1}% vs /proc {truth:.1}%"
+        "{kind:?} {got:.1}% vs /proc {truth:.1}%"
     );
 }
 
 #[test]
-fn rss_matches_statm() {
+fn rss_matches_statm_bpf() {
+    rss_matches_statm(Kind::Bpf);
+}
+
+#[test]
+fn rss_matches_statm_iter() {
+    rss_matches_statm(Kind::Iter);
+}
+
+fn rss_matches_statm(kind: Kind) {
     if !common::need(common::is_root(), "needs root to load BPF") {
         return;
     }
     let mut h = Helper::spawn("rss:200");
     h.wait_for("ready");
     let pid = h.pid();
-    // Let it switch out (it sleeps) so the probe snapshots it.
+    // Let it switch out (it sleeps) so the sched_switch probe snapshots it
+    // (the iterator reads RSS at the walk itself).
     std::thread::sleep(Duration::from_millis(100));
-    let mut src = bpf::open_bpf().expect("open bpf");
+    let mut src = Src::open(kind);
     let mut s = Sample::default();
     std::thread::sleep(Duration::from_millis(100));
     src.collect(0, cores(), &mut s).expect("tick");
@@ -151,7 +180,7 @@ fn rss_matches_statm() {
     let ncpu = cores() as u64;
     let bound = 3 * ncpu * 32.max(2 * ncpu) * page_size();
     let diff = got.abs_diff(truth);
-    eprintln!("rss: bpf {got} statm {truth} diff {diff} bound {bound}");
+    eprintln!("rss: {kind:?} {got} statm {truth} diff {diff} bound {bound}");
     assert!(truth > 200 << 20);
     assert!(
         diff <= bound,

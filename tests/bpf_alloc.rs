@@ -1,4 +1,5 @@
-//! The steady-state BPF tick allocates nothing: a counting global allocator
+//! The steady-state tick of both BPF collectors (the `sched_switch` probe
+//! and the task iterator) allocates nothing: a counting global allocator
 //! counts what the collecting thread allocates inside `collect`, while
 //! processes come and go around it (new processes are the path most likely
 //! to allocate).
@@ -10,6 +11,7 @@ use rstat::collect::{ProcessSource, Sample};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 struct Counting;
@@ -47,12 +49,29 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static A: Counting = Counting;
 
+/// The two tests take turns: each counts its own thread only, but the
+/// churn of one would be the other's background.
+static TURN: Mutex<()> = Mutex::new(());
+
 #[test]
-fn steady_state_tick_allocates_nothing() {
+fn steady_state_tick_allocates_nothing_bpf() {
     if !common::need(common::is_root(), "needs root to load BPF") {
         return;
     }
-    let mut src = bpf::open_bpf().expect("open bpf");
+    let _t = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    ticks_allocate_nothing(&mut bpf::open_bpf().expect("open bpf"));
+}
+
+#[test]
+fn steady_state_tick_allocates_nothing_iter() {
+    if !common::need(common::is_root(), "needs root to load BPF") {
+        return;
+    }
+    let _t = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    ticks_allocate_nothing(&mut bpf::open_iter().expect("open iter"));
+}
+
+fn ticks_allocate_nothing(src: &mut dyn ProcessSource) {
     let mut s = Sample::default();
     // Churn so ticks see processes appear and vanish.
     let mut churn = std::process::Command::new("sh")

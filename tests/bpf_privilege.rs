@@ -2,6 +2,13 @@
 //! in any set, no_new_privs is on, and the collector still reads its maps
 //! (Linux ≥ 6.5 needs no CAP_BPF for that; see `bpf_reads_need_cap`).
 //!
+//! The same for the task-iterator collector, which must create a new
+//! iterator from its held link every tick: on this kernel (6.18)
+//! `BPF_ITER_CREATE` checks no capability (kernel/bpf/syscall.c,
+//! `bpf_iter_create`, and since 6.5 no blanket check in `bpf()` either), and
+//! reading the iterator runs the already-verified program. So it keeps
+//! working with every capability gone; only loading a new program fails.
+//!
 //! `drop_privileges` is per thread and refuses to run in a multi-threaded
 //! process, so each check runs in a forked child (single-threaded by
 //! construction); the test harness's threads are untouched.
@@ -77,6 +84,57 @@ fn drops_everything_and_still_reads_the_maps() {
         }
         // A new probe cannot be loaded any more.
         if bpf::open_bpf().is_ok() {
+            return 7;
+        }
+        0
+    });
+    assert_eq!(code, 0, "child check failed (see stderr)");
+}
+
+#[test]
+fn iterator_walks_after_every_capability_is_dropped() {
+    if !common::need(
+        common::is_root(),
+        "needs root to load BPF and hold capabilities",
+    ) {
+        return;
+    }
+    assert!(
+        !bpf_reads_need_cap(),
+        "this kernel (≥ 6.5) creates iterators from a held link without CAP_BPF"
+    );
+    let mut src = bpf::open_iter().expect("open iter");
+    let code = in_child(move || {
+        if let Err(e) = drop_privileges(false) {
+            eprintln!("drop_privileges: {e}");
+            return 2;
+        }
+        let st = std::fs::read_to_string("/proc/self/status").expect("status");
+        for key in ["CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:"] {
+            let v = status_field(&st, key).unwrap_or_default();
+            if v != "0000000000000000" {
+                eprintln!("{key} {v}");
+                return 3;
+            }
+        }
+        // Two ticks: each creates and reads a fresh iterator with no
+        // capability at all; the second has rates.
+        let mut s = Sample::default();
+        for (i, el) in [0u64, 50_000_000].into_iter().enumerate() {
+            if i == 1 {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            if let Err(e) = src.collect(el, 2, &mut s) {
+                eprintln!("iterator walk after the drop: {e}");
+                return 5;
+            }
+        }
+        if s.tasks < 10 || src.process(std::process::id()).is_none() {
+            eprintln!("walk saw {} processes", s.tasks);
+            return 6;
+        }
+        // Loading a program is what needs the capabilities.
+        if bpf::open_iter().is_ok() {
             return 7;
         }
         0

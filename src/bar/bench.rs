@@ -50,7 +50,182 @@ pub fn bench_render(n: usize) -> String {
             &baseline_fill(scale, n),
         );
     }
+    // Issue 5: the popup's redraw per tick while open.
+    for scale in [1, 2] {
+        let (steady, full, size) = popup_ticks(&mut glyphs, scale, n);
+        line(
+            &mut out,
+            &format!(
+                "popup tick, top lists change, 2 buffers ({}x{} px, scale {scale})",
+                size.0, size.1
+            ),
+            &steady,
+        );
+        line(
+            &mut out,
+            &format!("popup tick, one row changes, 2 buffers (scale {scale})"),
+            &popup_one_row(&mut glyphs, scale, n),
+        );
+        line(
+            &mut out,
+            &format!("popup full redraw (scale {scale})"),
+            &full,
+        );
+        line(
+            &mut out,
+            &format!(
+                "baseline: memset of the {}x{} px popup buffer",
+                size.0, size.1
+            ),
+            &memset(size, n),
+        );
+    }
     out
+}
+
+/// Issue 5: the popup open, every tick — new top lists written into its
+/// content, diffed by line, the reused buffer brought up to date, damage
+/// listed — and, apart, a full redraw of it.
+fn popup_ticks(glyphs: &mut GlyphCache, scale: u32, n: usize) -> (Vec<u64>, Vec<u64>, (u32, u32)) {
+    use crate::render::popup::{PopupContent, PopupLook, PopupRenderer};
+    let mut r = PopupRenderer::new(PopupLook::default(), glyphs);
+    r.set_scale(scale, glyphs);
+    glyphs.warm(crate::render::glyphs::WARM_CHARS, r.font_px());
+    glyphs.warm("\u{fffd}…", r.font_px());
+    let (w, h) = r.size();
+    let mut bufs = [
+        vec![0u8; (w * h * 4) as usize],
+        vec![0u8; (w * h * 4) as usize],
+    ];
+    let mut shown = [0u64; 2];
+    let mut content = PopupContent::default();
+    let mut rects: Vec<Rect> = Vec::with_capacity(MAX_SEGMENTS + 1);
+    let mut steady = Vec::with_capacity(n);
+    for i in 0..(n + 4) {
+        let s = busy_sample(i);
+        let t0 = Instant::now();
+        crate::modules::top::write(&s, &mut content);
+        let changed = r.update(&content);
+        let k = i % 2;
+        let repaint = r.since(shown[k]);
+        if let Some(mut c) = Canvas::new(&mut bufs[k], w, h) {
+            r.paint(&mut c, repaint, glyphs);
+        }
+        shown[k] = r.frame();
+        r.rects(changed, &mut rects);
+        black_box(&rects);
+        let dt = t0.elapsed().as_nanos() as u64;
+        if i >= 4 {
+            steady.push(dt);
+        }
+    }
+    let mut full = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t0 = Instant::now();
+        r.invalidate();
+        let mask = r.update(&content);
+        if let Some(mut c) = Canvas::new(&mut bufs[0], w, h) {
+            r.paint(&mut c, mask, glyphs);
+        }
+        black_box(&bufs[0]);
+        full.push(t0.elapsed().as_nanos() as u64);
+    }
+    (steady, full, (w, h))
+}
+
+/// The popup open on a quiet desktop: one process's figure changes a tick.
+fn popup_one_row(glyphs: &mut GlyphCache, scale: u32, n: usize) -> Vec<u64> {
+    use crate::render::popup::{PopupContent, PopupLook, PopupRenderer};
+    use std::fmt::Write as _;
+    let mut r = PopupRenderer::new(PopupLook::default(), glyphs);
+    r.set_scale(scale, glyphs);
+    glyphs.warm(crate::render::glyphs::WARM_CHARS, r.font_px());
+    let (w, h) = r.size();
+    let mut bufs = [
+        vec![0u8; (w * h * 4) as usize],
+        vec![0u8; (w * h * 4) as usize],
+    ];
+    let mut shown = [0u64; 2];
+    let mut content = PopupContent::default();
+    crate::modules::top::write(&busy_sample(0), &mut content);
+    let mut rects: Vec<Rect> = Vec::with_capacity(MAX_SEGMENTS + 1);
+    let mut times = Vec::with_capacity(n);
+    for i in 0..(n + 4) {
+        let t0 = Instant::now();
+        let v = &mut content.tables[0].rows[0].value;
+        v.clear();
+        let _ = write!(v, "{:.1}%", (i % 1000) as f32 / 10.0);
+        let changed = r.update(&content);
+        let k = i % 2;
+        let repaint = r.since(shown[k]);
+        if let Some(mut c) = Canvas::new(&mut bufs[k], w, h) {
+            r.paint(&mut c, repaint, glyphs);
+        }
+        shown[k] = r.frame();
+        r.rects(changed, &mut rects);
+        black_box(&rects);
+        let dt = t0.elapsed().as_nanos() as u64;
+        if i >= 4 {
+            times.push(dt);
+        }
+    }
+    times
+}
+
+/// A machine whose top processes' figures move every tick (so most rows
+/// change, more than on a real, mostly idle, desktop).
+fn busy_sample(i: usize) -> Sample {
+    use crate::collect::sample::{Comm, ProcCpu, ProcIo, ProcMem};
+    let mut s = sample(12.0);
+    const NAMES: [&[u8]; 4] = [
+        b"firefox-esr",
+        b"cc1plus",
+        b"kworker/u8:2",
+        b"systemd-journal",
+    ];
+    for k in 0..8u64 {
+        let pid = 300 + ((k + i as u64) % 11) as u32;
+        let name = Comm::from_bytes(NAMES[k as usize % NAMES.len()]);
+        let v = (i as u64 * 37 + k * 101) % 997 + 1;
+        s.top_cpu.offer(
+            v,
+            ProcCpu {
+                pid,
+                name,
+                cpu_percent: v as f32 / 10.0,
+            },
+        );
+        s.top_mem.offer(
+            v << 20,
+            ProcMem {
+                pid,
+                name,
+                rss_bytes: v << 20,
+            },
+        );
+        s.top_io.offer(
+            v,
+            ProcIo {
+                pid,
+                name,
+                read_bytes_per_s: v << 12,
+                write_bytes_per_s: v,
+            },
+        );
+    }
+    s
+}
+
+fn memset(size: (u32, u32), n: usize) -> Vec<u64> {
+    let mut buf = vec![0u8; (size.0 * size.1 * 4) as usize];
+    let mut times = Vec::with_capacity(n);
+    for i in 0..n {
+        let t0 = Instant::now();
+        buf.fill(i as u8);
+        black_box(&buf);
+        times.push(t0.elapsed().as_nanos() as u64);
+    }
+    times
 }
 
 fn sample(cpu: f32) -> Sample {

@@ -9,6 +9,8 @@
 //! the same loop: no thread, no async runtime.
 
 mod bench;
+// Issue 5: hover popup and pointer actions.
+pub mod hover;
 pub mod ipc;
 pub mod settings;
 pub mod signals;
@@ -30,7 +32,8 @@ use smithay_client_toolkit::reexports::calloop_wayland_source::WaylandSource;
 use crate::collect::{Sample, Sampler};
 use crate::compositor::Detected;
 use crate::config::{self, Config};
-use crate::modules::{Button, Command, Context, Modules, OutputTag, Sources};
+use crate::modules::{Button, Command, Context, Modules, Sources};
+use crate::render::popup::PopupContent;
 use crate::render::{GlyphCache, Segment, MAX_SEGMENTS};
 use crate::wayland::{Bars, ConnectError};
 use ipc::{EventFd, Ipc};
@@ -180,15 +183,52 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
                     )
                     .map_err(|e| Error::EventLoop(e.error.to_string()))?;
             }
-            // Reload by SIGUSR2 still works.
+            // No config directory is the common case of a user on the
+            // defaults: nothing to say. (Creating one later takes SIGUSR2 or
+            // a restart.) Reload by SIGUSR2 works either way.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => eprintln!("rstat: not watching the config for changes ({e})"),
         }
     }
 
+    // Issue 5: the hover logic runs after every turn of the loop and
+    // bounds the next wait by its own deadline (hover delay, grace). A
+    // click or scroll asks the module that wrote the segment for its command.
+    let mut hover = hover::Hover::new(hover::HoverOptions::default());
+    let command = |segment: usize, gesture| {
+        let mut c = ctl.borrow_mut();
+        let spec = c.ticker.modules.owner(segment)?;
+        let configured = hover::Actions::from_spec(spec)
+            .for_gesture(gesture)
+            .cloned();
+        if configured.is_some() {
+            return configured;
+        }
+        // No command configured: what the module itself does (a workspace
+        // button switches, scrolling cycles; issue 7).
+        c.pointer(segment, button_of(gesture));
+        None
+    };
     loop {
+        let timeout = hover
+            .deadline()
+            .map(|d| d.saturating_duration_since(Instant::now()));
         event_loop
-            .dispatch(None, &mut bars)
+            .dispatch(timeout, &mut bars)
             .map_err(|e| Error::ConnectionLost(root_cause(&e)))?;
+        hover.process(Instant::now(), &mut bars, &command);
+    }
+}
+
+/// The module-level button of a pointer gesture.
+fn button_of(g: crate::wayland::pointer::Gesture) -> Button {
+    use crate::wayland::pointer::{Button as B, Gesture as G};
+    match g {
+        G::Press(B::Left) => Button::Left,
+        G::Press(B::Middle) => Button::Middle,
+        G::Press(B::Right) => Button::Right,
+        G::ScrollUp => Button::ScrollUp,
+        G::ScrollDown => Button::ScrollDown,
     }
 }
 
@@ -523,16 +563,11 @@ impl Control {
         }
     }
 
-    /// A pointer action on segment `shown` of the bar on output `tag`: runs
-    /// what the module asks of the compositor (issue 5's pointer handling
-    /// calls this). Errors are said on stderr; the bar carries on.
-    #[allow(dead_code)] // until issue 5's pointer handling lands in main
-    pub fn pointer(&mut self, tag: Option<OutputTag>, shown: usize, button: Button) {
-        let modules = &mut self.ticker.modules;
-        let Some(cmd) = modules
-            .index_on(tag, shown)
-            .and_then(|i| modules.pointer(i, button))
-        else {
+    /// A pointer action on segment `segment` (of the whole list): runs what
+    /// the module that drew it asks of the compositor. Errors are said on
+    /// stderr; the bar carries on.
+    fn pointer(&mut self, segment: usize, button: Button) {
+        let Some(cmd) = self.ticker.modules.pointer(segment, button) else {
             return;
         };
         let Some(conn) = self.ipc.conn.as_mut() else {
@@ -623,6 +658,8 @@ struct Ticker {
     sample: Sample,
     modules: Modules,
     segments: Vec<Segment>,
+    /// Issue 5: the popup's tables, rewritten every tick.
+    popup: PopupContent,
     /// A sampling error was already reported (say it once, keep going).
     warned: bool,
 }
@@ -638,6 +675,7 @@ impl Ticker {
             sample: Sample::default(),
             modules,
             segments: Vec::with_capacity(MAX_SEGMENTS),
+            popup: PopupContent::default(),
             warned: false,
         }
     }
@@ -662,6 +700,9 @@ impl Ticker {
             self.modules.write(&mut self.segments);
             bars.set_segments(&self.segments);
         }
+        // Issue 5: cheap (fifteen short rows, no heap); redrawn only when open.
+        crate::modules::top::write(&self.sample, &mut self.popup);
+        bars.set_popup_content(&self.popup);
         self.next_due(now)
     }
 

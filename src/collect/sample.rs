@@ -17,6 +17,8 @@ pub enum CollectorKind {
     Procfs,
     /// Reads the maps the `sched_switch` eBPF probe keeps.
     Bpf,
+    /// Walks every task once per tick with a BPF task iterator.
+    Iter,
 }
 
 impl CollectorKind {
@@ -25,6 +27,7 @@ impl CollectorKind {
         match self {
             CollectorKind::Procfs => "procfs",
             CollectorKind::Bpf => "bpf",
+            CollectorKind::Iter => "iter",
         }
     }
 }

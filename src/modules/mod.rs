@@ -18,6 +18,8 @@ pub mod custom;
 pub mod network;
 pub mod once;
 pub mod sample;
+// Issue 5: the health popup's content.
+pub mod top;
 pub mod window;
 pub mod workspaces;
 

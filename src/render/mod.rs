@@ -10,6 +10,8 @@ pub mod damage;
 pub mod glyphs;
 pub mod layout;
 pub mod paint;
+// Issue 5: the hover popup's tables.
+pub mod popup;
 pub mod renderer;
 pub mod segment;
 

@@ -4,6 +4,9 @@
 
 pub mod buffers;
 pub mod fractional;
+// Issue 5: the pointer over the bars, and the hover popup.
+pub mod pointer;
+pub mod popup;
 
 use smithay_client_toolkit::compositor::{CompositorHandler, CompositorState, FrameCallbackData};
 use smithay_client_toolkit::output::{OutputHandler, OutputState};
@@ -13,12 +16,15 @@ use smithay_client_toolkit::shell::wlr_layer::{
     LayerSurfaceConfigure,
 };
 use smithay_client_toolkit::shell::WaylandSurface;
+// Issue 5.
+use smithay_client_toolkit::seat::SeatState;
 use smithay_client_toolkit::shm::{Shm, ShmHandler};
 use smithay_client_toolkit::{delegate_dispatch2, delegate_registry, registry_handlers};
 use wayland_client::globals::registry_queue_init;
 use wayland_client::protocol::{wl_output, wl_shm, wl_surface};
 use wayland_client::{Connection, EventQueue, QueueHandle};
 
+use crate::render::popup::PopupLook;
 use crate::render::{Canvas, GlyphCache, Look, OutputTag, Rect, Renderer, Segment, MAX_SEGMENTS};
 use buffers::{Buffers, Format};
 use fractional::{FractionalGlobals, SurfaceScaling};
@@ -153,6 +159,9 @@ pub struct Bars {
     pub commits: u64,
     /// False while hidden (SIGUSR1): no surfaces, so no exclusive zone.
     visible: bool,
+    // Issue 5: the seats' pointers (pointer.rs) and the popup (popup.rs).
+    pointer: pointer::PointerState,
+    popup: popup::PopupState,
 }
 
 impl Bars {
@@ -161,7 +170,7 @@ impl Bars {
     /// is dispatched.
     pub fn connect(
         cfg: SurfaceConfig,
-        glyphs: GlyphCache,
+        mut glyphs: GlyphCache,
     ) -> Result<(Bars, Connection, EventQueue<Bars>), ConnectError> {
         let conn =
             Connection::connect_to_env().map_err(|e| ConnectError::NoCompositor(e.to_string()))?;
@@ -174,6 +183,11 @@ impl Bars {
             .map_err(|_| ConnectError::Missing("zwlr_layer_shell_v1"))?;
         let shm = Shm::bind(&globals, &qh).map_err(|_| ConnectError::Missing("wl_shm"))?;
         let fractional = FractionalGlobals::bind(&globals, &qh);
+        // Issue 5: no seat means no pointer, no xdg shell means no popup;
+        // the bar works without either.
+        let seats = SeatState::new(&globals, &qh);
+        let xdg = popup::WmBase::bind(&globals, &qh);
+        let popup = popup::PopupState::new(xdg, PopupLook::default(), &mut glyphs);
         let bars = Bars {
             registry: RegistryState::new(&globals),
             outputs: OutputState::new(&globals, &qh),
@@ -191,6 +205,8 @@ impl Bars {
             rects: Vec::with_capacity(MAX_SEGMENTS + 1),
             commits: 0,
             visible: true,
+            pointer: pointer::PointerState::new(seats),
+            popup,
         };
         Ok((bars, conn, queue))
     }
@@ -198,6 +214,32 @@ impl Bars {
     /// How many outputs currently have a bar.
     pub fn bar_count(&self) -> usize {
         self.bars.len()
+    }
+
+    /// The index in [`Bars::set_segments`]'s list of segment `local` of what
+    /// the bar tagged `tag` shows (its renderer counts only those).
+    fn global_index(&self, tag: Option<OutputTag>, local: usize) -> Option<usize> {
+        self.segments
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.output.is_none() || s.output == tag)
+            .nth(local)
+            .map(|(i, _)| i)
+    }
+
+    /// The inverse of [`Bars::global_index`]: where segment `global` sits
+    /// among what the bar tagged `tag` shows, if it shows it.
+    fn local_index(&self, tag: Option<OutputTag>, global: usize) -> Option<usize> {
+        let s = self.segments.get(global)?;
+        if s.output.is_some() && s.output != tag {
+            return None;
+        }
+        Some(
+            self.segments[..global]
+                .iter()
+                .filter(|s| s.output.is_none() || s.output == tag)
+                .count(),
+        )
     }
 
     /// The output tag of the bar drawn on `surface`: with the index of a
@@ -241,8 +283,14 @@ impl Bars {
     ) {
         let recreate = cfg.layer != self.cfg.layer;
         self.cfg = cfg;
+        // Issue 5: the reload may move or drop the module the popup hangs
+        // from, or change the glyphs its layout was measured with.
+        if let Some(bar) = self.popup_bar() {
+            self.popup_parent_gone(bar);
+        }
         if let Some(g) = glyphs {
             self.glyphs = g;
+            self.popup_glyphs_changed();
         }
         self.segments.clear();
         self.segments
@@ -283,7 +331,11 @@ impl Bars {
         if visible {
             self.add_missing_bars();
         } else {
-            // Dropping a bar destroys its layer surface, surface and buffers.
+            // Dropping a bar destroys its layer surface, surface and buffers;
+            // the popup hanging from one goes first (issue 5).
+            if let Some(bar) = self.popup_bar() {
+                self.popup_parent_gone(bar);
+            }
             self.bars.clear();
         }
     }
@@ -363,6 +415,9 @@ impl Bars {
 
     /// Called by a buffer's release: it may be drawn into again.
     fn buffer_released(&mut self, bar: u64, generation: u64, index: usize) {
+        if bar == popup::POPUP_BUFFERS {
+            return self.popup_buffer_released(generation, index);
+        }
         let Some(i) = self.bars.iter().position(|b| b.id == bar) else {
             return;
         };
@@ -624,13 +679,20 @@ impl OutputHandler for Bars {
         _: &QueueHandle<Self>,
         output: wl_output::WlOutput,
     ) {
-        // Dropping the bar destroys its layer surface, surface, buffers and pool.
+        // Dropping the bar destroys its layer surface, surface, buffers and
+        // pool; a popup hanging from it goes first.
+        if let Some(b) = self.bars.iter().find(|b| b.output == output) {
+            self.popup_parent_gone(b.id);
+        }
         self.bars.retain(|b| b.output != output);
     }
 }
 
 impl LayerShellHandler for Bars {
     fn closed(&mut self, _: &Connection, _: &QueueHandle<Self>, layer: &LayerSurface) {
+        if let Some(b) = self.bars.iter().find(|b| &b.layer == layer) {
+            self.popup_parent_gone(b.id);
+        }
         self.bars.retain(|b| &b.layer != layer);
     }
 
@@ -677,7 +739,7 @@ impl ProvidesRegistryState for Bars {
     fn registry(&mut self) -> &mut RegistryState {
         &mut self.registry
     }
-    registry_handlers![OutputState];
+    registry_handlers![OutputState, SeatState];
 }
 
 delegate_registry!(Bars);

@@ -237,3 +237,58 @@ pub fn now_ns() -> u64 {
     static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     START.get_or_init(Instant::now).elapsed().as_nanos() as u64
 }
+
+/// The two BPF collectors the accuracy tests run against, the same checks
+/// for both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The `sched_switch` probe (`--collector bpf`).
+    Bpf,
+    /// The task iterator (`--collector iter`).
+    Iter,
+}
+
+/// An open collector of either kind, with the per-process totals both keep.
+pub enum Src {
+    Bpf(rstat::collect::bpf::BpfSource),
+    Iter(rstat::collect::bpf::IterSource),
+}
+
+impl Src {
+    /// Loads the collector (panics with the reason when it cannot).
+    pub fn open(kind: Kind) -> Src {
+        match kind {
+            Kind::Bpf => Src::Bpf(rstat::collect::bpf::open_bpf().expect("open bpf")),
+            Kind::Iter => Src::Iter(rstat::collect::bpf::open_iter().expect("open iter")),
+        }
+    }
+
+    pub fn collect(
+        &mut self,
+        elapsed_ns: u64,
+        cores: u32,
+        out: &mut rstat::collect::Sample,
+    ) -> Result<(), rstat::collect::Error> {
+        use rstat::collect::ProcessSource;
+        match self {
+            Src::Bpf(s) => s.collect(elapsed_ns, cores, out),
+            Src::Iter(s) => s.collect(elapsed_ns, cores, out),
+        }
+    }
+
+    /// Cumulative figures of process `tgid` as of the last collect.
+    pub fn process(&self, tgid: u32) -> Option<rstat::collect::bpf::ProcessTotals> {
+        match self {
+            Src::Bpf(s) => s.process(tgid),
+            Src::Iter(s) => s.process(tgid),
+        }
+    }
+
+    /// Into a boxed process source (for a full `Sampler`).
+    pub fn boxed(self) -> Box<dyn rstat::collect::ProcessSource> {
+        match self {
+            Src::Bpf(s) => Box::new(s),
+            Src::Iter(s) => Box::new(s),
+        }
+    }
+}

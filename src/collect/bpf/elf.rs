@@ -30,6 +30,9 @@ pub struct Program {
     /// (instruction index, index into `Object::maps`) for each `LD_IMM64`
     /// that loads a map's address.
     pub map_relocs: Vec<(usize, usize)>,
+    /// (instruction index, function name) for each call of a kernel
+    /// function (kfunc), resolved against the kernel's BTF at load.
+    pub kfunc_relocs: Vec<(usize, String)>,
 }
 
 /// Everything the loader needs from the object.
@@ -45,6 +48,9 @@ pub struct Object {
 const MAP_DEF_SIZE: usize = 20;
 /// `R_BPF_64_64`: the relocation clang emits for `ld_imm64` of a symbol.
 const R_BPF_64_64: u32 = 1;
+/// `R_BPF_64_32`: a call to a function symbol; to an undefined one (an
+/// `extern ... __ksym` declaration) it is a kernel function call.
+const R_BPF_64_32: u32 = 10;
 
 fn section_bytes<'a>(
     bytes: &'a [u8],
@@ -140,6 +146,7 @@ pub fn parse(bytes: &[u8]) -> Result<Object, Error> {
             .unwrap_or_else(|| sec_name(i))
             .to_string();
         let mut map_relocs = Vec::new();
+        let mut kfunc_relocs = Vec::new();
         for (ri, rels) in &elf.shdr_relocs {
             if elf.section_headers[*ri].sh_info as usize != i {
                 continue;
@@ -149,11 +156,16 @@ pub fn parse(bytes: &[u8]) -> Result<Object, Error> {
                     .syms
                     .get(r.r_sym)
                     .ok_or_else(|| Error::msg("probe object: relocation to a missing symbol"))?;
+                if r.r_type == R_BPF_64_32 && s.st_shndx == 0 {
+                    let name = elf.strtab.get_at(s.st_name).unwrap_or("").to_string();
+                    kfunc_relocs.push((r.r_offset as usize / 8, name));
+                    continue;
+                }
                 let target = Some(s.st_shndx) == maps_idx;
                 if r.r_type != R_BPF_64_64 || !target {
                     return Err(Error::msg(format!(
                         "probe object: unsupported relocation in {} (type {}, symbol {:?}); \
-                         only map references are",
+                         only map references and kernel function calls are",
                         sec_name(i),
                         r.r_type,
                         elf.strtab.get_at(s.st_name).unwrap_or("?")
@@ -171,6 +183,7 @@ pub fn parse(bytes: &[u8]) -> Result<Object, Error> {
             section: sec_name(i).to_string(),
             insns,
             map_relocs,
+            kfunc_relocs,
         });
     }
     Ok(Object {
@@ -180,4 +193,42 @@ pub fn parse(bytes: &[u8]) -> Result<Object, Error> {
         btf,
         btf_ext,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_function_calls_are_relocations_of_their_own() {
+        let obj = parse(crate::collect::bpf::PROBE_OBJECT).expect("the embedded probe parses");
+        let walk = obj
+            .programs
+            .iter()
+            .find(|p| p.name == "walk_tasks")
+            .expect("walk_tasks");
+        assert_eq!(walk.section, "iter/task/walk");
+        let mut names: Vec<&str> = walk.kfunc_relocs.iter().map(|(_, n)| n.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(
+            names,
+            [
+                "bpf_iter_task_destroy",
+                "bpf_iter_task_new",
+                "bpf_iter_task_next"
+            ]
+        );
+        for &(at, _) in &walk.kfunc_relocs {
+            // A call instruction (BPF_JMP | BPF_CALL), as clang left it.
+            assert_eq!(walk.insns[at] & 0xff, 0x85);
+        }
+        // The other programs call no kernel functions.
+        assert!(obj
+            .programs
+            .iter()
+            .filter(|p| p.name != "walk_tasks")
+            .all(|p| p.kfunc_relocs.is_empty()));
+        assert!(obj.programs.iter().any(|p| p.section == "iter/task"));
+    }
 }

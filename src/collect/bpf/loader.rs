@@ -15,6 +15,9 @@ pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 
 /// `BPF_PSEUDO_MAP_FD` in an `LD_IMM64`'s source register: "imm is a map fd".
 const PSEUDO_MAP_FD: u8 = 1;
+/// `BPF_PSEUDO_KFUNC_CALL` in a call's source register: "imm is the BTF id
+/// of a kernel function" (in vmlinux when `off` is 0).
+const PSEUDO_KFUNC_CALL: u8 = 2;
 
 /// A created map.
 pub struct Map {
@@ -54,10 +57,39 @@ impl Loaded {
                 }
                 // A tp_btf program named its tracepoint when it was loaded.
                 syscall::ProgKind::TpBtf { .. } => syscall::raw_tracepoint_open(None, &p.fd)?,
+                // An iterator attaches to nothing that runs by itself: the
+                // link only says "this program walks tasks"; iterators
+                // are created from it when someone wants a walk.
+                syscall::ProgKind::Iter { .. } => syscall::iter_link_create(&p.fd, None)?,
             };
             p.link = Some(link);
         }
         Ok(())
+    }
+
+    /// Attaches task-iterator program `name` with every walk narrowed to
+    /// thread `tid` (see [`syscall::iter_link_create`]).
+    pub fn attach_task_iter(&mut self, name: &str, tid: u32) -> Result<(), Error> {
+        let p = self
+            .progs
+            .iter_mut()
+            .find(|p| p.name == name)
+            .ok_or_else(|| Error::msg(format!("program {name:?} is not loaded")))?;
+        if !matches!(p.kind, syscall::ProgKind::Iter { .. }) {
+            return Err(Error::msg(format!("program {name:?} is not an iterator")));
+        }
+        p.link = Some(syscall::iter_link_create(&p.fd, Some(tid))?);
+        Ok(())
+    }
+
+    /// The attached link of program `name` (for an iterator program, what
+    /// `BPF_ITER_CREATE` takes).
+    pub fn link(&self, name: &str) -> Result<&OwnedFd, Error> {
+        self.progs
+            .iter()
+            .find(|p| p.name == name)
+            .and_then(|p| p.link.as_ref())
+            .ok_or_else(|| Error::msg(format!("program {name:?} is not loaded and attached")))
     }
 
     /// The map named `name`, with the key and value sizes the reader expects.
@@ -111,11 +143,35 @@ fn read_kernel_btf() -> std::io::Result<Vec<u8>> {
 
 /// Creates the maps and loads every program in `object`, without attaching
 /// (see [`Loaded::attach`]). Sections name the tracepoint: `raw_tp/NAME` or
-/// `tp_btf/NAME`.
+/// `tp_btf/NAME`, or the iterator target: `iter/NAME`.
 pub fn load(object: &[u8]) -> Result<Loaded, Error> {
-    let obj = elf::parse(object)?;
+    load_only(object, None)
+}
+
+/// Like [`load`], but only the programs named in `only` (every one when
+/// `None`), and only the maps those programs use: the object holds both
+/// collectors' programs, and neither should pay for the other's maps.
+pub fn load_only(object: &[u8], only: Option<&[&str]>) -> Result<Loaded, Error> {
+    let mut obj = elf::parse(object)?;
+    if let Some(names) = only {
+        obj.programs.retain(|p| names.contains(&p.name.as_str()));
+        if obj.programs.len() != names.len() {
+            return Err(Error::msg(format!(
+                "probe object lacks some of the programs {names:?}"
+            )));
+        }
+    }
+    // Object map index -> index into `maps`, for the maps in use.
+    let mut created: Vec<Option<usize>> = vec![None; obj.maps.len()];
     let mut maps = Vec::with_capacity(obj.maps.len());
-    for def in &obj.maps {
+    for (i, def) in obj.maps.iter().enumerate() {
+        let used = obj
+            .programs
+            .iter()
+            .any(|p| p.map_relocs.iter().any(|&(_, mi)| mi == i));
+        if !used {
+            continue;
+        }
         let fd = syscall::map_create(
             &def.name,
             def.map_type,
@@ -124,6 +180,7 @@ pub fn load(object: &[u8]) -> Result<Loaded, Error> {
             def.max_entries,
             def.flags,
         )?;
+        created[i] = Some(maps.len());
         maps.push(Map {
             def: def.clone(),
             fd,
@@ -143,7 +200,7 @@ pub fn load(object: &[u8]) -> Result<Loaded, Error> {
     let typed = obj
         .programs
         .iter()
-        .any(|p| p.section.starts_with("tp_btf/"));
+        .any(|p| p.section.starts_with("tp_btf/") || p.section.starts_with("iter/"));
     let kernel = if typed || relos.iter().any(|(_, r)| !r.is_empty()) {
         let data = read_kernel_btf().map_err(|e| {
             Error::io(
@@ -182,7 +239,36 @@ pub fn load(object: &[u8]) -> Result<Loaded, Error> {
             }
             // dst register stays in the low nibble, the source becomes "map fd".
             b[1] = (b[1] & 0x0f) | (PSEUDO_MAP_FD << 4);
-            b[4..8].copy_from_slice(&maps[mi].fd.as_raw_fd().to_le_bytes());
+            let m = created[mi].ok_or_else(|| Error::msg("probe object: map not created"))?;
+            b[4..8].copy_from_slice(&maps[m].fd.as_raw_fd().to_le_bytes());
+            *insn = u64::from_le_bytes(b);
+        }
+        for (at, func) in &p.kfunc_relocs {
+            let kernel = kernel
+                .as_ref()
+                .ok_or_else(|| Error::msg("kernel function call without kernel BTF"))?;
+            let id = kernel
+                .find_all(btf::KIND_FUNC, func)
+                .next()
+                .ok_or_else(|| {
+                    Error::msg(format!(
+                        "program {}: the kernel has no function {func:?} to call",
+                        p.name
+                    ))
+                })?;
+            let insn = insns
+                .get_mut(*at)
+                .ok_or_else(|| Error::msg("probe object: kfunc relocation past the program"))?;
+            let mut b = insn.to_le_bytes();
+            if b[0] != 0x85 {
+                return Err(Error::msg(format!(
+                    "program {}: kfunc relocation on a non-call instruction",
+                    p.name
+                )));
+            }
+            b[1] = (b[1] & 0x0f) | (PSEUDO_KFUNC_CALL << 4);
+            b[2..4].copy_from_slice(&0u16.to_le_bytes());
+            b[4..8].copy_from_slice(&id.to_le_bytes());
             *insn = u64::from_le_bytes(b);
         }
         if let (Some(local), Some(kernel)) = (&local, &kernel) {
@@ -215,9 +301,28 @@ pub fn load(object: &[u8]) -> Result<Loaded, Error> {
                     ))
                 })?;
             (syscall::ProgKind::TpBtf { attach_btf_id: id }, tp)
+        } else if let Some(rest) = p.section.strip_prefix("iter/") {
+            // `iter/TARGET`, or `iter/TARGET/NAME` to give a second program
+            // on the same target its own section.
+            let target = rest.split('/').next().unwrap_or(rest);
+            let kernel = kernel
+                .as_ref()
+                .ok_or_else(|| Error::msg("iter program without kernel BTF"))?;
+            // Iterator targets are registered as `bpf_iter_<target>`
+            // functions (Linux 5.8+; `task` since the start).
+            let func = format!("bpf_iter_{target}");
+            let id = kernel
+                .find_all(btf::KIND_FUNC, &func)
+                .next()
+                .ok_or_else(|| {
+                    Error::msg(format!(
+                        "the kernel's BTF has no BPF iterator {target:?} ({func}): Linux 5.8+ needed"
+                    ))
+                })?;
+            (syscall::ProgKind::Iter { attach_btf_id: id }, target)
         } else {
             return Err(Error::msg(format!(
-                "program {}: section {:?} is neither raw_tp/NAME nor tp_btf/NAME",
+                "program {}: section {:?} is not raw_tp/NAME, tp_btf/NAME or iter/NAME",
                 p.name, p.section
             )));
         };

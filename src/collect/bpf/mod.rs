@@ -11,28 +11,44 @@
 //!
 //! Needs Linux 5.12+ with BTF (`/sys/kernel/btf/vmlinux`): tp_btf and
 //! mmap-able arrays (5.5), BPF atomic fetch-and-add (5.12, `-mcpu=v3`).
-//! Anything older fails to load, and `--collector auto` falls back to procfs.
+//! The iterator collector needs BTF and Linux 5.8+ (`iter/task`), 6.7+ for
+//! its one-pass walk (open-coded task iterator kfuncs, single-task links
+//! from 6.1). Anything older fails to load, and `--collector auto` falls
+//! back to procfs.
 //!
 //! Known limits: a thread that changes its id in a multi-threaded `exec`
 //! (de_thread) leaves its old slot until restart; past 16384 live threads,
 //! new threads go untracked (counted in [`BpfSource::dropped`]); RSS is
 //! `percpu_counter`-approximate (off by at most 3 × ncpu × batch pages).
 //!
+//! The second collector here, [`iter`], attaches nothing that runs between
+//! ticks: once per tick it creates a BPF task iterator and reads it; inside
+//! that read, our program walks every thread (with the open-coded task
+//! iterator kfuncs on Linux 6.7+, else once per task through `iter/task`,
+//! Linux 5.8+) and hands over one packed record per thread.
+//!
+//! The iterator collector's limits: the one-pass walk records at most
+//! 32768 threads per tick (the rest are counted in
+//! [`IterSource::dropped`]); the per-task fallback has no limit but costs
+//! about three times as much. RSS is `percpu_counter`-approximate there too.
+//!
 //! One job per module: [`elf`] reads the object, [`btf`] reads type info,
 //! [`core_reloc`] rewrites field offsets for the running kernel, [`syscall`]
 //! wraps `bpf(2)`, [`loader`] puts them together, [`maps`] reads the maps,
 //! [`walk`] seeds the task map at start, [`source`] turns it all into a
-//! [`Sample`](super::Sample).
+//! [`Sample`](super::Sample), [`iter`] is the task-iterator collector.
 
 pub mod btf;
 pub mod core_reloc;
 pub mod elf;
+pub mod iter;
 pub mod loader;
 pub mod maps;
 pub mod source;
 pub mod syscall;
 pub mod walk;
 
+pub use iter::IterSource;
 pub use maps::ReadMode;
 pub use source::{BpfSource, ProbeStats, ProcessTotals};
 
@@ -51,7 +67,8 @@ pub fn open() -> Result<Box<dyn ProcessSource>, Error> {
 /// read the probe's own statistics).
 pub fn open_bpf() -> Result<BpfSource, Error> {
     let ncpu = maps::possible_cpus()?;
-    let loaded = loader::load(PROBE_OBJECT).map_err(explain)?;
+    let loaded =
+        loader::load_only(PROBE_OBJECT, Some(&["on_switch", "on_exit"])).map_err(explain)?;
     let mut src = BpfSource::new(loaded, ncpu)?;
     // Walk first, then attach: until the probe runs, the walk is the only
     // one handing out slots. A walked thread that exits before the exit hook
@@ -60,6 +77,12 @@ pub fn open_bpf() -> Result<BpfSource, Error> {
     src.attach()?;
     walk::prune(src.task_map(), &walked)?;
     Ok(src)
+}
+
+/// Loads the task-iterator program and creates its link; the error says
+/// why it cannot be used here.
+pub fn open_iter() -> Result<IterSource, Error> {
+    IterSource::open(PROBE_OBJECT).map_err(explain)
 }
 
 /// Adds the likely cause to the usual failures.

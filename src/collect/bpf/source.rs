@@ -214,6 +214,10 @@ impl ProcessSource for BpfSource {
         CollectorKind::Bpf
     }
 
+    fn bpf_stats(&self) -> Option<Result<ProbeStats, Error>> {
+        Some(self.probe_stats())
+    }
+
     fn collect(&mut self, elapsed_ns: u64, cores: u32, out: &mut Sample) -> Result<(), Error> {
         self.tasks.read()?;
         let now = monotonic_ns();

@@ -19,6 +19,9 @@ const BPF_PROG_LOAD: libc::c_long = 5;
 const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
 const BPF_RAW_TRACEPOINT_OPEN: libc::c_long = 17;
 const BPF_MAP_LOOKUP_BATCH: libc::c_long = 24;
+const BPF_LINK_CREATE: libc::c_long = 28;
+const BPF_ENABLE_STATS: libc::c_long = 32;
+const BPF_ITER_CREATE: libc::c_long = 33;
 
 /// `BPF_PROG_TYPE_RAW_TRACEPOINT`.
 const PROG_TYPE_RAW_TRACEPOINT: u32 = 17;
@@ -133,11 +136,16 @@ pub enum ProgKind {
     /// `tp_btf/NAME`: BTF-typed arguments, fields read with direct loads;
     /// `attach_btf_id` is the kernel's `btf_trace_NAME` typedef.
     TpBtf { attach_btf_id: u32 },
+    /// `iter/NAME`: a BPF iterator program, run inside `read()` of an
+    /// iterator fd; `attach_btf_id` is the kernel's `bpf_iter_NAME` function.
+    Iter { attach_btf_id: u32 },
 }
 
 /// `BPF_PROG_TYPE_TRACING` and its `BPF_TRACE_RAW_TP` attach type.
 const PROG_TYPE_TRACING: u32 = 26;
 const TRACE_RAW_TP: u32 = 23;
+/// `BPF_TRACE_ITER`: the attach type of iterator programs and their links.
+const TRACE_ITER: u32 = 28;
 
 /// `BPF_PROG_LOAD`. On failure the verifier's log is part of the error.
 pub fn prog_load(
@@ -149,6 +157,7 @@ pub fn prog_load(
     let (prog_type, expected_attach_type, attach_btf_id) = match kind {
         ProgKind::RawTracepoint => (PROG_TYPE_RAW_TRACEPOINT, 0, 0),
         ProgKind::TpBtf { attach_btf_id } => (PROG_TYPE_TRACING, TRACE_RAW_TP, attach_btf_id),
+        ProgKind::Iter { attach_btf_id } => (PROG_TYPE_TRACING, TRACE_ITER, attach_btf_id),
     };
     let mut attr = ProgLoadAttr {
         prog_type,
@@ -174,6 +183,14 @@ pub fn prog_load(
         Ok(fd) => Ok(owned_fd(fd)),
         Err(_) => {
             let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+            // No log: refused before verification (no privilege, no such
+            // attach target). Keep the OS error so callers can explain it.
+            if end == 0 {
+                return Err(Error::io(
+                    format!("bpf(BPF_PROG_LOAD) for program {name:?}"),
+                    first,
+                ));
+            }
             let text = String::from_utf8_lossy(&log[..end]);
             // The verdict is at the end; keep the tail of a long log.
             let tail: String = {
@@ -207,6 +224,80 @@ pub fn raw_tracepoint_open(tp: Option<&CStr>, prog: &OwnedFd) -> Result<OwnedFd,
     bpf(BPF_RAW_TRACEPOINT_OPEN, &mut attr)
         .map(owned_fd)
         .map_err(|e| Error::io(format!("bpf(BPF_RAW_TRACEPOINT_OPEN) for {tp:?}"), e))
+}
+
+#[repr(C)]
+struct LinkCreateAttr {
+    prog_fd: u32,
+    target_fd: u32,
+    attach_type: u32,
+    flags: u32,
+    /// `iter_info` / `iter_info_len`: iterator parameters; none (every task
+    /// of our pid namespace) for the task iterator.
+    iter_info: u64,
+    iter_info_len: u32,
+    _pad: u32,
+}
+
+/// `BPF_LINK_CREATE` for an iterator program: the link is what iterators
+/// are created from, and keeps the program alive while held. For a task
+/// iterator, `task_tid` narrows every walk to that one thread (Linux 6.1+,
+/// `bpf_iter_link_info.task.tid`); `None` walks every task.
+pub fn iter_link_create(prog: &OwnedFd, task_tid: Option<u32>) -> Result<OwnedFd, Error> {
+    // union bpf_iter_link_info { struct { __u32 tid, pid, pid_fd; } task; … }
+    let info: [u32; 3] = [task_tid.unwrap_or(0), 0, 0];
+    let mut attr = LinkCreateAttr {
+        prog_fd: prog.as_raw_fd() as u32,
+        target_fd: 0,
+        attach_type: TRACE_ITER,
+        flags: 0,
+        iter_info: if task_tid.is_some() {
+            info.as_ptr() as u64
+        } else {
+            0
+        },
+        iter_info_len: if task_tid.is_some() { 12 } else { 0 },
+        _pad: 0,
+    };
+    bpf(BPF_LINK_CREATE, &mut attr)
+        .map(owned_fd)
+        .map_err(|e| Error::io("bpf(BPF_LINK_CREATE) for the task iterator", e))
+}
+
+#[repr(C)]
+struct IterCreateAttr {
+    link_fd: u32,
+    flags: u32,
+}
+
+/// `BPF_ITER_CREATE`: a fresh iterator over `link`; each `read()` of the
+/// returned fd runs the program over the next objects, 0 at the end.
+///
+/// The kernel checks no capability here (kernel/bpf/syscall.c,
+/// `bpf_iter_create`): holding the link fd is the permission, so this
+/// works after every capability is dropped on Linux >= 6.5. Before 6.5,
+/// `kernel.unprivileged_bpf_disabled` made every `bpf()` command need
+/// CAP_BPF, this one included (see `privilege::bpf_reads_need_cap`).
+pub fn iter_create(link: &OwnedFd) -> io::Result<OwnedFd> {
+    let mut attr = IterCreateAttr {
+        link_fd: link.as_raw_fd() as u32,
+        flags: 0,
+    };
+    bpf(BPF_ITER_CREATE, &mut attr).map(owned_fd)
+}
+
+#[repr(C)]
+struct EnableStatsAttr {
+    kind: u32,
+}
+
+/// `BPF_ENABLE_STATS` (`BPF_STATS_RUN_TIME`): the kernel counts run time
+/// and runs of every BPF program for as long as the returned fd is open,
+/// like `kernel.bpf_stats_enabled=1`, and stops by itself when it closes
+/// (or the process dies). Needs CAP_SYS_ADMIN.
+pub fn enable_stats() -> io::Result<OwnedFd> {
+    let mut attr = EnableStatsAttr { kind: 0 };
+    bpf(BPF_ENABLE_STATS, &mut attr).map(owned_fd)
 }
 
 #[repr(C)]
