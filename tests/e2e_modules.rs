@@ -490,3 +490,69 @@ fn thousands_of_compositor_events_keep_the_bar_flat() {
         "RSS keeps growing: {warm} -> {first} -> {second} KiB"
     );
 }
+
+/// The focused workspace's name, per Sway.
+fn focused_workspace(sway: &HeadlessSway) -> String {
+    sway.get_workspaces()
+        .as_array()
+        .and_then(|a| a.iter().find(|w| w["focused"] == true))
+        .and_then(|w| w["name"].as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn clicking_a_workspace_focuses_it_and_scrolling_cycles() {
+    if !ready() {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    write_config(
+        &sway,
+        "[bar]\nleft = [\"workspaces\"]\ncenter = []\nright = []\n",
+    );
+    let mut cmd = sway.client(common::rstat_bin());
+    cmd.args(["--collector", "procfs"]);
+    let mut bar = Guarded::spawn("rstat", &mut cmd, &sway.runtime_dir().join("rstat.stderr"));
+    bar_extent(&sway, "HEADLESS-1", |x| x > 0);
+    // Two workspaces that stay (each holds a window); 2 is focused.
+    let _a = support::window::TestWindow::open(&sway, "a").expect("window a");
+    sway.swaymsg(&["workspace", "2"]);
+    let _b = support::window::TestWindow::open(&sway, "b").expect("window b");
+    // Where the first button ("1") is drawn: the first column that differs
+    // from the bar's background, once both buttons are there.
+    let x1 = poll_every(Duration::from_millis(50), PATIENCE, || {
+        let img = sway.try_screenshot("HEADLESS-1").ok()?;
+        let bg = img.dominant(0, 28);
+        let cols: Vec<usize> = (0..img.width / 4)
+            .filter(|&x| (0..28).any(|y| support::image::diff(img.px(x, y), bg) > 24))
+            .collect();
+        // Two runs of columns: the buttons "1" and "2" (the focused one tinted).
+        let runs = cols.windows(2).filter(|w| w[1] > w[0] + 1).count() + 1;
+        (cols.len() > 2 && runs >= 2).then(|| cols[0])
+    })
+    .expect("both workspace buttons drawn");
+    let mut pointer = support::pointer::VirtualPointer::new(&sway).expect("virtual pointer");
+    pointer
+        .move_to(x1 as u32 + 2, 14)
+        .expect("move onto button 1");
+    pointer.click(support::pointer::BTN_LEFT).expect("click");
+    poll_every(Duration::from_millis(20), PATIENCE, || {
+        (focused_workspace(&sway) == "1").then_some(())
+    })
+    .unwrap_or_else(|| panic!("the click did not focus workspace 1\n{}", bar.stderr()));
+
+    // Scrolling down: the next workspace; up: back.
+    pointer.scroll(1).expect("scroll down");
+    poll_every(Duration::from_millis(20), PATIENCE, || {
+        (focused_workspace(&sway) == "2").then_some(())
+    })
+    .unwrap_or_else(|| panic!("scrolling down did not cycle to 2\n{}", bar.stderr()));
+    pointer.scroll(-1).expect("scroll up");
+    poll_every(Duration::from_millis(20), PATIENCE, || {
+        (focused_workspace(&sway) == "1").then_some(())
+    })
+    .unwrap_or_else(|| panic!("scrolling up did not cycle to 1\n{}", bar.stderr()));
+    bar.assert_running();
+}
