@@ -13,6 +13,9 @@ pub enum Mode {
     Bar,
     /// `--once`: two samples, one JSON object, exit.
     Once,
+    /// `--once --modules`: what every configured module would show, as one
+    /// JSON object keyed by module name.
+    OnceModules,
     /// `--waybar`: one JSON line per tick for Waybar's custom module.
     Waybar,
     /// `--bench N`: time N samples per collector.
@@ -67,6 +70,11 @@ USAGE:
     rstat --once [--collector C] [--interval-ms N]
                                               two samples N ms apart (default 250),
                                               then one JSON object on stdout
+    rstat --once --modules [--config PATH] [--interval-ms N]
+                                              what each module of the config's layout
+                                              would draw: one JSON object keyed by
+                                              module name (clock, workspaces, window,
+                                              battery, network, health, custom names)
     rstat --waybar [--collector C] [--interval-ms N]
                                               one JSON line per tick (default 1000 ms)
                                               for Waybar's custom module
@@ -125,6 +133,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, UsageError>
     let mut interval_ms = None;
     let mut root = None;
     let mut config = None;
+    let mut modules = false;
     let mut it = args.into_iter().peekable();
     let mut set_mode = |m: Mode, flag: &str| -> Result<(), UsageError> {
         if mode.is_some() {
@@ -142,6 +151,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, UsageError>
         let value = |it: &mut dyn Iterator<Item = String>| inline.clone().or_else(|| it.next());
         match flag.as_str() {
             "--once" => set_mode(Mode::Once, &flag)?,
+            "--modules" => modules = true,
             "--waybar" => set_mode(Mode::Waybar, &flag)?,
             "-h" | "--help" => set_mode(Mode::Help, &flag)?,
             "-V" | "--version" => set_mode(Mode::Version, &flag)?,
@@ -190,12 +200,23 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, UsageError>
             _ => return Err(UsageError(format!("unexpected argument '{arg}'"))),
         }
     }
-    let mode = mode.unwrap_or(Mode::Bar);
+    let mut mode = mode.unwrap_or(Mode::Bar);
+    if modules {
+        if mode != Mode::Once {
+            return Err(UsageError("--modules works only with --once".into()));
+        }
+        mode = Mode::OnceModules;
+    }
     let collector = collector.unwrap_or(CollectorArg::One(Choice::Auto));
     if collector == CollectorArg::All && !matches!(mode, Mode::Bench(_)) {
         return Err(UsageError("--collector all works only with --bench".into()));
     }
-    if interval_ms.is_some() && !matches!(mode, Mode::Once | Mode::Waybar | Mode::Bar) {
+    if interval_ms.is_some()
+        && !matches!(
+            mode,
+            Mode::Once | Mode::OnceModules | Mode::Waybar | Mode::Bar
+        )
+    {
         return Err(UsageError(
             "--interval-ms works with --once, --waybar and the bar".into(),
         ));
@@ -215,6 +236,17 @@ mod tests {
 
     fn p(s: &str) -> Result<Args, UsageError> {
         parse(s.split_whitespace().map(String::from))
+    }
+
+    #[test]
+    fn once_modules() {
+        assert_eq!(p("--once --modules").unwrap().mode, Mode::OnceModules);
+        assert_eq!(
+            p("--modules --once --interval-ms 100").unwrap().mode,
+            Mode::OnceModules
+        );
+        assert!(p("--modules").is_err());
+        assert!(p("--waybar --modules").is_err());
     }
 
     #[test]

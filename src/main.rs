@@ -95,6 +95,7 @@ fn run(args: &Args) -> Result<(), Fatal> {
             buf.push(b'\n');
             write_stdout(&buf)
         }
+        Mode::OnceModules => once_modules(args, choice, &roots),
         Mode::Waybar => {
             let mut sampler = open_sampler_unprivileged(choice, &roots)?;
             let interval = Duration::from_millis(args.interval_ms.unwrap_or(1000));
@@ -152,6 +153,9 @@ fn run(args: &Args) -> Result<(), Fatal> {
                 config,
                 source: Some(source),
                 force_argb: false,
+                sources: rstat::modules::Sources {
+                    roots: roots.clone(),
+                },
             };
             rstat::bar::run(sampler, &opts).map_err(|e| Fatal {
                 msg: e.to_string(),
@@ -159,6 +163,45 @@ fn run(args: &Args) -> Result<(), Fatal> {
             })
         }
     }
+}
+
+/// `--once --modules`: every module of the config's layout, what it would
+/// draw, as one JSON object keyed by instance name.
+fn once_modules(args: &Args, choice: Choice, roots: &Roots) -> Result<(), Fatal> {
+    use rstat::modules::{once, Modules, Palette, Sources};
+    let mut sampler = open_sampler_unprivileged(choice, roots)?;
+    let source = config::Source {
+        explicit: args.config.clone(),
+    };
+    let (config, _) = source.load().map_err(|errors| Fatal {
+        msg: format!("invalid config:\n{errors}"),
+        code: 1,
+    })?;
+    let src = Sources {
+        roots: roots.clone(),
+    };
+    let mut modules = Modules::with_sources(&config, std::time::Instant::now(), &src);
+    let conn = if modules.uses_compositor() {
+        rstat::bar::ipc::open_from_env()
+            .map_err(|e| eprintln!("rstat: {e}; workspaces and window are hidden"))
+            .ok()
+    } else {
+        None
+    };
+    let state = conn.as_ref().map(|c| c.state().clone());
+    let interval = Duration::from_millis(args.interval_ms.unwrap_or(250));
+    let wall = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+    };
+    once::collect(&mut modules, &mut sampler, state.as_ref(), interval, wall)?;
+    let v = once::snapshot(
+        &modules,
+        &Palette::from_colors(&config.bar.colors),
+        state.as_ref(),
+    );
+    write_stdout(format!("{v}\n").as_bytes())
 }
 
 /// `--check-config`: validates the file (or says which defaults apply).

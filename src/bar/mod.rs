@@ -11,12 +11,14 @@
 mod bench;
 // Issue 5: hover popup and pointer actions.
 pub mod hover;
+pub mod ipc;
 pub mod settings;
 pub mod signals;
 pub mod watch;
 
 use std::cell::RefCell;
 use std::fmt;
+use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -28,11 +30,13 @@ use smithay_client_toolkit::reexports::calloop::{
 use smithay_client_toolkit::reexports::calloop_wayland_source::WaylandSource;
 
 use crate::collect::{Sample, Sampler};
+use crate::compositor::Detected;
 use crate::config::{self, Config};
-use crate::modules::{Context, Modules};
+use crate::modules::{Button, Command, Context, Modules, Sources};
 use crate::render::popup::PopupContent;
 use crate::render::{GlyphCache, Segment, MAX_SEGMENTS};
 use crate::wayland::{Bars, ConnectError};
+use ipc::{EventFd, Ipc};
 use signals::{Request, Signals};
 use watch::Watch;
 
@@ -53,6 +57,8 @@ pub struct Options {
     /// Draw ARGB8888 even when the compositor offers ABGR8888 (to exercise
     /// the conversion path). Also set by `RSTAT_SHM_FORMAT=argb8888`.
     pub force_argb: bool,
+    /// Where the battery and network modules read (`/sys`, `/proc`).
+    pub sources: Sources,
 }
 
 /// Why the bar stopped or could not start.
@@ -124,15 +130,27 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
 
     let now = Instant::now();
     let ctl = Rc::new(RefCell::new(Control {
-        ticker: Ticker::new(sampler, Modules::from_config(&opts.config, now)),
+        ticker: Ticker::new(
+            sampler,
+            Modules::with_sources(&opts.config, now, &opts.sources),
+        ),
         config: opts.config.clone(),
         source: opts.source.clone(),
+        sources: opts.sources.clone(),
         force_argb,
         timer: None,
+        timer_at: now,
         reload_at: None,
+        ipc: Ipc::new(ipc::detected()),
+        ipc_token: None,
+        reconnecting: false,
+        watched: Vec::with_capacity(8),
     }));
+    // The compositor's state first, so the first frame shows workspaces.
+    sync_ipc(&handle, &ctl, &mut bars);
     let first = ctl.borrow_mut().ticker.tick(now, &mut bars);
     schedule_tick(&handle, &ctl, first).map_err(Error::EventLoop)?;
+    sync_fds(&handle, &ctl);
 
     if let Some(signals) = signals {
         let (c, h) = (ctl.clone(), handle.clone());
@@ -178,11 +196,18 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
     // click or scroll asks the module that wrote the segment for its command.
     let mut hover = hover::Hover::new(hover::HoverOptions::default());
     let command = |segment: usize, gesture| {
-        let c = ctl.borrow();
+        let mut c = ctl.borrow_mut();
         let spec = c.ticker.modules.owner(segment)?;
-        hover::Actions::from_spec(spec)
+        let configured = hover::Actions::from_spec(spec)
             .for_gesture(gesture)
-            .cloned()
+            .cloned();
+        if configured.is_some() {
+            return configured;
+        }
+        // No command configured: what the module itself does (a workspace
+        // button switches, scrolling cycles; issue 7).
+        c.pointer(segment, button_of(gesture));
+        None
     };
     loop {
         let timeout = hover
@@ -195,6 +220,18 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
     }
 }
 
+/// The module-level button of a pointer gesture.
+fn button_of(g: crate::wayland::pointer::Gesture) -> Button {
+    use crate::wayland::pointer::{Button as B, Gesture as G};
+    match g {
+        G::Press(B::Left) => Button::Left,
+        G::Press(B::Middle) => Button::Middle,
+        G::Press(B::Right) => Button::Right,
+        G::ScrollUp => Button::ScrollUp,
+        G::ScrollDown => Button::ScrollDown,
+    }
+}
+
 /// What the loop's callbacks share: the ticker, the running config and the
 /// registration of the tick timer (replaced when a reload changes the
 /// intervals). One thread: the `RefCell` is never borrowed twice, as
@@ -204,28 +241,260 @@ struct Control {
     ticker: Ticker,
     config: Config,
     source: Option<config::Source>,
+    sources: Sources,
     force_argb: bool,
     timer: Option<RegistrationToken>,
+    /// When the tick timer fires next (an fd event that brings a module's
+    /// deadline earlier moves it).
+    timer_at: Instant,
     /// A file change is waiting out [`RELOAD_DEBOUNCE`] until then.
     reload_at: Option<Instant>,
+    /// The compositor IPC connection (workspaces, window).
+    ipc: Ipc,
+    /// Its event socket's registration on the loop.
+    ipc_token: Option<RegistrationToken>,
+    /// A reconnect timer is pending.
+    reconnecting: bool,
+    /// Module descriptors on the loop (custom scripts' stdout).
+    watched: Vec<Watched>,
+}
+
+/// A module's descriptor registered on the loop.
+struct Watched {
+    /// The instance.
+    module: usize,
+    /// Its descriptor number and the pipe's inode: a number can be reused
+    /// by the next run's pipe, the inode of a live pipe cannot.
+    fd: RawFd,
+    ino: u64,
+    token: RegistrationToken,
 }
 
 type Handle = LoopHandle<'static, Bars>;
 
 /// (Re)places the tick timer so it first fires at `at`.
 fn schedule_tick(handle: &Handle, ctl: &Rc<RefCell<Control>>, at: Instant) -> Result<(), String> {
-    let c = ctl.clone();
+    let (c, h) = (ctl.clone(), handle.clone());
     let token = handle
         .insert_source(Timer::from_deadline(at), move |_, _, bars| {
             // The event is the deadline; the modules need the time it is.
-            let next = c.borrow_mut().ticker.tick(Instant::now(), bars);
+            let next = {
+                let mut ctl = c.borrow_mut();
+                let next = ctl.ticker.tick(Instant::now(), bars);
+                ctl.timer_at = next;
+                next
+            };
+            // A tick may have started a script (a new pipe to watch).
+            sync_fds(&h, &c);
             TimeoutAction::ToInstant(next)
         })
         .map_err(|e| e.error.to_string())?;
-    if let Some(old) = ctl.borrow_mut().timer.replace(token) {
+    let mut c = ctl.borrow_mut();
+    c.timer_at = at;
+    if let Some(old) = c.timer.replace(token) {
         handle.remove(old);
     }
     Ok(())
+}
+
+/// Moves the tick timer earlier when a module's deadline now comes before
+/// it (an event made a module due sooner).
+fn reschedule_if_earlier(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
+    let (due, at) = {
+        let c = ctl.borrow();
+        (c.ticker.modules.next_due(), c.timer_at)
+    };
+    if let Some(due) = due.filter(|d| *d < at) {
+        if let Err(e) = schedule_tick(handle, ctl, due) {
+            eprintln!("rstat: cannot reschedule the tick: {e}");
+        }
+    }
+}
+
+/// The inode of the file open at `fd` (0 when it cannot be read).
+fn inode(fd: RawFd) -> u64 {
+    // SAFETY: fstat writes into the zeroed struct we pass; `fd` is open
+    // (a module's pipe) and a failure only returns -1.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(fd, &mut st) == 0 {
+            st.st_ino
+        } else {
+            0
+        }
+    }
+}
+
+/// Matches the loop's registrations to the modules' descriptors: a new pipe
+/// is watched, a closed one forgotten. Nothing is polled: a readable pipe
+/// wakes the loop.
+fn sync_fds(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
+    let mut c = ctl.borrow_mut();
+    let c = &mut *c;
+    let modules = &c.ticker.modules;
+    c.watched.retain(|w| {
+        let live = modules
+            .fds()
+            .any(|(i, fd)| i == w.module && fd == w.fd && inode(fd) == w.ino);
+        if !live {
+            handle.remove(w.token);
+        }
+        live
+    });
+    let mut fresh: [(usize, RawFd); 16] = [(0, -1); 16];
+    let mut n = 0;
+    for (i, fd) in modules.fds() {
+        if n < fresh.len() && !c.watched.iter().any(|w| w.module == i && w.fd == fd) {
+            fresh[n] = (i, fd);
+            n += 1;
+        }
+    }
+    for &(i, fd) in &fresh[..n] {
+        let Some(dup) = EventFd::dup(fd) else {
+            eprintln!("rstat: out of descriptors; a custom module will not update");
+            continue;
+        };
+        let (cc, h) = (ctl.clone(), handle.clone());
+        let ino = inode(fd);
+        let inserted = handle.insert_source(
+            Generic::new(dup, Interest::READ, Mode::Level),
+            move |_, _, bars| {
+                let still = {
+                    let mut c = cc.borrow_mut();
+                    if c.ticker.modules.on_readable(i) {
+                        c.ticker.redraw(bars);
+                    }
+                    let still = c
+                        .ticker
+                        .modules
+                        .fds()
+                        .any(|(j, f)| j == i && f == fd && inode(f) == ino);
+                    if !still {
+                        // Forget it here: the loop drops it on `Remove`.
+                        c.watched.retain(|w| !(w.module == i && w.fd == fd));
+                    }
+                    still
+                };
+                reschedule_if_earlier(&h, &cc);
+                Ok(if still {
+                    PostAction::Continue
+                } else {
+                    PostAction::Remove
+                })
+            },
+        );
+        match inserted {
+            Ok(token) => c.watched.push(Watched {
+                module: i,
+                fd,
+                ino,
+                token,
+            }),
+            Err(e) => eprintln!("rstat: cannot watch a custom module's output: {}", e.error),
+        }
+    }
+}
+
+/// Connects to the compositor when the modules need it (and drops the
+/// connection when they no longer do), handing them its state.
+fn sync_ipc(handle: &Handle, ctl: &Rc<RefCell<Control>>, bars: &mut Bars) {
+    let mut guard = ctl.borrow_mut();
+    let c = &mut *guard;
+    if !c.ticker.modules.uses_compositor() {
+        c.ipc.conn = None;
+        if let Some(t) = c.ipc_token.take() {
+            handle.remove(t);
+        }
+        return;
+    }
+    if c.ipc.conn.is_none() && !c.reconnecting {
+        if c.ipc.detected == Detected::None {
+            eprintln!("rstat: no compositor IPC (neither SWAYSOCK nor HYPRLAND_INSTANCE_SIGNATURE is set); workspaces and window stay hidden");
+        } else if let Err(e) = c.ipc.connect() {
+            c.ipc.lost(&e);
+            drop(guard);
+            schedule_reconnect(handle, ctl);
+            return;
+        }
+    }
+    let state = c.ipc.conn.as_ref().map(|x| x.state());
+    if c.ticker.modules.on_compositor(state) {
+        c.ticker.redraw(bars);
+    }
+    let register = c.ipc.conn.is_some() && c.ipc_token.is_none();
+    drop(guard);
+    if register {
+        register_ipc(handle, ctl);
+    }
+}
+
+/// Puts the connection's event socket on the loop.
+fn register_ipc(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
+    let fd = match &ctl.borrow().ipc.conn {
+        Some(conn) => conn.event_fd(),
+        None => return,
+    };
+    let Some(dup) = EventFd::dup(fd) else {
+        eprintln!("rstat: out of descriptors; compositor events will not arrive");
+        return;
+    };
+    let (c, h) = (ctl.clone(), handle.clone());
+    let inserted = handle.insert_source(
+        Generic::new(dup, Interest::READ, Mode::Level),
+        move |_, _, bars| {
+            let lost = c.borrow_mut().ipc_event(bars);
+            if lost {
+                c.borrow_mut().ipc_token = None;
+                schedule_reconnect(&h, &c);
+                return Ok(PostAction::Remove);
+            }
+            Ok(PostAction::Continue)
+        },
+    );
+    match inserted {
+        Ok(t) => ctl.borrow_mut().ipc_token = Some(t),
+        Err(e) => eprintln!("rstat: cannot watch the compositor IPC: {}", e.error),
+    }
+}
+
+/// Tries to reconnect after the backoff's next delay, again and again
+/// until it works (or the modules stop needing it).
+fn schedule_reconnect(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
+    let delay = {
+        let mut c = ctl.borrow_mut();
+        if c.reconnecting {
+            return;
+        }
+        c.reconnecting = true;
+        c.ipc.backoff.next_delay()
+    };
+    let (c, h) = (ctl.clone(), handle.clone());
+    let inserted = handle.insert_source(Timer::from_duration(delay), move |_, _, bars| {
+        let mut guard = c.borrow_mut();
+        let ctl = &mut *guard;
+        if !ctl.ticker.modules.uses_compositor() || ctl.ipc.conn.is_some() {
+            ctl.reconnecting = false;
+            return TimeoutAction::Drop;
+        }
+        match ctl.ipc.connect() {
+            Ok(()) => {
+                ctl.reconnecting = false;
+                let state = ctl.ipc.conn.as_ref().map(|x| x.state());
+                // The full state again (events during the outage are lost).
+                if ctl.ticker.modules.on_compositor(state) {
+                    ctl.ticker.redraw(bars);
+                }
+                drop(guard);
+                register_ipc(&h, &c);
+                TimeoutAction::Drop
+            }
+            Err(_) => TimeoutAction::ToDuration(ctl.ipc.backoff.next_delay()),
+        }
+    });
+    if let Err(e) = inserted {
+        ctl.borrow_mut().reconnecting = false;
+        eprintln!("rstat: cannot schedule the IPC reconnect: {}", e.error);
+    }
 }
 
 /// The config file changed: reload once it has been quiet for
@@ -260,6 +529,9 @@ fn file_changed(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
 fn reload(handle: &Handle, ctl: &Rc<RefCell<Control>>, bars: &mut Bars) {
     let next = ctl.borrow_mut().reload(bars);
     if let Some(at) = next {
+        // New instances: the compositor's state for them, their pipes.
+        sync_ipc(handle, ctl, bars);
+        sync_fds(handle, ctl);
         if let Err(e) = schedule_tick(handle, ctl, at) {
             eprintln!("rstat: the reloaded modules will not tick: {e}");
         }
@@ -267,6 +539,49 @@ fn reload(handle: &Handle, ctl: &Rc<RefCell<Control>>, bars: &mut Bars) {
 }
 
 impl Control {
+    /// The compositor's event socket is readable: applies what arrived.
+    /// True when the connection is lost (the caller reconnects).
+    fn ipc_event(&mut self, bars: &mut Bars) -> bool {
+        let Some(conn) = self.ipc.conn.as_mut() else {
+            return true;
+        };
+        match conn.dispatch() {
+            Ok(false) => false,
+            Ok(true) => {
+                if self.ticker.modules.on_compositor(Some(conn.state())) {
+                    self.ticker.redraw(bars);
+                }
+                false
+            }
+            Err(e) => {
+                self.ipc.lost(&e);
+                if self.ticker.modules.on_compositor(None) {
+                    self.ticker.redraw(bars);
+                }
+                true
+            }
+        }
+    }
+
+    /// A pointer action on segment `segment` (of the whole list): runs what
+    /// the module that drew it asks of the compositor. Errors are said on
+    /// stderr; the bar carries on.
+    fn pointer(&mut self, segment: usize, button: Button) {
+        let Some(cmd) = self.ticker.modules.pointer(segment, button) else {
+            return;
+        };
+        let Some(conn) = self.ipc.conn.as_mut() else {
+            return;
+        };
+        let r = match &cmd {
+            Command::FocusWorkspace(name) => conn.focus_workspace(name),
+            Command::CycleWorkspace(d) => conn.cycle_workspace(*d),
+        };
+        if let Err(e) = r {
+            eprintln!("rstat: {e}");
+        }
+    }
+
     /// Applies the config as it is now; the new first tick deadline, or
     /// `None` when nothing changed (or nothing could).
     fn reload(&mut self, bars: &mut Bars) -> Option<Instant> {
@@ -299,7 +614,7 @@ impl Control {
             None
         };
         let now = Instant::now();
-        self.ticker.modules = Modules::from_config(&cfg, now);
+        self.ticker.modules = Modules::with_sources(&cfg, now, &self.sources);
         let segments = self.ticker.refresh(now);
         bars.reconfigure(
             settings::surface_config(&cfg, self.force_argb),
@@ -407,6 +722,12 @@ impl Ticker {
 
     fn next_due(&self, now: Instant) -> Instant {
         self.modules.next_due().unwrap_or(now + IDLE)
+    }
+
+    /// Shows the modules' current segments (after an event changed them).
+    fn redraw(&mut self, bars: &mut Bars) {
+        self.modules.write(&mut self.segments);
+        bars.set_segments(&self.segments);
     }
 }
 

@@ -65,8 +65,14 @@ pub fn decode(buf: &[u8]) -> Result<Option<Frame<'_>>, Error> {
     Ok(Some((kind, &buf[HEADER..HEADER + len], HEADER + len)))
 }
 
-/// Quotes a workspace name for a sway command.
+/// Quotes a workspace name for a sway command. Sway 1.7 keeps the
+/// backslash of an escaped `"` in the name, so a name with double quotes
+/// (and no single quote or backslash) is put in single quotes instead,
+/// which sway's argument splitter also takes.
 pub fn quote(name: &str) -> String {
+    if name.contains('"') && !name.contains('\'') && !name.contains('\\') {
+        return format!("'{name}'");
+    }
     let mut q = String::with_capacity(name.len() + 2);
     q.push('"');
     for c in name.chars() {
@@ -164,7 +170,19 @@ impl Client {
             br#"["workspace","window","output","shutdown"]"#,
         )?;
         if reply.get("success").and_then(Value::as_bool) != Some(true) {
-            return Err(Error(format!("sway IPC: subscribing was refused: {reply}")));
+            // Sway before 1.9 has no `output` event and refuses the whole
+            // list; workspace events still cover outputs coming and going
+            // there. A fresh socket, as the refused one may hold part of
+            // the list.
+            events = open("events")?;
+            let reply = request(
+                &mut events,
+                SUBSCRIBE,
+                br#"["workspace","window","shutdown"]"#,
+            )?;
+            if reply.get("success").and_then(Value::as_bool) != Some(true) {
+                return Err(Error(format!("sway IPC: subscribing was refused: {reply}")));
+            }
         }
         events
             .set_nonblocking(true)
@@ -351,5 +369,7 @@ mod tests {
             json!({"type": "root", "nodes": [{"type": "workspace", "focused": true, "name": "3"}]});
         assert_eq!(focused_title(&empty_ws), "");
         assert_eq!(quote(r#"a "b" \c"#), r#""a \"b\" \\c""#);
+        assert_eq!(quote(r#"7 "q""#), r#"'7 "q"'"#);
+        assert_eq!(quote("3:web"), r#""3:web""#);
     }
 }

@@ -47,6 +47,20 @@ pub const MODULE_KEYS: &[&str] = &[
     "on_scroll_up",
     "on_scroll_down",
     "popup",
+    "max_chars",
+    "exec",
+    "return_type",
+    "continuous",
+    "timeout_ms",
+];
+
+/// Keys that only some kinds take: (key, the kinds' names).
+pub const KIND_KEYS: &[(&str, &[&str])] = &[
+    ("max_chars", &["window"]),
+    ("exec", &["custom"]),
+    ("return_type", &["custom"]),
+    ("continuous", &["custom"]),
+    ("timeout_ms", &["custom"]),
 ];
 
 /// Which screen edge the bar sits on.
@@ -181,6 +195,16 @@ pub struct Module {
     pub on_scroll_up: Option<Action>,
     pub on_scroll_down: Option<Action>,
     pub popup: bool,
+    /// window: the longest title shown, in characters.
+    pub max_chars: usize,
+    /// custom: the command (required).
+    pub exec: Option<Action>,
+    /// custom: its output is Waybar's JSON rather than plain lines.
+    pub json: bool,
+    /// custom: one long-running process, every line an update.
+    pub continuous: bool,
+    /// custom: how long one interval run may take before it is killed.
+    pub timeout_ms: u64,
 }
 
 impl Module {
@@ -219,6 +243,11 @@ impl Module {
             on_scroll_up: None,
             on_scroll_down: None,
             popup: kind.default_popup(),
+            max_chars: 50,
+            exec: None,
+            json: false,
+            continuous: false,
+            timeout_ms: 10_000,
         }
     }
 }
@@ -574,9 +603,23 @@ impl<'a> Cx<'a> {
                 );
                 continue;
             }
-            if let Some((m, _)) = defined.iter().find(|(m, _)| &m.name == name) {
+            if let Some((m, def)) = defined.iter().find(|(m, _)| &m.name == name) {
+                if m.kind == Kind::Custom && m.exec.is_none() {
+                    self.err(
+                        def.clone(),
+                        format!(
+                            "[module.\"{name}\"]: a custom module needs `exec`, the command to run"
+                        ),
+                    );
+                }
                 modules.push(m.clone());
             } else if let Some(kind) = Kind::from_name(name) {
+                if kind == Kind::Custom {
+                    self.err(
+                        span.clone(),
+                        format!("`{side}` lists `{name}`: a custom module needs a [module.\"{name}\"] table with `exec`"),
+                    );
+                }
                 modules.push(Module::defaults(name, kind));
             } else {
                 let defined_names = defined.iter().map(|(m, _)| m.name.as_str());
@@ -812,7 +855,37 @@ impl<'a> Cx<'a> {
         for (k, v) in t.iter() {
             let key: &str = k.get_ref();
             let qkey = format!("module.{full}.{key}");
+            if let Some((_, kinds)) = KIND_KEYS.iter().find(|(n, _)| *n == key) {
+                if !kinds.contains(&kind.name()) {
+                    self.err(
+                        k.span(),
+                        format!("`{qkey}`: only {} modules take `{key}`", kinds.join(", ")),
+                    );
+                    continue;
+                }
+            }
             match key {
+                "max_chars" => {
+                    if let Some(n) = self.uint(v, &qkey, 1, 1000) {
+                        m.max_chars = n as usize;
+                    }
+                }
+                "exec" => m.exec = self.action(v, &qkey),
+                "return_type" => {
+                    if let Some(j) = self.choice(v, &qkey, &[("plain", false), ("json", true)]) {
+                        m.json = j;
+                    }
+                }
+                "continuous" => {
+                    if let Some(b) = self.boolean(v, &qkey) {
+                        m.continuous = b;
+                    }
+                }
+                "timeout_ms" => {
+                    if let Some(n) = self.uint(v, &qkey, 100, 3_600_000) {
+                        m.timeout_ms = n;
+                    }
+                }
                 "format" => {
                     let Some(f) = self.string(v, &qkey) else {
                         continue;

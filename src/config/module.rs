@@ -16,13 +16,23 @@ pub enum Kind {
     Gpu,
     /// Local time; `format` is strftime-style rather than placeholders.
     Clock,
+    /// The compositor's workspaces, each output's on its own bar (event-driven).
+    Workspaces,
+    /// The focused window's title (event-driven).
+    Window,
+    /// The system batteries, combined.
+    Battery,
+    /// The interface holding the default route.
+    Network,
+    /// A user's command (Waybar's `custom` module).
+    Custom,
 }
 
 /// A built-in threshold: (placeholder, value).
 pub type Level = (&'static str, f64);
 
 /// Every kind with its config name.
-pub const KINDS: [(&str, Kind); 7] = [
+pub const KINDS: [(&str, Kind); 12] = [
     ("health", Kind::Health),
     ("cpu", Kind::Cpu),
     ("memory", Kind::Memory),
@@ -30,6 +40,98 @@ pub const KINDS: [(&str, Kind); 7] = [
     ("load", Kind::Load),
     ("gpu", Kind::Gpu),
     ("clock", Kind::Clock),
+    ("workspaces", Kind::Workspaces),
+    ("window", Kind::Window),
+    ("battery", Kind::Battery),
+    ("network", Kind::Network),
+    ("custom", Kind::Custom),
+];
+
+/// The placeholders of one workspace button (each workspace renders the
+/// format once).
+pub const WORKSPACE_PLACEHOLDERS: &[&str] = &["name", "id", "output"];
+
+/// The window module's placeholders.
+pub const WINDOW_PLACEHOLDERS: &[&str] = &["title"];
+
+/// The battery module's placeholders, in the order its values are handed over.
+pub const BATTERY_PLACEHOLDERS: &[&str] = &[
+    "percent",
+    "status",
+    "time",
+    "time_to_empty",
+    "time_to_full",
+    "power",
+    "count",
+];
+
+/// The network module's placeholders.
+pub const NETWORK_PLACEHOLDERS: &[&str] = &[
+    "iface", "kind", "state", "ipv4", "rx", "tx", "rx_kib", "tx_kib", "signal",
+];
+
+/// The custom module's placeholders (Waybar's JSON fields).
+pub const CUSTOM_PLACEHOLDERS: &[&str] = &["text", "tooltip", "class", "percentage"];
+
+/// What each placeholder of the non-sample kinds means: (kind, placeholder,
+/// description), for the README and the default config.
+pub const OTHER_PLACEHOLDER_DOCS: &[(&str, &str, &str)] = &[
+    ("workspaces", "name", "the workspace's name"),
+    (
+        "workspaces",
+        "id",
+        "its number (Sway `num`, Hyprland `id`; -1 when named only)",
+    ),
+    ("workspaces", "output", "the output it is on"),
+    (
+        "window",
+        "title",
+        "the focused window's title, cut to `max_chars` characters",
+    ),
+    (
+        "battery",
+        "percent",
+        "charge left, % (all batteries together)",
+    ),
+    (
+        "battery",
+        "status",
+        "charging, discharging, full, not charging, unknown",
+    ),
+    (
+        "battery",
+        "time",
+        "time to empty (discharging) or to full (charging), H:MM",
+    ),
+    ("battery", "time_to_empty", "time to empty, H:MM"),
+    ("battery", "time_to_full", "time to full, H:MM"),
+    ("battery", "power", "watts in or out"),
+    ("battery", "count", "batteries read"),
+    ("network", "iface", "the default route's interface"),
+    ("network", "kind", "wired, wifi or other"),
+    ("network", "state", "up or down"),
+    ("network", "ipv4", "its IPv4 address"),
+    (
+        "network",
+        "rx",
+        "receive rate, human-readable (`1.2M`, bytes/s)",
+    ),
+    ("network", "tx", "transmit rate, human-readable"),
+    ("network", "rx_kib", "receive rate, KiB/s"),
+    ("network", "tx_kib", "transmit rate, KiB/s"),
+    ("network", "signal", "wifi link quality, %"),
+    (
+        "custom",
+        "text",
+        "the script's text (plain: line 1; JSON: `text`)",
+    ),
+    ("custom", "tooltip", "line 2 / `tooltip`"),
+    (
+        "custom",
+        "class",
+        "line 3 / `class` (`warning`, `critical` colour the module)",
+    ),
+    ("custom", "percentage", "JSON `percentage`, 0–100"),
 ];
 
 /// The placeholders of every health-sample module, in the order of the
@@ -103,8 +205,21 @@ impl Kind {
     pub fn placeholders(self) -> &'static [&'static str] {
         match self {
             Kind::Clock => &[],
+            Kind::Workspaces => WORKSPACE_PLACEHOLDERS,
+            Kind::Window => WINDOW_PLACEHOLDERS,
+            Kind::Battery => BATTERY_PLACEHOLDERS,
+            Kind::Network => NETWORK_PLACEHOLDERS,
+            Kind::Custom => CUSTOM_PLACEHOLDERS,
             _ => SAMPLE_PLACEHOLDERS,
         }
+    }
+
+    /// Whether the kind shows the health sample.
+    pub fn is_sample(self) -> bool {
+        matches!(
+            self,
+            Kind::Health | Kind::Cpu | Kind::Memory | Kind::Temperature | Kind::Load | Kind::Gpu
+        )
     }
 
     /// The placeholder a bare-number `warning` / `critical` applies to.
@@ -115,7 +230,9 @@ impl Kind {
             Kind::Temperature => Some("temp"),
             Kind::Load => Some("load1"),
             Kind::Gpu => Some("gpu_busy"),
-            Kind::Clock => None,
+            Kind::Battery => Some("percent"),
+            Kind::Custom => Some("percentage"),
+            Kind::Clock | Kind::Workspaces | Kind::Window | Kind::Network => None,
         }
     }
 
@@ -132,6 +249,11 @@ impl Kind {
             Kind::Load => "{load1:.2} {load5:.2} {load15:.2}",
             Kind::Gpu => "GPU {gpu_busy:>3.0}%",
             Kind::Clock => "%a %d %b  %H:%M",
+            Kind::Workspaces => "{name}",
+            Kind::Window => "{title}",
+            Kind::Battery => "BAT {percent:>3.0}% {time}",
+            Kind::Network => "{iface} {ipv4}  rx {rx:>5} tx {tx:>5}",
+            Kind::Custom => "{text}",
         }
     }
 
@@ -139,7 +261,8 @@ impl Kind {
     /// boundaries instead).
     pub fn default_interval_ms(self) -> u64 {
         match self {
-            Kind::Load => 5000,
+            Kind::Load | Kind::Battery => 5000,
+            Kind::Network => 2000,
             _ => 1000,
         }
     }
@@ -155,7 +278,9 @@ impl Kind {
             Kind::Memory => (&[("mem_percent", 80.0)], &[("mem_percent", 90.0)]),
             Kind::Temperature => (&[("temp", 80.0)], &[("temp", 90.0)]),
             Kind::Gpu => (&[("gpu_busy", 80.0)], &[("gpu_busy", 95.0)]),
-            Kind::Load | Kind::Clock => (&[], &[]),
+            // Battery levels count downwards: at or below these.
+            Kind::Battery => (&[("percent", 30.0)], &[("percent", 15.0)]),
+            _ => (&[], &[]),
         }
     }
 
@@ -254,6 +379,23 @@ mod tests {
             }
         }
         assert_eq!(SAMPLE_PLACEHOLDERS.len(), SAMPLE_PLACEHOLDER_DOCS.len());
+        for (kind, p, _) in OTHER_PLACEHOLDER_DOCS {
+            let k = Kind::from_name(kind).unwrap();
+            assert!(k.placeholders().contains(p), "{kind}.{p}");
+        }
+        for (_, k) in KINDS {
+            if k.is_sample() || k == Kind::Clock {
+                continue;
+            }
+            for p in k.placeholders() {
+                assert!(
+                    OTHER_PLACEHOLDER_DOCS
+                        .iter()
+                        .any(|(n, q, _)| *n == k.name() && q == p),
+                    "{p} undocumented"
+                );
+            }
+        }
         for (a, (b, _)) in SAMPLE_PLACEHOLDERS.iter().zip(SAMPLE_PLACEHOLDER_DOCS) {
             assert_eq!(a, b);
         }

@@ -70,6 +70,7 @@ impl Clock {
             style: self.palette.style(super::Level::Normal),
             align: self.align,
             popup: self.popup,
+            output: None,
         };
         let changed = seg != self.segment;
         self.segment = seg;

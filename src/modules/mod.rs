@@ -12,17 +12,25 @@
 //! its placeholders and defaults), a file here with a type implementing
 //! [`Module`], and one arm in [`instance`].
 
+pub mod battery;
 pub mod clock;
+pub mod custom;
+pub mod network;
+pub mod once;
 pub mod sample;
 // Issue 5: the health popup's content.
 pub mod top;
+pub mod window;
+pub mod workspaces;
 
+use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
-use crate::collect::Sample;
+use crate::collect::{Roots, Sample};
+use crate::compositor::State;
 use crate::config::{self, Config, Kind};
 
-pub use crate::render::{Align, PopupId, Rgba, Segment, Style, Text};
+pub use crate::render::{Align, OutputTag, PopupId, Rgba, Segment, Style, Text};
 
 /// The popup the health-sample modules' segments open on hover (issue 5):
 /// the top processes.
@@ -125,6 +133,33 @@ pub struct Placement {
     pub palette: Palette,
 }
 
+/// Where modules read from: the sysfs/procfs roots (fixture trees in tests).
+#[derive(Clone, Debug, Default)]
+pub struct Sources {
+    /// `/proc` and `/sys`, or a test's tree.
+    pub roots: Roots,
+}
+
+/// A pointer action on a segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Button {
+    Left,
+    Middle,
+    Right,
+    ScrollUp,
+    ScrollDown,
+}
+
+/// What a module asks of the compositor in answer to a pointer action (the
+/// bar runs it on its IPC connection: modules never hold sockets).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Switch to the workspace of this name.
+    FocusWorkspace(String),
+    /// The next (+1) or previous (-1) workspace on the focused output.
+    CycleWorkspace(i32),
+}
+
 /// One module instance (`cpu`, `cpu#big`, `clock`, …).
 pub trait Module {
     /// The config it was built from: name, actions, popup.
@@ -146,15 +181,59 @@ pub trait Module {
 
     /// Appends its current segments to `out`.
     fn write(&self, out: &mut Vec<Segment>);
+
+    /// Whether it shows the compositor's state (workspaces, window): the bar
+    /// then keeps an IPC connection and calls [`Module::on_compositor`].
+    fn uses_compositor(&self) -> bool {
+        false
+    }
+
+    /// The compositor's state changed (`None`: no connection). True when
+    /// its segments changed. May allocate (once per compositor event), but
+    /// must not grow per event.
+    fn on_compositor(&mut self, _state: Option<&State>) -> bool {
+        false
+    }
+
+    /// A descriptor the bar watches for it (a custom script's stdout).
+    fn fd(&self) -> Option<RawFd> {
+        None
+    }
+
+    /// Its [`Module::fd`] is readable; true when its segments changed.
+    fn on_readable(&mut self) -> bool {
+        false
+    }
+
+    /// A pointer action on its segment `index` (counted in what it wrote);
+    /// what to ask of the compositor, if anything.
+    fn pointer(&mut self, _index: usize, _button: Button) -> Option<Command> {
+        None
+    }
+
+    /// Why it shows an error state, if it does (a custom script's failure).
+    fn error(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Builds the instance for `spec`.
-pub fn instance(spec: &config::Module, place: Placement, now: Instant) -> Box<dyn Module> {
+pub fn instance(
+    spec: &config::Module,
+    place: Placement,
+    now: Instant,
+    src: &Sources,
+) -> Box<dyn Module> {
     match spec.kind {
         Kind::Clock => Box::new(clock::Clock::new(spec, place, now)),
         Kind::Health | Kind::Cpu | Kind::Memory | Kind::Temperature | Kind::Load | Kind::Gpu => {
             Box::new(sample::SampleModule::new(spec, place, now))
         }
+        Kind::Workspaces => Box::new(workspaces::Workspaces::new(spec, place)),
+        Kind::Window => Box::new(window::Window::new(spec, place)),
+        Kind::Battery => Box::new(battery::Battery::new(spec, place, now, &src.roots)),
+        Kind::Network => Box::new(network::Network::new(spec, place, now, &src.roots)),
+        Kind::Custom => Box::new(custom::CustomModule::new(spec, place, now)),
     }
 }
 
@@ -162,8 +241,11 @@ pub fn instance(spec: &config::Module, place: Placement, now: Instant) -> Box<dy
 pub struct Modules {
     list: Vec<Box<dyn Module>>,
     /// `owners[i]`: the instance that wrote segment `i` of the last
-    /// [`Modules::write`] (for pointer actions and popups).
-    owners: Vec<u16>,
+    /// [`Modules::write`] and that segment's index among its own (for
+    /// pointer actions and popups).
+    owners: Vec<(u16, u16)>,
+    /// `tags[i]`: the output segment `i` of the last write is limited to.
+    tags: Vec<Option<OutputTag>>,
 }
 
 impl Default for Modules {
@@ -186,6 +268,11 @@ impl Modules {
     /// layout lists but `cfg.modules` lacks (validation rules that out) is
     /// skipped.
     pub fn from_config(cfg: &Config, now: Instant) -> Modules {
+        Modules::with_sources(cfg, now, &Sources::default())
+    }
+
+    /// As [`Modules::from_config`], reading sysfs and procfs under `src`.
+    pub fn with_sources(cfg: &Config, now: Instant, src: &Sources) -> Modules {
         let palette = Palette::from_colors(&cfg.bar.colors);
         let sides = [
             (&cfg.bar.left, Align::Left),
@@ -196,13 +283,14 @@ impl Modules {
         for (names, align) in sides {
             for name in names {
                 if let Some(spec) = cfg.module(name) {
-                    list.push(instance(spec, Placement { align, palette }, now));
+                    list.push(instance(spec, Placement { align, palette }, now, src));
                 }
             }
         }
         Modules {
             list,
             owners: Vec::with_capacity(crate::render::MAX_SEGMENTS),
+            tags: Vec::with_capacity(crate::render::MAX_SEGMENTS),
         }
     }
 
@@ -260,11 +348,13 @@ impl Modules {
     pub fn write(&mut self, out: &mut Vec<Segment>) {
         out.clear();
         self.owners.clear();
+        self.tags.clear();
         for (i, m) in self.list.iter().enumerate() {
             let before = out.len();
             m.write(out);
-            for _ in before..out.len() {
-                self.owners.push(i as u16);
+            for (k, s) in out[before..].iter().enumerate() {
+                self.owners.push((i as u16, k as u16));
+                self.tags.push(s.output);
             }
         }
     }
@@ -272,8 +362,62 @@ impl Modules {
     /// The config of the instance that wrote segment `segment` in the last
     /// [`Modules::write`]: its actions and popup.
     pub fn owner(&self, segment: usize) -> Option<&config::Module> {
-        let i = *self.owners.get(segment)?;
+        let (i, _) = *self.owners.get(segment)?;
         self.list.get(i as usize).map(|m| m.spec())
+    }
+
+    /// The index in the last [`Modules::write`] of segment `shown` of the
+    /// bar on output `tag`, which draws only the segments for every output
+    /// and for its own (what the pointer sees is that bar's list).
+    pub fn index_on(&self, tag: Option<OutputTag>, shown: usize) -> Option<usize> {
+        self.tags
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.is_none() || **t == tag)
+            .nth(shown)
+            .map(|(i, _)| i)
+    }
+
+    /// A pointer action on segment `segment` of the last write: what the
+    /// module that drew it asks of the compositor, if anything.
+    pub fn pointer(&mut self, segment: usize, button: Button) -> Option<Command> {
+        let (i, k) = *self.owners.get(segment)?;
+        self.list.get_mut(i as usize)?.pointer(k as usize, button)
+    }
+
+    /// Whether any instance shows compositor state.
+    pub fn uses_compositor(&self) -> bool {
+        self.list.iter().any(|m| m.uses_compositor())
+    }
+
+    /// Hands the compositor's state (or its absence) to the instances that
+    /// show it; true when any segment changed.
+    pub fn on_compositor(&mut self, state: Option<&State>) -> bool {
+        let mut changed = false;
+        for m in &mut self.list {
+            if m.uses_compositor() {
+                changed |= m.on_compositor(state);
+            }
+        }
+        changed
+    }
+
+    /// The descriptors to watch: (instance, fd).
+    pub fn fds(&self) -> impl Iterator<Item = (usize, RawFd)> + '_ {
+        self.list
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| Some((i, m.fd()?)))
+    }
+
+    /// Instance `i`'s descriptor is readable; true when its segments changed.
+    pub fn on_readable(&mut self, i: usize) -> bool {
+        self.list.get_mut(i).is_some_and(|m| m.on_readable())
+    }
+
+    /// The instances as (name, instance), in bar order.
+    pub fn iter(&self) -> impl Iterator<Item = &dyn Module> {
+        self.list.iter().map(|m| m.as_ref())
     }
 }
 

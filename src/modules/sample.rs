@@ -70,6 +70,7 @@ impl SampleModule {
             style: self.palette.style(level),
             align: self.align,
             popup: self.popup,
+            output: None,
         };
         let changed = seg != self.segment;
         self.segment = seg;

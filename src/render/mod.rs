@@ -20,4 +20,4 @@ pub use glyphs::GlyphCache;
 pub use layout::Rect;
 pub use paint::Canvas;
 pub use renderer::{Look, Renderer};
-pub use segment::{Align, PopupId, Rgba, Segment, Style, Text};
+pub use segment::{Align, OutputTag, PopupId, Rgba, Segment, Style, Text};

@@ -118,6 +118,25 @@ pub enum Align {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PopupId(pub u16);
 
+/// Names an output (monitor) by a hash of its name, so a fixed-size segment
+/// can say which output's bar shows it (the workspaces module: each output
+/// its own workspaces) without holding the name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OutputTag(pub u32);
+
+impl OutputTag {
+    /// The tag of the output called `name` (FNV-1a; two names colliding
+    /// would only show one output's workspaces on the other's bar too).
+    pub fn of(name: &str) -> OutputTag {
+        let mut h: u32 = 0x811c_9dc5;
+        for b in name.bytes() {
+            h ^= b as u32;
+            h = h.wrapping_mul(0x0100_0193);
+        }
+        OutputTag(h)
+    }
+}
+
 /// One piece of the bar: text, style, where it goes, and what hovering it shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Segment {
@@ -129,6 +148,8 @@ pub struct Segment {
     pub align: Align,
     /// The popup hovering it opens, if any.
     pub popup: Option<PopupId>,
+    /// Shown only on this output's bar; `None`: on every bar.
+    pub output: Option<OutputTag>,
 }
 
 impl Segment {
@@ -139,6 +160,7 @@ impl Segment {
             style,
             align,
             popup: None,
+            output: None,
         }
     }
 }
@@ -165,6 +187,13 @@ mod tests {
         let mut t = Text::default();
         write!(t, "CPU {:>3.0}%", 7.4f32).unwrap();
         assert_eq!(t.as_str(), "CPU   7%");
+    }
+
+    #[test]
+    fn output_tags_differ_by_name() {
+        assert_eq!(OutputTag::of("DP-1"), OutputTag::of("DP-1"));
+        assert_ne!(OutputTag::of("DP-1"), OutputTag::of("DP-2"));
+        assert_ne!(OutputTag::of("HEADLESS-1"), OutputTag::of("HEADLESS-2"));
     }
 
     #[test]

@@ -25,7 +25,7 @@ use wayland_client::protocol::{wl_output, wl_shm, wl_surface};
 use wayland_client::{Connection, EventQueue, QueueHandle};
 
 use crate::render::popup::PopupLook;
-use crate::render::{Canvas, GlyphCache, Look, Rect, Renderer, Segment, MAX_SEGMENTS};
+use crate::render::{Canvas, GlyphCache, Look, OutputTag, Rect, Renderer, Segment, MAX_SEGMENTS};
 use buffers::{Buffers, Format};
 use fractional::{FractionalGlobals, SurfaceScaling};
 
@@ -118,6 +118,9 @@ struct OutputBar {
     output: wl_output::WlOutput,
     layer: LayerSurface,
     renderer: Renderer,
+    /// Its output's tag: segments tagged for another output are not drawn
+    /// here (each output's workspaces on its own bar).
+    tag: Option<OutputTag>,
     /// Logical size from the last configure (0 until the first).
     logical: (u32, u32),
     scale: u32,
@@ -146,6 +149,8 @@ pub struct Bars {
     cfg: SurfaceConfig,
     glyphs: GlyphCache,
     segments: Vec<Segment>,
+    /// Scratch: the segments one bar shows (reused, no allocation per frame).
+    shown: Vec<Segment>,
     bars: Vec<OutputBar>,
     next_id: u64,
     /// Scratch for damage rectangles (reused, no allocation per frame).
@@ -194,6 +199,7 @@ impl Bars {
             cfg,
             glyphs,
             segments: Vec::with_capacity(MAX_SEGMENTS),
+            shown: Vec::with_capacity(MAX_SEGMENTS),
             bars: Vec::new(),
             next_id: 1,
             rects: Vec::with_capacity(MAX_SEGMENTS + 1),
@@ -208,6 +214,40 @@ impl Bars {
     /// How many outputs currently have a bar.
     pub fn bar_count(&self) -> usize {
         self.bars.len()
+    }
+
+    /// The index in [`Bars::set_segments`]'s list of segment `local` of what
+    /// the bar tagged `tag` shows (its renderer counts only those).
+    fn global_index(&self, tag: Option<OutputTag>, local: usize) -> Option<usize> {
+        self.segments
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.output.is_none() || s.output == tag)
+            .nth(local)
+            .map(|(i, _)| i)
+    }
+
+    /// The inverse of [`Bars::global_index`]: where segment `global` sits
+    /// among what the bar tagged `tag` shows, if it shows it.
+    fn local_index(&self, tag: Option<OutputTag>, global: usize) -> Option<usize> {
+        let s = self.segments.get(global)?;
+        if s.output.is_some() && s.output != tag {
+            return None;
+        }
+        Some(
+            self.segments[..global]
+                .iter()
+                .filter(|s| s.output.is_none() || s.output == tag)
+                .count(),
+        )
+    }
+
+    /// The output tag of the bar drawn on `surface`: with the index of a
+    /// segment in what that bar shows, it names the module segment under
+    /// the pointer (`Modules::index_on`), as bars draw only the segments for
+    /// every output and their own.
+    pub fn output_tag(&self, surface: &wl_surface::WlSurface) -> Option<OutputTag> {
+        self.bar_by_surface(surface).and_then(|i| self.bars[i].tag)
     }
 
     /// The glyph cache (to warm it for the sizes in use).
@@ -336,6 +376,11 @@ impl Bars {
         layer.set_keyboard_interactivity(KeyboardInteractivity::None);
         let id = self.next_id;
         self.next_id += 1;
+        let tag = self
+            .outputs
+            .info(&output)
+            .and_then(|i| i.name)
+            .map(|n| OutputTag::of(&n));
         let scaling = self
             .fractional
             .as_ref()
@@ -350,6 +395,7 @@ impl Bars {
             output,
             layer,
             renderer: Renderer::new(self.cfg.look),
+            tag,
             logical: (0, 0),
             scale,
             applied_scale: 1,
@@ -438,7 +484,13 @@ impl Bars {
             // call us again (dirty stays set).
             return;
         };
-        let changed = b.renderer.update(&self.segments, &mut self.glyphs);
+        self.shown.clear();
+        self.shown.extend(
+            self.segments
+                .iter()
+                .filter(|s| s.output.is_none() || s.output == b.tag),
+        );
+        let changed = b.renderer.update(&self.shown, &mut self.glyphs);
         b.dirty = false;
         if changed.is_empty() {
             return;

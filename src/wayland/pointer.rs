@@ -144,7 +144,12 @@ impl Bars {
             if s.popup != Some(popup) {
                 continue;
             }
-            if let Some(r) = b.renderer.segment_rect(i).filter(|r| !r.is_empty()) {
+            // The renderer counts only the segments this bar shows (issue 7:
+            // per-output segments).
+            let Some(local) = self.local_index(b.tag, i) else {
+                continue;
+            };
+            if let Some(r) = b.renderer.segment_rect(local).filter(|r| !r.is_empty()) {
                 x0 = x0.min(r.x);
                 x1 = x1.max(r.x + r.w);
             }
@@ -177,20 +182,33 @@ impl Bars {
         };
         let s = b.renderer.scale120() as f64 / 120.0;
         let (bx, by) = ((x * s).floor() as i32, (y * s).floor() as i32);
+        // The renderer's indices count what this bar shows; targets name
+        // the index in the whole list (issue 7: per-output segments).
         let segment = b
             .renderer
             .segment_at(bx)
-            .or_else(|| self.gap_within_module(&b.renderer, bx));
+            .or_else(|| self.gap_within_module(&b.renderer, b.tag, bx))
+            .and_then(|local| self.global_index(b.tag, local));
         (Target::Bar { bar: b.id, segment }, (bx, by))
     }
 
     /// Column `x` between two segments that open the same popup counts as
     /// the left one, so crossing the gap inside a module neither restarts
     /// the hover delay nor starts the grace. `None` elsewhere.
-    fn gap_within_module(&self, r: &crate::render::Renderer, x: i32) -> Option<usize> {
+    fn gap_within_module(
+        &self,
+        r: &crate::render::Renderer,
+        tag: Option<crate::render::OutputTag>,
+        x: i32,
+    ) -> Option<usize> {
         let mut left: Option<(usize, i32)> = None;
         let mut right: Option<(usize, i32)> = None;
-        for i in 0..self.segments.len() {
+        let shown = self
+            .segments
+            .iter()
+            .filter(|s| s.output.is_none() || s.output == tag)
+            .count();
+        for i in 0..shown {
             let Some(c) = r.segment_rect(i).filter(|c| !c.is_empty()) else {
                 continue;
             };
@@ -202,8 +220,12 @@ impl Bars {
             }
         }
         let (l, r) = (left?.0, right?.0);
-        let popup = self.segments[l].popup?;
-        (self.segments[r].popup == Some(popup)).then_some(l)
+        let seg = |local| {
+            self.global_index(tag, local)
+                .and_then(|g| self.segments.get(g))
+        };
+        let popup = seg(l)?.popup?;
+        (seg(r)?.popup == Some(popup)).then_some(l)
     }
 
     /// Sets the standard arrow on `pointer` (after an enter, as the protocol

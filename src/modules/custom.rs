@@ -1,0 +1,185 @@
+//! The custom module: a user's command through [`crate::exec::custom`], run
+//! every interval or kept running, plain text or Waybar's JSON. Its stdout
+//! is a descriptor the bar watches ([`Module::fd`]); nothing here waits. A
+//! script that hangs, dies or prints garbage shows `LABEL: error` (`weather`
+//! of `custom#weather`) in the
+//! critical colour (the reason goes to stderr once) and never blocks the bar.
+
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
+
+use super::sample::level;
+use super::{Align, Context, Level, Module, Palette, Placement, Segment, Text};
+use crate::config::{self, format::Value};
+use crate::exec::custom::{Custom, Format, Mode, Status};
+use crate::exec::CommandLine;
+
+/// How soon a script whose output ended is looked at again for its exit.
+const REAP_POLL: Duration = Duration::from_millis(20);
+
+/// The custom module.
+pub struct CustomModule {
+    spec: config::Module,
+    palette: Palette,
+    align: Align,
+    runner: Option<Custom>,
+    /// The error last reported on stderr (each new one is reported once).
+    reported: Option<String>,
+    /// When to look for the exit of a script whose output ended.
+    reap_at: Option<Instant>,
+    text: String,
+    segment: Option<Segment>,
+}
+
+impl CustomModule {
+    /// The instance of `spec`; its command first runs at its first update.
+    pub fn new(spec: &config::Module, place: Placement, _now: Instant) -> CustomModule {
+        let mode = if spec.continuous {
+            Mode::Continuous
+        } else {
+            Mode::Interval(Duration::from_millis(spec.interval_ms.max(1)))
+        };
+        let format = if spec.json {
+            Format::Json
+        } else {
+            Format::Plain
+        };
+        let timeout = Duration::from_millis(spec.timeout_ms.max(1));
+        CustomModule {
+            spec: spec.clone(),
+            palette: place.palette,
+            align: place.align,
+            runner: spec
+                .exec
+                .as_ref()
+                .map(|a| Custom::new(CommandLine::from(a), mode, format, timeout)),
+            reported: None,
+            reap_at: None,
+            text: String::with_capacity(256),
+            segment: None,
+        }
+    }
+
+    /// Rebuilds the segment from the runner; true when it changed.
+    fn refresh(&mut self) -> bool {
+        let Some(r) = &self.runner else {
+            return false;
+        };
+        let seg = match &r.status {
+            Status::Waiting => None,
+            Status::Error(why) => {
+                if self.reported.as_deref() != Some(why.as_str()) {
+                    eprintln!("rstat: {}: {why}", self.spec.name);
+                    self.reported = Some(why.clone());
+                }
+                let name = self.spec.name.as_str();
+                let label = name.split_once('#').map_or(name, |(_, l)| l);
+                self.text.clear();
+                self.text.push_str(label);
+                self.text.push_str(": error");
+                Some((Level::Critical, true))
+            }
+            Status::Ok => {
+                self.reported = None;
+                let o = &r.output;
+                if o.text.trim().is_empty() {
+                    // An empty answer hides the module, as in Waybar.
+                    None
+                } else {
+                    let values = [
+                        Value::Text(o.text.trim_end()),
+                        Value::Text(&o.tooltip),
+                        Value::Text(&o.class),
+                        o.percentage.map_or(Value::Absent, |p| Value::Int(p as i64)),
+                    ];
+                    self.text.clear();
+                    self.spec.format.render(&mut self.text, &values);
+                    let by_class = if o.class.split_whitespace().any(|c| c == "critical") {
+                        Level::Critical
+                    } else if o.class.split_whitespace().any(|c| c == "warning") {
+                        Level::Warning
+                    } else {
+                        Level::Normal
+                    };
+                    let by_value = level(&values, &self.spec.warning, &self.spec.critical);
+                    Some((by_class.max(by_value), false))
+                }
+            }
+        };
+        let seg = seg.map(|(lvl, _)| Segment {
+            text: Text::new(&self.text),
+            style: self.palette.style(lvl),
+            align: self.align,
+            popup: None,
+            output: None,
+        });
+        let changed = seg != self.segment;
+        self.segment = seg;
+        changed
+    }
+
+    /// Schedules a look for the exit when the output ended before it.
+    fn track_exit(&mut self, now: Instant) {
+        let waiting = self
+            .runner
+            .as_ref()
+            .is_some_and(|r| r.pid().is_some() && r.fd().is_none());
+        if !waiting {
+            self.reap_at = None;
+        } else if self.reap_at.is_none() {
+            self.reap_at = Some(now + REAP_POLL);
+        }
+    }
+
+    /// The script's process id while it runs (tests).
+    pub fn pid(&self) -> Option<u32> {
+        self.runner.as_ref().and_then(Custom::pid)
+    }
+}
+
+impl Module for CustomModule {
+    fn spec(&self) -> &config::Module {
+        &self.spec
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        let r = self.runner.as_ref()?;
+        // Its output has ended but the process was not yet collected (EOF
+        // usually comes a moment before the exit): look again shortly
+        // rather than at the run's timeout. (A fixed instant: a deadline
+        // computed from "now" at each ask would never come due.)
+        self.reap_at.or_else(|| r.next_deadline())
+    }
+
+    fn update(&mut self, cx: &Context<'_>) -> bool {
+        if let Some(r) = &mut self.runner {
+            r.on_timer(cx.now);
+        }
+        self.reap_at = None;
+        self.track_exit(cx.now);
+        self.refresh()
+    }
+
+    fn write(&self, out: &mut Vec<Segment>) {
+        out.extend(self.segment);
+    }
+
+    fn fd(&self) -> Option<RawFd> {
+        self.runner.as_ref().and_then(Custom::fd)
+    }
+
+    fn on_readable(&mut self) -> bool {
+        if let Some(r) = &mut self.runner {
+            r.on_readable();
+        }
+        self.track_exit(Instant::now());
+        self.refresh()
+    }
+
+    fn error(&self) -> Option<&str> {
+        match self.runner.as_ref().map(|r| &r.status) {
+            Some(Status::Error(why)) => Some(why),
+            _ => None,
+        }
+    }
+}

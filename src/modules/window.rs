@@ -1,0 +1,115 @@
+//! The window module: the focused window's title, cut to `max_chars`
+//! characters. Event-driven, like the workspaces; hidden when no window has
+//! focus or there is no compositor connection.
+
+use std::time::Instant;
+
+use super::{Align, Context, Level, Module, Palette, Placement, Segment, Text};
+use crate::compositor::State;
+use crate::config::{self, format::Value};
+
+/// The window module.
+pub struct Window {
+    spec: config::Module,
+    palette: Palette,
+    align: Align,
+    /// The title as cut, and the rendered template (capacity kept).
+    title: String,
+    text: String,
+    segment: Option<Segment>,
+}
+
+impl Window {
+    /// The instance of `spec`; hidden until the compositor's state arrives.
+    pub fn new(spec: &config::Module, place: Placement) -> Window {
+        Window {
+            spec: spec.clone(),
+            palette: place.palette,
+            align: place.align,
+            title: String::with_capacity(256),
+            text: String::with_capacity(256),
+            segment: None,
+        }
+    }
+
+    /// Shows `title` (empty: hidden); true when the segment changed.
+    pub fn show(&mut self, title: &str) -> bool {
+        let seg = if title.trim().is_empty() {
+            None
+        } else {
+            self.title.clear();
+            truncate_chars(title, self.spec.max_chars, &mut self.title);
+            self.text.clear();
+            self.spec
+                .format
+                .render(&mut self.text, &[Value::Text(&self.title)]);
+            Some(Segment {
+                text: Text::new(&self.text),
+                style: self.palette.style(Level::Normal),
+                align: self.align,
+                popup: None,
+                output: None,
+            })
+        };
+        let changed = seg != self.segment;
+        self.segment = seg;
+        changed
+    }
+}
+
+/// Appends `s` cut to `max` characters to `out`, ending in `…` when cut.
+/// Control characters (a title may hold a newline or tab) become spaces.
+pub fn truncate_chars(s: &str, max: usize, out: &mut String) {
+    let cut = s.chars().count() > max;
+    let keep = if cut { max.saturating_sub(1) } else { max };
+    for c in s.chars().take(keep) {
+        out.push(if c.is_control() { ' ' } else { c });
+    }
+    if cut {
+        out.push('…');
+    }
+}
+
+impl Module for Window {
+    fn spec(&self) -> &config::Module {
+        &self.spec
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        None
+    }
+
+    fn update(&mut self, _cx: &Context<'_>) -> bool {
+        false
+    }
+
+    fn write(&self, out: &mut Vec<Segment>) {
+        out.extend(self.segment);
+    }
+
+    fn uses_compositor(&self) -> bool {
+        true
+    }
+
+    fn on_compositor(&mut self, state: Option<&State>) -> bool {
+        self.show(state.map_or("", |s| s.title.as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_by_characters() {
+        let mut s = String::new();
+        truncate_chars("héllo wörld", 5, &mut s);
+        assert_eq!(s, "héll…");
+        s.clear();
+        truncate_chars("héllo", 5, &mut s);
+        assert_eq!(s, "héllo");
+        s.clear();
+        truncate_chars("a\nb", 9, &mut s);
+        assert_eq!(s, "a b");
+    }
+}

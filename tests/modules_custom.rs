@@ -1,0 +1,221 @@
+//! The custom module with real scripts: Waybar JSON, plain text, one that
+//! never prints, one that exits, one printing 1 MB lines, one printing
+//! garbage. Driven the way the bar drives it: its pipe polled for
+//! readability, its deadlines on a timer; no call may block.
+
+use std::time::{Duration, Instant};
+
+use rstat::collect::Sample;
+use rstat::config::{self, Config};
+use rstat::modules::{once, Context, Modules, Palette, Segment};
+
+fn config(toml: &str) -> Config {
+    config::parse(toml, "test.toml", None).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// One module `custom#t` with these keys.
+fn custom(keys: &str) -> Config {
+    config(&format!(
+        "[bar]\nright = [\"custom#t\"]\n[module.\"custom#t\"]\n{keys}\n"
+    ))
+}
+
+/// Runs the loop until `done` holds for what the modules draw, or `limit`
+/// passes; returns the last segments. Every module call is timed: none may
+/// take more than 100 ms (nothing blocks the bar).
+fn drive(m: &mut Modules, limit: Duration, done: impl Fn(&[Segment]) -> bool) -> Vec<Segment> {
+    let sample = Sample::default();
+    let start = Instant::now();
+    let mut out = Vec::new();
+    let timed = |what: &str, f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        f();
+        assert!(
+            t.elapsed() < Duration::from_millis(100),
+            "{what} blocked for {:?}",
+            t.elapsed()
+        );
+    };
+    timed("the first update", &mut || {
+        m.update_all(&Context {
+            now: Instant::now(),
+            wall: Duration::ZERO,
+            sample: &sample,
+        });
+    });
+    loop {
+        m.write(&mut out);
+        if done(&out) || start.elapsed() > limit {
+            return out;
+        }
+        let now = Instant::now();
+        let wake = m.next_due().unwrap_or(now + Duration::from_millis(100));
+        let ms = wake
+            .saturating_duration_since(now)
+            .as_millis()
+            .clamp(1, 100) as i32;
+        let fds: Vec<_> = m.fds().collect();
+        let mut polls: Vec<libc::pollfd> = fds
+            .iter()
+            .map(|&(_, fd)| libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        // SAFETY: a valid array of pollfd of the given length.
+        unsafe { libc::poll(polls.as_mut_ptr(), polls.len() as libc::nfds_t, ms) };
+        for (p, &(i, _)) in polls.iter().zip(&fds) {
+            if p.revents != 0 {
+                timed("reading the pipe", &mut || {
+                    m.on_readable(i);
+                });
+            }
+        }
+        timed("a timer update", &mut || {
+            m.update_due(&Context {
+                now: Instant::now(),
+                wall: Duration::ZERO,
+                sample: &sample,
+            });
+        });
+    }
+}
+
+fn text(segs: &[Segment]) -> &str {
+    segs.first().map_or("", |s| s.text.as_str())
+}
+
+fn error_of(m: &Modules) -> Option<String> {
+    m.iter().next().and_then(|x| x.error().map(str::to_string))
+}
+
+#[test]
+fn waybar_json_script() {
+    let cfg = custom(
+        r#"exec = ["sh", "-c", "echo '{\"text\": \"42°\", \"tooltip\": \"t\", \"class\": [\"critical\"], \"percentage\": 42}'"]
+return_type = "json"
+format = "{text} {percentage}%""#,
+    );
+    let palette = Palette::from_colors(&cfg.bar.colors);
+    let mut m = Modules::from_config(&cfg, Instant::now());
+    let segs = drive(&mut m, Duration::from_secs(5), |s| !s.is_empty());
+    assert_eq!(text(&segs), "42° 42%");
+    assert_eq!(once::class(&segs[0], &palette), "critical");
+    assert_eq!(error_of(&m), None);
+}
+
+#[test]
+fn plain_text_script_runs_every_interval() {
+    let dir = std::env::temp_dir().join(format!("rstat-custom-plain-{}", std::process::id()));
+    let _ = std::fs::remove_file(&dir);
+    let cfg = custom(&format!(
+        "exec = \"echo run >> {p}; printf 'run %s\\\\ntooltip\\\\nwarning\\\\n' $(wc -l < {p})\"\ninterval_ms = 200",
+        p = dir.display()
+    ));
+    let palette = Palette::from_colors(&cfg.bar.colors);
+    let mut m = Modules::from_config(&cfg, Instant::now());
+    let segs = drive(&mut m, Duration::from_secs(5), |s| text(s) == "run 3");
+    let _ = std::fs::remove_file(&dir);
+    assert_eq!(text(&segs), "run 3", "runs again each interval");
+    assert_eq!(
+        once::class(&segs[0], &palette),
+        "warning",
+        "line 3 is the class"
+    );
+}
+
+#[test]
+fn a_script_that_never_prints_stays_hidden_and_an_interval_one_times_out() {
+    let cfg = custom("exec = \"sleep 1000\"\ncontinuous = true");
+    let mut m = Modules::from_config(&cfg, Instant::now());
+    let segs = drive(&mut m, Duration::from_millis(500), |_| false);
+    assert!(segs.is_empty(), "nothing printed, nothing shown");
+    assert_eq!(m.fds().count(), 1, "its pipe is watched, not polled");
+    drop(m);
+
+    let cfg = custom("exec = \"sleep 1000\"\ntimeout_ms = 300");
+    let mut m = Modules::from_config(&cfg, Instant::now());
+    let t = Instant::now();
+    let segs = drive(&mut m, Duration::from_secs(5), |s| !s.is_empty());
+    assert_eq!(text(&segs), "t: error");
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "killed at its timeout"
+    );
+    assert!(
+        error_of(&m).unwrap().contains("timed out"),
+        "{:?}",
+        error_of(&m)
+    );
+}
+
+#[test]
+fn a_continuous_script_that_exits_shows_its_last_line_then_an_error() {
+    let cfg = custom("exec = \"echo one; echo two; sleep 0.5; exit 3\"\ncontinuous = true");
+    let palette = Palette::from_colors(&cfg.bar.colors);
+    let mut m = Modules::from_config(&cfg, Instant::now());
+    let segs = drive(&mut m, Duration::from_secs(5), |s| text(s) == "t: error");
+    assert_eq!(text(&segs), "t: error");
+    assert_eq!(once::class(&segs[0], &palette), "critical");
+    let e = error_of(&m).unwrap();
+    assert!(
+        e.contains("exited with status 3") && e.contains("restarting"),
+        "{e}"
+    );
+    // It is restarted (with backoff) and its lines show again.
+    let segs = drive(&mut m, Duration::from_secs(5), |s| text(s) == "two");
+    assert_eq!(text(&segs), "two");
+}
+
+#[test]
+fn one_megabyte_lines_are_cut_and_never_block() {
+    let cfg = custom(
+        "exec = \"for i in 1 2 3; do head -c 1000000 /dev/zero | tr '\\\\0' a; echo; sleep 0.1; done; sleep 1000\"\ncontinuous = true",
+    );
+    let mut m = Modules::from_config(&cfg, Instant::now());
+    let segs = drive(&mut m, Duration::from_secs(10), |s| !s.is_empty());
+    let t = text(&segs);
+    assert!(
+        t.len() <= rstat::render::segment::TEXT_CAP && t.bytes().all(|b| b == b'a'),
+        "{t}"
+    );
+    assert!(!t.is_empty());
+    // The rest streams through without the module growing or blocking.
+    let _ = drive(&mut m, Duration::from_millis(800), |_| false);
+    assert_eq!(error_of(&m), None);
+}
+
+#[test]
+fn garbage_json_is_an_error_state() {
+    let cfg = custom("exec = \"echo 'this is not json'\"\nreturn_type = \"json\"");
+    let mut m = Modules::from_config(&cfg, Instant::now());
+    let segs = drive(&mut m, Duration::from_secs(5), |s| !s.is_empty());
+    assert_eq!(text(&segs), "t: error");
+    assert!(error_of(&m).unwrap().contains("not JSON"));
+}
+
+#[test]
+fn a_custom_module_needs_exec() {
+    let e = config::parse("[bar]\nright = [\"custom\"]\n", "t.toml", None).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("needs a [module.\"custom\"] table with `exec`"),
+        "{e}"
+    );
+    let e = config::parse(
+        "[bar]\nright = [\"custom#x\"]\n[module.\"custom#x\"]\nformat = \"{text}\"\n",
+        "t.toml",
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("a custom module needs `exec`"),
+        "{e}"
+    );
+    let e = config::parse("[module.clock]\nexec = \"date\"\n", "t.toml", None).unwrap_err();
+    assert!(
+        e.to_string().contains("only custom modules take `exec`"),
+        "{e}"
+    );
+}
