@@ -242,3 +242,41 @@ fn a_failing_script_with_no_output_says_so() {
     };
     assert!(msg.contains("exited with status 2"), "{msg}");
 }
+
+#[test]
+fn a_script_that_closes_stdout_before_exiting_is_collected_promptly() {
+    // Output ends at once; the process lingers 300 ms; the timeout is far away.
+    let mut c = Custom::new(
+        sh("echo done; exec 1>&-; sleep 0.3"),
+        Mode::Interval(Duration::from_secs(60)),
+        Format::Plain,
+        Duration::from_secs(20),
+    );
+    let t0 = Instant::now();
+    drive(&mut c, Duration::from_secs(5), |c| {
+        c.status == Status::Ok && c.pid().is_none()
+    });
+    assert_eq!(c.output.text, "done");
+    assert!(
+        t0.elapsed() < Duration::from_secs(2),
+        "collected after {:?}, not at its exit",
+        t0.elapsed()
+    );
+    // And the deadline the event loop sees is fixed, so it does come due.
+    let mut c = Custom::new(
+        sh("exec 1>&-; sleep 0.2"),
+        Mode::Continuous,
+        Format::Plain,
+        Duration::from_secs(5),
+    );
+    c.on_timer(Instant::now());
+    std::thread::sleep(Duration::from_millis(50));
+    c.on_readable();
+    let d1 = c.next_deadline();
+    std::thread::sleep(Duration::from_millis(5));
+    assert_eq!(
+        c.next_deadline(),
+        d1,
+        "a deadline that moves with the clock never comes due"
+    );
+}

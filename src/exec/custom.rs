@@ -69,6 +69,8 @@ pub struct Custom {
     stdout: Option<ChildStdout>,
     started: Instant,
     next_run: Option<Instant>,
+    /// When to look for the exit of a script whose stdout has closed.
+    reap_at: Option<Instant>,
     restart_delay: Duration,
     line: Vec<u8>,
     /// Dropping the rest of an over-long line.
@@ -92,6 +94,7 @@ impl Custom {
             stdout: None,
             started: Instant::now(),
             next_run: Some(Instant::now()),
+            reap_at: None,
             restart_delay: Duration::from_secs(1),
             line: Vec::with_capacity(1024),
             skipping: false,
@@ -114,11 +117,16 @@ impl Custom {
     /// When [`Custom::on_timer`] next needs to run.
     pub fn next_deadline(&self) -> Option<Instant> {
         match (&self.child, self.mode) {
-            (Some(_), Mode::Interval(_)) => Some(self.started + self.timeout),
-            // A child whose stdout closed is polled until it is reaped.
-            (Some(_), Mode::Continuous) if self.stdout.is_none() => {
-                Some(Instant::now() + Duration::from_millis(50))
+            // Output is over: collect the exit soon (an interval run is still
+            // bounded by its timeout).
+            (Some(_), mode) if self.stdout.is_none() => {
+                let reap = self.reap_at.unwrap_or(self.started);
+                match mode {
+                    Mode::Interval(_) => Some(reap.min(self.started + self.timeout)),
+                    Mode::Continuous => Some(reap),
+                }
             }
+            (Some(_), Mode::Interval(_)) => Some(self.started + self.timeout),
             (Some(_), Mode::Continuous) => None,
             (None, _) => self.next_run,
         }
@@ -187,6 +195,10 @@ impl Custom {
             self.schedule_after_failure(now);
         } else {
             self.try_reap(now);
+            if self.child.is_some() && self.stdout.is_none() {
+                // Closed its stdout but still running: look again shortly.
+                self.reap_at = Some(now + Duration::from_millis(100));
+            }
         }
         (self.output.clone(), self.status.clone()) != before
     }
@@ -219,6 +231,8 @@ impl Custom {
     /// Closes stdout; a last line without a newline still counts.
     fn close_pipe(&mut self) {
         self.stdout = None;
+        // Scripts exit right after their output ends, usually.
+        self.reap_at = Some(Instant::now() + Duration::from_millis(10));
         if !self.line.is_empty() {
             let line = std::mem::take(&mut self.line);
             self.finish_line(&line);
