@@ -14,9 +14,6 @@ use crate::config::{self, format::Value};
 use crate::exec::custom::{Custom, Format, Mode, Status};
 use crate::exec::CommandLine;
 
-/// How soon a script whose output ended is looked at again for its exit.
-const REAP_POLL: Duration = Duration::from_millis(20);
-
 /// The custom module.
 pub struct CustomModule {
     spec: config::Module,
@@ -25,8 +22,6 @@ pub struct CustomModule {
     runner: Option<Custom>,
     /// The error last reported on stderr (each new one is reported once).
     reported: Option<String>,
-    /// When to look for the exit of a script whose output ended.
-    reap_at: Option<Instant>,
     text: String,
     segment: Option<Segment>,
 }
@@ -54,7 +49,6 @@ impl CustomModule {
                 .as_ref()
                 .map(|a| Custom::new(CommandLine::from(a), mode, format, timeout)),
             reported: None,
-            reap_at: None,
             text: String::with_capacity(256),
             segment: None,
         }
@@ -77,7 +71,7 @@ impl CustomModule {
                 self.text.clear();
                 self.text.push_str(label);
                 self.text.push_str(": error");
-                Some((Level::Critical, true))
+                Some(Level::Critical)
             }
             Status::Ok => {
                 self.reported = None;
@@ -102,11 +96,11 @@ impl CustomModule {
                         Level::Normal
                     };
                     let by_value = level(&values, &self.spec.warning, &self.spec.critical);
-                    Some((by_class.max(by_value), false))
+                    Some(by_class.max(by_value))
                 }
             }
         };
-        let seg = seg.map(|(lvl, _)| Segment {
+        let seg = seg.map(|lvl| Segment {
             text: Text::new(&self.text),
             style: self.palette.style(lvl),
             align: self.align,
@@ -116,19 +110,6 @@ impl CustomModule {
         let changed = seg != self.segment;
         self.segment = seg;
         changed
-    }
-
-    /// Schedules a look for the exit when the output ended before it.
-    fn track_exit(&mut self, now: Instant) {
-        let waiting = self
-            .runner
-            .as_ref()
-            .is_some_and(|r| r.pid().is_some() && r.fd().is_none());
-        if !waiting {
-            self.reap_at = None;
-        } else if self.reap_at.is_none() {
-            self.reap_at = Some(now + REAP_POLL);
-        }
     }
 
     /// The script's process id while it runs (tests).
@@ -143,20 +124,13 @@ impl Module for CustomModule {
     }
 
     fn next_due(&self) -> Option<Instant> {
-        let r = self.runner.as_ref()?;
-        // Its output has ended but the process was not yet collected (EOF
-        // usually comes a moment before the exit): look again shortly
-        // rather than at the run's timeout. (A fixed instant: a deadline
-        // computed from "now" at each ask would never come due.)
-        self.reap_at.or_else(|| r.next_deadline())
+        self.runner.as_ref()?.next_deadline()
     }
 
     fn update(&mut self, cx: &Context<'_>) -> bool {
         if let Some(r) = &mut self.runner {
             r.on_timer(cx.now);
         }
-        self.reap_at = None;
-        self.track_exit(cx.now);
         self.refresh()
     }
 
@@ -172,7 +146,6 @@ impl Module for CustomModule {
         if let Some(r) = &mut self.runner {
             r.on_readable();
         }
-        self.track_exit(Instant::now());
         self.refresh()
     }
 
