@@ -100,12 +100,46 @@ OPTIONS:
     --root DIR         read DIR/proc and DIR/sys instead of /proc and /sys (for tests
                        and for inspecting a captured sysfs tree)
 
+SIGNALS (to the running bar):
+    SIGUSR1    hide the bar (its surfaces and exclusive zone go away) or show it again
+    SIGUSR2    re-read the config file; an invalid one is reported on stderr and the
+               running config stays (the file is also watched: saving it reloads)
+    SIGTERM, SIGINT    exit
+
+FILES:
+    $XDG_CONFIG_HOME/rstat/config.toml, else ~/.config/rstat/config.toml
+               the config (TOML; every key optional; see --print-default-config)
+    /proc/stat, /proc/meminfo, /proc/PID/{stat,io}, /proc/net/route
+    /sys/class/{hwmon,thermal,drm,power_supply,net}, /sys/devices/system/cpu,
+    /sys/firmware/acpi/platform_profile
+               what the health, battery and network modules read (under --root)
+    /sys/kernel/btf/vmlinux
+               the kernel's BTF, against which the embedded eBPF probe is relocated
+
+ENVIRONMENT:
+    WAYLAND_DISPLAY, XDG_RUNTIME_DIR    the compositor to draw on
+    SWAYSOCK (or I3SOCK)                Sway's IPC socket: workspaces, window title
+    HYPRLAND_INSTANCE_SIGNATURE         Hyprland's instance: its sockets in
+                                        $XDG_RUNTIME_DIR/hypr/SIG/, else /tmp/hypr/SIG/
+    XDG_CONFIG_HOME, HOME               where the config file is looked for
+    RSTAT_SHM_FORMAT=argb8888           draw ARGB8888 even where ABGR8888 is offered
+    RSTAT_NO_CLANG=1 (build time)       embed the committed probe object instead of
+                                        compiling probe/probe.bpf.c with clang
+    RSTAT_REQUIRE_E2E=1 (tests)         tests that need root, clang or Sway fail
+                                        instead of skipping
+
+PRIVILEGES:
+    With CAP_BPF + CAP_PERFMON (setcap cap_bpf,cap_perfmon+ep on the binary, or root)
+    rstat loads its probe, then drops every capability and sets no_new_privs before
+    it reads the config or connects to the compositor. Without them: procfs.
+
 CONVENTIONS:
     CPU percentages, the system's and each process's, are shares of the whole
     machine: all cores busy = 100%. Memory \"used\" is total - available, as free(1).
 
 EXIT STATUS:
-    0 success, 1 runtime failure (no compositor, collector failed), 2 bad arguments.
+    0 success, 1 runtime failure (no compositor, collector failed, bad config),
+    2 bad arguments.
 ";
 
 fn number<T: TryFrom<u64>>(
