@@ -120,15 +120,33 @@ fn help_and_version() {
     let out = rstat(&["--help"]);
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    for flag in [
+    // Every flag, signal, file and environment variable a user may need.
+    for word in [
         "--once",
+        "--modules",
         "--waybar",
         "--bench",
+        "--bench-render",
         "--collector",
         "--interval-ms",
         "--root",
+        "--config",
+        "--check-config",
+        "--print-default-config",
+        "--help",
+        "--version",
+        "SIGUSR1",
+        "SIGUSR2",
+        "config.toml",
+        "/sys/kernel/btf/vmlinux",
+        "WAYLAND_DISPLAY",
+        "SWAYSOCK",
+        "HYPRLAND_INSTANCE_SIGNATURE",
+        "XDG_CONFIG_HOME",
+        "RSTAT_SHM_FORMAT",
+        "CAP_BPF",
     ] {
-        assert!(help.contains(flag), "--help must mention {flag}");
+        assert!(help.contains(word), "--help must mention {word}");
     }
     let out = rstat(&["--version"]);
     assert!(out.status.success());
