@@ -8,46 +8,11 @@ mod common;
 
 use rstat::collect::bpf;
 use rstat::collect::{ProcessSource, Sample};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-struct Counting;
-
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-}
-
-// SAFETY: forwards every call to the system allocator unchanged; counting
-// touches only an atomic and a const-initialised thread-local (neither
-// allocates).
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        if COUNTING.with(|c| c.get()) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        if COUNTING.with(|c| c.get()) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-
 #[global_allocator]
-static A: Counting = Counting;
+static A: common::alloc::Counting = common::alloc::Counting;
 
 /// The two tests take turns: each counts its own thread only, but the
 /// churn of one would be the other's background.
@@ -85,12 +50,8 @@ fn ticks_allocate_nothing(src: &mut dyn ProcessSource) {
         std::thread::sleep(Duration::from_millis(20));
         let el = last.elapsed().as_nanos() as u64;
         last = Instant::now();
-        let before = ALLOCS.load(Ordering::Relaxed);
-        COUNTING.with(|c| c.set(true));
-        let r = src.collect(el, 2, &mut s);
-        COUNTING.with(|c| c.set(false));
+        let (r, n) = common::alloc::count(|| src.collect(el, 2, &mut s));
         r.expect("tick");
-        let n = ALLOCS.load(Ordering::Relaxed) - before;
         if i >= 3 {
             assert_eq!(n, 0, "tick {i} allocated {n} times");
         }

@@ -5,11 +5,11 @@
 //! bar, styles, clicks and scrolls become compositor commands, titles are
 //! cut by characters, and thousands of focus changes do not grow memory.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+mod common;
+
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,31 +20,9 @@ use rstat::modules::{once, Button, Command, Context, Modules, OutputTag, Palette
 use serde_json::{json, Value};
 
 /// Counts live heap bytes, so the test can see growth per event.
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
-        // SAFETY: the caller upholds `alloc`'s contract.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
-        // SAFETY: `p` came from `alloc` with this layout.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        LIVE.fetch_add(new as isize - l.size() as isize, Ordering::Relaxed);
-        // SAFETY: the caller upholds `realloc`'s contract.
-        unsafe { System.realloc(p, l, new) }
-    }
-}
 
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: common::alloc::Counting = common::alloc::Counting;
 
 struct Model {
     workspaces: Value,
@@ -290,12 +268,12 @@ fn thousands_of_focus_changes_do_not_grow_memory() {
     for i in 0..300 {
         round(i, &mut m, &mut c);
     }
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = common::alloc::live_bytes();
     let n = 3000;
     for i in 0..n {
         round(i, &mut m, &mut c);
     }
-    let grown = LIVE.load(Ordering::Relaxed) - before;
+    let grown = common::alloc::live_bytes() - before;
     eprintln!("{n} focus changes: live heap {grown:+} bytes");
     // Waybar's report: ≈ 174 KB per Hyprland focus change. Here: nothing
     // per event (slack for the stand-in's own thread and lock).

@@ -3,8 +3,8 @@
 //! counted by a global allocator. Its own test binary with one test, so no
 //! other test's (or thread's) allocations are counted.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+mod common;
+
 use std::time::{Duration, Instant};
 
 use rstat::collect::sample::{Comm, ProcCpu, ProcIo, ProcMem};
@@ -13,36 +13,8 @@ use rstat::modules::{top, Context, Modules};
 use rstat::render::popup::{PopupContent, PopupLook, PopupRenderer};
 use rstat::render::{Canvas, GlyphCache, Look, Renderer, MAX_SEGMENTS};
 
-struct Counting;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards every call unchanged to the system allocator; the only
-// addition is a relaxed counter increment, which cannot allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: common::alloc::Counting = common::alloc::Counting;
 
 /// A sample whose figures and top lists change every tick.
 fn sample(i: usize) -> Sample {
@@ -152,13 +124,11 @@ fn steady_tick_with_the_popup_open_allocates_nothing() {
         for i in 0..3 {
             tick(i, &mut glyphs);
         }
-        ALLOCS.store(0, Ordering::Relaxed);
-        COUNTING.store(true, Ordering::Relaxed);
-        for i in 3..1003 {
-            tick(i, &mut glyphs);
-        }
-        COUNTING.store(false, Ordering::Relaxed);
-        let n = ALLOCS.load(Ordering::Relaxed);
+        let ((), n) = common::alloc::count(|| {
+            for i in 3..1003 {
+                tick(i, &mut glyphs);
+            }
+        });
         assert_eq!(
             n, 0,
             "scale {scale}: {n} allocations in 1000 ticks with the popup open"

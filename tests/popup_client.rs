@@ -14,8 +14,6 @@
 mod common;
 mod support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rstat::render::{GlyphCache, Rect};
@@ -23,33 +21,8 @@ use rstat::wayland::{Bars, Edge, SurfaceConfig};
 use support::image::{Image, Rgb};
 use support::sway::HeadlessSway;
 
-struct Counting;
-
-/// Heap bytes currently allocated by the whole process.
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: forwards every call unchanged to the system allocator; the only
-// addition is a relaxed counter update, which cannot allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        LIVE.fetch_add(n as isize - l.size() as isize, Ordering::Relaxed);
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: common::alloc::Counting = common::alloc::Counting;
 
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
@@ -113,16 +86,16 @@ fn opening_and_closing_the_popup_1000_times_leaks_nothing() {
     for _ in 0..20 {
         cycle(&mut bars);
     }
-    let (fds0, live0) = (open_fds(), LIVE.load(Ordering::Relaxed));
+    let (fds0, live0) = (open_fds(), common::alloc::live_bytes());
     let t0 = Instant::now();
     for i in 0..1000 {
         cycle(&mut bars);
         if std::env::var_os("RSTAT_LEAK_TRACE").is_some() && i % 100 == 0 {
-            eprintln!("cycle {i}: live heap {}", LIVE.load(Ordering::Relaxed));
+            eprintln!("cycle {i}: live heap {}", common::alloc::live_bytes());
         }
     }
     let per = t0.elapsed() / 1000;
-    let (fds1, live1) = (open_fds(), LIVE.load(Ordering::Relaxed));
+    let (fds1, live1) = (open_fds(), common::alloc::live_bytes());
     let stats = bars.popup_stats();
     eprintln!(
         "1000 open/close cycles: {per:?} each; fds {fds0} -> {fds1}; live heap {live0} -> {live1} bytes; {stats:?}"

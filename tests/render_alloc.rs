@@ -6,8 +6,7 @@
 //! instances of the sample kinds (one with text placeholders), each on its
 //! own interval, and a clock ticking every second through strftime.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+mod common;
 
 use std::time::{Duration, Instant};
 
@@ -31,36 +30,8 @@ interval_ms = 2000
 format = "%a %-d %b %H:%M:%S"
 "#;
 
-struct Counting;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards every call unchanged to the system allocator; the only
-// addition is a relaxed counter increment, which cannot allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: common::alloc::Counting = common::alloc::Counting;
 
 fn sample(i: usize) -> Sample {
     let mut s = Sample {
@@ -136,13 +107,11 @@ fn steady_tick_allocates_nothing() {
         for i in 0..3 {
             tick(i, &mut modules);
         }
-        ALLOCS.store(0, Ordering::Relaxed);
-        COUNTING.store(true, Ordering::Relaxed);
-        for i in 3..2003 {
-            tick(i, &mut modules);
-        }
-        COUNTING.store(false, Ordering::Relaxed);
-        let n = ALLOCS.load(Ordering::Relaxed);
+        let ((), n) = common::alloc::count(|| {
+            for i in 3..2003 {
+                tick(i, &mut modules);
+            }
+        });
         assert_eq!(n, 0, "scale {scale}: {n} allocations in 2000 steady ticks");
         assert!(updates > 400, "modules updated on {updates} ticks");
     }

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+pub mod alloc;
 pub mod fixture;
 
 /// Whether CI demands that every end-to-end test runs (`RSTAT_REQUIRE_E2E=1`).
