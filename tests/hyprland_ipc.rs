@@ -3,101 +3,35 @@
 //! on `.socket.sock` answered from a model, events written as the
 //! `NAME>>DATA` lines Hyprland sends, in the order a real session produces them.
 
-use std::io::{Read, Write};
-use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+mod common;
+
+use std::io::Write;
+use std::os::unix::net::UnixListener;
+use std::path::Path;
 use std::time::Duration;
 
+use common::hyprland::{FakeHyprland, Model};
 use rstat::compositor::{hyprland, Connection, Detected};
-use serde_json::{json, Value};
+use serde_json::json;
 
-/// What the stand-in answers to `j/...` requests.
-struct Model {
-    workspaces: Value,
-    monitors: Value,
-    active: Value,
-    clients: Value,
-    commands: Vec<String>,
-}
-
-struct FakeHyprland {
-    dir: PathBuf,
-    runtime: PathBuf,
-    sig: String,
-    model: Arc<Mutex<Model>>,
-    events: UnixListener,
-}
-
-impl FakeHyprland {
-    fn start(name: &str) -> FakeHyprland {
-        let runtime = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("hypr-{name}-{}", std::process::id()));
-        let sig = format!("v0.45.0_{name}_1732550000");
-        let dir = runtime.join("hypr").join(&sig);
-        let _ = std::fs::remove_dir_all(&runtime);
-        std::fs::create_dir_all(&dir).unwrap();
-        let model = Arc::new(Mutex::new(Model {
-            workspaces: json!([
-                {"id": 1, "name": "1", "monitor": "DP-1", "monitorID": 0, "windows": 1, "hasfullscreen": false, "lastwindow": "0x55a3c0", "lastwindowtitle": "kitty"},
-                {"id": 2, "name": "2", "monitor": "DP-1", "monitorID": 0, "windows": 0, "hasfullscreen": false, "lastwindow": "0x0", "lastwindowtitle": ""},
-                {"id": 3, "name": "3", "monitor": "HDMI-A-1", "monitorID": 1, "windows": 1, "hasfullscreen": false, "lastwindow": "0x66b4d0", "lastwindowtitle": "mpv"}
-            ]),
-            monitors: json!([
-                {"id": 0, "name": "DP-1", "activeWorkspace": {"id": 1, "name": "1"}, "specialWorkspace": {"id": 0, "name": ""}, "focused": true},
-                {"id": 1, "name": "HDMI-A-1", "activeWorkspace": {"id": 3, "name": "3"}, "specialWorkspace": {"id": 0, "name": ""}, "focused": false}
-            ]),
-            active: json!({"address": "0x55a3c0", "class": "kitty", "title": "kitty", "workspace": {"id": 1, "name": "1"}}),
-            clients: json!([
-                {"address": "0x55a3c0", "workspace": {"id": 1, "name": "1"}, "class": "kitty", "title": "kitty"},
-                {"address": "0x66b4d0", "workspace": {"id": 3, "name": "3"}, "class": "mpv", "title": "mpv"}
-            ]),
-            commands: Vec::new(),
-        }));
-        let requests = UnixListener::bind(dir.join(".socket.sock")).unwrap();
-        let events = UnixListener::bind(dir.join(".socket2.sock")).unwrap();
-        let m = model.clone();
-        std::thread::spawn(move || {
-            for conn in requests.incoming() {
-                let Ok(mut conn) = conn else { break };
-                let mut buf = [0u8; 512];
-                let n = conn.read(&mut buf).unwrap_or(0);
-                let cmd = String::from_utf8_lossy(&buf[..n]).into_owned();
-                let mut m = m.lock().unwrap();
-                let reply = match cmd.as_str() {
-                    "j/workspaces" => m.workspaces.to_string(),
-                    "j/monitors" => m.monitors.to_string(),
-                    "j/activewindow" => m.active.to_string(),
-                    "j/clients" => m.clients.to_string(),
-                    c if c.starts_with("dispatch ") => {
-                        m.commands.push(c.to_string());
-                        "ok".to_string()
-                    }
-                    _ => "unknown request".to_string(),
-                };
-                let _ = conn.write_all(reply.as_bytes());
-            }
-        });
-        FakeHyprland {
-            dir,
-            runtime,
-            sig,
-            model,
-            events,
-        }
-    }
-
-    fn accept_events(&self) -> UnixStream {
-        self.events.set_nonblocking(false).unwrap();
-        let (s, _) = self.events.accept().unwrap();
-        s
-    }
-}
-
-impl Drop for FakeHyprland {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.runtime);
-    }
+/// The session the transcript starts from: two monitors, three workspaces.
+fn session_model() -> Model {
+    Model::new(
+        json!([
+            {"id": 1, "name": "1", "monitor": "DP-1", "monitorID": 0, "windows": 1, "hasfullscreen": false, "lastwindow": "0x55a3c0", "lastwindowtitle": "kitty"},
+            {"id": 2, "name": "2", "monitor": "DP-1", "monitorID": 0, "windows": 0, "hasfullscreen": false, "lastwindow": "0x0", "lastwindowtitle": ""},
+            {"id": 3, "name": "3", "monitor": "HDMI-A-1", "monitorID": 1, "windows": 1, "hasfullscreen": false, "lastwindow": "0x66b4d0", "lastwindowtitle": "mpv"}
+        ]),
+        json!([
+            {"id": 0, "name": "DP-1", "activeWorkspace": {"id": 1, "name": "1"}, "specialWorkspace": {"id": 0, "name": ""}, "focused": true},
+            {"id": 1, "name": "HDMI-A-1", "activeWorkspace": {"id": 3, "name": "3"}, "specialWorkspace": {"id": 0, "name": ""}, "focused": false}
+        ]),
+        json!({"address": "0x55a3c0", "class": "kitty", "title": "kitty", "workspace": {"id": 1, "name": "1"}}),
+        json!([
+            {"address": "0x55a3c0", "workspace": {"id": 1, "name": "1"}, "class": "kitty", "title": "kitty"},
+            {"address": "0x66b4d0", "workspace": {"id": 3, "name": "3"}, "class": "mpv", "title": "mpv"}
+        ]),
+    )
 }
 
 /// Waits until the client's event socket is readable, then dispatches.
@@ -124,7 +58,7 @@ fn names(c: &Connection, pred: impl Fn(&rstat::compositor::Workspace) -> bool) -
 
 #[test]
 fn a_session_transcript() {
-    let hypr = FakeHyprland::start("session");
+    let hypr = FakeHyprland::start("session", session_model());
     let detected = rstat::compositor::detect(|k| {
         (k == "HYPRLAND_INSTANCE_SIGNATURE").then(|| hypr.sig.clone())
     });

@@ -7,112 +7,46 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::io::Write;
+use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
+use common::hyprland::{FakeHyprland, Model};
 use rstat::collect::Sample;
 use rstat::compositor::{Connection, Detected};
 use rstat::config::{self, Config};
 use rstat::modules::{once, Button, Command, Context, Modules, OutputTag, Palette, Segment};
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// Counts live heap bytes, so the test can see growth per event.
-
 #[global_allocator]
 static ALLOC: common::alloc::Counting = common::alloc::Counting;
 
-struct Model {
-    workspaces: Value,
-    monitors: Value,
-    active: Value,
-    clients: Value,
-    commands: Vec<String>,
+/// Two monitors, three workspaces, a focused kitty.
+fn model() -> Model {
+    Model::new(
+        json!([
+            {"id": 1, "name": "1", "monitor": "DP-1", "windows": 1},
+            {"id": 2, "name": "2", "monitor": "DP-1", "windows": 0},
+            {"id": 3, "name": "3:web", "monitor": "HDMI-A-1", "windows": 1}
+        ]),
+        json!([
+            {"id": 0, "name": "DP-1", "activeWorkspace": {"id": 1, "name": "1"}, "focused": true},
+            {"id": 1, "name": "HDMI-A-1", "activeWorkspace": {"id": 3, "name": "3:web"}, "focused": false}
+        ]),
+        json!({"address": "0x1", "class": "kitty", "title": "kitty", "workspace": {"id": 1, "name": "1"}}),
+        json!([
+            {"address": "0x1", "workspace": {"id": 1, "name": "1"}, "class": "kitty", "title": "kitty"},
+            {"address": "0x2", "workspace": {"id": 3, "name": "3:web"}, "class": "firefox", "title": "web"}
+        ]),
+    )
 }
 
-/// Hyprland's two sockets, served from a model by a thread of the test.
-struct FakeHyprland {
-    runtime: PathBuf,
-    sig: String,
-    model: Arc<Mutex<Model>>,
-    events: UnixListener,
-}
-
-impl FakeHyprland {
-    fn start(name: &str) -> FakeHyprland {
-        let runtime = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("hyprmod-{name}-{}", std::process::id()));
-        let sig = format!("v0.45.0_{name}_1732550000");
-        let dir = runtime.join("hypr").join(&sig);
-        let _ = std::fs::remove_dir_all(&runtime);
-        std::fs::create_dir_all(&dir).unwrap();
-        let model = Arc::new(Mutex::new(Model {
-            workspaces: json!([
-                {"id": 1, "name": "1", "monitor": "DP-1", "windows": 1},
-                {"id": 2, "name": "2", "monitor": "DP-1", "windows": 0},
-                {"id": 3, "name": "3:web", "monitor": "HDMI-A-1", "windows": 1}
-            ]),
-            monitors: json!([
-                {"id": 0, "name": "DP-1", "activeWorkspace": {"id": 1, "name": "1"}, "focused": true},
-                {"id": 1, "name": "HDMI-A-1", "activeWorkspace": {"id": 3, "name": "3:web"}, "focused": false}
-            ]),
-            active: json!({"address": "0x1", "class": "kitty", "title": "kitty", "workspace": {"id": 1, "name": "1"}}),
-            clients: json!([
-                {"address": "0x1", "workspace": {"id": 1, "name": "1"}, "class": "kitty", "title": "kitty"},
-                {"address": "0x2", "workspace": {"id": 3, "name": "3:web"}, "class": "firefox", "title": "web"}
-            ]),
-            commands: Vec::new(),
-        }));
-        let requests = UnixListener::bind(dir.join(".socket.sock")).unwrap();
-        let events = UnixListener::bind(dir.join(".socket2.sock")).unwrap();
-        let m = model.clone();
-        std::thread::spawn(move || {
-            for conn in requests.incoming() {
-                let Ok(mut conn) = conn else { break };
-                let mut buf = [0u8; 512];
-                let n = conn.read(&mut buf).unwrap_or(0);
-                let cmd = String::from_utf8_lossy(&buf[..n]).into_owned();
-                let mut m = m.lock().unwrap();
-                let reply = match cmd.as_str() {
-                    "j/workspaces" => m.workspaces.to_string(),
-                    "j/monitors" => m.monitors.to_string(),
-                    "j/activewindow" => m.active.to_string(),
-                    "j/clients" => m.clients.to_string(),
-                    c if c.starts_with("dispatch ") => {
-                        m.commands.push(c.to_string());
-                        "ok".to_string()
-                    }
-                    _ => "unknown request".to_string(),
-                };
-                let _ = conn.write_all(reply.as_bytes());
-            }
-        });
-        FakeHyprland {
-            runtime,
-            sig,
-            model,
-            events,
-        }
-    }
-
-    fn accept_events(&self) -> UnixStream {
-        let (s, _) = self.events.accept().unwrap();
-        s
-    }
-
-    fn connect(&self) -> (Connection, UnixStream) {
-        let c = Connection::open(&Detected::Hyprland(self.sig.clone()), Some(&self.runtime))
-            .expect("connecting to the stand-in");
-        (c, self.accept_events())
-    }
-}
-
-impl Drop for FakeHyprland {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.runtime);
-    }
+/// Connects the client and takes its event stream.
+fn connect(hypr: &FakeHyprland) -> (Connection, UnixStream) {
+    let c = Connection::open(&Detected::Hyprland(hypr.sig.clone()), Some(&hypr.runtime))
+        .expect("connecting to the stand-in");
+    (c, hypr.accept_events())
 }
 
 /// Waits for the event socket, dispatches, and hands the state to the modules.
@@ -159,7 +93,7 @@ fn on_bar(segs: &[Segment], output: &str) -> Vec<String> {
 
 #[test]
 fn each_output_shows_its_own_workspaces_and_clicks_switch() {
-    let hypr = FakeHyprland::start("outputs");
+    let hypr = FakeHyprland::start("outputs", model());
     let (mut m, cfg) =
         modules("[bar]\nleft = [\"workspaces\", \"window\"]\n[module.window]\nmax_chars = 8\n");
     let palette = Palette::from_colors(&cfg.bar.colors);
@@ -170,7 +104,7 @@ fn each_output_shows_its_own_workspaces_and_clicks_switch() {
     );
     assert_eq!(m.next_due(), None, "event-driven: never by the clock");
 
-    let (mut c, mut ev) = hypr.connect();
+    let (mut c, mut ev) = connect(&hypr);
     assert!(m.on_compositor(Some(c.state())));
     let segs = written(&mut m);
     assert_eq!(on_bar(&segs, "DP-1"), ["1", "2", "kitty"]);
@@ -241,16 +175,16 @@ fn each_output_shows_its_own_workspaces_and_clicks_switch() {
     assert!(m.on_compositor(None));
     assert!(written(&mut m).is_empty());
     // Reconnected: the full state again.
-    let (c2, _ev2) = hypr.connect();
+    let (c2, _ev2) = connect(&hypr);
     assert!(m.on_compositor(Some(c2.state())));
     assert_eq!(on_bar(&written(&mut m), "DP-1").len(), 3);
 }
 
 #[test]
 fn thousands_of_focus_changes_do_not_grow_memory() {
-    let hypr = FakeHyprland::start("memory");
+    let hypr = FakeHyprland::start("memory", model());
     let (mut m, _) = modules("[bar]\nleft = [\"workspaces\", \"window\"]\n");
-    let (mut c, mut ev) = hypr.connect();
+    let (mut c, mut ev) = connect(&hypr);
     m.on_compositor(Some(c.state()));
     let mut segs = Vec::with_capacity(64);
     let mut round = |i: usize, m: &mut Modules, c: &mut Connection| {
