@@ -19,35 +19,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Forks a child that burns `ms` of CPU and exits; waits for it.
-fn fork_burner(ms: u64) {
-    // SAFETY: the child only calls async-signal-safe functions
-    // (clock_gettime, _exit) before exiting, as required after fork in a
-    // multi-threaded process.
-    unsafe {
-        let pid = libc::fork();
-        if pid == 0 {
-            let mut ts = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
-            let start = ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
-            loop {
-                libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
-                let now = ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
-                if now - start >= ms * 1_000_000 {
-                    break;
-                }
-            }
-            libc::_exit(0);
-        }
-        assert!(pid > 0, "fork failed");
-        let mut status = 0;
-        libc::waitpid(pid, &mut status, 0);
-    }
-}
-
 fn live_processes() -> usize {
     std::fs::read_dir("/proc")
         .expect("/proc")
