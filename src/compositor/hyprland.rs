@@ -240,7 +240,9 @@ impl Client {
     /// the state changed; an error means the connection is gone.
     pub fn dispatch(&mut self) -> Result<bool, Error> {
         let mut chunk = [0u8; 8192];
-        loop {
+        // A slice at a time, as in the Sway client: bounded memory in a burst.
+        let limit = self.rbuf.len() + super::READ_SLICE;
+        while self.rbuf.len() < limit {
             match self.events.read(&mut chunk) {
                 Ok(0) => return Err(Error("Hyprland closed the event socket".into())),
                 Ok(n) => self.rbuf.extend_from_slice(&chunk[..n]),
@@ -267,6 +269,7 @@ impl Client {
             }
         }
         self.rbuf.drain(..consumed);
+        super::trim(&mut self.rbuf);
         // A line longer than any event means a broken stream; do not grow forever.
         if self.rbuf.len() > 1 << 20 {
             self.rbuf.clear();

@@ -14,6 +14,17 @@ use std::fmt;
 use std::os::fd::RawFd;
 use std::time::Duration;
 
+/// How much of an event backlog one dispatch reads.
+const READ_SLICE: usize = 64 * 1024;
+
+/// Gives back an event buffer's memory after a burst made it large: memory
+/// must not ratchet up with every compositor event storm.
+fn trim(buf: &mut Vec<u8>) {
+    if buf.capacity() > 4 * READ_SLICE {
+        buf.shrink_to(2 * READ_SLICE.max(buf.len()));
+    }
+}
+
 /// One workspace as the bar draws it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Workspace {

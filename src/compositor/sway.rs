@@ -229,7 +229,11 @@ impl Client {
     /// state changed; an error means the connection is gone.
     pub fn dispatch(&mut self) -> Result<bool, Error> {
         let mut chunk = [0u8; 16 * 1024];
-        loop {
+        // A burst of thousands of events is taken a slice at a time (the
+        // socket is watched level-triggered, so the rest comes next turn):
+        // the buffer stays small however far behind the bar fell.
+        let limit = self.rbuf.len() + super::READ_SLICE;
+        while self.rbuf.len() < limit {
             match self.events.read(&mut chunk) {
                 Ok(0) => return Err(Error("sway closed the IPC connection".into())),
                 Ok(n) => self.rbuf.extend_from_slice(&chunk[..n]),
@@ -275,6 +279,7 @@ impl Client {
             }
         }
         self.rbuf.drain(..used);
+        super::trim(&mut self.rbuf);
         if workspaces {
             self.refresh_workspaces()?;
         }
