@@ -13,6 +13,8 @@
 //! [`Module`], and one arm in [`instance`].
 
 pub mod battery;
+// Issue 7: the clock popup's content.
+pub mod calendar;
 pub mod clock;
 pub mod custom;
 pub mod network;
