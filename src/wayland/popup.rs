@@ -168,6 +168,19 @@ pub fn placement(edge: Edge) -> (Anchor, Gravity, ConstraintAdjustment) {
     }
 }
 
+/// [`placement`] for a popup showing `kind`. The calendar is centred under
+/// the clock (which usually sits in the middle of the bar, and is narrower
+/// than its calendar); at an end of the output the same adjustments slide
+/// it back on screen (flipping a centred popup changes nothing).
+pub fn placement_of(edge: Edge, kind: PopupKind) -> (Anchor, Gravity, ConstraintAdjustment) {
+    let (a, g, adjust) = placement(edge);
+    match (kind, edge) {
+        (PopupKind::Tables, _) => (a, g, adjust),
+        (PopupKind::Calendar, Edge::Top) => (Anchor::Bottom, Gravity::Bottom, adjust),
+        (PopupKind::Calendar, Edge::Bottom) => (Anchor::Top, Gravity::Top, adjust),
+    }
+}
+
 impl Bars {
     /// Opens the health popup (the process tables) under `anchor` (logical
     /// pixels of bar `bar`), replacing any open one. Does nothing without
@@ -204,7 +217,7 @@ impl Bars {
                 return;
             }
         };
-        let (a, g, adjust) = placement(self.cfg.edge);
+        let (a, g, adjust) = placement_of(self.cfg.edge, kind);
         positioner.set_size(w as i32, h as i32);
         positioner.set_anchor_rect(anchor.x, anchor.y, anchor.w.max(1), anchor.h.max(1));
         positioner.set_anchor(a);
