@@ -6,7 +6,9 @@
 //!
 //! Needs root (Sway runs as uid 65534), `sway`, `swaymsg`, `grim`.
 //! `RSTAT_WRITE_POPUP_SCREENSHOT=PATH` also writes a PNG of the open popup
-//! (`tests/screenshots/popup.png` is made this way).
+//! (`tests/screenshots/popup.png` is made this way), and
+//! `RSTAT_WRITE_CALENDAR_SCREENSHOT=PATH` one of the clock's calendar
+//! (`tests/screenshots/calendar.png`, issue 7).
 
 mod common;
 mod support;
