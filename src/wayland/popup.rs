@@ -8,7 +8,10 @@
 //! Its two shm buffers outlive the popup: closing destroys the surface but
 //! keeps the pool, so opening it again (a thousand times) allocates no new
 //! shared memory; only after the popup stayed closed a while (30 s by
-//! default) is the pool given back, so it does not stay resident for good. Drawing follows the bar: wait for configure and buffer
+//! default) is the pool given back, so it does not stay resident for good.
+//! The popup shows either the health module's tables or the clock's calendar
+//! ([`PopupKind`]); the two differ in size, so going from one to the other
+//! makes a new pool (one at a time, never more). Drawing follows the bar: wait for configure and buffer
 //! releases, repaint what the reused buffer missed, damage changed lines.
 
 use smithay_client_toolkit::error::GlobalError;
