@@ -6,7 +6,9 @@
 //!
 //! Needs root (Sway runs as uid 65534), `sway`, `swaymsg`, `grim`.
 //! `RSTAT_WRITE_POPUP_SCREENSHOT=PATH` also writes a PNG of the open popup
-//! (`tests/screenshots/popup.png` is made this way).
+//! (`tests/screenshots/popup.png` is made this way), and
+//! `RSTAT_WRITE_CALENDAR_SCREENSHOT=PATH` one of the clock's calendar
+//! (`tests/screenshots/calendar.png`, issue 7).
 
 mod common;
 mod support;
@@ -97,29 +99,55 @@ fn wait_bar(sway: &HeadlessSway, rstat: &mut Guarded) -> Image {
     img
 }
 
+/// Whether column `x` of the bar holds text.
+fn is_text(img: &Image, bg: Rgb, x: usize) -> bool {
+    (0..BAR).any(|y| support::image::diff(img.px(x, y), bg) > 60)
+}
+
+/// The run of text columns around text column `seed`: (first, last),
+/// walking both ways over gaps between glyphs and words (< 20 px).
+fn text_run(img: &Image, seed: usize) -> (usize, usize) {
+    let bg = img.dominant(0, BAR);
+    let walk = |step: isize| {
+        let (mut end, mut x, mut gap) = (seed, seed as isize, 0);
+        while gap < 20 {
+            x += step;
+            if x < 0 || x as usize >= img.width {
+                break;
+            }
+            if is_text(img, bg, x as usize) {
+                end = x as usize;
+                gap = 0;
+            } else {
+                gap += 1;
+            }
+        }
+        end
+    };
+    (walk(-1), walk(1))
+}
+
 /// Columns of the bar holding text: (first, last) of the rightmost run of
 /// text, i.e. the health module's last segment (it sits on the right).
 fn rightmost_text(img: &Image) -> (usize, usize) {
     let bg = img.dominant(0, BAR);
-    let is_text = |x: usize| (0..BAR).any(|y| support::image::diff(img.px(x, y), bg) > 60);
     let last = (0..img.width)
         .rev()
-        .find(|&x| is_text(x))
+        .find(|&x| is_text(img, bg, x))
         .expect("text on the bar");
-    // Walk left over the segment's text, allowing gaps between glyphs.
-    let mut first = last;
-    let mut gap = 0;
-    let mut x = last;
-    while x > 0 && gap < 20 {
-        x -= 1;
-        if is_text(x) {
-            first = x;
-            gap = 0;
-        } else {
-            gap += 1;
-        }
-    }
-    (first, last)
+    text_run(img, last)
+}
+
+/// Columns of the centred module's text (the clock, by default): the run
+/// of text nearest the middle of the bar.
+fn centre_text(img: &Image) -> (usize, usize) {
+    let bg = img.dominant(0, BAR);
+    let mid = img.width / 2;
+    let seed = (0..mid)
+        .flat_map(|d| [mid - d, mid + d])
+        .find(|&x| x < img.width && is_text(img, bg, x))
+        .expect("text near the middle of the bar");
+    text_run(img, seed)
 }
 
 /// Whether (`x`, `y`) may be covered by the cursor image at `pointer`
@@ -490,4 +518,163 @@ fn hiding_the_bar_takes_the_open_popup_with_it() {
         .unwrap_or_else(|| panic!("no popup after showing the bar again\n{}", rstat.stderr()));
     rstat.assert_running();
     assert!(!rstat.stderr().contains("panicked"), "{}", rstat.stderr());
+}
+
+/// The longest horizontal run of `ACCENT` pixels strictly inside the popup
+/// box `b` (its border excluded): the calendar's inverted "today" cell is
+/// one, the process tables have none (accent only in their title text).
+fn accent_box(img: &Image, b: (usize, usize, usize, usize)) -> usize {
+    let (x0, y0, x1, y1) = b;
+    let mut best = 0;
+    for y in y0 + 2..y1 - 2 {
+        let mut run = 0;
+        for x in x0 + 2..x1 - 2 {
+            run = if img.px(x, y) == ACCENT { run + 1 } else { 0 };
+            best = best.max(run);
+        }
+    }
+    best
+}
+
+/// Issue 7: hovering the clock (centred, its `popup` on by default) opens
+/// the month calendar below it, whole on the output, with today's cell
+/// inverted (a solid accent box); moving away closes it.
+#[test]
+fn hovering_the_clock_opens_the_calendar_and_leaving_closes_it() {
+    if !can_run() {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    let bin = FakeBin::new();
+    let mut rstat = start_rstat(&sway, &bin.dir, "calendar");
+    let img = wait_bar(&sway, &mut rstat);
+    let (first, last) = centre_text(&img);
+    let (hfirst, _) = rightmost_text(&img);
+    assert!(
+        last < hfirst,
+        "the clock ({first}..{last}) is left of the health module"
+    );
+    let mut pointer = VirtualPointer::new(&sway).expect("virtual pointer");
+    let at = ((first + last) / 2, BAR / 2);
+    pointer
+        .move_to(at.0 as u32, at.1 as u32)
+        .expect("move onto the clock");
+    let (img, b) = wait_for(APPEAR, || {
+        rstat.assert_running();
+        let img = sway.try_screenshot(OUTPUT).ok()?;
+        let b = below_bar(&img, (0, 0))?;
+        check_popup(&img, b, at).ok()?;
+        Some((img, b))
+    })
+    .unwrap_or_else(|| {
+        let img = sway.screenshot(OUTPUT);
+        let b = below_bar(&img, (0, 0));
+        panic!(
+            "no whole calendar after hovering the clock at {at:?}: box {b:?}, {:?}\n--- rstat stderr ---\n{}",
+            b.map(|b| check_popup(&img, b, at)),
+            rstat.stderr()
+        )
+    });
+    let (x0, y0, x1, y1) = b;
+    eprintln!("calendar {x0},{y0} – {x1},{y1}");
+    if let Some(path) = std::env::var_os("RSTAT_WRITE_CALENDAR_SCREENSHOT") {
+        let path = std::path::absolute(PathBuf::from(path)).expect("a usable path");
+        let geometry = format!("{},0 {}x{}", x0.saturating_sub(40), x1 - x0 + 80, y1 + 8);
+        sway.screenshot_png(&geometry, &path)
+            .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        eprintln!("wrote {}", path.display());
+    }
+    assert_eq!(y0, BAR, "the calendar starts right below the bar");
+    assert!(
+        x0 <= at.0 && at.0 < x1,
+        "below the clock (x={}): {b:?}",
+        at.0
+    );
+    // Centred under the clock (give or take the border and rounding).
+    let (mid, clock_mid) = ((x0 + x1) as isize / 2, (first + last) as isize / 2);
+    assert!(
+        (mid - clock_mid).abs() <= 4,
+        "centred under the clock ({first}..{last}): {b:?}"
+    );
+    assert!(x1 <= img.width, "fully on the output: {b:?}");
+    // The calendar, not the process tables: narrower, and today inverted.
+    assert!(x1 - x0 < 260, "a calendar's width, not the tables': {b:?}");
+    let today = accent_box(&img, b);
+    assert!(
+        today >= 16,
+        "today's cell is an accent box ({today} px wide)"
+    );
+
+    // Away: it disappears.
+    pointer.move_to(400, 700).expect("move away");
+    wait_for(APPEAR, || {
+        let img = sway.try_screenshot(OUTPUT).ok()?;
+        below_bar(&img, (400, 700)).is_none().then_some(())
+    })
+    .unwrap_or_else(|| panic!("the calendar stayed after the pointer left"));
+
+    // From the clock straight to the health module: its tables replace the
+    // calendar (each popup module opens its own).
+    pointer
+        .move_to(at.0 as u32, at.1 as u32)
+        .expect("back onto the clock");
+    wait_for(APPEAR, || below_bar(&sway.try_screenshot(OUTPUT).ok()?, at))
+        .unwrap_or_else(|| panic!("no calendar the second time"));
+    let (hfirst, hlast) = rightmost_text(&img);
+    let h = ((hfirst + hlast) / 2, BAR / 2);
+    pointer
+        .move_to(h.0 as u32, h.1 as u32)
+        .expect("move onto health");
+    wait_for(APPEAR, || {
+        let img = sway.try_screenshot(OUTPUT).ok()?;
+        let b = below_bar(&img, (0, 0))?;
+        (b.2 - b.0 >= 260 && b.0 <= h.0 && accent_box(&img, b) < 16).then_some(())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "the health popup did not replace the calendar\n{}",
+            rstat.stderr()
+        )
+    });
+    rstat.assert_running();
+    assert!(!rstat.stderr().contains("panicked"), "{}", rstat.stderr());
+}
+
+/// Issue 7: a clock at the right edge (config `right = ["clock"]`) opens its
+/// calendar leftwards, fully on the output.
+#[test]
+fn a_clock_at_the_right_edge_keeps_its_calendar_on_screen() {
+    if !can_run() {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    let bin = FakeBin::new();
+    let cfg = sway.config_home().join("rstat");
+    std::fs::create_dir_all(&cfg).expect("config dir");
+    std::fs::write(
+        cfg.join("config.toml"),
+        "[bar]\ncenter = []\nright = [\"clock\"]\n",
+    )
+    .expect("write config");
+    let mut rstat = start_rstat(&sway, &bin.dir, "calendar-edge");
+    let img = wait_bar(&sway, &mut rstat);
+    let (first, last) = rightmost_text(&img);
+    let mut pointer = VirtualPointer::new(&sway).expect("virtual pointer");
+    let at = ((first + last) / 2, BAR / 2);
+    pointer
+        .move_to(at.0 as u32, at.1 as u32)
+        .expect("move onto the clock");
+    let (img, b) = wait_for(APPEAR, || {
+        let img = sway.try_screenshot(OUTPUT).ok()?;
+        let b = below_bar(&img, (0, 0))?;
+        check_popup(&img, b, at).ok()?;
+        Some((img, b))
+    })
+    .unwrap_or_else(|| panic!("no whole calendar at the right edge\n{}", rstat.stderr()));
+    assert!(b.2 <= img.width && b.0 > 0, "fully on the output: {b:?}");
+    assert!(b.0 <= at.0 && at.0 < b.2, "below the clock: {b:?}");
+    assert!(accent_box(&img, b) >= 16, "the calendar, today inverted");
+    rstat.assert_running();
 }

@@ -1,6 +1,7 @@
 //! Issue 5: the bar's steady tick with the popup open allocates nothing —
 //! modules, the bar's renderer, the popup's content and its renderer,
-//! counted by a global allocator. Its own test binary with one test, so no
+//! counted by a global allocator. Issue 7: the same for the clock's
+//! calendar popup, across a midnight (a new day redraws two rows). Its own test binary with one test, so no
 //! other test's (or thread's) allocations are counted.
 
 mod common;
@@ -9,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use rstat::collect::sample::{Comm, ProcCpu, ProcIo, ProcMem};
 use rstat::collect::Sample;
-use rstat::modules::{top, Context, Modules};
-use rstat::render::popup::{PopupContent, PopupLook, PopupRenderer};
+use rstat::modules::{calendar, top, Context, Modules};
+use rstat::render::calendar::{CalendarContent, CalendarRenderer};
+use rstat::render::popup::{PopupContent, PopupLook, PopupRenderer, PopupSheet};
 use rstat::render::{Canvas, GlyphCache, Look, Renderer, MAX_SEGMENTS};
 
 #[global_allocator]
@@ -69,6 +71,7 @@ fn steady_tick_with_the_popup_open_allocates_nothing() {
     let mut segs = Vec::with_capacity(MAX_SEGMENTS);
     let mut rects = Vec::with_capacity(MAX_SEGMENTS + 1);
     let mut content = PopupContent::default();
+    let mut month = CalendarContent::default();
     for scale in [1u32, 2] {
         // The built-in config's modules (health and clock), as the bar runs them.
         let t0 = Instant::now();
@@ -77,6 +80,8 @@ fn steady_tick_with_the_popup_open_allocates_nothing() {
         bar.resize(1920, 28, scale);
         let mut popup = PopupRenderer::new(PopupLook::default(), &mut glyphs);
         popup.set_scale(scale, &mut glyphs);
+        let mut cal = CalendarRenderer::new(PopupLook::default(), &mut glyphs);
+        PopupSheet::set_scale(&mut cal, scale, &mut glyphs);
         glyphs.warm(rstat::render::glyphs::WARM_CHARS, bar.font_px());
         glyphs.warm(rstat::render::glyphs::WARM_CHARS, popup.font_px());
         // The box for the invalid byte and the ellipsis, as the bar warms them
@@ -92,7 +97,12 @@ fn steady_tick_with_the_popup_open_allocates_nothing() {
             vec![0u8; (pw * ph * 4) as usize],
             vec![0u8; (pw * ph * 4) as usize],
         ];
-        let mut shown = [[0u64; 2]; 2];
+        let (cw, ch) = cal.size();
+        let mut cal_bufs = [
+            vec![0u8; (cw * ch * 4) as usize],
+            vec![0u8; (cw * ch * 4) as usize],
+        ];
+        let mut shown = [[0u64; 2]; 3];
         let mut tick = |i: usize, glyphs: &mut GlyphCache| {
             let s = sample(i);
             let k = i % 2;
@@ -120,6 +130,17 @@ fn steady_tick_with_the_popup_open_allocates_nothing() {
             }
             shown[1][k] = popup.frame();
             popup.rects(changed, &mut rects);
+
+            // The calendar, its wall clock passing midnight (UTC) at tick 500.
+            let wall = Duration::from_secs(1_764_115_200 - 500 + i as u64);
+            calendar::write(wall, &mut month);
+            let changed = cal.update(&month);
+            let repaint = cal.since(shown[2][k]);
+            if let Some(mut c) = Canvas::new(&mut cal_bufs[k], cw, ch) {
+                cal.paint(&mut c, repaint, glyphs);
+            }
+            shown[2][k] = cal.frame();
+            cal.rects(changed, &mut rects);
         };
         for i in 0..3 {
             tick(i, &mut glyphs);

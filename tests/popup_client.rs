@@ -387,3 +387,72 @@ fn at_scale_2_the_popup_is_drawn_at_twice_the_size() {
     assert_eq!(img.px(x0 + 1, y0 + h as usize / 2), ACCENT, "a 2-px border");
     assert_ne!(img.px(x0 + 2, y0 + h as usize / 2), ACCENT);
 }
+
+/// Issue 7: the clock's calendar popup through the real protocol. Open, it
+/// commits a frame only when its day changes (the tick writes the same
+/// month and day every minute: nothing), never for the health tables'
+/// content; the health popup opened after it shows the tables again.
+#[test]
+fn the_calendar_popup_redraws_only_when_the_day_changes() {
+    use rstat::render::calendar::CalendarContent;
+    use rstat::render::popup::PopupContent;
+    use rstat::wayland::popup::PopupKind;
+    if !can_run(&[]) {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    use_sway(&sway);
+    let (mut bars, _conn, mut queue) =
+        Bars::connect(SurfaceConfig::default(), GlyphCache::with_default_font())
+            .unwrap_or_else(|e| panic!("connect: {e:?}"));
+    let mut until = |bars: &mut Bars, what: &str, f: &dyn Fn(&Bars) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            queue.roundtrip(bars).expect("roundtrip");
+            if f(bars) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        }
+    };
+    until(&mut bars, "a configured bar", &|b| {
+        b.first_configured_bar().is_some()
+    });
+    let bar = bars.first_configured_bar().expect("a bar");
+    let day = |d| CalendarContent::new(2026, 11, d);
+    bars.set_calendar_content(&day(24));
+    bars.open_popup_of(bar, PopupKind::Calendar, Rect::new(900, 0, 120, 28));
+    assert_eq!(bars.popup_kind(), Some(PopupKind::Calendar));
+    until(&mut bars, "the calendar's first frame", &|b| {
+        b.popup_shown()
+    });
+    let shown = bars.popup_stats().commits;
+    // A day of minute ticks, and the health tables changing each one.
+    let mut tables = PopupContent::default();
+    for i in 0..1440u32 {
+        bars.set_calendar_content(&day(24));
+        tables.tables[0].rows[0].pid = i + 1;
+        bars.set_popup_content(&tables);
+    }
+    until(&mut bars, "the compositor to catch up", &|_| true);
+    assert_eq!(bars.popup_stats().commits, shown, "no frame for nothing");
+    // Midnight: one frame.
+    bars.set_calendar_content(&day(25));
+    until(&mut bars, "the new day's frame", &|b| {
+        b.popup_stats().commits == shown + 1
+    });
+    until(&mut bars, "nothing more", &|_| true);
+    assert_eq!(bars.popup_stats().commits, shown + 1);
+    // The health popup after it: the tables, in a pool of their size.
+    let pools = bars.popup_stats().pools;
+    let commits = bars.popup_stats().commits;
+    bars.open_popup(bar, Rect::new(1800, 0, 116, 28));
+    assert_eq!(bars.popup_kind(), Some(PopupKind::Tables));
+    until(&mut bars, "the tables' first frame", &|b| {
+        b.popup_shown() && b.popup_stats().commits > commits
+    });
+    assert_eq!(bars.popup_stats().pools, pools + 1);
+    bars.close_popup();
+    assert_eq!(bars.popup_kind(), None);
+}

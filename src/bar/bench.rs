@@ -80,7 +80,85 @@ pub fn bench_render(n: usize) -> String {
             &memset(size, n),
         );
     }
+    // Issue 7: the clock's calendar popup while open.
+    for scale in [1, 2] {
+        let [same, new_day, full] = calendar_ticks(&mut glyphs, scale, n);
+        line(
+            &mut out,
+            &format!("calendar tick, same day (local date + compare; scale {scale})"),
+            &same,
+        );
+        line(
+            &mut out,
+            &format!("calendar tick, a new day (two week rows; scale {scale})"),
+            &new_day,
+        );
+        line(
+            &mut out,
+            &format!("calendar full redraw (scale {scale})"),
+            &full,
+        );
+    }
     out
+}
+
+/// Issue 7: the calendar open. A tick on the same day: the local date
+/// written and compared, nothing drawn. A tick on a new day (alternating
+/// between the 24th and the 30th of November 2026: two week rows each time),
+/// the reused buffer brought up to date. And a full redraw.
+fn calendar_ticks(glyphs: &mut GlyphCache, scale: u32, n: usize) -> [Vec<u64>; 3] {
+    use crate::render::calendar::{CalendarContent, CalendarRenderer};
+    use crate::render::popup::{PopupLook, PopupSheet};
+    let mut r = CalendarRenderer::new(PopupLook::default(), glyphs);
+    r.set_scale(scale, glyphs);
+    glyphs.warm(crate::render::glyphs::WARM_CHARS, r.font_px());
+    let (w, h) = r.size();
+    let mut bufs = [
+        vec![0u8; (w * h * 4) as usize],
+        vec![0u8; (w * h * 4) as usize],
+    ];
+    let mut shown = [0u64; 2];
+    let mut rects: Vec<Rect> = Vec::with_capacity(MAX_SEGMENTS + 1);
+    let mut content = CalendarContent::default();
+    let wall = std::time::Duration::from_secs(1_795_608_000);
+    let mut same = Vec::with_capacity(n);
+    for _ in 0..(n + 4) {
+        let t0 = Instant::now();
+        crate::modules::calendar::write(black_box(wall), &mut content);
+        let changed = r.update(&content);
+        black_box(changed);
+        same.push(t0.elapsed().as_nanos() as u64);
+    }
+    same.drain(..4);
+    let mut new_day = Vec::with_capacity(n);
+    for i in 0..(n + 4) {
+        let t0 = Instant::now();
+        let day = if i % 2 == 0 { 24 } else { 30 };
+        let changed = r.update(&CalendarContent::new(2026, 11, day));
+        let k = i % 2;
+        let repaint = r.since(shown[k]);
+        if let Some(mut c) = Canvas::new(&mut bufs[k], w, h) {
+            r.paint(&mut c, repaint, glyphs);
+        }
+        shown[k] = r.frame();
+        r.rects(changed, &mut rects);
+        black_box(&rects);
+        if i >= 4 {
+            new_day.push(t0.elapsed().as_nanos() as u64);
+        }
+    }
+    let mut full = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t0 = Instant::now();
+        r.invalidate();
+        let mask = r.update(&CalendarContent::new(2026, 11, 25));
+        if let Some(mut c) = Canvas::new(&mut bufs[0], w, h) {
+            r.paint(&mut c, mask, glyphs);
+        }
+        black_box(&bufs[0]);
+        full.push(t0.elapsed().as_nanos() as u64);
+    }
+    [same, new_day, full]
 }
 
 /// Issue 5: the popup open, every tick — new top lists written into its

@@ -14,6 +14,7 @@ use crate::exec::spawn::Launcher;
 use crate::exec::CommandLine;
 use crate::render::PopupId;
 use crate::wayland::pointer::{Button, Gesture, Target};
+use crate::wayland::popup::PopupKind;
 use crate::wayland::Bars;
 
 /// Timing of the popup.
@@ -199,9 +200,9 @@ impl Hover {
             } => match bars
                 .segment(i)
                 .and_then(|s| s.popup)
-                // The only popup with content so far; the clock's calendar
-                // (CLOCK_POPUP) is issue 7's.
-                .filter(|&p| p == crate::modules::HEALTH_POPUP)
+                // Only popups something draws (the health tables, the
+                // clock's calendar).
+                .filter(|&p| PopupKind::of(p).is_some())
             {
                 Some(popup) => Over::Module { bar, popup },
                 None => Over::Nothing,
@@ -226,11 +227,13 @@ impl Hover {
         match effect {
             Effect::Nothing => {}
             Effect::Close => bars.close_popup(),
-            Effect::Open { bar, popup } => match bars.popup_anchor(bar, popup) {
-                Some(anchor) => bars.open_popup(bar, anchor),
-                // The module vanished from that bar meanwhile.
-                None => self.state = State::Idle,
-            },
+            Effect::Open { bar, popup } => {
+                match (bars.popup_anchor(bar, popup), PopupKind::of(popup)) {
+                    (Some(anchor), Some(kind)) => bars.open_popup_of(bar, kind, anchor),
+                    // The module vanished from that bar meanwhile.
+                    _ => self.state = State::Idle,
+                }
+            }
         }
     }
 }

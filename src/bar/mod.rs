@@ -33,6 +33,7 @@ use crate::collect::{Sample, Sampler};
 use crate::compositor::Detected;
 use crate::config::{self, Config};
 use crate::modules::{Button, Command, Context, Modules, Sources};
+use crate::render::calendar::CalendarContent;
 use crate::render::popup::PopupContent;
 use crate::render::{GlyphCache, Segment, MAX_SEGMENTS};
 use crate::wayland::{Bars, ConnectError};
@@ -660,6 +661,8 @@ struct Ticker {
     segments: Vec<Segment>,
     /// Issue 5: the popup's tables, rewritten every tick.
     popup: PopupContent,
+    /// Issue 7: the clock popup's month, rewritten every tick.
+    calendar: CalendarContent,
     /// A sampling error was already reported (say it once, keep going).
     warned: bool,
 }
@@ -676,6 +679,7 @@ impl Ticker {
             modules,
             segments: Vec::with_capacity(MAX_SEGMENTS),
             popup: PopupContent::default(),
+            calendar: CalendarContent::default(),
             warned: false,
         }
     }
@@ -703,6 +707,10 @@ impl Ticker {
         // Issue 5: cheap (fifteen short rows, no heap); redrawn only when open.
         crate::modules::top::write(&self.sample, &mut self.popup);
         bars.set_popup_content(&self.popup);
+        // Issue 7: the clock's calendar; differs (and redraws) only when the
+        // day does, which the clock's minute tick notices.
+        crate::modules::calendar::write(cx.wall, &mut self.calendar);
+        bars.set_calendar_content(&self.calendar);
         self.next_due(now)
     }
 

@@ -5,6 +5,10 @@
 //! `localtime_r` does not look at the time zone again once libc has read it,
 //! so the clock calls `tzset()` at each new minute: a changed `/etc/localtime`
 //! (travel, a DST rule update) shows within a minute.
+//!
+//! Its segments open the month calendar on hover (`popup`, on by default);
+//! the bar's tick writes that popup's content ([`super::calendar`]) after
+//! the clock has run, so the calendar sees the zone the clock just read.
 
 use std::ffi::CString;
 use std::time::{Duration, Instant};

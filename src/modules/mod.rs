@@ -13,6 +13,8 @@
 //! [`Module`], and one arm in [`instance`].
 
 pub mod battery;
+// Issue 7: the clock popup's content.
+pub mod calendar;
 pub mod clock;
 pub mod custom;
 pub mod network;
@@ -36,7 +38,8 @@ pub use crate::render::{Align, OutputTag, PopupId, Rgba, Segment, Style, Text};
 /// the top processes.
 pub const HEALTH_POPUP: PopupId = PopupId(1);
 
-/// The popup of the clock (a month calendar; issue 7 draws it).
+/// The popup of the clock: this month's calendar (issue 7; content from
+/// [`calendar`], drawn by [`crate::render::calendar`]).
 pub const CLOCK_POPUP: PopupId = PopupId(2);
 
 /// Modules due within this much of the earliest deadline run in the same

@@ -6,6 +6,8 @@
 //! mask into a [`Canvas`]; [`Renderer::rects`] turns a mask into rectangles
 //! for `damage_buffer`; [`Renderer::since`] tells what a reused buffer missed.
 
+// Issue 7: the clock's calendar popup.
+pub mod calendar;
 pub mod damage;
 pub mod glyphs;
 pub mod layout;

@@ -402,3 +402,69 @@ impl PopupRenderer {
         self.line_rect(i).y + self.baseline
     }
 }
+
+/// What the popup surface needs of whatever it shows (the process tables,
+/// the clock's calendar): a layout per scale whose size does not depend on
+/// the content, a frame history for reused buffers, and painting. The
+/// content itself is passed to each renderer's own `update`.
+pub trait PopupSheet {
+    /// Lays out for integer `scale` (buffer = logical × scale).
+    fn set_scale(&mut self, scale: u32, glyphs: &mut GlyphCache);
+    /// Forgets the layout (the font changed).
+    fn forget_layout(&mut self);
+    /// The integer scale laid out for.
+    fn scale(&self) -> u32;
+    /// Buffer size in pixels.
+    fn size(&self) -> (u32, u32);
+    /// Size in logical pixels (what the positioner is told).
+    fn logical_size(&self) -> (u32, u32) {
+        let (w, h) = self.size();
+        let s = self.scale().max(1);
+        (w / s, h / s)
+    }
+    /// The font size in buffer pixels (to warm the glyph cache).
+    fn font_px(&self) -> u16;
+    /// Forces the next update to repaint everything.
+    fn invalidate(&mut self);
+    /// Number of the newest frame.
+    fn frame(&self) -> u64;
+    /// What a buffer that last showed frame `shown` must repaint.
+    fn since(&self, shown: u64) -> Mask;
+    /// The rectangles covered by `mask`, into `out` (cleared first).
+    fn rects(&self, mask: Mask, out: &mut Vec<Rect>);
+    /// Paints the newest content's `mask` lines into `canvas`.
+    fn paint(&self, canvas: &mut Canvas, mask: Mask, glyphs: &mut GlyphCache);
+}
+
+impl PopupSheet for PopupRenderer {
+    fn set_scale(&mut self, scale: u32, glyphs: &mut GlyphCache) {
+        PopupRenderer::set_scale(self, scale, glyphs)
+    }
+    fn forget_layout(&mut self) {
+        PopupRenderer::forget_layout(self)
+    }
+    fn scale(&self) -> u32 {
+        PopupRenderer::scale(self)
+    }
+    fn size(&self) -> (u32, u32) {
+        PopupRenderer::size(self)
+    }
+    fn font_px(&self) -> u16 {
+        PopupRenderer::font_px(self)
+    }
+    fn invalidate(&mut self) {
+        PopupRenderer::invalidate(self)
+    }
+    fn frame(&self) -> u64 {
+        PopupRenderer::frame(self)
+    }
+    fn since(&self, shown: u64) -> Mask {
+        PopupRenderer::since(self, shown)
+    }
+    fn rects(&self, mask: Mask, out: &mut Vec<Rect>) {
+        PopupRenderer::rects(self, mask, out)
+    }
+    fn paint(&self, canvas: &mut Canvas, mask: Mask, glyphs: &mut GlyphCache) {
+        PopupRenderer::paint(self, canvas, mask, glyphs)
+    }
+}

@@ -8,7 +8,10 @@
 //! Its two shm buffers outlive the popup: closing destroys the surface but
 //! keeps the pool, so opening it again (a thousand times) allocates no new
 //! shared memory; only after the popup stayed closed a while (30 s by
-//! default) is the pool given back, so it does not stay resident for good. Drawing follows the bar: wait for configure and buffer
+//! default) is the pool given back, so it does not stay resident for good.
+//! The popup shows either the health module's tables or the clock's calendar
+//! ([`PopupKind`]); the two differ in size, so going from one to the other
+//! makes a new pool (one at a time, never more). Drawing follows the bar: wait for configure and buffer
 //! releases, repaint what the reused buffer missed, damage changed lines.
 
 use smithay_client_toolkit::error::GlobalError;
@@ -25,8 +28,9 @@ use wayland_protocols::xdg::shell::client::xdg_wm_base::XdgWmBase;
 
 use super::buffers::{Buffers, Format};
 use super::{Bars, Edge};
-use crate::render::popup::{PopupContent, PopupLook, PopupRenderer};
-use crate::render::{Canvas, GlyphCache, Rect};
+use crate::render::calendar::{CalendarContent, CalendarRenderer};
+use crate::render::popup::{PopupContent, PopupLook, PopupRenderer, PopupSheet};
+use crate::render::{Canvas, GlyphCache, PopupId, Rect};
 
 /// The buffer-release id of the popup's buffers (bars count up from 1).
 pub(super) const POPUP_BUFFERS: u64 = u64::MAX;
@@ -55,9 +59,31 @@ impl ProvidesBoundGlobal<XdgWmBase, 6> for WmBase {
     }
 }
 
+/// What a popup shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PopupKind {
+    /// The health module's top-process tables (issue 5).
+    Tables,
+    /// The clock's month calendar (issue 7).
+    Calendar,
+}
+
+impl PopupKind {
+    /// The popup a segment's [`PopupId`] opens; `None` for one nothing draws.
+    pub fn of(id: PopupId) -> Option<PopupKind> {
+        match id {
+            crate::modules::HEALTH_POPUP => Some(PopupKind::Tables),
+            crate::modules::CLOCK_POPUP => Some(PopupKind::Calendar),
+            _ => None,
+        }
+    }
+}
+
 /// The popup while it exists on the compositor side.
 struct Open {
     popup: Popup,
+    /// What it shows.
+    kind: PopupKind,
     /// The bar it hangs from.
     bar: u64,
     configured: bool,
@@ -72,8 +98,14 @@ pub struct PopupState {
     xdg: Option<WmBase>,
     content: PopupContent,
     renderer: PopupRenderer,
+    /// Issue 7: the clock's calendar, content and renderer.
+    calendar: CalendarContent,
+    calendar_renderer: CalendarRenderer,
     open: Option<Open>,
     buffers: Option<Buffers>,
+    /// Which renderer's frames the pool's buffers hold (their `shown`
+    /// numbers mean nothing to the other one).
+    pool_kind: PopupKind,
     generation: u64,
     /// The compositor dismissed the popup (`popup_done`) since the last look.
     dismissed: bool,
@@ -103,12 +135,23 @@ impl PopupState {
             xdg,
             content: PopupContent::default(),
             renderer: PopupRenderer::new(look, glyphs),
+            calendar: CalendarContent::default(),
+            calendar_renderer: CalendarRenderer::new(look, glyphs),
             open: None,
             buffers: None,
+            pool_kind: PopupKind::Tables,
             generation: 0,
             dismissed: false,
             closed_at: None,
             stats: PopupStats::default(),
+        }
+    }
+
+    /// The renderer of `kind`.
+    fn sheet(&mut self, kind: PopupKind) -> &mut dyn PopupSheet {
+        match kind {
+            PopupKind::Tables => &mut self.renderer,
+            PopupKind::Calendar => &mut self.calendar_renderer,
         }
     }
 }
@@ -128,10 +171,31 @@ pub fn placement(edge: Edge) -> (Anchor, Gravity, ConstraintAdjustment) {
     }
 }
 
+/// [`placement`] for a popup showing `kind`. The calendar is centred under
+/// the clock (which usually sits in the middle of the bar, and is narrower
+/// than its calendar); at an end of the output the same adjustments slide
+/// it back on screen (flipping a centred popup changes nothing).
+pub fn placement_of(edge: Edge, kind: PopupKind) -> (Anchor, Gravity, ConstraintAdjustment) {
+    let (a, g, adjust) = placement(edge);
+    match (kind, edge) {
+        (PopupKind::Tables, _) => (a, g, adjust),
+        (PopupKind::Calendar, Edge::Top) => (Anchor::Bottom, Gravity::Bottom, adjust),
+        (PopupKind::Calendar, Edge::Bottom) => (Anchor::Top, Gravity::Top, adjust),
+    }
+}
+
 impl Bars {
-    /// Opens the popup under `anchor` (logical pixels of bar `bar`),
-    /// replacing any open one. Does nothing without xdg shell or that bar.
+    /// Opens the health popup (the process tables) under `anchor` (logical
+    /// pixels of bar `bar`), replacing any open one. Does nothing without
+    /// xdg shell or that bar.
     pub fn open_popup(&mut self, bar: u64, anchor: Rect) {
+        self.open_popup_of(bar, PopupKind::Tables, anchor);
+    }
+
+    /// Opens the popup showing `kind` under `anchor` (logical pixels of bar
+    /// `bar`), replacing any open one. Does nothing without xdg shell or
+    /// that bar.
+    pub fn open_popup_of(&mut self, bar: u64, kind: PopupKind, anchor: Rect) {
         self.close_popup();
         let Some(b) = self.bars.iter().find(|b| b.id == bar) else {
             return;
@@ -142,8 +206,13 @@ impl Bars {
         // The bar's scale, rounded up for a fractional one: a little
         // oversampled beats blurry.
         let scale = b.renderer.scale120().div_ceil(120).max(1);
-        self.popup.renderer.set_scale(scale, &mut self.glyphs);
-        let (w, h) = self.popup.renderer.logical_size();
+        let sheet = match kind {
+            PopupKind::Tables => &mut self.popup.renderer as &mut dyn PopupSheet,
+            PopupKind::Calendar => &mut self.popup.calendar_renderer,
+        };
+        sheet.set_scale(scale, &mut self.glyphs);
+        let (w, h) = sheet.logical_size();
+        let font_px = sheet.font_px();
         let positioner = match XdgPositioner::new(xdg) {
             Ok(p) => p,
             Err(e) => {
@@ -151,7 +220,7 @@ impl Bars {
                 return;
             }
         };
-        let (a, g, adjust) = placement(self.cfg.edge);
+        let (a, g, adjust) = placement_of(self.cfg.edge, kind);
         positioner.set_size(w as i32, h as i32);
         positioner.set_anchor_rect(anchor.x, anchor.y, anchor.w.max(1), anchor.h.max(1));
         positioner.set_anchor(a);
@@ -171,16 +240,14 @@ impl Bars {
         popup.wl_surface().commit();
         self.popup.open = Some(Open {
             popup,
+            kind,
             bar,
             configured: false,
             dirty: true,
             frames: 0,
         });
         self.popup.stats.opened += 1;
-        self.glyphs.warm(
-            crate::render::glyphs::WARM_CHARS,
-            self.popup.renderer.font_px(),
-        );
+        self.glyphs.warm(crate::render::glyphs::WARM_CHARS, font_px);
     }
 
     /// Closes the popup if open (its buffers stay for the next one).
@@ -238,13 +305,34 @@ impl Bars {
         self.popup.stats
     }
 
-    /// Shows `content` in the popup from now on (redrawn at once when open).
+    /// Shows `content` in the health popup from now on (redrawn at once
+    /// when open).
     pub fn set_popup_content(&mut self, content: &PopupContent) {
         if *content == self.popup.content {
             return;
         }
         self.popup.content = *content;
-        if let Some(o) = &mut self.popup.open {
+        self.content_changed(PopupKind::Tables);
+    }
+
+    /// Shows `content` in the clock's popup from now on (redrawn at once
+    /// when open). The same month and day again costs one comparison.
+    pub fn set_calendar_content(&mut self, content: &CalendarContent) {
+        if *content == self.popup.calendar {
+            return;
+        }
+        self.popup.calendar = *content;
+        self.content_changed(PopupKind::Calendar);
+    }
+
+    /// What the open popup shows, if one is open.
+    pub fn popup_kind(&self) -> Option<PopupKind> {
+        self.popup.open.as_ref().map(|o| o.kind)
+    }
+
+    /// `kind`'s content changed: redraw if that is what the popup shows.
+    fn content_changed(&mut self, kind: PopupKind) {
+        if let Some(o) = self.popup.open.as_mut().filter(|o| o.kind == kind) {
             o.dirty = true;
             self.draw_popup();
         }
@@ -272,6 +360,7 @@ impl Bars {
     /// The glyph cache was replaced: lay the popup out anew when it next opens.
     pub(super) fn popup_glyphs_changed(&mut self) {
         self.popup.renderer.forget_layout();
+        self.popup.calendar_renderer.forget_layout();
     }
 
     /// The bar `bar` goes away: a popup hanging from it goes first.
@@ -290,17 +379,18 @@ impl Bars {
         if !o.configured || !o.dirty {
             return;
         }
-        let (w, h) = p.renderer.size();
+        let kind = o.kind;
+        let (w, h) = p.sheet(kind).size();
         let format =
             if !self.cfg.force_argb && self.shm.formats().contains(&wl_shm::Format::Abgr8888) {
                 Format::Abgr8888
             } else {
                 Format::Argb8888
             };
-        let fits = p
-            .buffers
-            .as_ref()
-            .is_some_and(|x| (x.width, x.height, x.format) == (w, h, format));
+        let fits = p.pool_kind == kind
+            && p.buffers
+                .as_ref()
+                .is_some_and(|x| (x.width, x.height, x.format) == (w, h, format));
         if !fits {
             p.buffers = None;
             p.generation += 1;
@@ -320,9 +410,11 @@ impl Bars {
                 }
             }
             p.stats.pools += 1;
+            p.pool_kind = kind;
             // New memory holds nothing: the next update repaints all.
-            p.renderer.invalidate();
+            p.sheet(kind).invalidate();
         }
+        let Some(o) = p.open.as_mut() else { return };
         let Some(bufs) = p.buffers.as_mut() else {
             return;
         };
@@ -330,12 +422,19 @@ impl Bars {
             // Both with the compositor: a release calls us again.
             return;
         };
-        let changed = p.renderer.update(&p.content);
+        let changed = match kind {
+            PopupKind::Tables => p.renderer.update(&p.content),
+            PopupKind::Calendar => p.calendar_renderer.update(&p.calendar),
+        };
+        let sheet: &dyn PopupSheet = match kind {
+            PopupKind::Tables => &p.renderer,
+            PopupKind::Calendar => &p.calendar_renderer,
+        };
         o.dirty = false;
         // The buffer is brought up to date whatever it last showed (it
         // may be from an earlier popup: the pool outlives them). A fresh
         // surface has no content yet, so its first frame is damaged whole.
-        let repaint = p.renderer.since(bufs.slots[k].shown);
+        let repaint = sheet.since(bufs.slots[k].shown);
         let fresh = o.frames == 0;
         if !fresh && changed.is_empty() {
             return;
@@ -348,25 +447,25 @@ impl Bars {
         match bufs.format {
             Format::Abgr8888 => {
                 if let Some(mut c) = Canvas::new(bufs.canvas(k), w, h) {
-                    p.renderer.paint(&mut c, repaint, &mut self.glyphs);
+                    sheet.paint(&mut c, repaint, &mut self.glyphs);
                 }
             }
             Format::Argb8888 => {
                 let (private, canvas) = bufs.private_and_canvas(k);
                 if let Some(mut c) = Canvas::new(private, w, h) {
-                    p.renderer.paint(&mut c, changed, &mut self.glyphs);
+                    sheet.paint(&mut c, changed, &mut self.glyphs);
                 }
-                p.renderer.rects(repaint, &mut self.rects);
+                sheet.rects(repaint, &mut self.rects);
                 for r in &self.rects {
                     crate::render::paint::copy_rect_to_argb(private, canvas, w, *r);
                 }
             }
         }
         let slot = &mut bufs.slots[k];
-        slot.shown = p.renderer.frame();
+        slot.shown = sheet.frame();
         slot.busy = true;
         let surface = o.popup.wl_surface();
-        p.renderer.rects(damage, &mut self.rects);
+        sheet.rects(damage, &mut self.rects);
         for r in &self.rects {
             surface.damage_buffer(r.x, r.y, r.w, r.h);
         }
