@@ -548,3 +548,25 @@ impl Drop for Mmap {
         unsafe { libc::munmap(self.ptr, self.len) };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_len_has_headroom_whole_pages_and_stays_inside_the_map() {
+        let page = round_to_page(1);
+        let total = 32768 * 56;
+        // Nothing in use yet: the minimum, not the whole array.
+        assert_eq!(Mmap::prefix_len(0, total), MIN_PREFIX);
+        // ~430 threads of 56 bytes fit the minimum.
+        assert_eq!(Mmap::prefix_len(430 * 56, total), MIN_PREFIX);
+        // Past it: half again, rounded up to pages.
+        let used = 9000 * 56;
+        let len = Mmap::prefix_len(used, total);
+        assert!(len >= used + used / 2 && len % page == 0 && len < used + used / 2 + page);
+        // Never past the map (the kernel would refuse the mmap).
+        assert_eq!(Mmap::prefix_len(total, total), total);
+        assert_eq!(Mmap::prefix_len(MIN_PREFIX, MIN_PREFIX / 2), MIN_PREFIX / 2);
+    }
+}
