@@ -55,6 +55,9 @@ struct Measured {
     rss_kib: u64,
     max_rss_kib: u64,
     hwm_kib: u64,
+    /// The bar's largest mappings at the end of the window (smaps `Rss`, KiB,
+    /// summed by name): where its resident memory goes.
+    largest: Vec<(u64, String)>,
 }
 
 fn main() {
@@ -208,6 +211,7 @@ fn measure(
         }
     }
     let after = cost(pid).ok_or("the bar vanished at the end of the window")?;
+    let largest = smaps_by_name(pid);
     let sched_after = sched(pid);
     let bpf_after = bpf(pid);
     let ctxt_after = context_switches();
@@ -227,7 +231,34 @@ fn measure(
         rss_kib: after.rss_kib,
         max_rss_kib,
         hwm_kib: after.hwm_kib,
+        largest,
     })
+}
+
+/// Resident KiB per mapping name (`[heap]`, a library's path,
+/// `anon_inode:bpf-map`, ...), largest first, from `/proc/PID/smaps`.
+fn smaps_by_name(pid: u32) -> Vec<(u64, String)> {
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/smaps")) else {
+        return Vec::new();
+    };
+    let mut by: Vec<(u64, String)> = Vec::new();
+    let mut name = String::new();
+    for line in text.lines() {
+        let mut f = line.split_whitespace();
+        let first = f.next().unwrap_or("");
+        if first == "Rss:" {
+            let kib: u64 = f.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            match by.iter_mut().find(|(_, n)| *n == name) {
+                Some(e) => e.0 += kib,
+                None => by.push((kib, name.clone())),
+            }
+        } else if first.contains('-') && !first.ends_with(':') {
+            // A mapping's header: address range, perms, offset, dev, inode, name.
+            name = f.nth(4).unwrap_or("[anon]").to_string();
+        }
+    }
+    by.sort_by(|a, b| b.cmp(a));
+    by
 }
 
 impl Measured {
@@ -286,6 +317,19 @@ fn report(rows: &[Row], window: Duration) {
                 first_line(e)
             ),
         }
+    }
+    if let Some(Ok(m)) = rows.first().map(|r| &r.result) {
+        let top: Vec<String> = m
+            .largest
+            .iter()
+            .take(10)
+            .map(|(kib, name)| format!("{name} {kib}"))
+            .collect();
+        println!(
+            "{} largest mappings (smaps Rss, KiB): {}",
+            rows[0].name,
+            top.join(", ")
+        );
     }
     for r in rows {
         if let Ok(m) = &r.result {

@@ -73,7 +73,11 @@ struct WalkMeta {
 enum Mode {
     /// `walk_tasks` wrote them into a shared array, read in place.
     Walk {
+        /// The used prefix of `walk_out` (see [`Mmap`]): grown by `walk`
+        /// when a walk writes past it.
         out: Mmap,
+        /// `walk_out` itself, to map it again larger.
+        out_fd: OwnedFd,
         meta: Mmap,
         max: u32,
         walks: u64,
@@ -173,7 +177,14 @@ impl IterSource {
         let rec = std::mem::size_of::<[u8; LEADER_REC]>();
         let out = probe.map("walk_out", 4, rec)?;
         let max = out.def.max_entries;
-        let out = Mmap::new(&out.fd, max as usize * rec)
+        let out_fd = out
+            .fd
+            .try_clone()
+            .map_err(|e| Error::io("duplicating the fd of map \"walk_out\"", e))?;
+        // Only a prefix: mapping all of it would make every page resident
+        // (1.8 MB for 32768 records, where a desktop's ~430 threads use
+        // 24 KB). `walk` maps more once a walk needs it.
+        let out = Mmap::new(&out_fd, Mmap::prefix_len(0, max as usize * rec))
             .map_err(|e| Error::io("mapping map \"walk_out\"", e))?;
         let meta = probe.map("walk_meta", 4, std::mem::size_of::<WalkMeta>())?;
         let meta = Mmap::new(&meta.fd, std::mem::size_of::<WalkMeta>())
@@ -183,6 +194,7 @@ impl IterSource {
             WALK_PROGRAM,
             Mode::Walk {
                 out,
+                out_fd,
                 meta,
                 max,
                 walks: 0,
@@ -314,6 +326,7 @@ impl IterSource {
         }
         if let Mode::Walk {
             out,
+            out_fd,
             meta,
             max,
             walks,
@@ -329,6 +342,15 @@ impl IterSource {
             *walks = m.walks;
             self.dropped = m.dropped;
             let n = (m.n.min(*max) as usize) * LEADER_REC;
+            if n > out.len() {
+                // More threads than the mapped prefix holds (rare: once
+                // after start-up on a busy machine, or when the thread
+                // count grows by half). The records are in the map
+                // already; map enough of it to read them. No heap use.
+                let len = Mmap::prefix_len(n, *max as usize * LEADER_REC);
+                out.remap(out_fd, len)
+                    .map_err(|e| Error::io("mapping map \"walk_out\" again, larger", e))?;
+            }
             let n = n.min(out.len());
             // SAFETY: `n` bytes lie inside the mapping (checked above), which
             // nothing writes until our next read().

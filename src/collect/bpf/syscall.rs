@@ -462,13 +462,24 @@ pub fn push_elem<V>(map: &OwnedFd, value: &V) -> io::Result<()> {
 }
 
 /// A shared mapping of a `BPF_F_MMAPABLE` array map's values.
+///
+/// The kernel's `array_map_mmap` makes every page of the requested length
+/// resident at `mmap` time (`remap_vmalloc_range`: no lazy faulting), so
+/// callers map only the prefix in use ([`Mmap::prefix_len`]) and map again,
+/// larger, when the used part outgrows it. The kernel allows any prefix:
+/// it only checks that offset + length lie inside the map's values.
 pub struct Mmap {
     ptr: *mut libc::c_void,
     len: usize,
 }
 
+/// The smallest prefix worth mapping: 16 pages hold about 1,100 of the
+/// iterator's records or 700 of the probe's slots, a typical desktop's
+/// thread count, so most machines never map again after start-up.
+const MIN_PREFIX: usize = 64 * 1024;
+
 impl Mmap {
-    /// Maps `len` bytes of array map `map` (rounded up to pages by the kernel).
+    /// Maps the first `len` bytes of array map `map` (rounded up to pages).
     pub fn new(map: &OwnedFd, len: usize) -> io::Result<Mmap> {
         // SAFETY: a fresh shared read-only mapping of a BPF array map; the
         // kernel checks `len` against the map's size.
@@ -485,7 +496,26 @@ impl Mmap {
         if ptr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        Ok(Mmap { ptr, len })
+        Ok(Mmap {
+            ptr,
+            len: round_to_page(len),
+        })
+    }
+
+    /// How many bytes of a `total`-byte array to map when `used` of them are
+    /// in use: the used part plus half again (threads come and go; a
+    /// growing count should not remap every tick), at least [`MIN_PREFIX`],
+    /// in whole pages, at most the whole array.
+    pub fn prefix_len(used: usize, total: usize) -> usize {
+        let want = used.saturating_add(used / 2).max(MIN_PREFIX);
+        round_to_page(want).min(total)
+    }
+
+    /// Maps `map` again with `len` bytes, replacing this mapping (whose old
+    /// pages the kernel releases). On failure the old mapping stays.
+    pub fn remap(&mut self, map: &OwnedFd, len: usize) -> io::Result<()> {
+        *self = Mmap::new(map, len)?;
+        Ok(())
     }
 
     /// Start of the mapping.
@@ -504,9 +534,39 @@ impl Mmap {
     }
 }
 
+/// `len` rounded up to whole pages (what `mmap` maps and `munmap` frees).
+fn round_to_page(len: usize) -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    let page = if page > 0 { page as usize } else { 4096 };
+    len.div_ceil(page).saturating_mul(page)
+}
+
 impl Drop for Mmap {
     fn drop(&mut self) {
         // SAFETY: unmapping exactly what `new` mapped, once.
         unsafe { libc::munmap(self.ptr, self.len) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_len_has_headroom_whole_pages_and_stays_inside_the_map() {
+        let page = round_to_page(1);
+        let total = 32768 * 56;
+        // Nothing in use yet: the minimum, not the whole array.
+        assert_eq!(Mmap::prefix_len(0, total), MIN_PREFIX);
+        // ~430 threads of 56 bytes fit the minimum.
+        assert_eq!(Mmap::prefix_len(430 * 56, total), MIN_PREFIX);
+        // Past it: half again, rounded up to pages.
+        let used = 9000 * 56;
+        let len = Mmap::prefix_len(used, total);
+        assert!(len >= used + used / 2 && len % page == 0 && len < used + used / 2 + page);
+        // Never past the map (the kernel would refuse the mmap).
+        assert_eq!(Mmap::prefix_len(total, total), total);
+        assert_eq!(Mmap::prefix_len(MIN_PREFIX, MIN_PREFIX / 2), MIN_PREFIX / 2);
     }
 }
