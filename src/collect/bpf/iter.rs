@@ -50,7 +50,8 @@
 
 use std::os::fd::{AsRawFd, OwnedFd};
 
-use super::super::{CollectorKind, Comm, Error, ProcCpu, ProcIo, ProcMem, ProcessSource, Sample};
+use super::super::{CollectorKind, Comm, Error, ProcessSource, Sample};
+use super::fold::{self, ProcState, Tick};
 use super::loader::Loaded;
 use super::source::{ProbeStats, ProcessTotals};
 use super::syscall::{self, Mmap};
@@ -110,18 +111,6 @@ struct Row {
     rss_pages: u64,
     comm: [u8; 16],
     leader: bool,
-}
-
-/// A process's cumulative counters at the last tick (high-water marks, as
-/// in the `bpf` collector: a thread exiting mid-walk can make a total dip
-/// for one tick, and the recovery must not count twice).
-#[derive(Clone, Copy, Debug, Default)]
-struct ProcState {
-    tgid: u32,
-    cpu_ns: u64,
-    read_bytes: u64,
-    write_bytes: u64,
-    rss_pages: u64,
 }
 
 /// The task-iterator collector. Dropping it closes the link.
@@ -432,6 +421,11 @@ impl ProcessSource for IterSource {
         self.walk()?;
         let cores = if cores == 0 { 1 } else { cores } as u64;
         let span = elapsed_ns.saturating_mul(cores);
+        let tick = Tick {
+            elapsed_ns,
+            span,
+            page_size: self.page_size,
+        };
 
         self.order.clear();
         let mut sorted = true;
@@ -484,68 +478,10 @@ impl ProcessSource for IterSource {
                 continue;
             }
             tasks += 1;
-            while j < self.prev.len() && self.prev[j].tgid < tgid {
-                j += 1;
-            }
-            let before = self.prev.get(j).filter(|p| p.tgid == tgid).copied();
-            let (d_cpu, d_rb, d_wb, kept) = match before {
-                Some(p) => (
-                    total.cpu_ns.saturating_sub(p.cpu_ns),
-                    total.read_bytes.saturating_sub(p.read_bytes),
-                    total.write_bytes.saturating_sub(p.write_bytes),
-                    ProcState {
-                        tgid,
-                        cpu_ns: total.cpu_ns.max(p.cpu_ns),
-                        read_bytes: total.read_bytes.max(p.read_bytes),
-                        write_bytes: total.write_bytes.max(p.write_bytes),
-                        rss_pages: total.rss_pages,
-                    },
-                ),
-                // New since the last tick: all it did happened in this
-                // interval (a first tick has no interval: zero).
-                None if elapsed_ns > 0 => (
-                    total.cpu_ns.min(span),
-                    total.read_bytes,
-                    total.write_bytes,
-                    total,
-                ),
-                None => (0, 0, 0, total),
-            };
+            let before = fold::previous(&self.prev, &mut j, tgid);
+            let kept = fold::account(total, before, Comm::from_bytes(&leader.comm), &tick, out);
             // Grows only past START_THREADS processes.
             self.cur.push(kept);
-            let name = Comm::from_bytes(&leader.comm);
-            let rss = total.rss_pages * self.page_size;
-            out.top_mem.offer(
-                rss,
-                ProcMem {
-                    pid: tgid,
-                    name,
-                    rss_bytes: rss,
-                },
-            );
-            if elapsed_ns == 0 {
-                continue;
-            }
-            let d_cpu = d_cpu.min(span);
-            out.top_cpu.offer(
-                d_cpu,
-                ProcCpu {
-                    pid: tgid,
-                    name,
-                    cpu_percent: (d_cpu as f64 * 100.0 / span as f64) as f32,
-                },
-            );
-            let per_s = |d: u64| (d as u128 * 1_000_000_000 / elapsed_ns as u128) as u64;
-            let (r, w) = (per_s(d_rb), per_s(d_wb));
-            out.top_io.offer(
-                r.saturating_add(w),
-                ProcIo {
-                    pid: tgid,
-                    name,
-                    read_bytes_per_s: r,
-                    write_bytes_per_s: w,
-                },
-            );
         }
         out.tasks = tasks;
         std::mem::swap(&mut self.prev, &mut self.cur);

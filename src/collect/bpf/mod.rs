@@ -41,6 +41,7 @@
 pub mod btf;
 pub mod core_reloc;
 pub mod elf;
+mod fold;
 pub mod iter;
 pub mod loader;
 pub mod maps;

@@ -9,25 +9,13 @@
 //! per-CPU busy time, which keeps the CPU of processes that started and
 //! exited between two ticks.
 
-use super::super::{CollectorKind, Comm, Error, ProcCpu, ProcIo, ProcMem, ProcessSource, Sample};
+use super::super::{CollectorKind, Comm, Error, ProcessSource, Sample};
+use super::fold::{self, ProcState, Tick};
 use super::loader::Loaded;
 use std::os::fd::OwnedFd;
 
 use super::maps::{CpuMap, CpuState, Meta, ReadMode, TaskMap, TaskStat};
 use super::syscall;
-
-/// What a process had accumulated at the last tick. Counters are
-/// high-water marks: when a thread exits, its entry vanishes before its
-/// share shows up in the survivors' `signal_struct` snapshot, and a dip
-/// followed by a recovery must not count the recovery twice.
-#[derive(Clone, Copy, Debug, Default)]
-struct ProcState {
-    tgid: u32,
-    cpu_ns: u64,
-    read_bytes: u64,
-    write_bytes: u64,
-    rss_pages: u64,
-}
 
 /// Cumulative figures of one process, as of the last `collect`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -227,6 +215,11 @@ impl ProcessSource for BpfSource {
         };
         let cores = if cores == 0 { 1 } else { cores } as u64;
         let span = elapsed_ns.saturating_mul(cores);
+        let tick = Tick {
+            elapsed_ns,
+            span,
+            page_size: self.page_size,
+        };
 
         if let Some(pb) = self.prev_busy {
             if span > 0 {
@@ -289,71 +282,12 @@ impl ProcessSource for BpfSource {
                 write_bytes: f.wb.wrapping_add(f.sig_wb),
                 rss_pages: f.rss,
             };
-            while j < self.prev.len() && self.prev[j].tgid < tgid {
-                j += 1;
-            }
-            let before = self.prev.get(j).filter(|p| p.tgid == tgid).copied();
-            let (d_cpu, d_rb, d_wb, kept) = match before {
-                Some(p) => (
-                    total.cpu_ns.saturating_sub(p.cpu_ns),
-                    total.read_bytes.saturating_sub(p.read_bytes),
-                    total.write_bytes.saturating_sub(p.write_bytes),
-                    ProcState {
-                        tgid,
-                        cpu_ns: total.cpu_ns.max(p.cpu_ns),
-                        read_bytes: total.read_bytes.max(p.read_bytes),
-                        write_bytes: total.write_bytes.max(p.write_bytes),
-                        rss_pages: total.rss_pages,
-                    },
-                ),
-                // New since the last tick: all it did happened in this
-                // interval (a first tick has no interval: zero).
-                None if elapsed_ns > 0 => (
-                    total.cpu_ns.min(span),
-                    total.read_bytes,
-                    total.write_bytes,
-                    total,
-                ),
-                None => (0, 0, 0, total),
-            };
+            let before = fold::previous(&self.prev, &mut j, tgid);
+            let kept = fold::account(total, before, Comm::from_bytes(&f.comm), &tick, out);
             // Within capacity: at most one state per map entry.
             if self.cur.len() < self.cur.capacity() {
                 self.cur.push(kept);
             }
-            let name = Comm::from_bytes(&f.comm);
-            // Memory needs no interval: the first tick has it too.
-            let rss = total.rss_pages * self.page_size;
-            out.top_mem.offer(
-                rss,
-                ProcMem {
-                    pid: tgid,
-                    name,
-                    rss_bytes: rss,
-                },
-            );
-            if elapsed_ns == 0 {
-                continue;
-            }
-            let d_cpu = d_cpu.min(span);
-            out.top_cpu.offer(
-                d_cpu,
-                ProcCpu {
-                    pid: tgid,
-                    name,
-                    cpu_percent: (d_cpu as f64 * 100.0 / span as f64) as f32,
-                },
-            );
-            let per_s = |d: u64| (d as u128 * 1_000_000_000 / elapsed_ns as u128) as u64;
-            let (r, w) = (per_s(d_rb), per_s(d_wb));
-            out.top_io.offer(
-                r.saturating_add(w),
-                ProcIo {
-                    pid: tgid,
-                    name,
-                    read_bytes_per_s: r,
-                    write_bytes_per_s: w,
-                },
-            );
         }
         out.tasks = tasks;
         std::mem::swap(&mut self.prev, &mut self.cur);
