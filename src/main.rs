@@ -181,8 +181,8 @@ fn once_modules(args: &Args, choice: Choice, roots: &Roots) -> Result<(), Fatal>
         roots: roots.clone(),
     };
     let mut modules = Modules::with_sources(&config, std::time::Instant::now(), &src);
-    let conn = if modules.uses_compositor() {
-        rstat::bar::ipc::open_from_env()
+    let conn = if modules.uses(rstat::services::Id::Compositor) {
+        rstat::services::compositor::open_from_env()
             .map_err(|e| eprintln!("rstat: {e}; workspaces and window are hidden"))
             .ok()
     } else {

@@ -60,7 +60,7 @@ fn pump(c: &mut Connection, m: &mut Modules) -> bool {
     let r = unsafe { libc::poll(&mut p, 1, 2000) };
     assert!(r > 0, "no event arrived within 2 s");
     let changed = c.dispatch().expect("dispatching");
-    changed && m.on_compositor(Some(c.state()))
+    changed && m.on_service(rstat::services::View::Compositor(Some(c.state())))
 }
 
 fn modules(toml: &str) -> (Modules, Config) {
@@ -97,7 +97,7 @@ fn each_output_shows_its_own_workspaces_and_clicks_switch() {
     let (mut m, cfg) =
         modules("[bar]\nleft = [\"workspaces\", \"window\"]\n[module.window]\nmax_chars = 8\n");
     let palette = Palette::from_colors(&cfg.bar.colors);
-    assert!(m.uses_compositor());
+    assert!(m.uses(rstat::services::Id::Compositor));
     assert!(
         written(&mut m).is_empty(),
         "hidden until the compositor answers"
@@ -105,7 +105,7 @@ fn each_output_shows_its_own_workspaces_and_clicks_switch() {
     assert_eq!(m.next_due(), None, "event-driven: never by the clock");
 
     let (mut c, mut ev) = connect(&hypr);
-    assert!(m.on_compositor(Some(c.state())));
+    assert!(m.on_service(rstat::services::View::Compositor(Some(c.state()))));
     let segs = written(&mut m);
     assert_eq!(on_bar(&segs, "DP-1"), ["1", "2", "kitty"]);
     assert_eq!(on_bar(&segs, "HDMI-A-1"), ["3:web", "kitty"]);
@@ -172,11 +172,11 @@ fn each_output_shows_its_own_workspaces_and_clicks_switch() {
     // SAFETY: one valid pollfd, bounded timeout.
     unsafe { libc::poll(&mut p, 1, 2000) };
     assert!(c.dispatch().is_err());
-    assert!(m.on_compositor(None));
+    assert!(m.on_service(rstat::services::View::Compositor(None)));
     assert!(written(&mut m).is_empty());
     // Reconnected: the full state again.
     let (c2, _ev2) = connect(&hypr);
-    assert!(m.on_compositor(Some(c2.state())));
+    assert!(m.on_service(rstat::services::View::Compositor(Some(c2.state()))));
     assert_eq!(on_bar(&written(&mut m), "DP-1").len(), 3);
 }
 
@@ -185,7 +185,7 @@ fn thousands_of_focus_changes_do_not_grow_memory() {
     let hypr = FakeHyprland::start("memory", model());
     let (mut m, _) = modules("[bar]\nleft = [\"workspaces\", \"window\"]\n");
     let (mut c, mut ev) = connect(&hypr);
-    m.on_compositor(Some(c.state()));
+    m.on_service(rstat::services::View::Compositor(Some(c.state())));
     let mut segs = Vec::with_capacity(64);
     let mut round = |i: usize, m: &mut Modules, c: &mut Connection| {
         let ws = 1 + i % 2;

@@ -147,7 +147,7 @@ fn the_modules_follow_within_one_event() {
         sample: &Sample::default(),
     });
     let mut c = sway::Client::connect(std::path::Path::new(&swaysock(&s))).expect("connecting");
-    m.on_compositor(Some(c.state()));
+    m.on_service(rstat::services::View::Compositor(Some(c.state())));
     let segs = draw(&mut m);
     assert_eq!(segs.len(), 1, "workspace 1, no window: {segs:?}");
 
@@ -168,7 +168,7 @@ fn the_modules_follow_within_one_event() {
             changed |= c.dispatch().expect("dispatch");
         }
         assert!(changed);
-        assert!(m.on_compositor(Some(c.state())));
+        assert!(m.on_service(rstat::services::View::Compositor(Some(c.state()))));
         let segs = draw(&mut m);
         let focused: Vec<&str> = segs
             .iter()
@@ -184,7 +184,7 @@ fn the_modules_follow_within_one_event() {
     loop {
         assert!(pump(c.event_fd()), "no window event");
         c.dispatch().expect("dispatch");
-        m.on_compositor(Some(c.state()));
+        m.on_service(rstat::services::View::Compositor(Some(c.state())));
         let segs = draw(&mut m);
         if segs.iter().any(|s| s.text.as_str() == "notes — vim") {
             break;

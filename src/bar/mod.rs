@@ -11,7 +11,7 @@
 mod bench;
 // Issue 5: hover popup and pointer actions.
 pub mod hover;
-pub mod ipc;
+pub mod services;
 pub mod settings;
 pub mod signals;
 pub mod watch;
@@ -30,14 +30,13 @@ use smithay_client_toolkit::reexports::calloop::{
 use smithay_client_toolkit::reexports::calloop_wayland_source::WaylandSource;
 
 use crate::collect::{Sample, Sampler};
-use crate::compositor::Detected;
 use crate::config::{self, Config};
-use crate::modules::{Button, Command, Context, Modules, Sources};
+use crate::modules::{Button, Context, Modules, Sources};
 use crate::render::calendar::CalendarContent;
 use crate::render::popup::PopupContent;
 use crate::render::{GlyphCache, Segment, MAX_SEGMENTS};
+use crate::services::EventFd;
 use crate::wayland::{Bars, ConnectError};
-use ipc::{EventFd, Ipc};
 use signals::{Request, Signals};
 use watch::Watch;
 
@@ -142,13 +141,11 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
         timer: None,
         timer_at: now,
         reload_at: None,
-        ipc: Ipc::new(ipc::detected()),
-        ipc_token: None,
-        reconnecting: false,
+        services: services::Services::new(crate::services::registry(&|k| std::env::var(k).ok())),
         watched: Vec::with_capacity(8),
     }));
-    // The compositor's state first, so the first frame shows workspaces.
-    sync_ipc(&handle, &ctl, &mut bars);
+    // The services' state first, so the first frame shows workspaces.
+    services::sync(&handle, &ctl, &mut bars);
     let first = ctl.borrow_mut().ticker.tick(now, &mut bars);
     schedule_tick(&handle, &ctl, first).map_err(Error::EventLoop)?;
     sync_fds(&handle, &ctl);
@@ -250,12 +247,8 @@ struct Control {
     timer_at: Instant,
     /// A file change is waiting out [`RELOAD_DEBOUNCE`] until then.
     reload_at: Option<Instant>,
-    /// The compositor IPC connection (workspaces, window).
-    ipc: Ipc,
-    /// Its event socket's registration on the loop.
-    ipc_token: Option<RegistrationToken>,
-    /// A reconnect timer is pending.
-    reconnecting: bool,
+    /// The services (compositor IPC, …) and their places on the loop.
+    services: services::Services,
     /// Module descriptors on the loop (custom scripts' stdout).
     watched: Vec<Watched>,
 }
@@ -396,108 +389,6 @@ fn sync_fds(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
     }
 }
 
-/// Connects to the compositor when the modules need it (and drops the
-/// connection when they no longer do), handing them its state.
-fn sync_ipc(handle: &Handle, ctl: &Rc<RefCell<Control>>, bars: &mut Bars) {
-    let mut guard = ctl.borrow_mut();
-    let c = &mut *guard;
-    if !c.ticker.modules.uses_compositor() {
-        c.ipc.conn = None;
-        if let Some(t) = c.ipc_token.take() {
-            handle.remove(t);
-        }
-        return;
-    }
-    if c.ipc.conn.is_none() && !c.reconnecting {
-        if c.ipc.detected == Detected::None {
-            eprintln!("rstat: no compositor IPC (neither SWAYSOCK nor HYPRLAND_INSTANCE_SIGNATURE is set); workspaces and window stay hidden");
-        } else if let Err(e) = c.ipc.connect() {
-            c.ipc.lost(&e);
-            drop(guard);
-            schedule_reconnect(handle, ctl);
-            return;
-        }
-    }
-    let state = c.ipc.conn.as_ref().map(|x| x.state());
-    if c.ticker.modules.on_compositor(state) {
-        c.ticker.redraw(bars);
-    }
-    let register = c.ipc.conn.is_some() && c.ipc_token.is_none();
-    drop(guard);
-    if register {
-        register_ipc(handle, ctl);
-    }
-}
-
-/// Puts the connection's event socket on the loop.
-fn register_ipc(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
-    let fd = match &ctl.borrow().ipc.conn {
-        Some(conn) => conn.event_fd(),
-        None => return,
-    };
-    let Some(dup) = EventFd::dup(fd) else {
-        eprintln!("rstat: out of descriptors; compositor events will not arrive");
-        return;
-    };
-    let (c, h) = (ctl.clone(), handle.clone());
-    let inserted = handle.insert_source(
-        Generic::new(dup, Interest::READ, Mode::Level),
-        move |_, _, bars| {
-            let lost = c.borrow_mut().ipc_event(bars);
-            if lost {
-                c.borrow_mut().ipc_token = None;
-                schedule_reconnect(&h, &c);
-                return Ok(PostAction::Remove);
-            }
-            Ok(PostAction::Continue)
-        },
-    );
-    match inserted {
-        Ok(t) => ctl.borrow_mut().ipc_token = Some(t),
-        Err(e) => eprintln!("rstat: cannot watch the compositor IPC: {}", e.error),
-    }
-}
-
-/// Tries to reconnect after the backoff's next delay, again and again
-/// until it works (or the modules stop needing it).
-fn schedule_reconnect(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
-    let delay = {
-        let mut c = ctl.borrow_mut();
-        if c.reconnecting {
-            return;
-        }
-        c.reconnecting = true;
-        c.ipc.backoff.next_delay()
-    };
-    let (c, h) = (ctl.clone(), handle.clone());
-    let inserted = handle.insert_source(Timer::from_duration(delay), move |_, _, bars| {
-        let mut guard = c.borrow_mut();
-        let ctl = &mut *guard;
-        if !ctl.ticker.modules.uses_compositor() || ctl.ipc.conn.is_some() {
-            ctl.reconnecting = false;
-            return TimeoutAction::Drop;
-        }
-        match ctl.ipc.connect() {
-            Ok(()) => {
-                ctl.reconnecting = false;
-                let state = ctl.ipc.conn.as_ref().map(|x| x.state());
-                // The full state again (events during the outage are lost).
-                if ctl.ticker.modules.on_compositor(state) {
-                    ctl.ticker.redraw(bars);
-                }
-                drop(guard);
-                register_ipc(&h, &c);
-                TimeoutAction::Drop
-            }
-            Err(_) => TimeoutAction::ToDuration(ctl.ipc.backoff.next_delay()),
-        }
-    });
-    if let Err(e) = inserted {
-        ctl.borrow_mut().reconnecting = false;
-        eprintln!("rstat: cannot schedule the IPC reconnect: {}", e.error);
-    }
-}
-
 /// The config file changed: reload once it has been quiet for
 /// [`RELOAD_DEBOUNCE`].
 fn file_changed(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
@@ -531,7 +422,7 @@ fn reload(handle: &Handle, ctl: &Rc<RefCell<Control>>, bars: &mut Bars) {
     let next = ctl.borrow_mut().reload(bars);
     if let Some(at) = next {
         // New instances: the compositor's state for them, their pipes.
-        sync_ipc(handle, ctl, bars);
+        services::sync(handle, ctl, bars);
         sync_fds(handle, ctl);
         if let Err(e) = schedule_tick(handle, ctl, at) {
             eprintln!("rstat: the reloaded modules will not tick: {e}");
@@ -540,45 +431,14 @@ fn reload(handle: &Handle, ctl: &Rc<RefCell<Control>>, bars: &mut Bars) {
 }
 
 impl Control {
-    /// The compositor's event socket is readable: applies what arrived.
-    /// True when the connection is lost (the caller reconnects).
-    fn ipc_event(&mut self, bars: &mut Bars) -> bool {
-        let Some(conn) = self.ipc.conn.as_mut() else {
-            return true;
-        };
-        match conn.dispatch() {
-            Ok(false) => false,
-            Ok(true) => {
-                if self.ticker.modules.on_compositor(Some(conn.state())) {
-                    self.ticker.redraw(bars);
-                }
-                false
-            }
-            Err(e) => {
-                self.ipc.lost(&e);
-                if self.ticker.modules.on_compositor(None) {
-                    self.ticker.redraw(bars);
-                }
-                true
-            }
-        }
-    }
-
     /// A pointer action on segment `segment` (of the whole list): runs what
-    /// the module that drew it asks of the compositor. Errors are said on
+    /// the module that drew it asks of a service. Errors are said on
     /// stderr; the bar carries on.
     fn pointer(&mut self, segment: usize, button: Button) {
         let Some(cmd) = self.ticker.modules.pointer(segment, button) else {
             return;
         };
-        let Some(conn) = self.ipc.conn.as_mut() else {
-            return;
-        };
-        let r = match &cmd {
-            Command::FocusWorkspace(name) => conn.focus_workspace(name),
-            Command::CycleWorkspace(d) => conn.cycle_workspace(*d),
-        };
-        if let Err(e) = r {
+        if let Err(e) = self.services.run(&cmd) {
             eprintln!("rstat: {e}");
         }
     }

@@ -5,14 +5,14 @@
 //! event loop watches [`Connection::event_fd`] and calls
 //! [`Connection::dispatch`] when it is readable, so nothing here polls,
 //! spawns threads or blocks on events. A lost socket is an error the caller
-//! answers by reconnecting with backoff ([`Backoff`]).
+//! answers by reconnecting with backoff (the bar's services do:
+//! [`crate::services::compositor`]).
 
 pub mod hyprland;
 pub mod sway;
 
 use std::fmt;
 use std::os::fd::RawFd;
-use std::time::Duration;
 
 /// How much of an event backlog one dispatch reads.
 const READ_SLICE: usize = 64 * 1024;
@@ -177,34 +177,6 @@ impl Connection {
     }
 }
 
-/// Reconnect delays: 100 ms doubling to 5 s, reset after a success.
-#[derive(Clone, Debug)]
-pub struct Backoff {
-    next: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff {
-            next: Duration::from_millis(100),
-        }
-    }
-}
-
-impl Backoff {
-    /// The delay before the next attempt (and doubles the one after).
-    pub fn next_delay(&mut self) -> Duration {
-        let d = self.next;
-        self.next = (self.next * 2).min(Duration::from_secs(5));
-        d
-    }
-
-    /// Call after a successful connection.
-    pub fn reset(&mut self) {
-        *self = Backoff::default();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,14 +204,5 @@ mod tests {
         );
         assert_eq!(detect(env(&[("SWAYSOCK", "")])), Detected::None);
         assert_eq!(detect(env(&[])), Detected::None);
-    }
-
-    #[test]
-    fn backoff_doubles_to_a_cap() {
-        let mut b = Backoff::default();
-        let d: Vec<u64> = (0..8).map(|_| b.next_delay().as_millis() as u64).collect();
-        assert_eq!(d, [100, 200, 400, 800, 1600, 3200, 5000, 5000]);
-        b.reset();
-        assert_eq!(b.next_delay(), Duration::from_millis(100));
     }
 }

@@ -29,8 +29,8 @@ use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use crate::collect::{Roots, Sample};
-use crate::compositor::State;
 use crate::config::{self, Config, Kind};
+use crate::services::{self, View};
 
 pub use crate::render::{Align, OutputTag, PopupId, Rgba, Segment, Style, Text};
 
@@ -153,15 +153,8 @@ pub enum Button {
     ScrollDown,
 }
 
-/// What a module asks of the compositor in answer to a pointer action (the
-/// bar runs it on its IPC connection: modules never hold sockets).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Command {
-    /// Switch to the workspace of this name.
-    FocusWorkspace(String),
-    /// The next (+1) or previous (-1) workspace on the focused output.
-    CycleWorkspace(i32),
-}
+/// What a module asks of a service in answer to a pointer action.
+pub use crate::services::Command;
 
 /// One module instance (`cpu`, `cpu#big`, `clock`, …).
 pub trait Module {
@@ -185,16 +178,16 @@ pub trait Module {
     /// Appends its current segments to `out`.
     fn write(&self, out: &mut Vec<Segment>);
 
-    /// Whether it shows the compositor's state (workspaces, window): the bar
-    /// then keeps an IPC connection and calls [`Module::on_compositor`].
-    fn uses_compositor(&self) -> bool {
-        false
+    /// The services it shows (the compositor's workspaces, …): the bar
+    /// keeps those connected and calls [`Module::on_service`].
+    fn services(&self) -> services::Set {
+        services::Set::EMPTY
     }
 
-    /// The compositor's state changed (`None`: no connection). True when
-    /// its segments changed. May allocate (once per compositor event), but
-    /// must not grow per event.
-    fn on_compositor(&mut self, _state: Option<&State>) -> bool {
+    /// The state of one of its [`Module::services`] changed (inside the
+    /// view, `None`: not connected). True when its segments changed. May
+    /// allocate (once per event), but must not grow per event.
+    fn on_service(&mut self, _view: View<'_>) -> bool {
         false
     }
 
@@ -388,18 +381,19 @@ impl Modules {
         self.list.get_mut(i as usize)?.pointer(k as usize, button)
     }
 
-    /// Whether any instance shows compositor state.
-    pub fn uses_compositor(&self) -> bool {
-        self.list.iter().any(|m| m.uses_compositor())
+    /// Whether any instance listens to service `id`.
+    pub fn uses(&self, id: services::Id) -> bool {
+        self.list.iter().any(|m| m.services().contains(id))
     }
 
-    /// Hands the compositor's state (or its absence) to the instances that
-    /// show it; true when any segment changed.
-    pub fn on_compositor(&mut self, state: Option<&State>) -> bool {
+    /// Hands a service's state (or its absence) to the instances that
+    /// listen to it; true when any segment changed.
+    pub fn on_service(&mut self, view: View<'_>) -> bool {
+        let id = view.id();
         let mut changed = false;
         for m in &mut self.list {
-            if m.uses_compositor() {
-                changed |= m.on_compositor(state);
+            if m.services().contains(id) {
+                changed |= m.on_service(view);
             }
         }
         changed

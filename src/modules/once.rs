@@ -45,7 +45,7 @@ pub fn collect(
         wall: wall(),
         sample: &sample,
     });
-    modules.on_compositor(compositor);
+    modules.on_service(crate::services::View::Compositor(compositor));
     pump(modules, t0 + interval);
     if modules.uses_sample() {
         sampler.sample(&mut sample)?;

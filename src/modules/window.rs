@@ -7,6 +7,7 @@ use std::time::Instant;
 use super::{Align, Context, Level, Module, Palette, Placement, Segment, Text};
 use crate::compositor::State;
 use crate::config::{self, format::Value};
+use crate::services::{self, View};
 
 /// The window module.
 pub struct Window {
@@ -20,6 +21,12 @@ pub struct Window {
 }
 
 impl Window {
+    /// The compositor's state changed (`None`: not connected); true when
+    /// the title shown changed.
+    pub fn on_compositor(&mut self, state: Option<&State>) -> bool {
+        self.show(state.map_or("", |s| s.title.as_str()))
+    }
+
     /// The instance of `spec`; hidden until the compositor's state arrives.
     pub fn new(spec: &config::Module, place: Placement) -> Window {
         Window {
@@ -87,12 +94,15 @@ impl Module for Window {
         out.extend(self.segment);
     }
 
-    fn uses_compositor(&self) -> bool {
-        true
+    fn services(&self) -> services::Set {
+        services::Set::of(services::Id::Compositor)
     }
 
-    fn on_compositor(&mut self, state: Option<&State>) -> bool {
-        self.show(state.map_or("", |s| s.title.as_str()))
+    fn on_service(&mut self, view: View<'_>) -> bool {
+        let Some(state) = view.compositor() else {
+            return false;
+        };
+        self.on_compositor(state)
     }
 }
 

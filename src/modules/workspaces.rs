@@ -1,7 +1,7 @@
 //! The workspaces module: one button per workspace, each output's on that
 //! output's bar, styled focused / visible / urgent; a click switches, a
 //! scroll cycles. Event-driven: it changes only when the compositor says so
-//! ([`Module::on_compositor`]), never by the clock.
+//! ([`Module::on_service`]), never by the clock.
 
 use std::time::Instant;
 
@@ -9,6 +9,7 @@ use super::{Align, Button, Command, Context, Module, OutputTag, Palette, Placeme
 use super::{Rgba, Segment, Style, Text};
 use crate::compositor::{State, Workspace};
 use crate::config::{self, format::Value};
+use crate::services::{self, View};
 
 /// At most this many workspace buttons (the bar holds 64 segments in all).
 pub const MAX_BUTTONS: usize = 32;
@@ -62,41 +63,11 @@ impl Workspaces {
         Style { fg, bg }
     }
 
-    /// The name of the workspace behind button `i`.
-    pub fn name(&self, i: usize) -> Option<&str> {
-        self.names.get(i).map(String::as_str)
-    }
-}
-
-/// A colour at 60 % of its opacity (workspaces not shown anywhere).
-fn dim(c: Rgba) -> Rgba {
-    let [r, g, b, a] = c.0;
-    Rgba([r, g, b, (a as u16 * 6 / 10) as u8])
-}
-
-impl Module for Workspaces {
-    fn spec(&self) -> &config::Module {
-        &self.spec
-    }
-
-    fn next_due(&self) -> Option<Instant> {
-        None
-    }
-
-    fn update(&mut self, _cx: &Context<'_>) -> bool {
-        false
-    }
-
-    fn write(&self, out: &mut Vec<Segment>) {
-        out.extend_from_slice(&self.segments);
-    }
-
-    fn uses_compositor(&self) -> bool {
-        true
-    }
-
-    fn on_compositor(&mut self, state: Option<&State>) -> bool {
+    /// The compositor's state changed (`None`: not connected); true when
+    /// the buttons changed.
+    pub fn on_compositor(&mut self, state: Option<&State>) -> bool {
         self.next.clear();
+
         let list = state.map_or(&[][..], |s| s.workspaces.as_slice());
         for (i, w) in list.iter().take(MAX_BUTTONS).enumerate() {
             self.text.clear();
@@ -127,6 +98,46 @@ impl Module for Workspaces {
         let changed = self.next != self.segments;
         std::mem::swap(&mut self.next, &mut self.segments);
         changed
+    }
+
+    /// The name of the workspace behind button `i`.
+    pub fn name(&self, i: usize) -> Option<&str> {
+        self.names.get(i).map(String::as_str)
+    }
+}
+
+/// A colour at 60 % of its opacity (workspaces not shown anywhere).
+fn dim(c: Rgba) -> Rgba {
+    let [r, g, b, a] = c.0;
+    Rgba([r, g, b, (a as u16 * 6 / 10) as u8])
+}
+
+impl Module for Workspaces {
+    fn spec(&self) -> &config::Module {
+        &self.spec
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        None
+    }
+
+    fn update(&mut self, _cx: &Context<'_>) -> bool {
+        false
+    }
+
+    fn write(&self, out: &mut Vec<Segment>) {
+        out.extend_from_slice(&self.segments);
+    }
+
+    fn services(&self) -> services::Set {
+        services::Set::of(services::Id::Compositor)
+    }
+
+    fn on_service(&mut self, view: View<'_>) -> bool {
+        let Some(state) = view.compositor() else {
+            return false;
+        };
+        self.on_compositor(state)
     }
 
     fn pointer(&mut self, index: usize, button: Button) -> Option<Command> {

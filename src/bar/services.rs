@@ -1,0 +1,254 @@
+//! The services on the bar's loop: each one's descriptor an event source
+//! (never polled), a lost connection reconnected with its own [`Backoff`]
+//! while the bar keeps drawing, and every change handed to the modules that
+//! listen to it. One mechanism for every [`Service`]: adding one adds no
+//! wiring here.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use smithay_client_toolkit::reexports::calloop::generic::Generic;
+use smithay_client_toolkit::reexports::calloop::timer::{TimeoutAction, Timer};
+use smithay_client_toolkit::reexports::calloop::{Interest, Mode, PostAction, RegistrationToken};
+
+use super::{Control, Handle};
+use crate::services::{Backoff, Command, Error, EventFd, Id, Service};
+use crate::wayland::Bars;
+
+/// One service and its place on the loop.
+struct Slot {
+    service: Box<dyn Service>,
+    /// Its descriptor's registration.
+    token: Option<RegistrationToken>,
+    backoff: Backoff,
+    /// A reconnect timer is pending.
+    reconnecting: bool,
+    /// A loss was already said on stderr (say it once per outage).
+    warned: bool,
+    /// Connected now.
+    connected: bool,
+}
+
+/// Every service the bar knows, connected while some module listens.
+pub struct Services {
+    slots: Vec<Slot>,
+}
+
+impl Services {
+    /// The services of `list` (normally [`crate::services::registry`]),
+    /// none connected.
+    pub fn new(list: Vec<Box<dyn Service>>) -> Services {
+        Services {
+            slots: list
+                .into_iter()
+                .map(|service| Slot {
+                    service,
+                    token: None,
+                    backoff: Backoff::default(),
+                    reconnecting: false,
+                    warned: false,
+                    connected: false,
+                })
+                .collect(),
+        }
+    }
+
+    fn slot(&mut self, id: Id) -> Option<&mut Slot> {
+        self.slots.iter_mut().find(|s| s.service.id() == id)
+    }
+
+    /// Runs a module's command on the service it names (nothing when that
+    /// service is not connected).
+    pub fn run(&mut self, cmd: &Command) -> Result<(), Error> {
+        match self.slot(cmd.service()) {
+            Some(s) if s.connected => s.service.run(cmd),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Slot {
+    fn connect(&mut self) -> Result<(), Error> {
+        self.service.connect()?;
+        self.connected = true;
+        self.backoff.reset();
+        if self.warned {
+            eprintln!("rstat: {} connected again", self.service.id().name());
+        }
+        self.warned = false;
+        Ok(())
+    }
+
+    fn lost(&mut self, e: &Error) {
+        self.service.disconnect();
+        self.connected = false;
+        if !self.warned {
+            eprintln!(
+                "rstat: {} lost ({e}); reconnecting",
+                self.service.id().name()
+            );
+            self.warned = true;
+        }
+    }
+}
+
+/// Connects every service some module listens to (and drops those no
+/// module listens to any more), handing the modules their state.
+pub(super) fn sync(handle: &Handle, ctl: &Rc<RefCell<Control>>, bars: &mut Bars) {
+    for id in Id::ALL {
+        sync_one(handle, ctl, bars, id);
+    }
+}
+
+fn sync_one(handle: &Handle, ctl: &Rc<RefCell<Control>>, bars: &mut Bars, id: Id) {
+    let mut guard = ctl.borrow_mut();
+    let c = &mut *guard;
+    let wanted = c.ticker.modules.uses(id);
+    let Some(slot) = c.services.slot(id) else {
+        return;
+    };
+    if !wanted {
+        slot.service.disconnect();
+        slot.connected = false;
+        if let Some(t) = slot.token.take() {
+            handle.remove(t);
+        }
+        return;
+    }
+    if !slot.connected && !slot.reconnecting {
+        if let Some(why) = slot.service.unavailable() {
+            eprintln!("rstat: {why}");
+        } else if let Err(e) = slot.connect() {
+            slot.lost(&e);
+            drop(guard);
+            schedule_reconnect(handle, ctl, id);
+            return;
+        }
+    }
+    let register = slot.connected && slot.token.is_none();
+    if c.ticker.modules.on_service(slot.service.view()) {
+        c.ticker.redraw(bars);
+    }
+    drop(guard);
+    if register {
+        watch(handle, ctl, id);
+    }
+}
+
+/// Puts the service's descriptor on the loop.
+fn watch(handle: &Handle, ctl: &Rc<RefCell<Control>>, id: Id) {
+    let fd = match ctl.borrow_mut().services.slot(id) {
+        Some(s) => s.service.fd(),
+        None => return,
+    };
+    let Some(fd) = fd else { return };
+    let Some(dup) = EventFd::dup(fd) else {
+        eprintln!(
+            "rstat: out of descriptors; {} events will not arrive",
+            id.name()
+        );
+        return;
+    };
+    let (c, h) = (ctl.clone(), handle.clone());
+    let inserted = handle.insert_source(
+        Generic::new(dup, Interest::READ, Mode::Level),
+        move |_, _, bars| {
+            let lost = c.borrow_mut().service_event(id, bars);
+            if lost {
+                if let Some(s) = c.borrow_mut().services.slot(id) {
+                    s.token = None;
+                }
+                schedule_reconnect(&h, &c, id);
+                return Ok(PostAction::Remove);
+            }
+            Ok(PostAction::Continue)
+        },
+    );
+    match inserted {
+        Ok(t) => {
+            if let Some(s) = ctl.borrow_mut().services.slot(id) {
+                s.token = Some(t);
+            }
+        }
+        Err(e) => eprintln!("rstat: cannot watch the {}: {}", id.name(), e.error),
+    }
+}
+
+/// Tries to reconnect after the backoff's next delay, again and again
+/// until it works (or no module listens any more).
+fn schedule_reconnect(handle: &Handle, ctl: &Rc<RefCell<Control>>, id: Id) {
+    let delay = {
+        let mut c = ctl.borrow_mut();
+        let Some(s) = c.services.slot(id) else { return };
+        if s.reconnecting {
+            return;
+        }
+        s.reconnecting = true;
+        s.backoff.next_delay()
+    };
+    let (c, h) = (ctl.clone(), handle.clone());
+    let inserted = handle.insert_source(Timer::from_duration(delay), move |_, _, bars| {
+        let mut guard = c.borrow_mut();
+        let ctl = &mut *guard;
+        let wanted = ctl.ticker.modules.uses(id);
+        let Some(slot) = ctl.services.slot(id) else {
+            return TimeoutAction::Drop;
+        };
+        if !wanted || slot.connected {
+            slot.reconnecting = false;
+            return TimeoutAction::Drop;
+        }
+        match slot.connect() {
+            Ok(()) => {
+                slot.reconnecting = false;
+                // The full state again (events during the outage are lost).
+                if ctl.ticker.modules.on_service(slot.service.view()) {
+                    ctl.ticker.redraw(bars);
+                }
+                drop(guard);
+                watch(&h, &c, id);
+                TimeoutAction::Drop
+            }
+            Err(_) => TimeoutAction::ToDuration(slot.backoff.next_delay()),
+        }
+    });
+    if let Err(e) = inserted {
+        if let Some(s) = ctl.borrow_mut().services.slot(id) {
+            s.reconnecting = false;
+        }
+        eprintln!(
+            "rstat: cannot schedule the {} reconnect: {}",
+            id.name(),
+            e.error
+        );
+    }
+}
+
+impl Control {
+    /// Service `id`'s descriptor is readable: applies what arrived. True
+    /// when its connection is lost (the caller reconnects).
+    fn service_event(&mut self, id: Id, bars: &mut Bars) -> bool {
+        let Some(slot) = self.services.slot(id) else {
+            return true;
+        };
+        if !slot.connected {
+            return true;
+        }
+        match slot.service.dispatch() {
+            Ok(false) => false,
+            Ok(true) => {
+                if self.ticker.modules.on_service(slot.service.view()) {
+                    self.ticker.redraw(bars);
+                }
+                false
+            }
+            Err(e) => {
+                slot.lost(&e);
+                if self.ticker.modules.on_service(slot.service.view()) {
+                    self.ticker.redraw(bars);
+                }
+                true
+            }
+        }
+    }
+}
