@@ -205,6 +205,9 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
         // No command configured: what the module itself does (a workspace
         // button switches, scrolling cycles; issue 7).
         c.pointer(segment, button_of(gesture));
+        drop(c);
+        // The module may have made itself due (a backlight step to show).
+        reschedule_if_earlier(&handle, &ctl);
         None
     };
     loop {
@@ -475,13 +478,16 @@ impl Control {
             None
         };
         let now = Instant::now();
+        let inhibit = self.ticker.modules.inhibits_idle();
         self.ticker.modules = Modules::with_sources(&cfg, now, &self.sources);
+        self.ticker.modules.set_inhibit_idle(inhibit);
         let segments = self.ticker.refresh(now);
         bars.reconfigure(
             settings::surface_config(&cfg, self.force_argb),
             glyphs,
             segments,
         );
+        bars.set_idle_inhibit(self.ticker.modules.inhibits_idle());
         self.config = cfg;
         // A font change freed the old glyphs and outlines.
         trim_heap();
@@ -563,6 +569,7 @@ impl Ticker {
         if self.modules.update_due(&cx) {
             self.modules.write(&mut self.segments);
             bars.set_segments(&self.segments);
+            bars.set_idle_inhibit(self.modules.inhibits_idle());
         }
         // Issue 5: cheap (fifteen short rows, no heap); redrawn only when open.
         crate::modules::top::write(&self.sample, &mut self.popup);
@@ -596,6 +603,7 @@ impl Ticker {
     fn redraw(&mut self, bars: &mut Bars) {
         self.modules.write(&mut self.segments);
         bars.set_segments(&self.segments);
+        bars.set_idle_inhibit(self.modules.inhibits_idle());
     }
 }
 

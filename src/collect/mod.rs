@@ -6,8 +6,10 @@
 //! everywhere), [`bpf::BpfSource`] (reads what the eBPF probe keeps in the
 //! kernel) and [`bpf::IterSource`] (walks the tasks with a BPF iterator).
 
+pub mod backlight;
 pub mod battery;
 pub mod bpf;
+pub mod disk;
 pub mod error;
 pub mod net;
 pub mod parse;

@@ -52,6 +52,10 @@ pub const MODULE_KEYS: &[&str] = &[
     "return_type",
     "continuous",
     "timeout_ms",
+    "paths",
+    "device",
+    "step",
+    "icons",
 ];
 
 /// Keys that only some kinds take: (key, the kinds' names).
@@ -61,6 +65,10 @@ pub const KIND_KEYS: &[(&str, &[&str])] = &[
     ("return_type", &["custom"]),
     ("continuous", &["custom"]),
     ("timeout_ms", &["custom"]),
+    ("paths", &["disk"]),
+    ("device", &["backlight"]),
+    ("step", &["backlight"]),
+    ("icons", &["backlight", "idle_inhibitor"]),
 ];
 
 /// Which screen edge the bar sits on.
@@ -205,6 +213,15 @@ pub struct Module {
     pub continuous: bool,
     /// custom: how long one interval run may take before it is killed.
     pub timeout_ms: u64,
+    /// disk: the mount points (any path on the file system) to show, in order.
+    pub paths: Vec<String>,
+    /// backlight: the `/sys/class/backlight` device to show; `None`: the
+    /// one with the largest `max_brightness`.
+    pub device: Option<String>,
+    /// backlight: percent of the range one scroll step changes.
+    pub step: f64,
+    /// backlight: the `{icon}` ramp, lowest first.
+    pub icons: Vec<String>,
 }
 
 impl Module {
@@ -248,6 +265,13 @@ impl Module {
             json: false,
             continuous: false,
             timeout_ms: 10_000,
+            paths: vec!["/".to_string()],
+            device: None,
+            step: 5.0,
+            icons: module::default_icons(kind)
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
         }
     }
 }
@@ -884,6 +908,43 @@ impl<'a> Cx<'a> {
                 "timeout_ms" => {
                     if let Some(n) = self.uint(v, &qkey, 100, 3_600_000) {
                         m.timeout_ms = n;
+                    }
+                }
+                "paths" | "icons" => {
+                    let Some(list) = self.string_list(v, &qkey) else {
+                        continue;
+                    };
+                    if list.is_empty() || list.len() > 16 {
+                        self.err(v.span(), format!("`{qkey}`: expected 1 to 16 entries"));
+                        continue;
+                    }
+                    if let Some((_, span)) = list.iter().find(|(s, _)| s.is_empty()) {
+                        self.err(span.clone(), format!("`{qkey}`: an empty entry"));
+                        continue;
+                    }
+                    let list = list.into_iter().map(|(s, _)| s).collect();
+                    if key == "paths" {
+                        m.paths = list;
+                    } else {
+                        m.icons = list;
+                    }
+                }
+                "device" => {
+                    let Some(d) = self.string(v, &qkey) else {
+                        continue;
+                    };
+                    if d.is_empty() || d.contains('/') || d == "." || d == ".." {
+                        self.err(
+                            v.span(),
+                            format!("`{qkey}`: `{d}` is not a device name in /sys/class/backlight"),
+                        );
+                    } else {
+                        m.device = Some(d.to_string());
+                    }
+                }
+                "step" => {
+                    if let Some(f) = self.float(v, &qkey, 0.1, 100.0) {
+                        m.step = f;
                     }
                 }
                 "format" => {

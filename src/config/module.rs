@@ -26,13 +26,19 @@ pub enum Kind {
     Network,
     /// A user's command (Waybar's `custom` module).
     Custom,
+    /// File systems' space (`statvfs`), one segment per configured path.
+    Disk,
+    /// A display backlight from `/sys/class/backlight` (kernel uevents).
+    Backlight,
+    /// A toggle that keeps the compositor's idle timeout from firing.
+    IdleInhibitor,
 }
 
 /// A built-in threshold: (placeholder, value).
 pub type Level = (&'static str, f64);
 
 /// Every kind with its config name.
-pub const KINDS: [(&str, Kind); 12] = [
+pub const KINDS: [(&str, Kind); 15] = [
     ("health", Kind::Health),
     ("cpu", Kind::Cpu),
     ("memory", Kind::Memory),
@@ -45,6 +51,9 @@ pub const KINDS: [(&str, Kind); 12] = [
     ("battery", Kind::Battery),
     ("network", Kind::Network),
     ("custom", Kind::Custom),
+    ("disk", Kind::Disk),
+    ("backlight", Kind::Backlight),
+    ("idle_inhibitor", Kind::IdleInhibitor),
 ];
 
 /// The placeholders of one workspace button (each workspace renders the
@@ -69,6 +78,31 @@ pub const BATTERY_PLACEHOLDERS: &[&str] = &[
 pub const NETWORK_PLACEHOLDERS: &[&str] = &[
     "iface", "kind", "state", "ipv4", "rx", "tx", "rx_kib", "tx_kib", "signal",
 ];
+
+/// The disk module's placeholders (one segment per path).
+pub const DISK_PLACEHOLDERS: &[&str] = &[
+    "path",
+    "percent",
+    "used",
+    "free",
+    "total",
+    "used_gib",
+    "free_gib",
+    "total_gib",
+];
+
+/// The backlight module's placeholders.
+pub const BACKLIGHT_PLACEHOLDERS: &[&str] = &["percent", "icon", "device", "brightness", "max"];
+
+/// The idle inhibitor's placeholders.
+pub const IDLE_INHIBITOR_PLACEHOLDERS: &[&str] = &["state", "icon"];
+
+/// The backlight's built-in `{icon}` ramp, dimmest first (block elements:
+/// the embedded font has them).
+pub const DEFAULT_ICONS: &[&str] = &["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"];
+
+/// The idle inhibitor's built-in icons: deactivated, activated.
+pub const IDLE_INHIBITOR_ICONS: &[&str] = &["○", "●"];
 
 /// The custom module's placeholders (Waybar's JSON fields).
 pub const CUSTOM_PLACEHOLDERS: &[&str] = &["text", "tooltip", "class", "percentage"];
@@ -132,6 +166,45 @@ pub const OTHER_PLACEHOLDER_DOCS: &[(&str, &str, &str)] = &[
         "line 3 / `class` (`warning`, `critical` colour the module)",
     ),
     ("custom", "percentage", "JSON `percentage`, 0–100"),
+    ("disk", "path", "the configured path"),
+    (
+        "disk",
+        "percent",
+        "space used, % of what users may use (as `df` counts: used / (used + free))",
+    ),
+    ("disk", "used", "space used, human-readable (`12G`)"),
+    (
+        "disk",
+        "free",
+        "space free for unprivileged users, human-readable (`df`'s Avail)",
+    ),
+    ("disk", "total", "the file system's size, human-readable"),
+    ("disk", "used_gib", "space used, GiB"),
+    ("disk", "free_gib", "space free for unprivileged users, GiB"),
+    ("disk", "total_gib", "the file system's size, GiB"),
+    (
+        "backlight",
+        "percent",
+        "`actual_brightness` as % of `max_brightness`",
+    ),
+    (
+        "backlight",
+        "icon",
+        "one of `icons` by percent (the first below 1/n, …)",
+    ),
+    (
+        "backlight",
+        "device",
+        "the device's name (`intel_backlight`)",
+    ),
+    ("backlight", "brightness", "`actual_brightness`, raw"),
+    ("backlight", "max", "`max_brightness`, raw"),
+    ("idle_inhibitor", "state", "activated or deactivated"),
+    (
+        "idle_inhibitor",
+        "icon",
+        "`icons[0]` while deactivated, `icons[1]` while activated",
+    ),
 ];
 
 /// The placeholders of every health-sample module, in the order of the
@@ -210,6 +283,9 @@ impl Kind {
             Kind::Battery => BATTERY_PLACEHOLDERS,
             Kind::Network => NETWORK_PLACEHOLDERS,
             Kind::Custom => CUSTOM_PLACEHOLDERS,
+            Kind::Disk => DISK_PLACEHOLDERS,
+            Kind::Backlight => BACKLIGHT_PLACEHOLDERS,
+            Kind::IdleInhibitor => IDLE_INHIBITOR_PLACEHOLDERS,
             _ => SAMPLE_PLACEHOLDERS,
         }
     }
@@ -232,7 +308,10 @@ impl Kind {
             Kind::Gpu => Some("gpu_busy"),
             Kind::Battery => Some("percent"),
             Kind::Custom => Some("percentage"),
-            Kind::Clock | Kind::Workspaces | Kind::Window | Kind::Network => None,
+            Kind::Disk | Kind::Backlight => Some("percent"),
+            Kind::Clock | Kind::Workspaces | Kind::Window | Kind::Network | Kind::IdleInhibitor => {
+                None
+            }
         }
     }
 
@@ -254,6 +333,9 @@ impl Kind {
             Kind::Battery => "BAT {percent:>3.0}% {time}",
             Kind::Network => "{iface} {ipv4}  rx {rx:>5} tx {tx:>5}",
             Kind::Custom => "{text}",
+            Kind::Disk => "{path} {percent:>3.0}%",
+            Kind::Backlight => "{icon} {percent:>3.0}%",
+            Kind::IdleInhibitor => "{icon}",
         }
     }
 
@@ -263,6 +345,10 @@ impl Kind {
         match self {
             Kind::Load | Kind::Battery => 5000,
             Kind::Network => 2000,
+            Kind::Disk => 30_000,
+            // Uevents bring changes at once; the interval only catches
+            // drivers that change brightness without one (firmware hotkeys).
+            Kind::Backlight => 5000,
             _ => 1000,
         }
     }
@@ -280,6 +366,7 @@ impl Kind {
             Kind::Gpu => (&[("gpu_busy", 80.0)], &[("gpu_busy", 95.0)]),
             // Battery levels count downwards: at or below these.
             Kind::Battery => (&[("percent", 30.0)], &[("percent", 15.0)]),
+            Kind::Disk => (&[("percent", 85.0)], &[("percent", 95.0)]),
             _ => (&[], &[]),
         }
     }
@@ -351,6 +438,14 @@ fn clock_conversions(f: &str) -> impl Iterator<Item = u8> + '_ {
 /// rather than each minute.
 pub fn clock_shows_seconds(f: &str) -> bool {
     clock_conversions(f).any(|c| b"SsTrcX+".contains(&c))
+}
+
+/// The built-in `icons` of `kind`.
+pub fn default_icons(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::IdleInhibitor => IDLE_INHIBITOR_ICONS,
+        _ => DEFAULT_ICONS,
+    }
 }
 
 /// Parses a kind's default format; the built-ins are known to be valid.

@@ -12,11 +12,14 @@
 //! its placeholders and defaults), a file here with a type implementing
 //! [`Module`], and one arm in [`instance`].
 
+pub mod backlight;
 pub mod battery;
 // Issue 7: the clock popup's content.
 pub mod calendar;
 pub mod clock;
 pub mod custom;
+pub mod disk;
+pub mod idle_inhibitor;
 pub mod network;
 pub mod once;
 pub mod sample;
@@ -207,6 +210,21 @@ pub trait Module {
         None
     }
 
+    /// An idle inhibitor's wish: `Some(true)` while the compositor should
+    /// not go idle; `None` for every other kind.
+    fn inhibits_idle(&self) -> Option<bool> {
+        None
+    }
+
+    /// Sets an idle inhibitor's wish (carried over a reload).
+    fn set_inhibit_idle(&mut self, _on: bool) {}
+
+    /// The name of the state it is in (`activated`, `warning`, …), for
+    /// styles and `--once --modules`; `None`: hidden or stateless.
+    fn state(&self) -> Option<&str> {
+        None
+    }
+
     /// Why it shows an error state, if it does (a custom script's failure).
     fn error(&self) -> Option<&str> {
         None
@@ -230,6 +248,9 @@ pub fn instance(
         Kind::Battery => Box::new(battery::Battery::new(spec, place, now, &src.roots)),
         Kind::Network => Box::new(network::Network::new(spec, place, now, &src.roots)),
         Kind::Custom => Box::new(custom::CustomModule::new(spec, place, now)),
+        Kind::Disk => Box::new(disk::Disk::new(spec, place, now)),
+        Kind::Backlight => Box::new(backlight::Backlight::new(spec, place, now, &src.roots.sys)),
+        Kind::IdleInhibitor => Box::new(idle_inhibitor::IdleInhibitor::new(spec, place, now)),
     }
 }
 
@@ -410,6 +431,19 @@ impl Modules {
     /// Instance `i`'s descriptor is readable; true when its segments changed.
     pub fn on_readable(&mut self, i: usize) -> bool {
         self.list.get_mut(i).is_some_and(|m| m.on_readable())
+    }
+
+    /// Whether some idle inhibitor is activated.
+    pub fn inhibits_idle(&self) -> bool {
+        self.list.iter().any(|m| m.inhibits_idle() == Some(true))
+    }
+
+    /// Sets every idle inhibitor's wish (after a reload: the new instances
+    /// keep what the old ones had).
+    pub fn set_inhibit_idle(&mut self, on: bool) {
+        for m in &mut self.list {
+            m.set_inhibit_idle(on);
+        }
     }
 
     /// The instances as (name, instance), in bar order.

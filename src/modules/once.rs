@@ -170,6 +170,9 @@ pub fn snapshot(modules: &Modules, palette: &Palette, compositor: Option<&State>
             })
             .collect();
         let mut entry = json!({"text": text.join(" "), "segments": list});
+        if let Some(st) = m.state() {
+            entry["state"] = Value::from(st);
+        }
         if let Some(e) = m.error() {
             entry["error"] = Value::from(e);
         }

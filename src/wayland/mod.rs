@@ -4,6 +4,7 @@
 
 pub mod buffers;
 pub mod fractional;
+pub mod idle;
 // Issue 5: the pointer over the bars, and the hover popup.
 pub mod pointer;
 pub mod popup;
@@ -109,6 +110,9 @@ pub enum ConnectError {
 
 /// One output's bar.
 struct OutputBar {
+    /// The idle inhibitor on this bar's surface, while one is wanted.
+    /// Declared first so it is destroyed before the surface.
+    inhibitor: Option<idle::Inhibitor>,
     /// Fractional scale and viewport, when offered. Declared first so it is
     /// dropped (destroyed) before the layer surface and its wl_surface.
     scaling: Option<SurfaceScaling>,
@@ -162,6 +166,26 @@ pub struct Bars {
     // Issue 5: the seats' pointers (pointer.rs) and the popup (popup.rs).
     pointer: pointer::PointerState,
     popup: popup::PopupState,
+    /// zwp_idle_inhibit_manager_v1, when offered.
+    idle: Option<idle::IdleGlobals>,
+    /// Some module wants the compositor kept from going idle.
+    inhibit: bool,
+    /// Where that wish is kept while there is no bar surface (hidden).
+    spare: Option<SpareInhibitor>,
+}
+
+/// An inhibitor on a surface of its own (no role, never mapped).
+struct SpareInhibitor {
+    inhibitor: Option<idle::Inhibitor>,
+    surface: wl_surface::WlSurface,
+}
+
+impl Drop for SpareInhibitor {
+    fn drop(&mut self) {
+        // The inhibitor must go before its surface.
+        self.inhibitor = None;
+        self.surface.destroy();
+    }
 }
 
 impl Bars {
@@ -188,6 +212,7 @@ impl Bars {
         let seats = SeatState::new(&globals, &qh);
         let xdg = popup::WmBase::bind(&globals, &qh);
         let popup = popup::PopupState::new(xdg, PopupLook::default(), &mut glyphs);
+        let idle = idle::IdleGlobals::bind(&globals, &qh);
         let bars = Bars {
             registry: RegistryState::new(&globals),
             outputs: OutputState::new(&globals, &qh),
@@ -207,6 +232,9 @@ impl Bars {
             visible: true,
             pointer: pointer::PointerState::new(seats),
             popup,
+            idle,
+            inhibit: false,
+            spare: None,
         };
         Ok((bars, conn, queue))
     }
@@ -319,6 +347,7 @@ impl Bars {
             self.draw(i);
         }
         self.add_missing_bars();
+        self.apply_inhibit();
     }
 
     /// Shows or hides every bar. Hidden bars have no surfaces at all, so
@@ -337,6 +366,47 @@ impl Bars {
                 self.popup_parent_gone(bar);
             }
             self.bars.clear();
+        }
+        self.apply_inhibit();
+    }
+
+    /// Keeps the compositor from going idle (`true`) or lets it (an idle
+    /// inhibitor module's state); kept across hiding and reconfiguring.
+    /// Without the protocol it changes nothing.
+    pub fn set_idle_inhibit(&mut self, on: bool) {
+        if on != self.inhibit {
+            self.inhibit = on;
+            self.apply_inhibit();
+        }
+    }
+
+    /// Whether idle inhibition is wanted (and, where the compositor offers
+    /// it, held).
+    pub fn idle_inhibited(&self) -> bool {
+        self.inhibit && self.idle.is_some()
+    }
+
+    /// Makes the inhibitors match the wish: one per bar surface, or the
+    /// spare surface's while there is none.
+    fn apply_inhibit(&mut self) {
+        let Some(idle) = &self.idle else {
+            return;
+        };
+        for b in &mut self.bars {
+            match (self.inhibit, b.inhibitor.is_some()) {
+                (true, false) => b.inhibitor = Some(idle.inhibit(b.layer.wl_surface(), &self.qh)),
+                (false, true) => b.inhibitor = None,
+                _ => {}
+            }
+        }
+        let need_spare = self.inhibit && self.bars.is_empty();
+        if need_spare && self.spare.is_none() {
+            let surface = self.compositor.create_surface(&self.qh);
+            let inhibitor = Some(idle.inhibit(&surface, &self.qh));
+            surface.commit();
+            self.spare = Some(SpareInhibitor { inhibitor, surface });
+        } else if !need_spare {
+            self.spare = None;
         }
     }
 
@@ -389,6 +459,7 @@ impl Bars {
         // configure, and we draw then.
         layer.commit();
         self.bars.push(OutputBar {
+            inhibitor: None,
             scaling,
             preferred120: None,
             id,
@@ -405,6 +476,7 @@ impl Bars {
             buffers: None,
             generation: 0,
         });
+        self.apply_inhibit();
     }
 
     fn bar_by_surface(&self, surface: &wl_surface::WlSurface) -> Option<usize> {
@@ -685,6 +757,7 @@ impl OutputHandler for Bars {
             self.popup_parent_gone(b.id);
         }
         self.bars.retain(|b| b.output != output);
+        self.apply_inhibit();
     }
 }
 
@@ -694,6 +767,7 @@ impl LayerShellHandler for Bars {
             self.popup_parent_gone(b.id);
         }
         self.bars.retain(|b| &b.layer != layer);
+        self.apply_inhibit();
     }
 
     fn configure(

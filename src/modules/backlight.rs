@@ -1,0 +1,253 @@
+//! The backlight module: the chosen `/sys/class/backlight` device's level
+//! as a percentage and an `{icon}` from a ramp, through
+//! [`crate::collect::backlight`]. It follows the kernel's uevents (a socket
+//! the bar watches: a change shows at once) and also reads at its interval,
+//! for drivers that change the level without telling. Scrolling changes it
+//! by `step` percent by writing the sysfs file. Hidden without a backlight
+//! (and when the device goes away, until one comes back).
+
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
+
+use super::{next_on_grid, Align, Button, Command, Context, Level, Module, Palette, Placement};
+use super::{Segment, Text};
+use crate::collect::backlight::{Backlight as Device, BacklightEvent, BacklightReading, Uevents};
+use crate::config::{self, format::Value};
+
+/// The backlight module.
+pub struct Backlight {
+    spec: config::Module,
+    palette: Palette,
+    align: Align,
+    interval: Duration,
+    next: Instant,
+    sys: std::path::PathBuf,
+    device: Option<Device>,
+    uevents: Option<Uevents>,
+    last: Option<BacklightReading>,
+    text: String,
+    segment: Option<Segment>,
+    /// Why the backlight cannot be read or set, when that is so.
+    error: Option<String>,
+}
+
+impl Backlight {
+    /// The instance of `spec`, reading under `sys` (`/sys` or a test's
+    /// tree), due at `now`. The uevent socket is opened here, in the
+    /// caller's network namespace.
+    pub fn new(
+        spec: &config::Module,
+        place: Placement,
+        now: Instant,
+        sys: &std::path::Path,
+    ) -> Backlight {
+        let mut b = Backlight {
+            spec: spec.clone(),
+            palette: place.palette,
+            align: place.align,
+            interval: Duration::from_millis(spec.interval_ms.max(1)),
+            next: now,
+            sys: sys.to_path_buf(),
+            device: None,
+            uevents: None,
+            last: None,
+            text: String::with_capacity(128),
+            segment: None,
+            error: None,
+        };
+        b.discover();
+        match Uevents::open() {
+            Ok(u) => b.uevents = Some(u),
+            // Without the socket the interval still brings changes.
+            Err(e) => eprintln!(
+                "rstat: backlight: {e}; following it only every {} ms",
+                spec.interval_ms
+            ),
+        }
+        b
+    }
+
+    fn discover(&mut self) {
+        self.device = match Device::discover(&self.sys, self.spec.device.as_deref()) {
+            Ok(d) => d,
+            Err(e) => {
+                self.error = Some(e.to_string());
+                None
+            }
+        };
+    }
+
+    /// Reads the device (choosing again when it failed) and shows the
+    /// result; true when the segment changed.
+    fn refresh(&mut self) -> bool {
+        let mut r = self.device.as_ref().map(Device::read);
+        if matches!(r, Some(Err(_))) {
+            // Gone (driver unbound, hot-unplugged panel): choose again.
+            self.discover();
+            r = self.device.as_ref().map(Device::read);
+        }
+        let r = match r {
+            Some(Ok(r)) => Some(r),
+            Some(Err(e)) => {
+                if self.error.is_none() {
+                    self.error = Some(e.to_string());
+                }
+                self.device = None;
+                None
+            }
+            None => None,
+        };
+        self.show(r)
+    }
+
+    /// Shows `r` (`None`: hidden); true when the segment changed.
+    pub fn show(&mut self, r: Option<BacklightReading>) -> bool {
+        self.last = r;
+        let name = self.device.as_ref().map_or("", |d| d.name.as_str());
+        let seg = r.map(|r| {
+            let pct = r.percent();
+            let icon = ramp(&self.spec.icons, pct);
+            let values = [
+                Value::Float(pct),
+                Value::Text(icon),
+                Value::Text(name),
+                Value::Int(r.brightness.min(i64::MAX as u64) as i64),
+                Value::Int(r.max.min(i64::MAX as u64) as i64),
+            ];
+            self.text.clear();
+            self.spec.format.render(&mut self.text, &values);
+            let lv = super::sample::level(&values, &self.spec.warning, &self.spec.critical);
+            Segment {
+                text: Text::new(&self.text),
+                style: self.palette.style(lv),
+                align: self.align,
+                popup: None,
+                output: None,
+            }
+        });
+        let changed = seg != self.segment;
+        self.segment = seg;
+        changed
+    }
+
+    fn scroll(&mut self, up: bool) {
+        let (Some(dev), Some(last)) = (self.device.as_ref(), self.last) else {
+            return;
+        };
+        let step = if up { self.spec.step } else { -self.spec.step };
+        let to = dev.stepped(last.brightness, step);
+        match dev.write(to) {
+            Ok(()) => {
+                self.error = None;
+                // Steps before the next read add up.
+                if let Some(l) = &mut self.last {
+                    l.brightness = to;
+                }
+            }
+            Err(e) => {
+                let msg = format!(
+                    "{e} (give the user write access to it, e.g. a udev rule for the video group)"
+                );
+                if self.error.as_deref() != Some(msg.as_str()) {
+                    eprintln!("rstat: backlight: {msg}");
+                }
+                self.error = Some(msg);
+            }
+        }
+    }
+}
+
+/// The icon of `icons` for `percent`: n icons split 0–100 into n equal
+/// bands, 100 % in the last.
+pub fn ramp(icons: &[String], percent: f64) -> &str {
+    if icons.is_empty() {
+        return "";
+    }
+    let n = icons.len();
+    let i = ((percent.clamp(0.0, 100.0) / 100.0) * n as f64) as usize;
+    icons[i.min(n - 1)].as_str()
+}
+
+impl Module for Backlight {
+    fn spec(&self) -> &config::Module {
+        &self.spec
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        Some(self.next)
+    }
+
+    fn update(&mut self, cx: &Context<'_>) -> bool {
+        self.next = next_on_grid(self.next, self.interval, cx.now);
+        if self.device.is_none() {
+            // A backlight may have come (a monitor with DDC, a driver
+            // loaded late) without our having heard it.
+            self.discover();
+        }
+        self.refresh()
+    }
+
+    fn write(&self, out: &mut Vec<Segment>) {
+        out.extend(self.segment);
+    }
+
+    fn fd(&self) -> Option<RawFd> {
+        self.uevents.as_ref().map(Uevents::fd)
+    }
+
+    fn on_readable(&mut self) -> bool {
+        let Some(ev) = self.uevents.as_mut().and_then(Uevents::drain) else {
+            return false;
+        };
+        if ev == BacklightEvent::Devices {
+            self.discover();
+        }
+        self.refresh()
+    }
+
+    fn pointer(&mut self, _index: usize, button: Button) -> Option<Command> {
+        match button {
+            Button::ScrollUp => self.scroll(true),
+            Button::ScrollDown => self.scroll(false),
+            _ => return None,
+        }
+        // Due now: the bar's next turn reads and shows the new level, also
+        // where no uevent follows (a driver that sends none, a fixture tree).
+        self.next = Instant::now();
+        None
+    }
+
+    fn state(&self) -> Option<&str> {
+        self.segment.map(|s| {
+            if s.style == self.palette.style(Level::Critical) {
+                "critical"
+            } else if s.style == self.palette.style(Level::Warning) {
+                "warning"
+            } else {
+                "normal"
+            }
+        })
+    }
+
+    fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ramp_bands() {
+        let icons: Vec<String> = ["a", "b", "c", "d"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(ramp(&icons, 0.0), "a");
+        assert_eq!(ramp(&icons, 24.9), "a");
+        assert_eq!(ramp(&icons, 25.0), "b");
+        assert_eq!(ramp(&icons, 99.0), "d");
+        assert_eq!(ramp(&icons, 100.0), "d");
+        assert_eq!(ramp(&icons, f64::NAN), "a");
+        assert_eq!(ramp(&icons, 1e9), "d");
+        assert_eq!(ramp(&[], 50.0), "");
+    }
+}

@@ -1,0 +1,147 @@
+//! The disk module: the space of each configured path's file system
+//! (`statvfs`, through [`crate::collect::disk`]) at its interval, one
+//! segment per path, counted as `df` counts it. A path that cannot be read
+//! (not mounted, removed) hides its segment and says why in
+//! [`Module::error`]; states `normal` / `warning` / `critical` by `percent`.
+
+use std::time::{Duration, Instant};
+
+use super::network::human_rate;
+use super::sample::level;
+use super::{next_on_grid, Align, Context, Level, Module, Palette, Placement, Segment, Text};
+use crate::collect::disk::{DiskPath, DiskReading};
+use crate::config::{self, format::Value};
+
+const GIB: f64 = (1u64 << 30) as f64;
+
+/// The disk module.
+pub struct Disk {
+    spec: config::Module,
+    palette: Palette,
+    align: Align,
+    interval: Duration,
+    next: Instant,
+    paths: Vec<DiskPath>,
+    /// One per path; `None`: that path is hidden.
+    segments: Vec<Option<Segment>>,
+    levels: Vec<Level>,
+    text: String,
+    /// Why the last read of some path failed.
+    error: Option<String>,
+}
+
+impl Disk {
+    /// The instance of `spec`, due at `now`.
+    pub fn new(spec: &config::Module, place: Placement, now: Instant) -> Disk {
+        let paths: Vec<DiskPath> = spec.paths.iter().filter_map(|p| DiskPath::new(p)).collect();
+        Disk {
+            spec: spec.clone(),
+            palette: place.palette,
+            align: place.align,
+            interval: Duration::from_millis(spec.interval_ms.max(1)),
+            next: now,
+            segments: vec![None; paths.len()],
+            levels: vec![Level::Normal; paths.len()],
+            paths,
+            text: String::with_capacity(128),
+            error: None,
+        }
+    }
+
+    /// Shows reading `r` of path `i` (`None`: hidden); true when it changed.
+    pub fn show(&mut self, i: usize, r: Option<&DiskReading>) -> bool {
+        let Some(path) = self.paths.get(i) else {
+            return false;
+        };
+        let seg = r.map(|r| {
+            let (mut used, mut free, mut total) =
+                (Text::default(), Text::default(), Text::default());
+            human_rate(r.used, &mut used);
+            human_rate(r.available, &mut free);
+            human_rate(r.total, &mut total);
+            let values = [
+                Value::Text(&path.shown),
+                Value::Float(r.percent()),
+                Value::Text(used.as_str()),
+                Value::Text(free.as_str()),
+                Value::Text(total.as_str()),
+                Value::Float(r.used as f64 / GIB),
+                Value::Float(r.available as f64 / GIB),
+                Value::Float(r.total as f64 / GIB),
+            ];
+            self.text.clear();
+            self.spec.format.render(&mut self.text, &values);
+            let lv = level(&values, &self.spec.warning, &self.spec.critical);
+            (
+                Segment {
+                    text: Text::new(&self.text),
+                    style: self.palette.style(lv),
+                    align: self.align,
+                    popup: None,
+                    output: None,
+                },
+                lv,
+            )
+        });
+        let (seg, lv) = match seg {
+            Some((s, l)) => (Some(s), l),
+            None => (None, Level::Normal),
+        };
+        let changed = seg != self.segments[i];
+        self.segments[i] = seg;
+        self.levels[i] = lv;
+        changed
+    }
+}
+
+impl Module for Disk {
+    fn spec(&self) -> &config::Module {
+        &self.spec
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        Some(self.next)
+    }
+
+    fn update(&mut self, cx: &Context<'_>) -> bool {
+        self.next = next_on_grid(self.next, self.interval, cx.now);
+        let mut changed = false;
+        let mut failed = false;
+        for i in 0..self.paths.len() {
+            let r = match self.paths[i].read() {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    // Only a new reason is formatted: a path that stays
+                    // missing costs no allocation per tick.
+                    if !failed && self.error.is_none() {
+                        self.error = Some(self.paths[i].error(e).to_string());
+                    }
+                    failed = true;
+                    None
+                }
+            };
+            changed |= self.show(i, r.as_ref());
+        }
+        if !failed {
+            self.error = None;
+        }
+        changed
+    }
+
+    fn write(&self, out: &mut Vec<Segment>) {
+        out.extend(self.segments.iter().flatten());
+    }
+
+    fn state(&self) -> Option<&str> {
+        let worst = self.levels.iter().max().copied()?;
+        Some(match worst {
+            Level::Normal => "normal",
+            Level::Warning => "warning",
+            Level::Critical => "critical",
+        })
+    }
+
+    fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+}
