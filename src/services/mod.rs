@@ -18,6 +18,7 @@
 
 pub mod channel;
 pub mod compositor;
+pub mod dbus;
 
 use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};

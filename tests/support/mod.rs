@@ -24,6 +24,7 @@
 //! the clients' stderr) for a post-mortem.
 #![allow(dead_code)]
 
+pub mod dbus;
 pub mod image;
 pub mod pointer;
 pub mod proc;
