@@ -10,7 +10,8 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use rstat::services::dbus::{
-    daemon_call, name_flags, name_reply, Bus, CallError, ClientId, Event, Message, Rule, Value,
+    daemon_call, name_flags, name_reply, Bus, CallError, Client, ClientId, Event, Message, Rule,
+    Value,
 };
 use support::dbus::PrivateBus;
 
@@ -401,9 +402,10 @@ struct OwnerWatch {
     owner: Option<String>,
     connects: u32,
     losses: u32,
+    timeouts: u32,
 }
 
-impl rstat::services::dbus::Client for OwnerWatch {
+impl Client for OwnerWatch {
     fn id(&self) -> ClientId {
         ClientId(40)
     }
@@ -417,6 +419,10 @@ impl rstat::services::dbus::Client for OwnerWatch {
     fn event(&mut self, _bus: &mut Bus, ev: Event) -> bool {
         let before = self.owner.clone();
         match ev {
+            Event::Reply {
+                cookie: 5,
+                result: Err(CallError::Timeout),
+            } => self.timeouts += 1,
             Event::Reply { cookie: 1, result } => {
                 // NameHasNoOwner (an error) means nobody.
                 self.owner = result
@@ -482,6 +488,7 @@ fn shared_connection_routes_to_clients_and_reconnects() {
         owner: None,
         connects: 0,
         losses: 0,
+        timeouts: 0,
     };
     let mut shared = rstat::services::dbus::Shared::new(vec![Box::new(watch)]);
     shared.connect(&pb.address).expect("connect");
@@ -517,6 +524,34 @@ fn shared_connection_routes_to_clients_and_reconnects() {
         owner(&shared)
     );
 
+    // A call nobody answers: its timeout alone makes the shared
+    // descriptor readable, at the deadline.
+    let to = want.clone().unwrap_or_default();
+    shared
+        .command(|w: &mut OwnerWatch, bus| {
+            let m = Message::call(&to, "/nothing", "org.rstat.T", "Never");
+            bus.call(w.id(), 5, &m, Duration::from_millis(300))
+        })
+        .expect("connected, client present");
+    let t0 = Instant::now();
+    let fd = shared.fd().expect("fd");
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // `other` never reads its socket, so only the timer can wake us.
+    // SAFETY: poll(2) on the shared bus's descriptor.
+    let n = unsafe { libc::poll(&mut p, 1, 3000) };
+    assert_eq!(n, 1);
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_millis(2000),
+        "{took:?}"
+    );
+    let _ = shared.dispatch(Instant::now());
+    assert_eq!(shared.client::<OwnerWatch>().map(|w| w.timeouts), Some(1));
+
     // The daemon goes: dispatch fails, the client is told, and a new bus
     // sets it up again.
     pb.kill();
@@ -537,4 +572,53 @@ fn shared_connection_routes_to_clients_and_reconnects() {
         .deadline()
         .is_none()));
     assert_eq!(shared.client::<OwnerWatch>().map(|w| w.connects), Some(2));
+}
+
+#[test]
+fn session_bus_service_hands_modules_its_clients() {
+    use rstat::services::{bus::BusService, Service};
+    let none = BusService::session(&|_| None, vec![]);
+    assert!(none
+        .unavailable()
+        .is_some_and(|w| w.contains("DBUS_SESSION_BUS_ADDRESS")));
+    let Some(pb) = bus_or_skip("service") else {
+        return;
+    };
+    let addr = pb.address.clone();
+    let watch = OwnerWatch {
+        name: "org.freedesktop.DBus",
+        owner: None,
+        connects: 0,
+        losses: 0,
+        timeouts: 0,
+    };
+    let mut svc = BusService::session(
+        &move |k| (k == "DBUS_SESSION_BUS_ADDRESS").then(|| addr.clone()),
+        vec![Box::new(watch)],
+    );
+    assert!(svc.unavailable().is_none());
+    assert!(svc.view().session_bus().is_some_and(|s| s.is_none()));
+    svc.connect().expect("connect");
+    let end = Instant::now() + Duration::from_secs(5);
+    let owner = |svc: &BusService| {
+        svc.view()
+            .session_bus()
+            .flatten()
+            .and_then(|s| s.client::<OwnerWatch>())
+            .and_then(|w| w.owner.clone())
+    };
+    while owner(&svc).is_none() && Instant::now() < end {
+        let mut p = libc::pollfd {
+            fd: svc.fd().expect("fd while connected"),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: poll(2) on the service's descriptor.
+        unsafe { libc::poll(&mut p, 1, 50) };
+        svc.dispatch().expect("dispatch");
+    }
+    // The daemon owns its own name.
+    assert_eq!(owner(&svc).as_deref(), Some("org.freedesktop.DBus"));
+    svc.disconnect();
+    assert!(svc.fd().is_none());
 }

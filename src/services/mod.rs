@@ -16,6 +16,7 @@
 //! plain state, a file here with a type implementing [`Service`], and one
 //! line in [`registry`] (the README's "Services" section walks through it).
 
+pub mod bus;
 pub mod channel;
 pub mod compositor;
 pub mod dbus;
@@ -31,16 +32,22 @@ pub use channel::{channel, Receiver, Sender};
 pub enum Id {
     /// Sway's or Hyprland's IPC: workspaces, the focused window.
     Compositor,
+    /// The D-Bus session bus: the tray, media players.
+    SessionBus,
+    /// The D-Bus system bus: power profiles, Bluetooth.
+    SystemBus,
 }
 
 impl Id {
     /// Every service, in registry order.
-    pub const ALL: [Id; 1] = [Id::Compositor];
+    pub const ALL: [Id; 3] = [Id::Compositor, Id::SessionBus, Id::SystemBus];
 
     /// How messages name it ("compositor IPC lost …").
     pub fn name(self) -> &'static str {
         match self {
             Id::Compositor => "compositor IPC",
+            Id::SessionBus => "session bus",
+            Id::SystemBus => "system bus",
         }
     }
 
@@ -84,6 +91,11 @@ impl Set {
 pub enum View<'a> {
     /// Workspaces and the focused window.
     Compositor(Option<&'a crate::compositor::State>),
+    /// The session bus's connection and clients (read yours with
+    /// [`dbus::Shared::client`]).
+    SessionBus(Option<&'a dbus::Shared>),
+    /// The system bus's.
+    SystemBus(Option<&'a dbus::Shared>),
 }
 
 impl View<'_> {
@@ -91,6 +103,8 @@ impl View<'_> {
     pub fn id(&self) -> Id {
         match self {
             View::Compositor(_) => Id::Compositor,
+            View::SessionBus(_) => Id::SessionBus,
+            View::SystemBus(_) => Id::SystemBus,
         }
     }
 }
@@ -98,9 +112,24 @@ impl View<'_> {
 impl<'a> View<'a> {
     /// The compositor's state, when this is the compositor's view.
     pub fn compositor(self) -> Option<Option<&'a crate::compositor::State>> {
-        #[allow(unreachable_patterns)] // until a second service exists
         match self {
             View::Compositor(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The session bus, when this is its view (`Some(None)`: not connected).
+    pub fn session_bus(self) -> Option<Option<&'a dbus::Shared>> {
+        match self {
+            View::SessionBus(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The system bus, when this is its view.
+    pub fn system_bus(self) -> Option<Option<&'a dbus::Shared>> {
+        match self {
+            View::SystemBus(s) => Some(s),
             _ => None,
         }
     }
@@ -183,7 +212,11 @@ pub trait Service {
 /// Every service the bar knows, in [`Id::ALL`] order, none connected: the
 /// one registration list. `env` reads the environment (tests pass their own).
 pub fn registry(env: &dyn Fn(&str) -> Option<String>) -> Vec<Box<dyn Service>> {
-    vec![Box::new(compositor::Compositor::from_env(env))]
+    vec![
+        Box::new(compositor::Compositor::from_env(env)),
+        Box::new(bus::BusService::session(env, bus::session_clients())),
+        Box::new(bus::BusService::system(env, bus::system_clients())),
+    ]
 }
 
 /// Reconnect delays: 100 ms doubling to 5 s, reset after a success.
