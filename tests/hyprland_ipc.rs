@@ -109,9 +109,16 @@ fn a_session_transcript() {
     assert_eq!(names(&c, |w| w.urgent), ["1"]);
 
     // Events this client does not know change nothing.
-    ev.write_all(b"bell>>\nconfigreloaded>>\nsubmap>>resize\nscreencast>>1,0\n")
+    ev.write_all(b"bell>>\nconfigreloaded>>\nscreencast>>1,0\n")
         .unwrap();
     assert!(!pump(&mut c).unwrap());
+    // A submap is shown (the mode module), and leaving it hides it.
+    ev.write_all(b"submap>>resize\n").unwrap();
+    assert!(pump(&mut c).unwrap());
+    assert_eq!(c.state().mode, "resize");
+    ev.write_all(b"submap>>\n").unwrap();
+    assert!(pump(&mut c).unwrap());
+    assert_eq!(c.state().mode, "");
 
     // A line split across two writes is reassembled.
     ev.write_all(b"activewindow>>kitty,ha").unwrap();
@@ -166,4 +173,231 @@ fn no_instance_is_a_clear_error() {
             .contains("no .socket2.sock for instance missing"),
         "{err}"
     );
+}
+
+/// A 0.56 session: the JSON shapes `HyprCtl.cpp` writes, one special
+/// workspace (open) and one name-based one.
+fn session_056(provider: Option<&str>) -> Model {
+    let mut m = Model::new(
+        json!([
+            {"id": 1, "name": "1", "monitor": "DP-1", "monitorID": 0, "windows": 1, "hasfullscreen": false,
+             "lastwindow": "0x55a3c0", "lastwindowtitle": "kitty", "ispersistent": false, "tiledLayout": "dwindle"},
+            {"id": -98, "name": "special:magic", "monitor": "DP-1", "monitorID": 0, "windows": 1, "hasfullscreen": false,
+             "lastwindow": "0x66b4d0", "lastwindowtitle": "btop", "ispersistent": false, "tiledLayout": "dwindle"},
+            {"id": -1337, "name": "code", "monitor": "DP-1", "monitorID": 0, "windows": 0, "hasfullscreen": false,
+             "lastwindow": "0x0", "lastwindowtitle": "", "ispersistent": true, "tiledLayout": "dwindle"}
+        ]),
+        json!([
+            {"id": 0, "name": "DP-1", "description": "Dell U2720Q", "make": "Dell", "model": "U2720Q", "serial": "",
+             "width": 3840, "height": 2160, "refreshRate": 60.0, "x": 0, "y": 0,
+             "activeWorkspace": {"id": 1, "name": "1"}, "specialWorkspace": {"id": 0, "name": ""},
+             "reserved": [0, 30, 0, 0], "scale": 1.5, "transform": 0, "focused": true, "dpmsStatus": true,
+             "vrr": false, "disabled": false, "currentFormat": "XRGB8888", "mirrorOf": "none", "availableModes": []}
+        ]),
+        json!({"address": "0x55a3c0", "mapped": true, "hidden": false, "at": [0, 30], "size": [1280, 1410],
+               "workspace": {"id": 1, "name": "1"}, "floating": false, "monitor": 0, "class": "kitty",
+               "title": "~", "initialClass": "kitty", "initialTitle": "kitty", "pid": 4242,
+               "xwayland": false, "pinned": false, "fullscreen": 0, "fullscreenClient": 0,
+               "grouped": [], "tags": [], "swallowing": "0x0", "focusHistoryID": 0}),
+        json!([]),
+    );
+    m.provider = provider.map(str::to_string);
+    m
+}
+
+fn open(hypr: &FakeHyprland) -> Connection {
+    Connection::open(&Detected::Hyprland(hypr.sig.clone()), Some(&hypr.runtime))
+        .expect("connecting to the stand-in")
+}
+
+#[test]
+fn clicks_use_the_form_the_config_provider_takes() {
+    for (provider, want_focus, want_cycle) in [
+        (
+            Some("lua"),
+            r#"dispatch hl.dsp.focus({ workspace = "name:code" })"#,
+            r#"dispatch hl.dsp.focus({ workspace = "m+1" })"#,
+        ),
+        (
+            Some("hyprlang"),
+            "dispatch workspace name:code",
+            "dispatch workspace m+1",
+        ),
+        // Before 0.55: no configProvider, the legacy form.
+        (
+            None,
+            "dispatch workspace name:code",
+            "dispatch workspace m+1",
+        ),
+    ] {
+        let hypr = FakeHyprland::start(
+            &format!("form-{}", provider.unwrap_or("none")),
+            session_056(provider),
+        );
+        let mut c = open(&hypr);
+        c.focus_workspace("code")
+            .unwrap_or_else(|e| panic!("{provider:?}: {e}"));
+        c.cycle_workspace(1)
+            .unwrap_or_else(|e| panic!("{provider:?}: {e}"));
+        let m = hypr.model.lock().unwrap();
+        assert_eq!(m.commands, [want_focus, want_cycle], "{provider:?}");
+        assert!(m.refused.is_empty(), "{provider:?}: {:?}", m.refused);
+        // `j/status` once per connection.
+        let asked = m.requests.iter().filter(|(_, r)| r == "j/status").count();
+        assert_eq!(asked, 1, "{provider:?}");
+    }
+}
+
+#[test]
+fn the_stand_in_refuses_the_other_form_with_hyprlands_text() {
+    // What a bar that ignored configProvider would see (Waybar's breakage).
+    let hypr = FakeHyprland::start("refuse", session_056(Some("lua")));
+    let mut c = open(&hypr);
+    let Connection::Hyprland(h) = &mut c else {
+        unreachable!()
+    };
+    let e = h
+        .dispatch_command("dispatch workspace name:code")
+        .expect_err("the legacy form under Lua");
+    let msg = e.to_string();
+    assert!(msg.contains("')' expected near 'name'"), "{msg}");
+    assert!(
+        msg.contains("your syntax might need to be updated"),
+        "{msg}"
+    );
+    // A special workspace toggles in Lua form.
+    c.focus_workspace("special:magic").expect("toggle special");
+    assert_eq!(
+        hypr.model.lock().unwrap().commands,
+        [r#"dispatch hl.dsp.workspace.toggle_special("magic")"#]
+    );
+
+    let hypr = FakeHyprland::start("refuse-legacy", session_056(Some("hyprlang")));
+    let c = open(&hypr);
+    let Connection::Hyprland(mut h) = c else {
+        unreachable!()
+    };
+    let e = h
+        .dispatch_command(r#"dispatch hl.dsp.focus({ workspace = "1" })"#)
+        .expect_err("the Lua form under hyprlang");
+    assert!(e.to_string().contains("Invalid dispatcher"), "{e}");
+}
+
+#[test]
+fn special_named_submap_layout_class_and_fullscreen() {
+    let hypr = FakeHyprland::start("state056", session_056(Some("lua")));
+    let mut c = open(&hypr);
+    let s2 = hypr.serve_events();
+    support_wait(|| s2.clients() == 1);
+    // Closed special workspaces are not listed; name-based ones are.
+    assert_eq!(names(&c, |_| true), ["1", "code"]);
+    assert_eq!(c.state().class, "kitty");
+    assert_eq!(c.state().layout, "English (US)");
+    assert_eq!(c.state().mode, "");
+    assert!(!c.state().fullscreen);
+
+    // The user opens the special workspace: the monitor says so.
+    hypr.model.lock().unwrap().monitors[0]["specialWorkspace"] =
+        json!({"id": -98, "name": "special:magic"});
+    s2.post("activespecial", "special:magic,DP-1");
+    s2.post("activespecialv2", "-98,special:magic,DP-1");
+    pump(&mut c).unwrap();
+    let sp: Vec<_> = c
+        .state()
+        .workspaces
+        .iter()
+        .map(|w| (w.name.as_str(), w.special))
+        .collect();
+    assert_eq!(sp, [("1", false), ("code", false), ("special:magic", true)]);
+
+    s2.post("submap", "resize");
+    pump(&mut c).unwrap();
+    assert_eq!(c.state().mode, "resize");
+    s2.post("submap", "");
+    pump(&mut c).unwrap();
+    assert_eq!(c.state().mode, "");
+
+    s2.post("activelayout", "at-translated-set-2-keyboard,German");
+    pump(&mut c).unwrap();
+    assert_eq!(c.state().layout, "German");
+
+    hypr.model.lock().unwrap().active["fullscreen"] = json!(2);
+    s2.post("fullscreen", "1");
+    pump(&mut c).unwrap();
+    assert!(c.state().fullscreen);
+
+    // A title past 1024 bytes, with a newline: Hyprland cuts the event, the
+    // client reads the whole title from j/activewindow instead.
+    let long = format!("{}\nend", "é".repeat(700));
+    {
+        let mut m = hypr.model.lock().unwrap();
+        m.active["title"] = json!(long);
+        m.active["class"] = json!("foot");
+    }
+    s2.post("activewindow", &format!("foot,{long}"));
+    pump(&mut c).unwrap();
+    assert_eq!(c.state().title, long);
+    assert_eq!(c.state().class, "foot");
+
+    // A workspace changes its id (0.56's changeworkspaceid).
+    hypr.model.lock().unwrap().workspaces[0]["id"] = json!(7);
+    hypr.model.lock().unwrap().monitors[0]["activeWorkspace"] = json!({"id": 7, "name": "1"});
+    s2.post("changeworkspaceid", "1,7");
+    pump(&mut c).unwrap();
+    assert_eq!(c.state().workspaces[0].id, 7);
+    assert!(c.state().workspaces[0].focused);
+}
+
+#[test]
+fn a_client_64_events_behind_is_dropped_and_reconnects_to_fresh_state() {
+    let hypr = FakeHyprland::start("drop64", session_056(Some("lua")));
+    let mut c = open(&hypr);
+    let s2 = hypr.serve_events();
+    support_wait(|| s2.clients() == 1);
+    // The client does not read: the socket fills, then 64 queue, then drop.
+    let mut n = 0;
+    while s2.dropped() == 0 && n < 100_000 {
+        s2.post("windowtitle", "55a3c0");
+        n += 1;
+    }
+    assert_eq!(s2.dropped(), 1, "dropped after {n} events");
+    // The client reads what was written, then the end.
+    let err = loop {
+        match pump(&mut c) {
+            Ok(_) => continue,
+            Err(e) => break e,
+        }
+    };
+    assert!(err.to_string().contains("closed the event socket"), "{err}");
+    // Meanwhile a workspace appeared: the new connection has it.
+    hypr.model.lock().unwrap().workspaces[0]["name"] = json!("one");
+    let c2 = open(&hypr);
+    assert_eq!(names(&c2, |_| true), ["one", "code"]);
+}
+
+#[test]
+fn unexpected_reply_shapes_are_errors_or_empty_never_panics() {
+    let mut m = session_056(Some("lua"));
+    m.workspaces = json!({"not": "a list"});
+    m.monitors = json!([{"name": 5, "activeWorkspace": "x"}, null, 3]);
+    m.active = json!(["odd"]);
+    m.devices = json!("nope");
+    let hypr = FakeHyprland::start("shapes", m);
+    let c = open(&hypr);
+    assert!(c.state().workspaces.is_empty());
+    assert_eq!(c.state().title, "");
+    assert_eq!(c.state().layout, "");
+    // Workspaces with wrong field types are skipped, the rest kept.
+    let mut m = session_056(None);
+    m.workspaces = json!([{"id": "1", "name": "1"}, {"id": 2, "name": 2}, {"id": 3, "name": "3", "monitor": "DP-1"}]);
+    let hypr = FakeHyprland::start("shapes2", m);
+    assert_eq!(names(&open(&hypr), |_| true), ["3"]);
+}
+
+fn support_wait(mut f: impl FnMut() -> bool) {
+    let t = std::time::Instant::now();
+    while !f() {
+        assert!(t.elapsed() < Duration::from_secs(5), "timed out");
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }

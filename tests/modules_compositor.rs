@@ -28,7 +28,8 @@ fn model() -> Model {
         json!([
             {"id": 1, "name": "1", "monitor": "DP-1", "windows": 1},
             {"id": 2, "name": "2", "monitor": "DP-1", "windows": 0},
-            {"id": 3, "name": "3:web", "monitor": "HDMI-A-1", "windows": 1}
+            {"id": 3, "name": "3:web", "monitor": "HDMI-A-1", "windows": 1},
+            {"id": -98, "name": "special:magic", "monitor": "DP-1", "windows": 1}
         ]),
         json!([
             {"id": 0, "name": "DP-1", "activeWorkspace": {"id": 1, "name": "1"}, "focused": true},
@@ -189,11 +190,23 @@ fn thousands_of_focus_changes_do_not_grow_memory() {
     let mut segs = Vec::with_capacity(64);
     let mut round = |i: usize, m: &mut Modules, c: &mut Connection| {
         let ws = 1 + i % 2;
-        hypr.model.lock().unwrap().monitors[0]["activeWorkspace"] =
-            json!({"id": ws, "name": ws.to_string()});
+        // Every third round the special workspace opens, then closes; the
+        // submap goes in and out.
+        let special = i % 3 == 0;
+        {
+            let mut md = hypr.model.lock().unwrap();
+            md.monitors[0]["activeWorkspace"] = json!({"id": ws, "name": ws.to_string()});
+            md.monitors[0]["specialWorkspace"] = if special {
+                json!({"id": -98, "name": "special:magic"})
+            } else {
+                json!({"id": 0, "name": ""})
+            };
+        }
         let line = format!(
-            "workspace>>{ws}\nactivewindow>>kitty,title number {}\n",
-            i % 7
+            "workspace>>{ws}\nactivewindow>>kitty,title number {}\nactivespecialv2>>{},DP-1\nsubmap>>{}\n",
+            i % 7,
+            if special { "-98,special:magic" } else { "," },
+            if i % 2 == 0 { "resize" } else { "" },
         );
         ev.write_all(line.as_bytes()).unwrap();
         pump(c, m);
@@ -208,7 +221,7 @@ fn thousands_of_focus_changes_do_not_grow_memory() {
         round(i, &mut m, &mut c);
     }
     let grown = common::alloc::live_bytes() - before;
-    eprintln!("{n} focus changes: live heap {grown:+} bytes");
+    eprintln!("{n} rounds (focus, special workspace, submap): live heap {grown:+} bytes");
     // Waybar's report: ≈ 174 KB per Hyprland focus change. Here: nothing
     // per event (slack for the stand-in's own thread and lock).
     assert!(

@@ -7,6 +7,15 @@
 //! something changed, and the state is re-read from `j/workspaces` and
 //! `j/monitors` rather than patched, so it can never drift. Unknown events
 //! are ignored.
+//!
+//! Since 0.55 a Lua config changes what `dispatch` takes: with one, the
+//! payload is Lua (`hl.dsp.focus({ workspace = "1" })`) and the old form is
+//! a Lua syntax error; `j/status` says which (`configProvider`: `lua` or
+//! `hyprlang`), asked once per connection. Hyprland drops an event client
+//! 64 events behind and cuts event data at 1024 bytes (its
+//! `src/managers/EventManager.cpp`): a drop is a lost connection the bar
+//! answers by reconnecting, and a cut title is re-read from
+//! `j/activewindow`.
 
 use std::collections::BTreeSet;
 use std::io::{ErrorKind, Read, Write};
@@ -31,10 +40,85 @@ pub fn socket_dir(sig: &str, runtime_dir: Option<&Path>) -> Option<PathBuf> {
         .find(|d| d.join(".socket2.sock").exists())
 }
 
+/// Event data longer than this was cut by Hyprland.
+pub const EVENT_DATA_CUT: usize = 1024;
+
+/// Special workspaces have ids from -99 down (to -1336); name-based ones
+/// (`workspace name:code`) from -1337 down.
+pub const SPECIAL_FIRST: i64 = -99;
+/// The first id of name-based workspaces.
+pub const NAMED_FIRST: i64 = -1337;
+
+/// Which `dispatch` payload the running Hyprland takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Dispatch {
+    /// `dispatch workspace name:3` (hyprlang configs; before 0.55 always).
+    #[default]
+    Legacy,
+    /// `dispatch hl.dsp.focus({ workspace = "name:3" })` (a Lua config).
+    Lua,
+}
+
+impl Dispatch {
+    /// From a `j/status` reply: `configProvider` `lua` is Lua, anything else
+    /// (`hyprlang`, the field absent, a reply that is not JSON) the legacy form.
+    pub fn from_status(reply: &[u8]) -> Dispatch {
+        let v: Value = serde_json::from_slice(reply).unwrap_or(Value::Null);
+        match v.get("configProvider").and_then(Value::as_str) {
+            Some("lua") => Dispatch::Lua,
+            _ => Dispatch::Legacy,
+        }
+    }
+
+    /// The command that focuses the workspace `selector` (a Hyprland
+    /// workspace selector: `name:code`, `m+1`).
+    pub fn focus(self, selector: &str) -> String {
+        match self {
+            Dispatch::Legacy => format!("dispatch workspace {selector}"),
+            Dispatch::Lua => format!(
+                "dispatch hl.dsp.focus({{ workspace = {} }})",
+                lua_string(selector)
+            ),
+        }
+    }
+
+    /// The command that opens or closes special workspace `name` (without
+    /// its `special:` prefix).
+    pub fn toggle_special(self, name: &str) -> String {
+        match self {
+            Dispatch::Legacy => format!("dispatch togglespecialworkspace {name}"),
+            Dispatch::Lua => format!(
+                "dispatch hl.dsp.workspace.toggle_special({})",
+                lua_string(name)
+            ),
+        }
+    }
+}
+
+/// A Lua string literal of `s` (any bytes a workspace name may hold).
+pub fn lua_string(s: &str) -> String {
+    let mut q = String::with_capacity(s.len() + 2);
+    q.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => q.push_str("\\\""),
+            '\\' => q.push_str("\\\\"),
+            '\n' => q.push_str("\\n"),
+            '\r' => q.push_str("\\r"),
+            '\0' => q.push_str("\\0"),
+            c => q.push(c),
+        }
+    }
+    q.push('"');
+    q
+}
+
 /// Workspaces from `j/workspaces` and `j/monitors` replies, with
-/// visibility and focus from each monitor's active workspace.
+/// visibility and focus from each monitor's active workspace. Special
+/// workspaces are listed while open on a monitor (its `specialWorkspace`);
+/// name-based ones always.
 pub fn parse_state(workspaces: &Value, monitors: &Value, urgent: &BTreeSet<i64>) -> Vec<Workspace> {
-    let mons: Vec<(&str, i64, bool)> = monitors
+    let mons: Vec<(&str, i64, bool, i64)> = monitors
         .as_array()
         .map(|a| {
             a.iter()
@@ -43,6 +127,10 @@ pub fn parse_state(workspaces: &Value, monitors: &Value, urgent: &BTreeSet<i64>)
                         m.get("name")?.as_str()?,
                         m.get("activeWorkspace")?.get("id")?.as_i64()?,
                         m.get("focused").and_then(Value::as_bool).unwrap_or(false),
+                        m.get("specialWorkspace")
+                            .and_then(|s| s.get("id"))
+                            .and_then(Value::as_i64)
+                            .unwrap_or(0),
                     ))
                 })
                 .collect()
@@ -55,17 +143,26 @@ pub fn parse_state(workspaces: &Value, monitors: &Value, urgent: &BTreeSet<i64>)
                 .filter_map(|w| {
                     let id = w.get("id")?.as_i64()?;
                     let name = w.get("name")?.as_str()?;
-                    // Special (scratchpad) workspaces have negative ids.
-                    if id < 0 || name.starts_with("special:") {
+                    let output = w.get("monitor").and_then(Value::as_str).unwrap_or("");
+                    let special =
+                        (NAMED_FIRST < id && id <= SPECIAL_FIRST) || name.starts_with("special:");
+                    if special {
+                        let open = mons.iter().any(|&(m, _, _, sp)| m == output && sp == id);
+                        if !open {
+                            return None;
+                        }
+                    } else if id < 0 && id > NAMED_FIRST {
+                        // -1 (invalid) and the like: nothing a user made.
                         return None;
                     }
-                    let output = w.get("monitor").and_then(Value::as_str).unwrap_or("");
-                    let visible = mons
-                        .iter()
-                        .any(|&(m, active, _)| m == output && active == id);
-                    let focused = mons
-                        .iter()
-                        .any(|&(m, active, f)| f && m == output && active == id);
+                    let visible = special
+                        || mons
+                            .iter()
+                            .any(|&(m, active, _, _)| m == output && active == id);
+                    let focused = !special
+                        && mons
+                            .iter()
+                            .any(|&(m, active, f, _)| f && m == output && active == id);
                     Some(Workspace {
                         id,
                         name: name.to_string(),
@@ -73,6 +170,7 @@ pub fn parse_state(workspaces: &Value, monitors: &Value, urgent: &BTreeSet<i64>)
                         focused,
                         visible,
                         urgent: urgent.contains(&id) && !focused,
+                        special,
                     })
                 })
                 .collect()
@@ -84,32 +182,88 @@ pub fn parse_state(workspaces: &Value, monitors: &Value, urgent: &BTreeSet<i64>)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Refresh {
     pub workspaces: bool,
+    /// The focused window (title, class, fullscreen) from `j/activewindow`.
     pub title: bool,
     /// A window asked for attention (its address is the event's data).
     pub urgent: bool,
 }
 
-/// Classifies one event line (`workspace>>2`); `title` holds the new window
-/// title when the event carries it.
-pub fn classify(line: &str) -> (Refresh, Option<&str>) {
+/// What an event line says directly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Says<'a> {
+    Nothing,
+    /// `activewindow>>CLASS,TITLE`.
+    Window {
+        class: &'a str,
+        title: &'a str,
+    },
+    /// `submap>>NAME` (empty: the default one).
+    Submap(&'a str),
+    /// `activelayout>>KEYBOARD,LAYOUT`.
+    Layout(&'a str),
+    /// `fullscreen>>1`.
+    Fullscreen(bool),
+}
+
+/// Classifies one event line (`workspace>>2`).
+pub fn classify(line: &str) -> (Refresh, Says<'_>) {
     let (name, data) = line.split_once(">>").unwrap_or((line, ""));
     let mut r = Refresh::default();
+    // Data cut at 1024 bytes: what it says is incomplete; ask instead.
+    let cut = data.len() >= EVENT_DATA_CUT;
     match name {
         "workspace" | "workspacev2" | "focusedmon" | "focusedmonv2" | "createworkspace"
         | "createworkspacev2" | "destroyworkspace" | "destroyworkspacev2" | "moveworkspace"
         | "moveworkspacev2" | "renameworkspace" | "monitoradded" | "monitoraddedv2"
-        | "monitorremoved" | "monitorremovedv2" | "movewindow" | "movewindowv2" | "openwindow" => {
+        | "monitorremoved" | "monitorremovedv2" | "movewindow" | "movewindowv2" | "openwindow"
+        | "activespecial" | "activespecialv2" | "changeworkspaceid" => {
             r.workspaces = true;
         }
         // activewindow>>CLASS,TITLE: the title may itself hold commas.
-        "activewindow" => {
-            return (r, Some(data.split_once(',').map_or("", |(_, t)| t)));
+        "activewindow" if !cut => {
+            let (class, title) = data.split_once(',').unwrap_or((data, ""));
+            return (r, Says::Window { class, title });
         }
-        "closewindow" | "windowtitle" | "windowtitlev2" => r.title = true,
+        "activewindow" | "closewindow" | "windowtitle" | "windowtitlev2" => r.title = true,
         "urgent" => r.urgent = true,
+        "submap" => return (r, Says::Submap(data)),
+        "activelayout" => {
+            // Keyboard names have no commas; layout names may.
+            return (r, Says::Layout(data.split_once(',').map_or("", |(_, l)| l)));
+        }
+        "fullscreen" => return (r, Says::Fullscreen(data.trim() == "1")),
         _ => {}
     }
-    (r, None)
+    (r, Says::Nothing)
+}
+
+/// The active layout of the keyboard a `j/devices` reply marks `main`
+/// (the last one used), or of the first keyboard.
+pub fn main_layout(devices: &Value) -> String {
+    let kbs = devices.get("keyboards").and_then(Value::as_array);
+    let pick = kbs.and_then(|a| {
+        a.iter()
+            .find(|k| k.get("main").and_then(Value::as_bool) == Some(true))
+            .or_else(|| a.first())
+    });
+    pick.and_then(|k| k.get("active_keymap"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
+/// The submap a `j/submap` reply names; `default` is none.
+pub fn submap_of(reply: &[u8]) -> String {
+    match serde_json::from_slice::<Value>(reply) {
+        Ok(Value::String(s)) if s != "default" => s,
+        _ => String::new(),
+    }
+}
+
+/// Replaces `dst` with `src`, keeping its allocation.
+fn set(dst: &mut String, src: &str) {
+    dst.clear();
+    dst.push_str(src);
 }
 
 /// A connection to Hyprland.
@@ -119,6 +273,8 @@ pub struct Client {
     rbuf: Vec<u8>,
     urgent: BTreeSet<i64>,
     state: State,
+    /// The dispatch form, from `j/status` at connect.
+    form: Dispatch,
 }
 
 impl Client {
@@ -145,9 +301,17 @@ impl Client {
             rbuf: Vec::with_capacity(16 * 1024),
             urgent: BTreeSet::new(),
             state: State::default(),
+            form: Dispatch::Legacy,
         };
+        // Before 0.55 `j/status` is an unknown request: the legacy form.
+        c.form = Dispatch::from_status(&c.request("j/status")?);
         c.refresh_workspaces()?;
         c.refresh_title()?;
+        // Both are extras: a Hyprland without them still gives workspaces.
+        c.state.mode = submap_of(&c.request("j/submap")?);
+        c.state.layout = c
+            .json("j/devices")
+            .map_or_else(|_| String::new(), |d| main_layout(&d));
         Ok(c)
     }
 
@@ -159,6 +323,11 @@ impl Client {
     /// The current state.
     pub fn state(&self) -> &State {
         &self.state
+    }
+
+    /// The dispatch form this connection chose.
+    pub fn form(&self) -> Dispatch {
+        self.form
     }
 
     /// One request on `.socket.sock`; the reply is everything until EOF.
@@ -213,11 +382,11 @@ impl Client {
 
     fn refresh_title(&mut self) -> Result<(), Error> {
         let w = self.json("j/activewindow")?;
-        self.state.title = w
-            .get("title")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        let text = |k| w.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        self.state.title = text("title");
+        self.state.class = text("class");
+        // 0: none; 1 maximised, 2 fullscreen, 3 both (its fullscreen modes).
+        self.state.fullscreen = w.get("fullscreen").and_then(Value::as_i64).unwrap_or(0) != 0;
         Ok(())
     }
 
@@ -254,13 +423,24 @@ impl Client {
         let before = self.state.clone();
         let mut todo = Refresh::default();
         let mut urgent = Vec::new();
+        let mut fullscreen = false;
         let mut consumed = 0;
         while let Some(nl) = self.rbuf[consumed..].iter().position(|&b| b == b'\n') {
             let line = String::from_utf8_lossy(&self.rbuf[consumed..consumed + nl]).into_owned();
             consumed += nl + 1;
-            let (r, title) = classify(&line);
-            if let Some(t) = title {
-                self.state.title = t.to_string();
+            let (r, says) = classify(&line);
+            match says {
+                Says::Nothing => {}
+                Says::Window { class, title } => {
+                    set(&mut self.state.title, title);
+                    set(&mut self.state.class, class);
+                    // Whether the newly focused window is fullscreen (the
+                    // `fullscreen` event says only changes).
+                    fullscreen = true;
+                }
+                Says::Submap(m) => set(&mut self.state.mode, if m == "default" { "" } else { m }),
+                Says::Layout(l) => set(&mut self.state.layout, l),
+                Says::Fullscreen(f) => self.state.fullscreen = f,
             }
             todo.workspaces |= r.workspaces;
             todo.title |= r.title;
@@ -282,8 +462,27 @@ impl Client {
         }
         if todo.title {
             self.refresh_title()?;
+        } else if fullscreen {
+            let w = self.json("j/activewindow")?;
+            self.state.fullscreen = w.get("fullscreen").and_then(Value::as_i64).unwrap_or(0) != 0;
         }
         Ok(self.state != before)
+    }
+
+    /// Focuses workspace `name`, in the form this Hyprland takes (special
+    /// workspaces are toggled).
+    pub fn focus_workspace(&mut self, name: &str) -> Result<(), Error> {
+        let cmd = match name.strip_prefix("special:") {
+            Some(sp) => self.form.toggle_special(sp),
+            None => self.form.focus(&format!("name:{name}")),
+        };
+        self.dispatch_command(&cmd)
+    }
+
+    /// The next (+1) or previous workspace on the focused monitor.
+    pub fn cycle_workspace(&mut self, dir: i32) -> Result<(), Error> {
+        let cmd = self.form.focus(if dir > 0 { "m+1" } else { "m-1" });
+        self.dispatch_command(&cmd)
     }
 
     /// Sends a command such as `dispatch workspace name:3`; Hyprland answers `ok`.
@@ -336,17 +535,126 @@ mod tests {
         assert!(classify("workspace>>2").0.workspaces);
         assert!(classify("workspacev2>>2,2").0.workspaces);
         assert!(classify("focusedmon>>DP-1,2").0.workspaces);
+        assert!(
+            classify("activespecialv2>>-98,special:magic,DP-1")
+                .0
+                .workspaces
+        );
+        assert!(classify("changeworkspaceid>>3,7").0.workspaces);
         assert_eq!(
             classify("activewindow>>kitty,~: vim, notes").1,
-            Some("~: vim, notes")
+            Says::Window {
+                class: "kitty",
+                title: "~: vim, notes"
+            }
         );
-        assert_eq!(classify("activewindow>>,").1, Some(""));
+        assert_eq!(
+            classify("activewindow>>,").1,
+            Says::Window {
+                class: "",
+                title: ""
+            }
+        );
+        // Cut at 1024 bytes: re-read instead of showing a cut title.
+        let long = format!("activewindow>>kitty,{}", "x".repeat(EVENT_DATA_CUT - 6));
+        assert_eq!(
+            classify(&long),
+            (
+                Refresh {
+                    title: true,
+                    ..Default::default()
+                },
+                Says::Nothing
+            )
+        );
+        assert_eq!(classify("submap>>resize").1, Says::Submap("resize"));
+        assert_eq!(classify("submap>>").1, Says::Submap(""));
+        assert_eq!(
+            classify("activelayout>>at-translated-set-2-keyboard,German (Neo 2)").1,
+            Says::Layout("German (Neo 2)")
+        );
+        assert_eq!(classify("fullscreen>>1").1, Says::Fullscreen(true));
+        assert_eq!(classify("fullscreen>>0").1, Says::Fullscreen(false));
         assert!(classify("closewindow>>80a6f50").0.title);
         assert!(classify("urgent>>80a6f50").0.urgent);
-        assert_eq!(classify("someday_new_event>>x"), (Refresh::default(), None));
+        assert_eq!(
+            classify("someday_new_event>>x"),
+            (Refresh::default(), Says::Nothing)
+        );
         assert_eq!(
             classify("garbage without separator"),
-            (Refresh::default(), None)
+            (Refresh::default(), Says::Nothing)
         );
+    }
+
+    #[test]
+    fn special_and_named_workspaces() {
+        let ws = json!([
+            {"id": 1, "name": "1", "monitor": "DP-1"},
+            {"id": -98, "name": "special:magic", "monitor": "DP-1"},
+            {"id": -97, "name": "special:term", "monitor": "DP-1"},
+            {"id": -1337, "name": "code", "monitor": "DP-1"},
+            {"id": -1338, "name": "chat", "monitor": "DP-1"},
+            {"id": -1, "name": "", "monitor": "DP-1"}
+        ]);
+        let mons = json!([
+            {"name": "DP-1", "activeWorkspace": {"id": -1337, "name": "code"},
+             "specialWorkspace": {"id": -98, "name": "special:magic"}, "focused": true}
+        ]);
+        let mut st = State {
+            workspaces: parse_state(&ws, &mons, &BTreeSet::new()),
+            ..State::default()
+        };
+        st.sort();
+        let names: Vec<(&str, bool, bool)> = st
+            .workspaces
+            .iter()
+            .map(|w| (w.name.as_str(), w.special, w.focused))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("1", false, false),
+                ("chat", false, false),
+                ("code", false, true),
+                ("special:magic", true, false)
+            ]
+        );
+    }
+
+    #[test]
+    fn dispatch_forms() {
+        assert_eq!(
+            Dispatch::from_status(br#"{"configProvider": "lua", "backend": "drm"}"#),
+            Dispatch::Lua
+        );
+        assert_eq!(
+            Dispatch::from_status(br#"{"configProvider": "hyprlang"}"#),
+            Dispatch::Legacy
+        );
+        assert_eq!(
+            Dispatch::from_status(br#"{"backend": "drm"}"#),
+            Dispatch::Legacy
+        );
+        assert_eq!(Dispatch::from_status(b"unknown request"), Dispatch::Legacy);
+        assert_eq!(
+            Dispatch::Lua.focus("name:1"),
+            r#"dispatch hl.dsp.focus({ workspace = "name:1" })"#
+        );
+        assert_eq!(Dispatch::Legacy.focus("m+1"), "dispatch workspace m+1");
+        assert_eq!(lua_string("a\"b\\c\n"), r#""a\"b\\c\n""#);
+        assert_eq!(
+            Dispatch::Lua.toggle_special("magic"),
+            r#"dispatch hl.dsp.workspace.toggle_special("magic")"#
+        );
+        assert_eq!(submap_of(b"\"resize\"\n"), "resize");
+        assert_eq!(submap_of(b"\"default\"\n"), "");
+        assert_eq!(submap_of(b"unknown request"), "");
+        let dev = json!({"keyboards": [
+            {"name": "a", "active_keymap": "English (US)", "main": false},
+            {"name": "b", "active_keymap": "German", "main": true}
+        ]});
+        assert_eq!(main_layout(&dev), "German");
+        assert_eq!(main_layout(&json!({"mice": []})), "");
     }
 }

@@ -38,6 +38,9 @@ pub struct Workspace {
     /// Shown on its output (focused or not).
     pub visible: bool,
     pub urgent: bool,
+    /// A special (scratchpad-like) workspace of Hyprland's, listed only
+    /// while open on its monitor.
+    pub special: bool,
 }
 
 /// Everything the bar's compositor modules show.
@@ -47,6 +50,17 @@ pub struct State {
     pub workspaces: Vec<Workspace>,
     /// The focused window's title; empty when none.
     pub title: String,
+    /// The focused window's class (Hyprland) or app id (Sway); empty when none.
+    pub class: String,
+    /// The focused window is fullscreen.
+    pub fullscreen: bool,
+    /// The binding mode (Sway) or submap (Hyprland); empty in the default one.
+    pub mode: String,
+    /// The focused keyboard's active layout, as the compositor names it
+    /// ("English (US)"); empty when unknown.
+    pub layout: String,
+    /// Titles of the windows in Sway's scratchpad.
+    pub scratchpad: Vec<String>,
 }
 
 impl State {
@@ -55,15 +69,20 @@ impl State {
         self.workspaces.iter().filter(move |w| w.output == output)
     }
 
+    /// Sway's order: per output, numbered workspaces by number, then the
+    /// named ones by name (Hyprland's name-based ids count down, so they
+    /// too go by name), then open special workspaces.
     fn sort(&mut self) {
-        self.workspaces.sort_by(|a, b| {
-            (a.output.as_str(), a.id < 0, a.id, a.name.as_str()).cmp(&(
-                b.output.as_str(),
-                b.id < 0,
-                b.id,
-                b.name.as_str(),
-            ))
-        });
+        fn key(w: &Workspace) -> (&str, bool, bool, i64, &str) {
+            (
+                w.output.as_str(),
+                w.special,
+                w.id < 0,
+                w.id.max(0),
+                w.name.as_str(),
+            )
+        }
+        self.workspaces.sort_by(|a, b| key(a).cmp(&key(b)));
     }
 }
 
@@ -154,9 +173,7 @@ impl Connection {
     pub fn focus_workspace(&mut self, name: &str) -> Result<(), Error> {
         match self {
             Connection::Sway(c) => c.run_command(&format!("workspace {}", sway::quote(name))),
-            Connection::Hyprland(c) => {
-                c.dispatch_command(&format!("dispatch workspace name:{name}"))
-            }
+            Connection::Hyprland(c) => c.focus_workspace(name),
         }
     }
 
@@ -168,11 +185,7 @@ impl Connection {
             } else {
                 "workspace prev_on_output"
             }),
-            Connection::Hyprland(c) => c.dispatch_command(if dir > 0 {
-                "dispatch workspace m+1"
-            } else {
-                "dispatch workspace m-1"
-            }),
+            Connection::Hyprland(c) => c.cycle_workspace(dir),
         }
     }
 }

@@ -25,10 +25,14 @@ pub const RUN_COMMAND: u32 = 0;
 pub const GET_WORKSPACES: u32 = 1;
 pub const SUBSCRIBE: u32 = 2;
 pub const GET_TREE: u32 = 4;
+pub const GET_BINDING_STATE: u32 = 12;
+pub const GET_INPUTS: u32 = 100;
 pub const EVENT_WORKSPACE: u32 = 0x8000_0000;
 pub const EVENT_OUTPUT: u32 = 0x8000_0001;
+pub const EVENT_MODE: u32 = 0x8000_0002;
 pub const EVENT_WINDOW: u32 = 0x8000_0003;
 pub const EVENT_SHUTDOWN: u32 = 0x8000_0006;
+pub const EVENT_INPUT: u32 = 0x8000_0015;
 
 /// Frames one message.
 pub fn encode(kind: u32, payload: &[u8]) -> Vec<u8> {
@@ -103,14 +107,94 @@ pub fn parse_workspaces(v: &Value) -> Vec<Workspace> {
                 focused: w.get("focused").and_then(Value::as_bool).unwrap_or(false),
                 visible: w.get("visible").and_then(Value::as_bool).unwrap_or(false),
                 urgent: w.get("urgent").and_then(Value::as_bool).unwrap_or(false),
+                special: false,
             })
         })
         .collect()
 }
 
+/// The binding mode a `GET_BINDING_STATE` reply or a `mode` event names
+/// (`name` or `change`); empty for `default`.
+pub fn mode_of(v: &Value) -> String {
+    let m = v
+        .get("name")
+        .or_else(|| v.get("change"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if m == "default" {
+        String::new()
+    } else {
+        m.to_string()
+    }
+}
+
+/// The active layout of a keyboard in a `GET_INPUTS` reply: the first
+/// keyboard with a layout (Sway applies `input type:keyboard` settings to
+/// all of them alike).
+pub fn keyboard_layout(inputs: &Value) -> String {
+    inputs
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .filter(|i| i.get("type").and_then(Value::as_str) == Some("keyboard"))
+                .find_map(|i| i.get("xkb_active_layout_name")?.as_str())
+        })
+        .unwrap_or("")
+        .to_string()
+}
+
+/// The windows in the scratchpad: the titles of the windows under the
+/// `__i3_scratch` workspace of a `GET_TREE` reply.
+pub fn scratchpad_titles(tree: &Value, out: &mut Vec<String>) {
+    out.clear();
+    let mut stack = vec![tree];
+    let mut scratch = None;
+    while let Some(n) = stack.pop() {
+        if n.get("type").and_then(Value::as_str) == Some("workspace")
+            && n.get("name").and_then(Value::as_str) == Some("__i3_scratch")
+        {
+            scratch = Some(n);
+            break;
+        }
+        if let Some(children) = n.get("nodes").and_then(Value::as_array) {
+            stack.extend(children.iter());
+        }
+    }
+    let Some(ws) = scratch else { return };
+    let mut stack: Vec<&Value> = Vec::new();
+    for key in ["nodes", "floating_nodes"] {
+        if let Some(c) = ws.get(key).and_then(Value::as_array) {
+            stack.extend(c.iter());
+        }
+    }
+    while let Some(n) = stack.pop() {
+        let mut leaf = true;
+        for key in ["nodes", "floating_nodes"] {
+            if let Some(c) = n.get(key).and_then(Value::as_array) {
+                leaf &= c.is_empty();
+                stack.extend(c.iter());
+            }
+        }
+        if leaf {
+            out.push(
+                n.get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            );
+        }
+    }
+    out.sort();
+}
+
 /// The focused window's title in a `GET_TREE` reply ("" when a workspace,
 /// not a window, has focus).
 pub fn focused_title(tree: &Value) -> String {
+    focused_window(tree).0
+}
+
+/// The focused window's title, app id (or X11 class) and fullscreen state.
+pub fn focused_window(tree: &Value) -> (String, String, bool) {
     // Iterative walk: trees can be deep, and recursion depth would be the
     // compositor's to choose.
     let mut stack = vec![tree];
@@ -120,14 +204,20 @@ pub fn focused_title(tree: &Value) -> String {
                 n.get("type").and_then(Value::as_str),
                 Some("con" | "floating_con")
             );
-            return if is_window {
-                n.get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string()
-            } else {
-                String::new()
+            if !is_window {
+                return (String::new(), String::new(), false);
+            }
+            let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_string();
+            let class = match n.get("app_id").and_then(Value::as_str) {
+                Some(a) => a.to_string(),
+                None => text(n.get("window_properties").and_then(|p| p.get("class"))),
             };
+            let full = n
+                .get("fullscreen_mode")
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+                != 0;
+            return (text(n.get("name")), class, full);
         }
         for key in ["nodes", "floating_nodes"] {
             if let Some(children) = n.get(key).and_then(Value::as_array) {
@@ -135,7 +225,7 @@ pub fn focused_title(tree: &Value) -> String {
             }
         }
     }
-    String::new()
+    (String::new(), String::new(), false)
 }
 
 /// A connection to Sway.
@@ -167,7 +257,7 @@ impl Client {
         let reply = request(
             &mut events,
             SUBSCRIBE,
-            br#"["workspace","window","output","shutdown"]"#,
+            br#"["workspace","window","output","mode","input","shutdown"]"#,
         )?;
         if reply.get("success").and_then(Value::as_bool) != Some(true) {
             // Sway before 1.9 has no `output` event and refuses the whole
@@ -178,7 +268,7 @@ impl Client {
             let reply = request(
                 &mut events,
                 SUBSCRIBE,
-                br#"["workspace","window","shutdown"]"#,
+                br#"["workspace","window","mode","input","shutdown"]"#,
             )?;
             if reply.get("success").and_then(Value::as_bool) != Some(true) {
                 return Err(Error(format!("sway IPC: subscribing was refused: {reply}")));
@@ -199,7 +289,15 @@ impl Client {
         };
         c.refresh_workspaces()?;
         c.refresh_title()?;
+        c.state.mode = mode_of(&request(&mut c.requests, GET_BINDING_STATE, b"")?);
+        c.refresh_layout()?;
         Ok(c)
+    }
+
+    fn refresh_layout(&mut self) -> Result<(), Error> {
+        let v = request(&mut self.requests, GET_INPUTS, b"")?;
+        self.state.layout = keyboard_layout(&v);
+        Ok(())
     }
 
     /// The event socket, for the event loop to watch.
@@ -221,7 +319,8 @@ impl Client {
 
     fn refresh_title(&mut self) -> Result<(), Error> {
         let tree = request(&mut self.requests, GET_TREE, b"")?;
-        self.state.title = focused_title(&tree);
+        (self.state.title, self.state.class, self.state.fullscreen) = focused_window(&tree);
+        scratchpad_titles(&tree, &mut self.state.scratchpad);
         Ok(())
     }
 
@@ -267,11 +366,29 @@ impl Client {
                             .to_string()
                     };
                     match change {
-                        "focus" => self.state.title = name(),
                         "title" if focused => self.state.title = name(),
-                        "close" if focused => title = true,
+                        "title" => {}
                         "urgent" => workspaces = true,
-                        _ => {}
+                        // focus, close, move (to the scratchpad), floating,
+                        // fullscreen_mode, new: the tree says the rest.
+                        _ => title = true,
+                    }
+                }
+                EVENT_MODE => {
+                    let v: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
+                    self.state.mode = mode_of(&v);
+                }
+                EVENT_INPUT => {
+                    let v: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
+                    let input = v.get("input");
+                    let layout = input
+                        .filter(|i| i.get("type").and_then(Value::as_str) == Some("keyboard"))
+                        .and_then(|i| i.get("xkb_active_layout_name"))
+                        .and_then(Value::as_str);
+                    if let Some(l) = layout {
+                        if l != self.state.layout {
+                            self.state.layout = l.to_string();
+                        }
                     }
                 }
                 EVENT_SHUTDOWN => return Err(Error("sway is shutting down".into())),
