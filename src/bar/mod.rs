@@ -99,10 +99,16 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
     {
         return Err(Error::NoCompositor("WAYLAND_DISPLAY is not set".into()));
     }
+    // First, while the bar has one thread: the watchdog that kills the
+    // scripts' groups should the bar be killed outright.
+    if let Err(e) = crate::exec::reaper::start() {
+        eprintln!("rstat: scripts' children may outlive a killed bar (watchdog: {e})");
+    }
     // Blocked from here on: a SIGUSR1 during start-up waits for the loop
-    // instead of killing the process (their default action).
+    // instead of killing the process (their default action), and SIGTERM
+    // ends the loop so the scripts are stopped on the way out.
     let signals = Signals::new()
-        .map_err(|e| eprintln!("rstat: no SIGUSR1/SIGUSR2 handling ({e})"))
+        .map_err(|e| eprintln!("rstat: no signal handling ({e})"))
         .ok();
     let force_argb = opts.force_argb
         || std::env::var("RSTAT_SHM_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("argb8888"));
@@ -143,6 +149,7 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
         reload_at: None,
         services: services::Services::new(crate::services::registry(&|k| std::env::var(k).ok())),
         watched: Vec::with_capacity(8),
+        quit: None,
     }));
     // The services' state first, so the first frame shows workspaces.
     services::sync(&handle, &ctl, &mut bars);
@@ -159,6 +166,7 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
                     signals.drain(|req| match req {
                         Request::ToggleVisible => bars.set_visible(!bars.visible()),
                         Request::Reload => reload(&h, &c, bars),
+                        Request::Quit => c.borrow_mut().quit = Some(()),
                     });
                     Ok(PostAction::Continue)
                 },
@@ -210,15 +218,21 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
         reschedule_if_earlier(&handle, &ctl);
         None
     };
-    loop {
+    let ended = loop {
         let timeout = hover
             .deadline()
             .map(|d| d.saturating_duration_since(Instant::now()));
-        event_loop
-            .dispatch(timeout, &mut bars)
-            .map_err(|e| Error::ConnectionLost(root_cause(&e)))?;
+        if let Err(e) = event_loop.dispatch(timeout, &mut bars) {
+            break Err(Error::ConnectionLost(root_cause(&e)));
+        }
+        if ctl.borrow().quit.is_some() {
+            break Ok(());
+        }
         hover.process(Instant::now(), &mut bars, &command);
-    }
+    };
+    // However the bar ends, its scripts (and what they started) end first.
+    ctl.borrow_mut().ticker.modules.stop_scripts();
+    ended
 }
 
 /// The module-level button of a pointer gesture.
@@ -254,6 +268,8 @@ struct Control {
     services: services::Services,
     /// Module descriptors on the loop (custom scripts' stdout).
     watched: Vec<Watched>,
+    /// A signal asked the bar to exit.
+    quit: Option<()>,
 }
 
 /// A module's descriptor registered on the loop.

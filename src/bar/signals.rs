@@ -1,4 +1,5 @@
-//! SIGUSR1 (toggle visibility) and SIGUSR2 (reload) as a file descriptor on
+//! SIGUSR1 (toggle visibility), SIGUSR2 (reload) and SIGTERM, SIGINT and
+//! SIGHUP (exit, killing the scripts first) as a file descriptor on
 //! the event loop: the signals are blocked, so they queue in the kernel
 //! instead of interrupting anything, and a `signalfd` reads them when the
 //! loop gets to it. No handler runs in signal context, no thread, no
@@ -18,9 +19,11 @@ pub enum Request {
     ToggleVisible,
     /// SIGUSR2: read the config again.
     Reload,
+    /// SIGTERM, SIGINT, SIGHUP: stop the scripts and exit.
+    Quit,
 }
 
-/// A signalfd for SIGUSR1 and SIGUSR2.
+/// A signalfd for SIGUSR1, SIGUSR2, SIGTERM, SIGINT and SIGHUP.
 pub struct Signals {
     fd: OwnedFd,
 }
@@ -33,12 +36,15 @@ fn sigset() -> libc::sigset_t {
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGUSR1);
         libc::sigaddset(&mut set, libc::SIGUSR2);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGHUP);
         set
     }
 }
 
 impl Signals {
-    /// Blocks SIGUSR1 and SIGUSR2 in this thread (the bar's only one) and
+    /// Blocks these signals in this thread (the bar's only one) and
     /// opens a non-blocking signalfd that reads them.
     pub fn new() -> io::Result<Signals> {
         let set = sigset();
@@ -80,6 +86,7 @@ impl Signals {
             match info.ssi_signo as i32 {
                 libc::SIGUSR1 => f(Request::ToggleVisible),
                 libc::SIGUSR2 => f(Request::Reload),
+                libc::SIGTERM | libc::SIGINT | libc::SIGHUP => f(Request::Quit),
                 _ => {}
             }
         }
@@ -105,14 +112,17 @@ mod tests {
         let mut got = Vec::new();
         s.drain(|r| got.push(r));
         assert!(got.is_empty());
-        for sig in [libc::SIGUSR2, libc::SIGUSR1] {
+        for sig in [libc::SIGUSR2, libc::SIGUSR1, libc::SIGTERM] {
             // SAFETY: sends a blocked signal to this very thread, where it
             // stays pending until the signalfd reads it.
             assert_eq!(unsafe { libc::pthread_kill(libc::pthread_self(), sig) }, 0);
         }
         s.drain(|r| got.push(r));
         got.sort_by_key(|r| *r as u8);
-        assert_eq!(got, [Request::ToggleVisible, Request::Reload]);
+        assert_eq!(
+            got,
+            [Request::ToggleVisible, Request::Reload, Request::Quit]
+        );
     }
 
     #[test]

@@ -5,7 +5,19 @@
 //! Nothing blocks: stdout is a non-blocking pipe read when the event loop
 //! says so, exits are collected with `try_wait`, a run past its timeout is
 //! killed with its whole process group. Lines are capped, so a script that
-//! prints a megabyte without a newline costs at most [`MAX_LINE`] bytes.
+//! prints endlessly without a newline costs at most [`MAX_LINE`] bytes.
+//!
+//! A script that floods its pipe (`yes`, `cat /dev/urandom`, a loop without
+//! a pause) costs the bar little: each wakeup reads at most [`READ_BUDGET`]
+//! bytes ([`RESUME_BUDGET`] after a pause), only the last whole line of a read is shown (the screen cannot show
+//! more), and past [`FLOOD_LINES`] lines or [`FLOOD_BYTES`] bytes in a second
+//! the pipe is not read for [`PAUSE`]; the script blocks on its full pipe
+//! meanwhile, and the module says it is throttled.
+//!
+//! Every run is its own process group, killed whole when it times out, when
+//! the runner is dropped (the bar exits, a reload removes the module), and by
+//! the [`super::reaper`] watchdog when the bar is killed outright; the
+//! script's first process also gets `PR_SET_PDEATHSIG`.
 
 use std::io::{ErrorKind, Read};
 use std::os::fd::{AsRawFd, RawFd};
@@ -17,8 +29,28 @@ use serde_json::Value;
 
 use super::CommandLine;
 
-/// The longest output line kept; the rest of a longer line is dropped.
-pub const MAX_LINE: usize = 64 * 1024;
+/// The longest output line taken; a longer one is reported and dropped
+/// (Waybar's JSON lines can be long: a tooltip with a table).
+pub const MAX_LINE: usize = 1024 * 1024;
+
+/// At most this much is read from a script's pipe per wakeup.
+pub const READ_BUDGET: usize = 64 * 1024;
+
+/// More lines than this within a second is a flood.
+pub const FLOOD_LINES: u32 = 200;
+
+/// More bytes than this within a second is a flood.
+pub const FLOOD_BYTES: usize = 2 * 1024 * 1024;
+
+/// The first wakeup after a pause reads up to this much (the backlog a
+/// flood left, so the newest line shows; still a millisecond of work).
+pub const RESUME_BUDGET: usize = 1024 * 1024;
+
+/// How long a flooding pipe is left unread.
+pub const PAUSE: Duration = Duration::from_secs(1);
+
+/// A line buffer grown past this by one long line is given back afterwards.
+const LINE_KEEP: usize = 4096;
 
 /// When the command runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +89,9 @@ pub enum Status {
     Ok,
     /// It hung, died or printed something unreadable; the message says which.
     Error(String),
+    /// It prints faster than the bar reads: its pipe is read once per
+    /// [`PAUSE`]; `output` is the latest line read.
+    Throttled,
 }
 
 /// One custom module's script.
@@ -75,8 +110,27 @@ pub struct Custom {
     line: Vec<u8>,
     /// Dropping the rest of an over-long line.
     skipping: bool,
+    /// How long the over-long line is so far.
+    skipped: usize,
+    /// Continuous mode: the last whole line of the current read.
+    last: Vec<u8>,
+    /// `last` holds a line not applied yet (or an over-long one, `Err(len)`).
+    fresh: Option<Result<(), usize>>,
     /// Interval mode: the lines of this run (at most three matter).
     lines: Vec<String>,
+    /// Interval mode: a line of this run was over [`MAX_LINE`] (its length).
+    overlong: Option<usize>,
+    /// Counting lines and bytes for the flood check: since when, how many.
+    window: Instant,
+    window_lines: u32,
+    window_bytes: usize,
+    /// The pipe is left unread until then.
+    paused_until: Option<Instant>,
+    /// The next read is the first after a pause.
+    resumed: bool,
+    /// Groups of finished runs that still had members when their first
+    /// process exited (a background child): killed with the runner.
+    groups: Vec<i32>,
     pub output: Output,
     pub status: Status,
 }
@@ -98,15 +152,34 @@ impl Custom {
             restart_delay: Duration::from_secs(1),
             line: Vec::with_capacity(1024),
             skipping: false,
+            skipped: 0,
+            last: Vec::new(),
+            fresh: None,
             lines: Vec::new(),
+            overlong: None,
+            window: Instant::now(),
+            window_lines: 0,
+            window_bytes: 0,
+            paused_until: None,
+            resumed: false,
+            groups: Vec::new(),
             output: Output::default(),
             status: Status::Waiting,
         }
     }
 
-    /// The pipe to watch for readability, while a run is going.
+    /// The pipe to watch for readability, while a run is going and its
+    /// pipe is not paused for flooding.
     pub fn fd(&self) -> Option<RawFd> {
+        if self.paused_until.is_some() {
+            return None;
+        }
         self.stdout.as_ref().map(|s| s.as_raw_fd())
+    }
+
+    /// Whether the pipe is paused for flooding now.
+    pub fn throttled(&self) -> bool {
+        self.paused_until.is_some()
     }
 
     /// The pid of the running script, if any.
@@ -116,6 +189,14 @@ impl Custom {
 
     /// When [`Custom::on_timer`] next needs to run.
     pub fn next_deadline(&self) -> Option<Instant> {
+        let own = self.own_deadline();
+        match (own, self.paused_until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn own_deadline(&self) -> Option<Instant> {
         match (&self.child, self.mode) {
             // Output is over: collect the exit soon (an interval run is still
             // bounded by its timeout).
@@ -126,7 +207,12 @@ impl Custom {
                     Mode::Continuous => Some(reap),
                 }
             }
-            (Some(_), Mode::Interval(_)) => Some(self.started + self.timeout),
+            // Still reading: the first process may exit while a background
+            // child holds the pipe; look for that now and then.
+            (Some(_), Mode::Interval(_)) => {
+                let end = self.started + self.timeout;
+                Some(self.reap_at.map_or(end, |r| r.min(end)))
+            }
             (Some(_), Mode::Continuous) => None,
             (None, _) => self.next_run,
         }
@@ -137,6 +223,10 @@ impl Custom {
         self.lines.clear();
         self.line.clear();
         self.skipping = false;
+        self.fresh = None;
+        self.overlong = None;
+        self.paused_until = None;
+        self.prune_groups();
         let Some(mut c) = self.cmd.command() else {
             self.status = Status::Error("an empty command".into());
             return;
@@ -146,8 +236,19 @@ impl Custom {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .process_group(0);
+        // SAFETY: prctl is async-signal-safe and only sets the child's own
+        // parent-death signal (the bar's one thread spawns every script).
+        unsafe {
+            c.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
         match c.spawn() {
             Ok(mut child) => {
+                if let Ok(pgid) = i32::try_from(child.id()) {
+                    super::reaper::watch(pgid);
+                }
                 let out = child.stdout.take();
                 if let Some(o) = &out {
                     // SAFETY: fcntl on a pipe descriptor we own.
@@ -159,6 +260,10 @@ impl Custom {
                 self.stdout = out;
                 self.child = Some(child);
                 self.started = now;
+                self.reap_at = match self.mode {
+                    Mode::Interval(_) => Some(now + FIRST_LOOK),
+                    Mode::Continuous => None,
+                };
             }
             Err(e) => {
                 self.status = Status::Error(format!("cannot run `{}`: {e}", self.cmd.display()));
@@ -181,6 +286,12 @@ impl Custom {
     /// Returns whether what the module shows changed.
     pub fn on_timer(&mut self, now: Instant) -> bool {
         let before = (self.output.clone(), self.status.clone());
+        if self.paused_until.is_some_and(|t| now >= t) {
+            // Read again (the fd shows up for the loop once more); the
+            // status stays throttled until a quiet second.
+            self.paused_until = None;
+            self.resumed = true;
+        }
         if self.child.is_none() {
             if self.next_run.is_some_and(|t| now >= t) {
                 self.start(now);
@@ -193,39 +304,107 @@ impl Custom {
                 self.timeout.as_secs_f32()
             ));
             self.schedule_after_failure(now);
-        } else {
+        } else if self.reap_at.is_some_and(|t| now >= t) || self.stdout.is_none() {
             self.try_reap(now);
-            if self.child.is_some() && self.stdout.is_none() {
-                // Closed its stdout but still running: look again shortly.
-                self.reap_at = Some(now + Duration::from_millis(100));
+            if self.child.is_some() {
+                let waited = now.saturating_duration_since(self.started);
+                self.reap_at = Some(if self.stdout.is_none() {
+                    // Closed its stdout but still running: look again shortly.
+                    now + Duration::from_millis(100)
+                } else {
+                    // Still printing: look less often the longer it runs.
+                    now + waited.clamp(FIRST_LOOK, Duration::from_secs(1))
+                });
             }
         }
         (self.output.clone(), self.status.clone()) != before
     }
 
-    /// Reads what the script printed. Returns whether the module changed.
+    /// Reads what the script printed (at most [`READ_BUDGET`] bytes).
+    /// Returns whether the module changed.
     pub fn on_readable(&mut self) -> bool {
+        self.on_readable_at(Instant::now())
+    }
+
+    /// [`Custom::on_readable`] at a given time (tests drive the flood
+    /// window with it).
+    pub fn on_readable_at(&mut self, now: Instant) -> bool {
         let before = (self.output.clone(), self.status.clone());
-        if self.drain_pipe() {
+        if self.paused_until.is_some() {
+            return false;
+        }
+        if now.saturating_duration_since(self.window) >= Duration::from_secs(1) {
+            if self.status == Status::Throttled && self.window_lines <= FLOOD_LINES {
+                // A quiet second after a pause: shown normally again.
+                self.status = Status::Ok;
+            }
+            self.window = now;
+            self.window_lines = 0;
+            self.window_bytes = 0;
+        }
+        let budget = if std::mem::take(&mut self.resumed) {
+            RESUME_BUDGET
+        } else {
+            READ_BUDGET
+        };
+        let (eof, read) = self.drain_pipe(budget);
+        self.window_bytes += read;
+        self.apply_last();
+        if eof {
             self.close_pipe();
-            self.try_reap(Instant::now());
+            self.apply_last();
+            self.try_reap(now);
+        } else if self.window_lines > FLOOD_LINES || self.window_bytes > FLOOD_BYTES {
+            self.paused_until = Some(now + PAUSE);
+            if !matches!(self.status, Status::Error(_)) {
+                self.status = Status::Throttled;
+            }
         }
         (self.output.clone(), self.status.clone()) != before
     }
 
-    /// Reads the pipe until it would block; returns whether it reached EOF.
-    fn drain_pipe(&mut self) -> bool {
+    /// Reads the pipe until it would block or `budget` bytes are read;
+    /// returns whether it reached EOF, and how much it read.
+    fn drain_pipe(&mut self, budget: usize) -> (bool, usize) {
         let mut chunk = [0u8; 8192];
+        let mut read = 0;
         while let Some(out) = self.stdout.as_mut() {
-            match out.read(&mut chunk) {
-                Ok(0) => return true,
-                Ok(n) => self.take_bytes(&chunk[..n]),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return false,
+            if read >= budget {
+                return (false, read);
+            }
+            let want = chunk.len().min(budget - read);
+            match out.read(&mut chunk[..want]) {
+                Ok(0) => return (true, read),
+                Ok(n) => {
+                    read += n;
+                    self.take_bytes(&chunk[..n]);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return (false, read),
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(_) => return true,
+                Err(_) => return (true, read),
             }
         }
-        false
+        (false, read)
+    }
+
+    /// Continuous mode: shows the last whole line read, if a new one came.
+    fn apply_last(&mut self) {
+        match self.fresh.take() {
+            Some(Ok(())) => {
+                let last = std::mem::take(&mut self.last);
+                let text = String::from_utf8_lossy(&last);
+                self.apply(&[text.as_ref()]);
+                if self.status == Status::Ok && self.paused_until.is_some() {
+                    self.status = Status::Throttled;
+                }
+                self.last = last;
+                if self.last.capacity() > LINE_KEEP {
+                    self.last = Vec::new();
+                }
+            }
+            Some(Err(len)) => self.status = Status::Error(too_long(len)),
+            None => {}
+        }
     }
 
     /// Closes stdout; a last line without a newline still counts.
@@ -233,41 +412,66 @@ impl Custom {
         self.stdout = None;
         // Scripts exit right after their output ends, usually.
         self.reap_at = Some(Instant::now() + Duration::from_millis(10));
-        if !self.line.is_empty() {
-            let line = std::mem::take(&mut self.line);
-            self.finish_line(&line);
+        if !self.line.is_empty() || self.skipping {
+            self.end_line();
         }
     }
 
     fn take_bytes(&mut self, mut bytes: &[u8]) {
         while let Some(nl) = bytes.iter().position(|&b| b == b'\n') {
-            if !self.skipping {
-                let room = MAX_LINE.saturating_sub(self.line.len());
-                self.line.extend_from_slice(&bytes[..nl.min(room)]);
-            }
-            let line = std::mem::take(&mut self.line);
-            self.finish_line(&line);
-            self.line = line;
-            self.line.clear();
-            self.skipping = false;
+            self.push_part(&bytes[..nl]);
+            self.end_line();
             bytes = &bytes[nl + 1..];
         }
-        if !self.skipping {
-            let room = MAX_LINE.saturating_sub(self.line.len());
-            self.line.extend_from_slice(&bytes[..bytes.len().min(room)]);
-            self.skipping = self.line.len() >= MAX_LINE;
+        self.push_part(bytes);
+    }
+
+    /// Adds part of a line, up to [`MAX_LINE`]; past it, only counts.
+    fn push_part(&mut self, part: &[u8]) {
+        if self.skipping {
+            self.skipped += part.len();
+            return;
+        }
+        let room = MAX_LINE.saturating_sub(self.line.len());
+        if part.len() > room {
+            self.skipping = true;
+            self.skipped = self.line.len() + part.len();
+            self.line.clear();
+        } else {
+            self.line.extend_from_slice(part);
         }
     }
 
-    fn finish_line(&mut self, raw: &[u8]) {
-        let text = String::from_utf8_lossy(raw);
+    /// A whole line is in `line` (or was over-long): hand it on.
+    fn end_line(&mut self) {
+        self.window_lines = self.window_lines.saturating_add(1);
+        let overlong = self.skipping.then_some(self.skipped);
+        self.skipping = false;
+        self.skipped = 0;
         match self.mode {
-            Mode::Continuous => self.apply(&[text.as_ref()]),
-            Mode::Interval(_) => {
-                if self.lines.len() < 3 {
-                    self.lines.push(text.into_owned());
+            Mode::Continuous => {
+                if let Some(len) = overlong {
+                    self.fresh = Some(Err(len));
+                } else {
+                    std::mem::swap(&mut self.last, &mut self.line);
+                    self.fresh = Some(Ok(()));
                 }
             }
+            Mode::Interval(_) => {
+                if let Some(len) = overlong {
+                    self.overlong = self.overlong.or(Some(len));
+                    if self.lines.len() < 3 {
+                        self.lines.push(String::new());
+                    }
+                } else if self.lines.len() < 3 {
+                    self.lines
+                        .push(String::from_utf8_lossy(&self.line).into_owned());
+                }
+            }
+        }
+        self.line.clear();
+        if self.line.capacity() > LINE_KEEP {
+            self.line = Vec::with_capacity(1024);
         }
     }
 
@@ -312,15 +516,25 @@ impl Custom {
         };
         if self.stdout.is_some() {
             // Output may still be in the pipe: read it before deciding. (A
-            // grandchild holding the pipe open loses what it writes later.)
-            self.drain_pipe();
+            // background child holding the pipe open loses what it writes
+            // later: the run is over when its first process is.)
+            self.drain_pipe(MAX_LINE);
             self.close_pipe();
+            self.apply_last();
         }
-        self.child = None;
+        if let Some(pgid) = self.child.take().and_then(|c| i32::try_from(c.id()).ok()) {
+            if group_alive(pgid) {
+                self.groups.push(pgid);
+            } else {
+                super::reaper::forget(pgid);
+            }
+        }
         match self.mode {
             Mode::Interval(i) => {
                 let lines: Vec<String> = std::mem::take(&mut self.lines);
-                if lines.is_empty() {
+                if let Some(len) = self.overlong.take() {
+                    self.status = Status::Error(too_long(len));
+                } else if lines.is_empty() {
                     self.status = if status.success() {
                         // An empty answer hides the module, as in Waybar.
                         self.output = Output::default();
@@ -351,19 +565,61 @@ impl Custom {
             if let Ok(pgid) = i32::try_from(child.id()) {
                 // SAFETY: signals the process group we created for this child.
                 unsafe { libc::kill(-pgid, libc::SIGKILL) };
+                super::reaper::forget(pgid);
             }
             let _ = child.kill();
             // The child was just killed: this wait returns at once.
             let _ = child.wait();
         }
         self.stdout = None;
+        self.paused_until = None;
+    }
+
+    /// Forgets groups of past runs that have no member left.
+    fn prune_groups(&mut self) {
+        self.groups.retain(|&g| {
+            let alive = group_alive(g);
+            if !alive {
+                super::reaper::forget(g);
+            }
+            alive
+        });
+    }
+
+    /// Kills the running script's group and what past runs left behind.
+    pub fn kill_all(&mut self) {
+        self.kill();
+        for g in self.groups.drain(..) {
+            // SAFETY: signals a group this runner created; a group with a
+            // live member keeps its id, so it cannot name someone else's.
+            unsafe { libc::kill(-g, libc::SIGKILL) };
+            super::reaper::forget(g);
+        }
     }
 }
 
 impl Drop for Custom {
     fn drop(&mut self) {
-        self.kill();
+        self.kill_all();
     }
+}
+
+/// How long an interval run may go before the runner first looks whether its
+/// first process exited while something else holds the pipe.
+const FIRST_LOOK: Duration = Duration::from_millis(50);
+
+/// Whether process group `pgid` still has a member.
+fn group_alive(pgid: i32) -> bool {
+    // SAFETY: signal 0 only checks for existence and permission.
+    unsafe { libc::kill(-pgid, 0) == 0 }
+}
+
+fn too_long(len: usize) -> String {
+    format!(
+        "printed a line of {} KiB, over the {} KiB limit; it was dropped",
+        len / 1024,
+        MAX_LINE / 1024
+    )
 }
 
 fn describe(s: std::process::ExitStatus) -> String {

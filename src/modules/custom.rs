@@ -3,7 +3,9 @@
 //! is a descriptor the bar watches ([`Module::fd`]); nothing here waits. A
 //! script that hangs, dies or prints garbage shows `LABEL: error` (`weather`
 //! of `custom#weather`) in the
-//! critical colour (the reason goes to stderr once) and never blocks the bar.
+//! critical colour (the reason goes to stderr once) and never blocks the bar;
+//! one that floods its pipe shows `LABEL: throttled` in the warning colour
+//! while the bar reads it only once a second.
 
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
@@ -61,6 +63,19 @@ impl CustomModule {
         };
         let seg = match &r.status {
             Status::Waiting => None,
+            Status::Throttled => {
+                let why = "prints faster than the bar can show; its output is read once a second";
+                if self.reported.as_deref() != Some(why) {
+                    eprintln!("rstat: {}: {why}", self.spec.name);
+                    self.reported = Some(why.to_string());
+                }
+                let name = self.spec.name.as_str();
+                let label = name.split_once('#').map_or(name, |(_, l)| l);
+                self.text.clear();
+                self.text.push_str(label);
+                self.text.push_str(": throttled");
+                Some(Level::Warning)
+            }
             Status::Error(why) => {
                 if self.reported.as_deref() != Some(why.as_str()) {
                     eprintln!("rstat: {}: {why}", self.spec.name);

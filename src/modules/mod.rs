@@ -428,6 +428,14 @@ impl Modules {
             .filter_map(|(i, m)| Some((i, m.fd()?)))
     }
 
+    /// Drops every instance: the bar is exiting, and dropping a custom
+    /// module kills its script's process groups.
+    pub fn stop_scripts(&mut self) {
+        self.list.clear();
+        self.owners.clear();
+        self.tags.clear();
+    }
+
     /// Instance `i`'s descriptor is readable; true when its segments changed.
     pub fn on_readable(&mut self, i: usize) -> bool {
         self.list.get_mut(i).is_some_and(|m| m.on_readable())
