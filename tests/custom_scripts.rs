@@ -264,7 +264,7 @@ fn dropping_a_runner_kills_what_its_script_started() {
 #[test]
 fn a_flooding_script_is_throttled_then_shown_again_when_it_calms() {
     let mut c = Custom::new(
-        sh("yes | head -c 3000000; while :; do echo calm; sleep 0.2; done"),
+        sh("yes | head -c 1000000; while :; do echo calm; sleep 0.2; done"),
         Mode::Continuous,
         Format::Plain,
         Duration::from_secs(5),

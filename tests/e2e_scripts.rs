@@ -154,6 +154,12 @@ fn leaky_bar(sway: &HeadlessSway, tag: &str) -> Guarded {
     bar
 }
 
+/// A `sleep` argument no other run of these tests uses (their children are
+/// counted by command line).
+fn unique_tag(n: u32) -> String {
+    format!("{}{n}", 100_000 + std::process::id())
+}
+
 #[test]
 fn no_script_children_outlive_the_bar_after_sigterm_or_sigkill() {
     if !ready() {
@@ -161,11 +167,12 @@ fn no_script_children_outlive_the_bar_after_sigterm_or_sigkill() {
     }
     let _lock = support::compositor_lock();
     let sway = HeadlessSway::start();
-    for (signal, name, tag) in [
-        (libc::SIGTERM, "SIGTERM", "7711"),
-        (libc::SIGKILL, "SIGKILL", "7712"),
-        (libc::SIGINT, "SIGINT", "7713"),
+    for (signal, name, n) in [
+        (libc::SIGTERM, "SIGTERM", 1),
+        (libc::SIGKILL, "SIGKILL", 2),
+        (libc::SIGINT, "SIGINT", 3),
     ] {
+        let tag = &unique_tag(n);
         let mut bar = leaky_bar(&sway, tag);
         let running = count_cmdline(&["sleep", tag]);
         bar.signal(signal);
@@ -205,7 +212,7 @@ fn a_reload_that_removes_a_script_kills_its_children() {
     }
     let _lock = support::compositor_lock();
     let sway = HeadlessSway::start();
-    let tag = "7714";
+    let tag = &unique_tag(4);
     let mut bar = leaky_bar(&sway, tag);
     write_config(
         &sway,

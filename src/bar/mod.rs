@@ -232,6 +232,7 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
     };
     // However the bar ends, its scripts (and what they started) end first.
     ctl.borrow_mut().ticker.modules.stop_scripts();
+    crate::exec::reaper::stop();
     ended
 }
 

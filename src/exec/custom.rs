@@ -43,8 +43,8 @@ pub const FLOOD_LINES: u32 = 200;
 pub const FLOOD_BYTES: usize = 2 * 1024 * 1024;
 
 /// The first wakeup after a pause reads up to this much (the backlog a
-/// flood left, so the newest line shows; still a millisecond of work).
-pub const RESUME_BUDGET: usize = 1024 * 1024;
+/// flood left, so the newest line shows soon; well under a millisecond).
+pub const RESUME_BUDGET: usize = 256 * 1024;
 
 /// How long a flooding pipe is left unread.
 pub const PAUSE: Duration = Duration::from_secs(1);

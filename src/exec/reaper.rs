@@ -21,6 +21,9 @@ use std::sync::atomic::{AtomicI32, Ordering};
 /// `--once`): then only the bar's own clean-up and `PR_SET_PDEATHSIG` apply.
 static PIPE: AtomicI32 = AtomicI32::new(-1);
 
+/// The watchdog's pid, to collect it when the bar ends cleanly.
+static PID: AtomicI32 = AtomicI32::new(0);
+
 /// How many groups the watchdog tracks at once; beyond that, new groups rely
 /// on the bar's own clean-up (a bar with more scripts than this is unusual).
 const SLOTS: usize = 1024;
@@ -56,7 +59,8 @@ pub fn start() -> io::Result<()> {
             Err(io::Error::new(e.kind(), format!("fork: {e}")))
         }
         0 => watchdog(rx),
-        _ => {
+        pid => {
+            PID.store(pid, Ordering::Relaxed);
             // SAFETY: the read end is the watchdog's; the write end is
             // ours, made non-blocking so the bar never waits on it.
             unsafe {
@@ -67,6 +71,22 @@ pub fn start() -> io::Result<()> {
             PIPE.store(tx, Ordering::Relaxed);
             Ok(())
         }
+    }
+}
+
+/// Ends the watchdog (the bar is exiting and has killed its scripts'
+/// groups itself) and collects it, so it leaves no zombie behind.
+pub fn stop() {
+    let fd = PIPE.swap(-1, Ordering::Relaxed);
+    let pid = PID.swap(0, Ordering::Relaxed);
+    if fd >= 0 {
+        // SAFETY: closing our own write end; the watchdog reads EOF.
+        unsafe { libc::close(fd) };
+    }
+    if pid > 0 {
+        // SAFETY: waits for our own child, which exits at EOF (within its
+        // grace period at most, when some group still had members).
+        unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
     }
 }
 
