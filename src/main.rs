@@ -142,9 +142,7 @@ fn run(args: &Args) -> Result<(), Fatal> {
             // The config is user input: read only now, without privilege.
             // A bad one at start-up is fatal; at a reload the bar keeps the
             // running one.
-            let source = config::Source {
-                explicit: args.config.clone(),
-            };
+            let source = rstat::modules::registry::source(args.config.clone());
             let (config, _) = source.load().map_err(|errors| Fatal {
                 msg: format!("invalid config:\n{errors}"),
                 code: 1,
@@ -170,9 +168,7 @@ fn run(args: &Args) -> Result<(), Fatal> {
 fn once_modules(args: &Args, choice: Choice, roots: &Roots) -> Result<(), Fatal> {
     use rstat::modules::{once, Modules, Palette, Sources};
     let mut sampler = open_sampler_unprivileged(choice, roots)?;
-    let source = config::Source {
-        explicit: args.config.clone(),
-    };
+    let source = rstat::modules::registry::source(args.config.clone());
     let (config, _) = source.load().map_err(|errors| Fatal {
         msg: format!("invalid config:\n{errors}"),
         code: 1,
@@ -210,7 +206,7 @@ fn check_config(explicit: Option<&std::path::Path>) -> Result<(), Fatal> {
         println!("no config file found: the built-in defaults apply (rstat --print-default-config shows them)");
         return Ok(());
     };
-    match config::load(&path) {
+    match rstat::modules::registry::load(&path) {
         Ok(_) => {
             println!("{}: ok", path.display());
             Ok(())

@@ -10,7 +10,7 @@ use rstat::modules::{Context, Modules, Segment};
 
 #[test]
 fn a_zone_change_shows_at_the_next_minute() {
-    let cfg = rstat::config::parse(
+    let cfg = rstat::modules::registry::parse(
         "[bar]\ncenter = [\"clock\"]\nright = []\n[module.clock]\nformat = \"%H:%M %Z\"\n",
         "tz.toml",
         None,

@@ -1,7 +1,7 @@
 //! The README's config section is complete and true: it lists every key,
 //! module kind and placeholder the parser knows, and its full example parses.
 
-use rstat::config::{self, module};
+use rstat::config;
 
 fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md")
@@ -41,19 +41,25 @@ fn every_key_kind_and_placeholder_is_listed() {
             "module key {key} missing"
         );
     }
-    for (name, kind) in module::KINDS {
+    for e in rstat::modules::registry::REGISTRY {
+        let (name, kind) = (e.def.name, e.def);
         assert!(
             s.contains(&format!("| `{name}` |")),
             "module kind {name} missing"
         );
-        if kind != module::Kind::Clock {
+        if matches!(kind.syntax, rstat::config::kind::Syntax::Template) {
+            assert!(s.contains(kind.format), "{name}'s default format missing");
+        }
+        for key in kind.keys {
             assert!(
-                s.contains(kind.default_format()),
-                "{name}'s default format missing"
+                s.contains(&format!("module.NAME.{}", key.name))
+                    || s.contains(&format!("`.{}`", key.name)),
+                "{name}'s key {} missing",
+                key.name
             );
         }
     }
-    for (p, doc) in module::SAMPLE_PLACEHOLDER_DOCS {
+    for (p, doc) in rstat::modules::sample::SAMPLE_PLACEHOLDERS {
         assert!(
             s.contains(&format!("| `{p}` | {doc} |")),
             "placeholder {p} missing (or its description differs)"
@@ -72,7 +78,8 @@ fn the_full_example_parses() {
         // Not Debian's fonts-dejavu-core: the embedded font instead.
         example = example.replace(font, "");
     }
-    let cfg = config::parse(&example, "README.md", None).unwrap_or_else(|e| panic!("{e}"));
+    let cfg = rstat::modules::registry::parse(&example, "README.md", None)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(cfg.modules.len(), 7);
     assert!(cfg.module("cpu#detail").is_some());
 }

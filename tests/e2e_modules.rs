@@ -91,6 +91,11 @@ exec = ["echo", "hello"]
         assert!(keys.contains(&k), "{k} missing from {v}");
     }
     assert_eq!(buttons(&v), [b("1", "accent", "HEADLESS-1")]);
+    assert_eq!(
+        v["workspaces"]["segments"][0]["states"],
+        serde_json::json!(["visible", "focused"]),
+        "{v}"
+    );
     assert_eq!(v["window"]["text"], "", "no window: hidden");
     assert_eq!(v["custom#hello"]["text"], "hello");
     assert!(v["health"]["text"].as_str().unwrap().starts_with("CPU"));

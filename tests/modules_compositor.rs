@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use common::hyprland::{FakeHyprland, Model};
 use rstat::collect::Sample;
 use rstat::compositor::{Connection, Detected};
-use rstat::config::{self, Config};
+use rstat::config::Config;
 use rstat::modules::{once, Button, Command, Context, Modules, OutputTag, Palette, Segment};
 use serde_json::json;
 
@@ -65,7 +65,8 @@ fn pump(c: &mut Connection, m: &mut Modules) -> bool {
 }
 
 fn modules(toml: &str) -> (Modules, Config) {
-    let cfg = config::parse(toml, "t.toml", None).unwrap_or_else(|e| panic!("{e}"));
+    let cfg =
+        rstat::modules::registry::parse(toml, "t.toml", None).unwrap_or_else(|e| panic!("{e}"));
     let now = Instant::now();
     let mut m = Modules::from_config(&cfg, now);
     let sample = Sample::default();
@@ -116,6 +117,20 @@ fn each_output_shows_its_own_workspaces_and_clicks_switch() {
         ["accent", "dim", "normal", "normal"],
         "focused, hidden, visible, title"
     );
+    // `--once --modules` names each button's states.
+    let snap = once::snapshot(&m, &palette, Some(c.state()));
+    let states: Vec<Vec<String>> = snap["workspaces"]["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| serde_json::from_value(s["states"].clone()).unwrap())
+        .collect();
+    assert_eq!(
+        states,
+        [vec!["visible", "focused"], vec![], vec!["visible"]],
+        "{snap}"
+    );
+    assert_eq!(snap["window"]["segments"][0]["states"], json!([]));
 
     // A long title is cut to 8 characters.
     ev.write_all(b"activewindow>>firefox,Rust, the book - Mozilla Firefox\n")

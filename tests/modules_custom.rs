@@ -6,11 +6,11 @@
 use std::time::{Duration, Instant};
 
 use rstat::collect::Sample;
-use rstat::config::{self, Config};
+use rstat::config::Config;
 use rstat::modules::{once, Context, Modules, Palette, Segment};
 
 fn config(toml: &str) -> Config {
-    config::parse(toml, "test.toml", None).unwrap_or_else(|e| panic!("{e}"))
+    rstat::modules::registry::parse(toml, "test.toml", None).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// One module `custom#t` with these keys.
@@ -197,13 +197,14 @@ fn garbage_json_is_an_error_state() {
 
 #[test]
 fn a_custom_module_needs_exec() {
-    let e = config::parse("[bar]\nright = [\"custom\"]\n", "t.toml", None).unwrap_err();
+    let e = rstat::modules::registry::parse("[bar]\nright = [\"custom\"]\n", "t.toml", None)
+        .unwrap_err();
     assert!(
         e.to_string()
             .contains("needs a [module.\"custom\"] table with `exec`"),
         "{e}"
     );
-    let e = config::parse(
+    let e = rstat::modules::registry::parse(
         "[bar]\nright = [\"custom#x\"]\n[module.\"custom#x\"]\nformat = \"{text}\"\n",
         "t.toml",
         None,
@@ -213,7 +214,8 @@ fn a_custom_module_needs_exec() {
         e.to_string().contains("a custom module needs `exec`"),
         "{e}"
     );
-    let e = config::parse("[module.clock]\nexec = \"date\"\n", "t.toml", None).unwrap_err();
+    let e = rstat::modules::registry::parse("[module.clock]\nexec = \"date\"\n", "t.toml", None)
+        .unwrap_err();
     assert!(
         e.to_string().contains("only custom modules take `exec`"),
         "{e}"

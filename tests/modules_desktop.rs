@@ -18,14 +18,14 @@ use std::time::{Duration, Instant};
 use common::fixture::Tree;
 use rstat::collect::disk::DiskPath;
 use rstat::collect::Sample;
-use rstat::config::{self, Config};
+use rstat::config::Config;
 use rstat::modules::{Button, Context, Modules, Segment, Sources};
 
 #[global_allocator]
 static A: common::alloc::Counting = common::alloc::Counting;
 
 fn config(toml: &str) -> Config {
-    config::parse(toml, "test.toml", None).unwrap_or_else(|e| panic!("{e}"))
+    rstat::modules::registry::parse(toml, "test.toml", None).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn draw(m: &mut Modules, now: Instant) -> Vec<String> {

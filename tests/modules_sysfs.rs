@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use rstat::collect::{Roots, Sample};
-use rstat::config::{self, Config};
+use rstat::config::Config;
 use rstat::modules::{once, Context, Modules, Palette, Segment, Sources};
 
 struct Tree(PathBuf);
@@ -56,7 +56,7 @@ fn battery(t: &Tree, name: &str, status: &str, now_uwh: u64, full_uwh: u64, powe
 }
 
 fn config(toml: &str) -> Config {
-    config::parse(toml, "test.toml", None).unwrap_or_else(|e| panic!("{e}"))
+    rstat::modules::registry::parse(toml, "test.toml", None).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Updates every module at `now` and returns what they draw.
@@ -249,14 +249,18 @@ fn the_readme_module_table_lists_every_kind_and_placeholder() {
         .expect("the module table");
     let s = &readme[start..];
     let s = &s[..s.find("\n## ").unwrap_or(s.len())];
-    for (name, _) in config::module::KINDS {
-        assert!(s.contains(&format!("`{name}`")), "{name} missing");
-    }
-    for (kind, p, doc) in config::module::OTHER_PLACEHOLDER_DOCS {
-        assert!(
-            s.contains(&format!("| `{kind}.{p}` | {doc} |")),
-            "{kind}.{p} missing"
-        );
+    for e in rstat::modules::registry::REGISTRY {
+        let kind = e.def.name;
+        assert!(s.contains(&format!("`{kind}`")), "{kind} missing");
+        if e.def.placeholders == rstat::modules::sample::SAMPLE_PLACEHOLDERS {
+            continue;
+        }
+        for (p, doc) in e.def.placeholders {
+            assert!(
+                s.contains(&format!("| `{kind}.{p}` | {doc} |")),
+                "{kind}.{p} missing"
+            );
+        }
     }
     assert!(s.contains("Hyprland cannot run on this machine"));
 }

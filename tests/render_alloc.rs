@@ -62,7 +62,7 @@ fn sample(i: usize) -> Sample {
 
 #[test]
 fn steady_tick_allocates_nothing() {
-    let cfg = rstat::config::parse(CONFIG, "alloc.toml", None).expect("valid config");
+    let cfg = rstat::modules::registry::parse(CONFIG, "alloc.toml", None).expect("valid config");
     let mut glyphs = GlyphCache::with_default_font();
     let mut segs = Vec::with_capacity(MAX_SEGMENTS);
     let mut rects = Vec::with_capacity(MAX_SEGMENTS + 1);

@@ -132,7 +132,7 @@ fn the_modules_follow_within_one_event() {
     }
     let _lock = support::compositor_lock();
     let s = HeadlessSway::start();
-    let cfg = rstat::config::parse(
+    let cfg = rstat::modules::registry::parse(
         "[bar]\nleft = [\"workspaces\", \"window\"]\n",
         "t.toml",
         None,

@@ -47,7 +47,7 @@ pub use bench::bench_render;
 pub const RELOAD_DEBOUNCE: Duration = Duration::from_millis(100);
 
 /// Everything the bar is told at start-up.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// The config to start with (read and validated by the caller).
     pub config: Config,
@@ -59,6 +59,18 @@ pub struct Options {
     pub force_argb: bool,
     /// Where the battery and network modules read (`/sys`, `/proc`).
     pub sources: Sources,
+}
+
+impl Default for Options {
+    /// The built-in config, no reloads.
+    fn default() -> Self {
+        Options {
+            config: crate::modules::registry::default_config(),
+            source: None,
+            force_argb: false,
+            sources: Sources::default(),
+        }
+    }
 }
 
 /// Why the bar stopped or could not start.

@@ -91,7 +91,7 @@ mod tests {
 
     #[test]
     fn every_bar_key_reaches_the_surface() {
-        let cfg = config::parse(
+        let cfg = crate::modules::registry::parse(
             r##"
 [bar]
 position = "bottom"
@@ -118,7 +118,10 @@ background = "#10203040"
         );
         assert_eq!(s.look.font_px, 18.0);
         assert_eq!(s.look.background.0, [0x10, 0x20, 0x30, 0x40]);
-        assert_eq!(surface_config(&Config::default(), false).outputs, None);
+        assert_eq!(
+            surface_config(&crate::modules::registry::default_config(), false).outputs,
+            None
+        );
     }
 
     #[test]

@@ -8,7 +8,9 @@
 pub mod color;
 pub mod error;
 pub mod format;
+pub mod kind;
 pub mod module;
+pub mod state;
 pub mod suggest;
 
 use std::ops::Range;
@@ -20,10 +22,11 @@ use toml::Spanned;
 pub use color::Color;
 pub use error::{ConfigError, ConfigErrors};
 pub use format::Template;
-pub use module::Kind;
+pub use kind::{Key, KeyType, KindDef, Opt};
+pub use module::{Module, MODULE_KEYS};
 
 /// The complete, commented built-in config (`--print-default-config`); a
-/// test proves it parses back to [`Config::default`].
+/// test proves it parses back to the built-in config.
 pub const DEFAULT_TEXT: &str = include_str!("default.toml");
 
 /// The keys of `[bar]`.
@@ -34,42 +37,6 @@ pub const BAR_KEYS: &[&str] = &[
 
 /// The keys of `[bar.colors]`.
 pub const COLOR_KEYS: &[&str] = &["foreground", "background", "warning", "critical", "accent"];
-
-/// The keys of a `[module.NAME]` table.
-pub const MODULE_KEYS: &[&str] = &[
-    "format",
-    "interval_ms",
-    "warning",
-    "critical",
-    "on_click",
-    "on_middle_click",
-    "on_right_click",
-    "on_scroll_up",
-    "on_scroll_down",
-    "popup",
-    "max_chars",
-    "exec",
-    "return_type",
-    "continuous",
-    "timeout_ms",
-    "paths",
-    "device",
-    "step",
-    "icons",
-];
-
-/// Keys that only some kinds take: (key, the kinds' names).
-pub const KIND_KEYS: &[(&str, &[&str])] = &[
-    ("max_chars", &["window"]),
-    ("exec", &["custom"]),
-    ("return_type", &["custom"]),
-    ("continuous", &["custom"]),
-    ("timeout_ms", &["custom"]),
-    ("paths", &["disk"]),
-    ("device", &["backlight"]),
-    ("step", &["backlight"]),
-    ("icons", &["backlight", "idle_inhibitor"]),
-];
 
 /// Which screen edge the bar sits on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -184,98 +151,6 @@ pub enum Action {
 /// Levels at which a module changes colour: (placeholder index, value).
 pub type Thresholds = Vec<(usize, f64)>;
 
-/// One `[module.NAME]` table, or the built-in defaults of a kind.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Module {
-    /// Instance name as written (`cpu`, `cpu#big`).
-    pub name: String,
-    pub kind: Kind,
-    /// Placeholders resolved against `kind.placeholders()`; empty for the clock.
-    pub format: Template,
-    /// The clock's strftime format (other kinds: empty).
-    pub clock_format: String,
-    pub interval_ms: u64,
-    pub warning: Thresholds,
-    pub critical: Thresholds,
-    pub on_click: Option<Action>,
-    pub on_middle_click: Option<Action>,
-    pub on_right_click: Option<Action>,
-    pub on_scroll_up: Option<Action>,
-    pub on_scroll_down: Option<Action>,
-    pub popup: bool,
-    /// window: the longest title shown, in characters.
-    pub max_chars: usize,
-    /// custom: the command (required).
-    pub exec: Option<Action>,
-    /// custom: its output is Waybar's JSON rather than plain lines.
-    pub json: bool,
-    /// custom: one long-running process, every line an update.
-    pub continuous: bool,
-    /// custom: how long one interval run may take before it is killed.
-    pub timeout_ms: u64,
-    /// disk: the mount points (any path on the file system) to show, in order.
-    pub paths: Vec<String>,
-    /// backlight: the `/sys/class/backlight` device to show; `None`: the
-    /// one with the largest `max_brightness`.
-    pub device: Option<String>,
-    /// backlight: percent of the range one scroll step changes.
-    pub step: f64,
-    /// backlight: the `{icon}` ramp, lowest first.
-    pub icons: Vec<String>,
-}
-
-impl Module {
-    /// The built-in settings of `kind`, under instance `name`.
-    pub fn defaults(name: &str, kind: Kind) -> Module {
-        let index = |p: &str| kind.placeholders().iter().position(|n| *n == p);
-        let (w, c) = kind.default_thresholds();
-        let resolve = |list: &[(&str, f64)]| -> Thresholds {
-            let mut t: Thresholds = list
-                .iter()
-                .filter_map(|&(p, v)| Some((index(p)?, v)))
-                .collect();
-            t.sort_by_key(|&(i, _)| i);
-            t
-        };
-        let is_clock = kind == Kind::Clock;
-        Module {
-            name: name.to_string(),
-            kind,
-            format: if is_clock {
-                Template::default()
-            } else {
-                module::default_template(kind)
-            },
-            clock_format: if is_clock {
-                kind.default_format().to_string()
-            } else {
-                String::new()
-            },
-            interval_ms: kind.default_interval_ms(),
-            warning: resolve(w),
-            critical: resolve(c),
-            on_click: None,
-            on_middle_click: None,
-            on_right_click: None,
-            on_scroll_up: None,
-            on_scroll_down: None,
-            popup: kind.default_popup(),
-            max_chars: 50,
-            exec: None,
-            json: false,
-            continuous: false,
-            timeout_ms: 10_000,
-            paths: vec!["/".to_string()],
-            device: None,
-            step: 5.0,
-            icons: module::default_icons(kind)
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-        }
-    }
-}
-
 /// A whole, valid configuration.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -284,11 +159,12 @@ pub struct Config {
     pub modules: Vec<Module>,
 }
 
-impl Default for Config {
-    fn default() -> Self {
+impl Config {
+    /// The built-in config, its modules drawn from `kinds`.
+    pub fn defaults(kinds: &[&'static KindDef]) -> Config {
         let bar = Bar::default();
         let modules = layout_names(&bar)
-            .filter_map(|n| Some(Module::defaults(n, Kind::from_name(n)?)))
+            .filter_map(|n| Some(Module::defaults(n, kind::find(kinds, n)?)))
             .collect();
         Config { bar, modules }
     }
@@ -343,7 +219,14 @@ fn candidates() -> [Option<PathBuf>; 2] {
 pub struct Source {
     /// `--config PATH`.
     pub explicit: Option<PathBuf>,
+    /// The module kinds a config may use (the registry's).
+    pub kinds: Kinds,
 }
+
+/// The module kinds a config may name: the registry's list, handed down so
+/// this machinery knows no particular kind.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Kinds(pub Vec<&'static KindDef>);
 
 impl Source {
     /// The file to read now; `None`: the built-in defaults apply.
@@ -355,8 +238,8 @@ impl Source {
     /// is no file. Also returns the file read.
     pub fn load(&self) -> Result<(Config, Option<PathBuf>), ConfigErrors> {
         match self.file() {
-            None => Ok((Config::default(), None)),
-            Some(p) => load(&p).map(|c| (c, Some(p))),
+            None => Ok((Config::defaults(&self.kinds.0), None)),
+            Some(p) => load(&p, &self.kinds.0).map(|c| (c, Some(p))),
         }
     }
 
@@ -366,8 +249,8 @@ impl Source {
     }
 }
 
-/// Reads and validates the file at `path`.
-pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+/// Reads and validates the file at `path`, whose modules are of `kinds`.
+pub fn load(path: &Path, kinds: &[&'static KindDef]) -> Result<Config, ConfigErrors> {
     let file = path.display().to_string();
     let text = std::fs::read(path).map_err(|e| {
         ConfigErrors(vec![ConfigError {
@@ -389,16 +272,22 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
             message: "the file is not valid UTF-8 (TOML must be)".into(),
         }])
     })?;
-    parse(&text, &file, path.parent())
+    parse_with(&text, &file, path.parent(), kinds)
 }
 
-/// Validates config `text`; `file` names it in errors, and relative font
-/// paths resolve against `dir`.
-pub fn parse(text: &str, file: &str, dir: Option<&Path>) -> Result<Config, ConfigErrors> {
+/// Validates config `text`, whose modules are of `kinds`; `file` names it in
+/// errors, and relative font paths resolve against `dir`.
+pub fn parse_with(
+    text: &str,
+    file: &str,
+    dir: Option<&Path>,
+    kinds: &[&'static KindDef],
+) -> Result<Config, ConfigErrors> {
     let mut cx = Cx {
         src: text,
         file,
         dir,
+        kinds,
         errors: Vec::new(),
     };
     let doc = match DeTable::parse(text) {
@@ -424,6 +313,7 @@ struct Cx<'a> {
     src: &'a str,
     file: &'a str,
     dir: Option<&'a Path>,
+    kinds: &'a [&'static KindDef],
     errors: Vec<ConfigError>,
 }
 
@@ -452,7 +342,7 @@ fn int_of(v: &DeValue<'_>) -> Option<i64> {
 }
 
 impl<'a> Cx<'a> {
-    fn err(&mut self, span: Range<usize>, message: String) {
+    pub(crate) fn err(&mut self, span: Range<usize>, message: String) {
         let (line, column) = error::line_col(self.src, span.start);
         self.errors.push(ConfigError {
             file: self.file.to_string(),
@@ -628,26 +518,28 @@ impl<'a> Cx<'a> {
                 continue;
             }
             if let Some((m, def)) = defined.iter().find(|(m, _)| &m.name == name) {
-                if m.kind == Kind::Custom && m.exec.is_none() {
+                if let Some(k) = m.missing_key() {
                     self.err(
                         def.clone(),
                         format!(
-                            "[module.\"{name}\"]: a custom module needs `exec`, the command to run"
+                            "[module.\"{name}\"]: a {} module needs `{}`, {}",
+                            m.kind.name, k.name, k.doc
                         ),
                     );
                 }
                 modules.push(m.clone());
-            } else if let Some(kind) = Kind::from_name(name) {
-                if kind == Kind::Custom {
+            } else if let Some(kind) = kind::find(self.kinds, name) {
+                let m = Module::defaults(name, kind);
+                if let Some(k) = m.missing_key() {
                     self.err(
                         span.clone(),
-                        format!("`{side}` lists `{name}`: a custom module needs a [module.\"{name}\"] table with `exec`"),
+                        format!("`{side}` lists `{name}`: a {} module needs a [module.\"{name}\"] table with `{}`", kind.name, k.name),
                     );
                 }
-                modules.push(Module::defaults(name, kind));
+                modules.push(m);
             } else {
                 let defined_names = defined.iter().map(|(m, _)| m.name.as_str());
-                let kinds = module::KINDS.iter().map(|(n, _)| *n);
+                let kinds = self.kinds.iter().map(|k| k.name);
                 let hint = suggest::nearest(name, defined_names.chain(kinds))
                     .map(|s| format!(" (did you mean `{s}`?)"))
                     .unwrap_or_default();
@@ -851,239 +743,12 @@ impl<'a> Cx<'a> {
             }
         }
     }
-
-    fn module(
-        &mut self,
-        name: &Spanned<std::borrow::Cow<'_, str>>,
-        body: &Val<'_>,
-    ) -> Option<Module> {
-        let full: &str = name.get_ref();
-        let kind_name = full.split_once('#').map_or(full, |(k, _)| k);
-        let Some(kind) = Kind::from_name(kind_name) else {
-            let hint = suggest::nearest(kind_name, module::KINDS.iter().map(|(n, _)| *n))
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_else(|| {
-                    let all: Vec<&str> = module::KINDS.iter().map(|(n, _)| *n).collect();
-                    format!(" (module kinds: {})", all.join(", "))
-                });
-            self.err(
-                name.span(),
-                format!("[module.\"{full}\"]: unknown module kind `{kind_name}`{hint}"),
-            );
-            return None;
-        };
-        let at = format!("[module.\"{full}\"]");
-        let t = self.table(body, &format!("module.{full}"))?;
-        self.known_keys(t, MODULE_KEYS, &at);
-        let mut m = Module::defaults(full, kind);
-        for (k, v) in t.iter() {
-            let key: &str = k.get_ref();
-            let qkey = format!("module.{full}.{key}");
-            if let Some((_, kinds)) = KIND_KEYS.iter().find(|(n, _)| *n == key) {
-                if !kinds.contains(&kind.name()) {
-                    self.err(
-                        k.span(),
-                        format!("`{qkey}`: only {} modules take `{key}`", kinds.join(", ")),
-                    );
-                    continue;
-                }
-            }
-            match key {
-                "max_chars" => {
-                    if let Some(n) = self.uint(v, &qkey, 1, 1000) {
-                        m.max_chars = n as usize;
-                    }
-                }
-                "exec" => m.exec = self.action(v, &qkey),
-                "return_type" => {
-                    if let Some(j) = self.choice(v, &qkey, &[("plain", false), ("json", true)]) {
-                        m.json = j;
-                    }
-                }
-                "continuous" => {
-                    if let Some(b) = self.boolean(v, &qkey) {
-                        m.continuous = b;
-                    }
-                }
-                "timeout_ms" => {
-                    if let Some(n) = self.uint(v, &qkey, 100, 3_600_000) {
-                        m.timeout_ms = n;
-                    }
-                }
-                "paths" | "icons" => {
-                    let Some(list) = self.string_list(v, &qkey) else {
-                        continue;
-                    };
-                    if list.is_empty() || list.len() > 16 {
-                        self.err(v.span(), format!("`{qkey}`: expected 1 to 16 entries"));
-                        continue;
-                    }
-                    if let Some((_, span)) = list.iter().find(|(s, _)| s.is_empty()) {
-                        self.err(span.clone(), format!("`{qkey}`: an empty entry"));
-                        continue;
-                    }
-                    let list = list.into_iter().map(|(s, _)| s).collect();
-                    if key == "paths" {
-                        m.paths = list;
-                    } else {
-                        m.icons = list;
-                    }
-                }
-                "device" => {
-                    let Some(d) = self.string(v, &qkey) else {
-                        continue;
-                    };
-                    if d.is_empty() || d.contains('/') || d == "." || d == ".." {
-                        self.err(
-                            v.span(),
-                            format!("`{qkey}`: `{d}` is not a device name in /sys/class/backlight"),
-                        );
-                    } else {
-                        m.device = Some(d.to_string());
-                    }
-                }
-                "step" => {
-                    if let Some(f) = self.float(v, &qkey, 0.1, 100.0) {
-                        m.step = f;
-                    }
-                }
-                "format" => {
-                    let Some(f) = self.string(v, &qkey) else {
-                        continue;
-                    };
-                    if kind == Kind::Clock {
-                        match module::check_clock_format(f) {
-                            Ok(()) => m.clock_format = f.to_string(),
-                            Err((off, why)) => self.err(
-                                string_offset(self.src, v.span(), off),
-                                format!("`{qkey}`: {why}"),
-                            ),
-                        }
-                    } else {
-                        match Template::parse(f, kind.placeholders()) {
-                            Ok(t) => m.format = t,
-                            Err(e) => {
-                                let span = string_offset(self.src, v.span(), e.offset);
-                                self.err(span, format!("`{qkey}`: {}", e.message));
-                            }
-                        }
-                    }
-                }
-                "interval_ms" => {
-                    if let Some(n) = self.uint(v, &qkey, 100, 86_400_000) {
-                        m.interval_ms = n;
-                    }
-                }
-                "warning" | "critical" => {
-                    if let Some(th) = self.thresholds(v, &qkey, kind) {
-                        if key == "warning" {
-                            m.warning = th;
-                        } else {
-                            m.critical = th;
-                        }
-                    }
-                }
-                "popup" => {
-                    if let Some(b) = self.boolean(v, &qkey) {
-                        m.popup = b;
-                    }
-                }
-                "on_click" | "on_middle_click" | "on_right_click" | "on_scroll_up"
-                | "on_scroll_down" => {
-                    let action = self.action(v, &qkey);
-                    let slot = match key {
-                        "on_click" => &mut m.on_click,
-                        "on_middle_click" => &mut m.on_middle_click,
-                        "on_right_click" => &mut m.on_right_click,
-                        "on_scroll_up" => &mut m.on_scroll_up,
-                        _ => &mut m.on_scroll_down,
-                    };
-                    if action.is_some() {
-                        *slot = action;
-                    }
-                }
-                // Unknown keys were reported by `known_keys`.
-                _ => {}
-            }
-        }
-        Some(m)
-    }
-
-    /// A bare number (for the kind's main value) or a table of
-    /// placeholder = number.
-    fn thresholds(&mut self, v: &Val<'_>, key: &str, kind: Kind) -> Option<Thresholds> {
-        let names = kind.placeholders();
-        let index = |p: &str| names.iter().position(|n| *n == p);
-        if let DeValue::Table(t) = v.get_ref() {
-            let mut out = Vec::new();
-            for (k, val) in t.iter() {
-                let p: &str = k.get_ref();
-                match index(p) {
-                    Some(i) => {
-                        if let Some(f) = self.float(val, &format!("{key}.{p}"), -1e12, 1e12) {
-                            out.push((i, f));
-                        }
-                    }
-                    None => {
-                        let hint = suggest::nearest(p, names.iter().copied())
-                            .map(|s| format!(" (did you mean `{s}`?)"))
-                            .unwrap_or_default();
-                        self.err(
-                            k.span(),
-                            format!("`{key}`: `{p}` is not a placeholder of this module{hint}"),
-                        );
-                    }
-                }
-            }
-            out.sort_by_key(|&(i, _)| i);
-            return Some(out);
-        }
-        let Some(primary) = kind.primary().and_then(index) else {
-            self.err(
-                v.span(),
-                format!("`{key}`: this module has no value to compare"),
-            );
-            return None;
-        };
-        let f = self.float(v, key, -1e12, 1e12)?;
-        Some(vec![(primary, f)])
-    }
-
-    fn action(&mut self, v: &Val<'_>, key: &str) -> Option<Action> {
-        match v.get_ref() {
-            DeValue::String(s) if s.trim().is_empty() => {
-                self.err(v.span(), format!("`{key}`: the command is empty"));
-                None
-            }
-            DeValue::String(s) => Some(Action::Shell(s.to_string())),
-            DeValue::Array(_) => {
-                let argv: Vec<String> = self
-                    .string_list(v, key)?
-                    .into_iter()
-                    .map(|(s, _)| s)
-                    .collect();
-                if argv.first().is_none_or(|p| p.is_empty()) {
-                    self.err(v.span(), format!("`{key}`: the command is empty"));
-                    return None;
-                }
-                Some(Action::Exec(argv))
-            }
-            _ => {
-                self.wrong_type(
-                    v,
-                    key,
-                    "a command: an array [\"program\", \"arg\", …] or a shell string",
-                );
-                None
-            }
-        }
-    }
 }
 
 /// The span of the character `offset` bytes into the string value whose
 /// literal spans `span` (so format errors point inside the string). Falls
 /// back to the literal's start when the literal has escapes.
-fn string_offset(src: &str, span: Range<usize>, offset: usize) -> Range<usize> {
+pub(crate) fn string_offset(src: &str, span: Range<usize>, offset: usize) -> Range<usize> {
     let lit = src.get(span.clone()).unwrap_or("");
     let quote = if lit.starts_with("\"\"\"") || lit.starts_with("'''") {
         3

@@ -1,4 +1,7 @@
 use super::*;
+// The machinery is tested through the registered kinds.
+use crate::modules::registry::{default_config, parse, REGISTRY};
+use crate::modules::sample;
 
 fn errors(text: &str) -> Vec<ConfigError> {
     match parse(text, "test.toml", None) {
@@ -15,10 +18,10 @@ fn one_error(text: &str) -> ConfigError {
 
 #[test]
 fn empty_file_is_the_defaults() {
-    assert_eq!(parse("", "t", None).unwrap(), Config::default());
+    assert_eq!(parse("", "t", None).unwrap(), default_config());
     assert_eq!(
         parse("# only a comment\n", "t", None).unwrap(),
-        Config::default()
+        default_config()
     );
 }
 
@@ -26,7 +29,7 @@ fn empty_file_is_the_defaults() {
 fn default_text_parses_back_to_the_defaults() {
     assert_eq!(
         parse(DEFAULT_TEXT, "default.toml", None).unwrap(),
-        Config::default()
+        default_config()
     );
 }
 
@@ -64,13 +67,13 @@ fn default_text_mentions_every_key_and_placeholder() {
             "default config does not mention `{key}`"
         );
     }
-    for p in module::SAMPLE_PLACEHOLDERS {
+    for (p, _) in sample::SAMPLE_PLACEHOLDERS {
         assert!(
             DEFAULT_TEXT.contains(p),
             "default config does not mention `{p}`"
         );
     }
-    for (kind, _) in module::KINDS {
+    for kind in REGISTRY.iter().map(|e| e.def.name) {
         assert!(
             DEFAULT_TEXT.contains(kind),
             "default config does not mention `{kind}`"
@@ -80,7 +83,7 @@ fn default_text_mentions_every_key_and_placeholder() {
 
 #[test]
 fn every_default() {
-    let c = Config::default();
+    let c = default_config();
     let b = &c.bar;
     assert_eq!(b.position, Position::Top);
     assert_eq!(b.layer, Layer::Top);
@@ -101,14 +104,14 @@ fn every_default() {
         (0, vec!["clock".to_string()], vec!["health".to_string()])
     );
     let h = c.module("health").unwrap();
-    assert_eq!(h.kind, Kind::Health);
+    assert_eq!(h.kind, &sample::HEALTH);
     assert_eq!(h.interval_ms, 1000);
     assert!(h.popup);
-    assert_eq!(h.format.source, Kind::Health.default_format());
+    assert_eq!(h.format.source, sample::HEALTH.format);
     assert_eq!(h.warning.len(), 3);
     assert_eq!(h.on_click, None);
     let clock = c.module("clock").unwrap();
-    assert_eq!(clock.clock_format, "%a %d %b  %H:%M");
+    assert_eq!(clock.format.source, "%a %d %b  %H:%M");
     assert!(clock.format.pieces.is_empty());
 }
 
@@ -163,13 +166,10 @@ format = "%H:%M:%S"
     assert_eq!(c.bar.colors.accent, Color::hex(0x11223344));
     assert_eq!(c.modules.len(), 3);
     let big = c.module("cpu#big").unwrap();
-    assert_eq!(big.kind, Kind::Cpu);
+    assert_eq!(big.kind, &sample::CPU);
     assert_eq!(big.interval_ms, 500);
     let usage = 0;
-    let temp = module::SAMPLE_PLACEHOLDERS
-        .iter()
-        .position(|p| *p == "temp")
-        .unwrap();
+    let temp = sample::CPU.placeholder("temp").unwrap();
     assert_eq!(big.warning, vec![(usage, 50.0)]);
     assert_eq!(big.critical, vec![(usage, 80.0), (temp, 95.0)]);
     assert!(usage < temp);
@@ -179,8 +179,8 @@ format = "%H:%M:%S"
     );
     assert!(matches!(big.on_scroll_up, Some(Action::Shell(_))));
     let mem = c.module("memory").unwrap();
-    assert_eq!(mem, &Module::defaults("memory", Kind::Memory));
-    assert_eq!(c.module("clock").unwrap().clock_format, "%H:%M:%S");
+    assert_eq!(mem, &Module::defaults("memory", &sample::MEMORY));
+    assert_eq!(c.module("clock").unwrap().format.source, "%H:%M:%S");
 }
 
 #[test]
@@ -357,7 +357,7 @@ fn every_problem_is_reported_at_once() {
 
 #[test]
 fn load_names_the_file() {
-    let e = load(Path::new("/nonexistent/rstat.toml")).unwrap_err();
+    let e = crate::modules::registry::load(Path::new("/nonexistent/rstat.toml")).unwrap_err();
     assert!(
         e.to_string()
             .starts_with("/nonexistent/rstat.toml: cannot read the config file"),
@@ -370,9 +370,7 @@ fn an_explicit_source_reads_that_file_every_time() {
     let dir = std::env::temp_dir().join(format!("rstat-source-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("c.toml");
-    let src = Source {
-        explicit: Some(path.clone()),
-    };
+    let src = crate::modules::registry::source(Some(path.clone()));
     assert_eq!(src.file(), Some(path.clone()));
     assert_eq!(src.watched(), Some(path.clone()));
     // Named but missing: an error naming it, not the defaults.
@@ -493,4 +491,46 @@ fn thousands_of_malformed_configs_never_panic() {
     }
     // Both paths were exercised.
     assert!(outcomes[0] > 100 && outcomes[1] > 100, "{outcomes:?}");
+}
+
+#[test]
+fn a_kinds_own_keys_are_checked_with_positions_and_suggestions() {
+    let e = one_error("[module.window]\nmax_char = 8\n");
+    assert_eq!((e.line, e.column), (2, 1));
+    assert!(
+        e.message.contains("did you mean `max_chars`?"),
+        "{}",
+        e.message
+    );
+    let e = one_error("[module.window]\nmax_chars = 0\n");
+    assert_eq!((e.line, e.column), (2, 13));
+    assert!(
+        e.message.contains("out of range (1..=1000)"),
+        "{}",
+        e.message
+    );
+    let e = one_error("[module.\"custom#a\"]\nexec = \"x\"\nreturn_type = \"jsn\"\n");
+    assert_eq!(e.line, 3);
+    assert!(
+        e.message.contains("not one of plain, json"),
+        "{}",
+        e.message
+    );
+    let e = one_error("[module.cpu]\ntimeout_ms = 100\n");
+    assert!(
+        e.message.contains("only custom modules take `timeout_ms`"),
+        "{}",
+        e.message
+    );
+    let c = parse(
+        "[module.\"custom#a\"]\nexec = [\"date\"]\nreturn_type = \"json\"\ntimeout_ms = 500\n[bar]\nright = [\"custom#a\"]\n",
+        "t",
+        None,
+    )
+    .unwrap();
+    let m = c.module("custom#a").unwrap();
+    assert_eq!(m.command("exec"), Some(&Action::Exec(vec!["date".into()])));
+    assert_eq!((m.text("return_type"), m.uint("timeout_ms")), ("json", 500));
+    assert!(!m.flag("continuous"));
+    assert_eq!(m.option("max_chars"), None, "another kind's key");
 }

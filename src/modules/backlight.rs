@@ -9,10 +9,82 @@
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
-use super::{next_on_grid, Align, Button, Command, Context, Level, Module, Palette, Placement};
-use super::{Segment, Text};
+use super::{next_on_grid, Align, Button, Command, Context, Init, Level, Module, Palette};
+use super::{Placement, Segment, Text};
 use crate::collect::backlight::{Backlight as Device, BacklightEvent, BacklightReading, Uevents};
-use crate::config::{self, format::Value};
+use crate::config::kind::{short_list, Opt};
+use crate::config::{self, format::Value, Key, KeyType, KindDef};
+
+/// The built-in `{icon}` ramp, dimmest first (block elements: the embedded
+/// font has them).
+pub const DEFAULT_ICONS: &[&str] = &["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"];
+
+/// `backlight`: a display backlight from `/sys/class/backlight`.
+pub const KIND: KindDef = KindDef {
+    name: "backlight",
+    about: "a display backlight (sysfs, kernel uevents); scrolling steps it",
+    placeholders: &[
+        (
+            "percent",
+            "`actual_brightness` as % of `max_brightness`",
+        ),
+        (
+            "icon",
+            "one of `icons` by percent (the first below 1/n, …)",
+        ),
+        ("device", "the device's name (`intel_backlight`)"),
+        ("brightness", "`actual_brightness`, raw"),
+        ("max", "`max_brightness`, raw"),
+    ],
+    format: "{icon} {percent:>3.0}%",
+    // Uevents bring changes at once; the interval only catches drivers
+    // that change brightness without one (firmware hotkeys).
+    interval_ms: 5000,
+    primary: Some("percent"),
+    keys: &[
+        Key::new(
+            "device",
+            KeyType::Text(""),
+            "the /sys/class/backlight device to show; unset: the one with the largest max_brightness",
+        )
+        .checked(device_name),
+        Key::new(
+            "step",
+            KeyType::Float {
+                min: 0.1,
+                max: 100.0,
+                default: 5.0,
+            },
+            "percent of the range one scroll step changes",
+        ),
+        Key::new(
+            "icons",
+            KeyType::Strings(DEFAULT_ICONS),
+            "the `{icon}` ramp, lowest first",
+        )
+        .checked(short_list),
+    ],
+    ..KindDef::BASE
+};
+
+/// Builds a backlight module (its registry line).
+pub fn build(spec: &config::Module, init: &Init<'_>) -> Box<dyn Module> {
+    Box::new(Backlight::new(
+        spec,
+        init.place,
+        init.now,
+        &init.src.roots.sys,
+    ))
+}
+
+fn device_name(v: &Opt) -> Result<(), String> {
+    match v {
+        Opt::Text(d) if d.is_empty() || d.contains('/') || d == "." || d == ".." => Err(format!(
+            "`{d}` is not a device name in /sys/class/backlight"
+        )),
+        _ => Ok(()),
+    }
+}
 
 /// The backlight module.
 pub struct Backlight {
@@ -68,7 +140,10 @@ impl Backlight {
     }
 
     fn discover(&mut self) {
-        self.device = match Device::discover(&self.sys, self.spec.device.as_deref()) {
+        self.device = match Device::discover(
+            &self.sys,
+            Some(self.spec.text("device")).filter(|d| !d.is_empty()),
+        ) {
             Ok(d) => d,
             Err(e) => {
                 self.error = Some(e.to_string());
@@ -106,7 +181,7 @@ impl Backlight {
         let name = self.device.as_ref().map_or("", |d| d.name.as_str());
         let seg = r.map(|r| {
             let pct = r.percent();
-            let icon = ramp(&self.spec.icons, pct);
+            let icon = ramp(self.spec.strings("icons"), pct);
             let values = [
                 Value::Float(pct),
                 Value::Text(icon),
@@ -123,6 +198,7 @@ impl Backlight {
                 align: self.align,
                 popup: None,
                 output: None,
+                states: super::level_states(lv),
             }
         });
         let changed = seg != self.segment;
@@ -134,7 +210,8 @@ impl Backlight {
         let (Some(dev), Some(last)) = (self.device.as_ref(), self.last) else {
             return;
         };
-        let step = if up { self.spec.step } else { -self.spec.step };
+        let step = self.spec.float("step");
+        let step = if up { step } else { -step };
         let to = dev.stepped(last.brightness, step);
         match dev.write(to) {
             Ok(()) => {

@@ -7,10 +7,60 @@
 use std::fmt::Write;
 use std::time::{Duration, Instant};
 
-use super::{next_on_grid, Align, Context, Level, Module, Palette, Placement, Segment, Text};
+use super::{next_on_grid, Align, Context, Init, Level, Module, Palette, Placement, Segment, Text};
 use crate::collect::battery::{Batteries, BatteryReading, Status};
 use crate::collect::Roots;
-use crate::config::{self, format::Value, Thresholds};
+use crate::config::{self, format::Value, KindDef, Thresholds};
+
+/// `battery`: every system battery combined. Levels count downwards.
+pub const KIND: KindDef = KindDef {
+    name: "battery",
+    about: "the system batteries combined: charge, state, time left",
+    placeholders: &[
+        ("percent", "charge left, % (all batteries together)"),
+        (
+            "status",
+            "charging, discharging, full, not charging, unknown",
+        ),
+        (
+            "time",
+            "time to empty (discharging) or to full (charging), H:MM",
+        ),
+        ("time_to_empty", "time to empty, H:MM"),
+        ("time_to_full", "time to full, H:MM"),
+        ("power", "watts in or out"),
+        ("count", "batteries read"),
+    ],
+    format: "BAT {percent:>3.0}% {time}",
+    interval_ms: 5000,
+    primary: Some("percent"),
+    // At or below these, while discharging.
+    warning: &[("percent", 30.0)],
+    critical: &[("percent", 15.0)],
+    states: &[
+        ("charging", "charging"),
+        ("discharging", "running on the batteries"),
+        ("full", "full, on mains"),
+        ("not_charging", "on mains, held below full"),
+    ],
+    ..KindDef::BASE
+};
+
+/// Builds the battery module (its registry line).
+pub fn build(spec: &config::Module, init: &Init<'_>) -> Box<dyn Module> {
+    Box::new(Battery::new(spec, init.place, init.now, &init.src.roots))
+}
+
+/// The state bit of a battery status, in [`KIND`]'s order.
+fn status_state(s: Status) -> u32 {
+    match s {
+        Status::Charging => 1,
+        Status::Discharging => 2,
+        Status::Full => 4,
+        Status::NotCharging => 8,
+        Status::Unknown => 0,
+    }
+}
 
 /// The battery module.
 pub struct Battery {
@@ -89,6 +139,7 @@ impl Battery {
                 align: self.align,
                 popup: None,
                 output: None,
+                states: status_state(r.status) | super::level_states(level),
             }
         });
         let changed = seg != self.segment;

@@ -13,8 +13,26 @@
 use std::ffi::CString;
 use std::time::{Duration, Instant};
 
-use super::{Align, Context, Module, Palette, Placement, PopupId, Segment, Text, CLOCK_POPUP};
-use crate::config::{self, module::clock_shows_seconds};
+use super::{
+    Align, Context, Init, Module, Palette, Placement, PopupId, Segment, Text, CLOCK_POPUP,
+};
+use crate::config::kind::Syntax;
+use crate::config::{self, KindDef};
+
+/// `clock`: its `format` is strftime's rather than placeholders.
+pub const KIND: KindDef = KindDef {
+    name: "clock",
+    about: "local time (strftime format), with the month's calendar on hover",
+    format: "%a %d %b  %H:%M",
+    syntax: Syntax::Own(check_clock_format),
+    popup: true,
+    ..KindDef::BASE
+};
+
+/// Builds a clock (its registry line).
+pub fn build(spec: &config::Module, init: &Init<'_>) -> Box<dyn Module> {
+    Box::new(Clock::new(spec, init.place, init.now))
+}
 
 /// How far past a boundary the clock reads the time, so the new second or
 /// minute is what it reads even if the timer fires a little early.
@@ -44,7 +62,7 @@ impl Clock {
     pub fn new(spec: &config::Module, place: Placement, now: Instant) -> Clock {
         // Validation rejects nothing C cannot take but NUL; drop any NUL
         // rather than fail (a string cannot hold one in TOML unescaped).
-        let bytes: Vec<u8> = spec.clock_format.bytes().filter(|&b| b != 0).collect();
+        let bytes: Vec<u8> = spec.format.source.bytes().filter(|&b| b != 0).collect();
         let format = CString::new(bytes).unwrap_or_default();
         let popup = spec.popup.then_some(CLOCK_POPUP);
         Clock {
@@ -52,7 +70,7 @@ impl Clock {
             palette: place.palette,
             align: place.align,
             popup,
-            seconds: clock_shows_seconds(&spec.clock_format),
+            seconds: clock_shows_seconds(&spec.format.source),
             format,
             next: now,
             tz_minute: None,
@@ -75,6 +93,7 @@ impl Clock {
             align: self.align,
             popup: self.popup,
             output: None,
+            states: 0,
         };
         let changed = seg != self.segment;
         self.segment = seg;
@@ -112,6 +131,69 @@ impl Module for Clock {
     fn write(&self, out: &mut Vec<Segment>) {
         out.push(self.segment);
     }
+}
+
+/// The strftime conversions the clock accepts (glibc's, minus the
+/// locale-modifier forms `%E` and `%O`).
+pub const CLOCK_CONVERSIONS: &str = "aAbBcCdDeFgGhHIjklmMnpPrRsStTuUVwWxXyYzZ%+";
+
+/// Checks a clock format; the error is the offending byte offset and why.
+pub fn check_clock_format(f: &str) -> Result<(), (usize, String)> {
+    let b = f.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            // glibc flags and a width may follow: %-d, %_H, %02d
+            let mut j = i + 1;
+            while j < b.len() && b"-_0^#".contains(&b[j]) {
+                j += 1;
+            }
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            match b.get(j) {
+                Some(c) if c.is_ascii() && CLOCK_CONVERSIONS.as_bytes().contains(c) => i = j + 1,
+                Some(_) => {
+                    let c = f[j..].chars().next().unwrap_or('?');
+                    return Err((i, format!("unknown clock conversion `%{c}`")));
+                }
+                None => return Err((i, "a `%` at the end (write `%%` for a percent sign)".into())),
+            }
+        } else {
+            i += 1;
+        }
+    }
+    Ok(())
+}
+
+/// The conversions of a clock format, in order (`%%` included as `%`),
+/// skipping glibc's flags and widths (`%-S`, `%02S`).
+fn clock_conversions(f: &str) -> impl Iterator<Item = u8> + '_ {
+    let b = f.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            if b[i] != b'%' {
+                i += 1;
+                continue;
+            }
+            let mut j = i + 1;
+            while j < b.len() && (b"-_0^#".contains(&b[j]) || b[j].is_ascii_digit()) {
+                j += 1;
+            }
+            i = j + 1;
+            if let Some(&c) = b.get(j) {
+                return Some(c);
+            }
+        }
+        None
+    })
+}
+
+/// Whether the clock format shows seconds, so the clock must tick each second
+/// rather than each minute.
+pub fn clock_shows_seconds(f: &str) -> bool {
+    clock_conversions(f).any(|c| b"SsTrcX+".contains(&c))
 }
 
 extern "C" {
@@ -209,8 +291,8 @@ mod tests {
             align: Align::Center,
             palette: Palette::default(),
         };
-        let mut spec = config::Module::defaults("clock", config::Kind::Clock);
-        spec.clock_format = "%H:%M:%S".into();
+        let mut spec = config::Module::defaults("clock", &KIND);
+        spec.format.source = "%H:%M:%S".into();
         let mut clock = Clock::new(&spec, place, now);
         let sample = crate::collect::Sample::default();
         let cx = Context {
@@ -226,7 +308,7 @@ mod tests {
         assert_eq!(clock.segment().text.as_str().len(), 8);
         assert_eq!(clock.segment().popup, Some(CLOCK_POPUP));
 
-        spec.clock_format = "%H:%M".into();
+        spec.format.source = "%H:%M".into();
         let mut clock = Clock::new(&spec, place, now);
         clock.update(&cx);
         assert_eq!(
@@ -239,5 +321,18 @@ mod tests {
             ..cx
         };
         assert!(!clock.update(&later));
+    }
+
+    #[test]
+    fn clock_formats() {
+        assert!(check_clock_format("%a %-d %b %H:%M:%S %%").is_ok());
+        assert_eq!(check_clock_format("%H:%Q").unwrap_err().0, 3);
+        assert!(check_clock_format("100%").is_err());
+        assert!(check_clock_format("%é").is_err());
+        assert!(clock_shows_seconds("%H:%M:%S"));
+        assert!(!clock_shows_seconds("%H:%M"));
+        assert!(clock_shows_seconds("%H:%M:%-S"));
+        assert!(clock_shows_seconds("%T"));
+        assert!(!clock_shows_seconds("%H:%M %%S"), "a literal %S");
     }
 }

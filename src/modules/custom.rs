@@ -11,8 +11,58 @@ use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use super::sample::level;
-use super::{Align, Context, Level, Module, Palette, Placement, Segment, Text};
-use crate::config::{self, format::Value};
+use super::{Align, Context, Init, Level, Module, Palette, Placement, Segment, Text};
+use crate::config::{self, format::Value, Key, KeyType, KindDef};
+
+/// `custom`: a user's command (Waybar's `custom` module).
+pub const KIND: KindDef = KindDef {
+    name: "custom",
+    about: "a user's command: plain lines or Waybar's JSON",
+    placeholders: &[
+        ("text", "the script's text (plain: line 1; JSON: `text`)"),
+        ("tooltip", "line 2 / `tooltip`"),
+        (
+            "class",
+            "line 3 / `class` (`warning`, `critical` colour the module)",
+        ),
+        ("percentage", "JSON `percentage`, 0–100"),
+    ],
+    format: "{text}",
+    primary: Some("percentage"),
+    keys: &[
+        Key::required("exec", KeyType::Command, "the command to run"),
+        Key::new(
+            "return_type",
+            KeyType::Choice(&["plain", "json"]),
+            "`plain` lines (text, tooltip, class) or Waybar's `json` object",
+        ),
+        Key::new(
+            "continuous",
+            KeyType::Bool(false),
+            "one long-running process, every line an update",
+        ),
+        Key::new(
+            "timeout_ms",
+            KeyType::Uint {
+                min: 100,
+                max: 3_600_000,
+                default: 10_000,
+            },
+            "how long one interval run may take before it is killed",
+        ),
+    ],
+    ..KindDef::BASE
+};
+
+/// Builds a custom module (its registry line).
+pub fn build(spec: &config::Module, init: &Init<'_>) -> Box<dyn Module> {
+    Box::new(CustomModule::new(spec, init.place, init.now))
+}
+
+/// How long one interval run of `spec`'s command may take.
+pub fn timeout(spec: &config::Module) -> Duration {
+    Duration::from_millis(spec.uint("timeout_ms").max(1))
+}
 use crate::exec::custom::{Custom, Format, Mode, Status};
 use crate::exec::CommandLine;
 
@@ -31,24 +81,23 @@ pub struct CustomModule {
 impl CustomModule {
     /// The instance of `spec`; its command first runs at its first update.
     pub fn new(spec: &config::Module, place: Placement, _now: Instant) -> CustomModule {
-        let mode = if spec.continuous {
+        let mode = if spec.flag("continuous") {
             Mode::Continuous
         } else {
             Mode::Interval(Duration::from_millis(spec.interval_ms.max(1)))
         };
-        let format = if spec.json {
+        let format = if spec.text("return_type") == "json" {
             Format::Json
         } else {
             Format::Plain
         };
-        let timeout = Duration::from_millis(spec.timeout_ms.max(1));
+        let timeout = timeout(spec);
         CustomModule {
             spec: spec.clone(),
             palette: place.palette,
             align: place.align,
             runner: spec
-                .exec
-                .as_ref()
+                .command("exec")
                 .map(|a| Custom::new(CommandLine::from(a), mode, format, timeout)),
             reported: None,
             text: String::with_capacity(256),
@@ -121,6 +170,7 @@ impl CustomModule {
             align: self.align,
             popup: None,
             output: None,
+            states: super::level_states(lvl),
         });
         let changed = seg != self.segment;
         self.segment = seg;

@@ -8,9 +8,50 @@ use std::time::{Duration, Instant};
 
 use super::network::human_rate;
 use super::sample::level;
-use super::{next_on_grid, Align, Context, Level, Module, Palette, Placement, Segment, Text};
+use super::Text;
+use super::{next_on_grid, Align, Context, Init, Level, Module, Palette, Placement, Segment};
 use crate::collect::disk::{DiskPath, DiskReading};
-use crate::config::{self, format::Value};
+use crate::config::kind::short_list;
+use crate::config::{self, format::Value, Key, KeyType, KindDef};
+
+/// `disk`: file systems' space, one segment per configured path.
+pub const KIND: KindDef = KindDef {
+    name: "disk",
+    about: "file systems' space (statvfs, as df counts), one segment per path",
+    placeholders: &[
+        ("path", "the configured path"),
+        (
+            "percent",
+            "space used, % of what users may use (as `df` counts: used / (used + free))",
+        ),
+        ("used", "space used, human-readable (`12G`)"),
+        (
+            "free",
+            "space free for unprivileged users, human-readable (`df`'s Avail)",
+        ),
+        ("total", "the file system's size, human-readable"),
+        ("used_gib", "space used, GiB"),
+        ("free_gib", "space free for unprivileged users, GiB"),
+        ("total_gib", "the file system's size, GiB"),
+    ],
+    format: "{path} {percent:>3.0}%",
+    interval_ms: 30_000,
+    primary: Some("percent"),
+    warning: &[("percent", 85.0)],
+    critical: &[("percent", 95.0)],
+    keys: &[Key::new(
+        "paths",
+        KeyType::Strings(&["/"]),
+        "the mount points (any path on the file system) to show, in order",
+    )
+    .checked(short_list)],
+    ..KindDef::BASE
+};
+
+/// Builds a disk module (its registry line).
+pub fn build(spec: &config::Module, init: &Init<'_>) -> Box<dyn Module> {
+    Box::new(Disk::new(spec, init.place, init.now))
+}
 
 const GIB: f64 = (1u64 << 30) as f64;
 
@@ -33,7 +74,11 @@ pub struct Disk {
 impl Disk {
     /// The instance of `spec`, due at `now`.
     pub fn new(spec: &config::Module, place: Placement, now: Instant) -> Disk {
-        let paths: Vec<DiskPath> = spec.paths.iter().filter_map(|p| DiskPath::new(p)).collect();
+        let paths: Vec<DiskPath> = spec
+            .strings("paths")
+            .iter()
+            .filter_map(|p| DiskPath::new(p))
+            .collect();
         Disk {
             spec: spec.clone(),
             palette: place.palette,
@@ -79,6 +124,7 @@ impl Disk {
                     align: self.align,
                     popup: None,
                     output: None,
+                    states: super::level_states(lv),
                 },
                 lv,
             )

@@ -6,8 +6,40 @@
 
 use std::time::Instant;
 
-use super::{Align, Button, Command, Context, Module, Palette, Placement, Segment, Text};
-use crate::config::{self, format::Value};
+use super::{Align, Button, Command, Context, Init, Module, Palette, Placement, Segment, Text};
+use crate::config::kind::short_list;
+use crate::config::{self, format::Value, Key, KeyType, KindDef};
+
+/// `idle_inhibitor`: a toggle that keeps the compositor's idle timeout
+/// from firing.
+pub const KIND: KindDef = KindDef {
+    name: "idle_inhibitor",
+    about: "a click toggles keeping the compositor from going idle",
+    placeholders: &[
+        ("state", "activated or deactivated"),
+        (
+            "icon",
+            "`icons[0]` while deactivated, `icons[1]` while activated",
+        ),
+    ],
+    format: "{icon}",
+    states: &[
+        ("deactivated", "idle may happen as usual"),
+        ("activated", "the compositor is asked not to go idle"),
+    ],
+    keys: &[Key::new(
+        "icons",
+        KeyType::Strings(&["○", "●"]),
+        "the icons while deactivated, activated",
+    )
+    .checked(short_list)],
+    ..KindDef::BASE
+};
+
+/// Builds an idle inhibitor (its registry line).
+pub fn build(spec: &config::Module, init: &Init<'_>) -> Box<dyn Module> {
+    Box::new(IdleInhibitor::new(spec, init.place, init.now))
+}
 
 /// The idle inhibitor module.
 pub struct IdleInhibitor {
@@ -44,7 +76,7 @@ impl IdleInhibitor {
     }
 
     fn show(&mut self) -> bool {
-        let icons = &self.spec.icons;
+        let icons = self.spec.strings("icons");
         let icon = icons
             .get(self.active as usize)
             .or(icons.first())
@@ -62,6 +94,7 @@ impl IdleInhibitor {
             align: self.align,
             popup: None,
             output: None,
+            states: if self.active { 2 } else { 1 },
         });
         let changed = seg != self.segment;
         self.segment = seg;

@@ -8,22 +8,25 @@
 //! instance's segments into a `Vec` the bar clears and reuses, so a steady
 //! tick allocates nothing.
 //!
-//! Adding a module kind: a variant in [`crate::config::module::Kind`] (with
-//! its placeholders and defaults), a file here with a type implementing
-//! [`Module`], and one arm in [`instance`].
+//! Adding a module kind: a file here with its [`crate::config::KindDef`]
+//! (keys, defaults, placeholders, states), a type implementing [`Module`]
+//! and a [`Build`] function, a `pub mod` line below, and one line in
+//! [`registry::REGISTRY`].
 
 pub mod backlight;
 pub mod battery;
-// Issue 7: the clock popup's content.
+// The clock popup's content.
 pub mod calendar;
 pub mod clock;
 pub mod custom;
 pub mod disk;
+pub mod human;
 pub mod idle_inhibitor;
 pub mod network;
 pub mod once;
+pub mod registry;
 pub mod sample;
-// Issue 5: the health popup's content.
+// The health popup's content.
 pub mod top;
 pub mod window;
 pub mod workspaces;
@@ -32,18 +35,18 @@ use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use crate::collect::{Roots, Sample};
-use crate::config::{self, Config, Kind};
+use crate::config::{self, Config};
 use crate::services::{self, View};
 
 pub use crate::render::{Align, OutputTag, PopupId, Rgba, Segment, Style, Text};
 
-/// The popup the health-sample modules' segments open on hover (issue 5):
-/// the top processes.
-pub const HEALTH_POPUP: PopupId = PopupId(1);
+/// The popup the health-sample modules' segments open on hover: the top
+/// processes ([`top`]), drawn as tables.
+pub const HEALTH_POPUP: PopupId = PopupId::TABLES;
 
-/// The popup of the clock: this month's calendar (issue 7; content from
+/// The popup of the clock: this month's calendar (content from
 /// [`calendar`], drawn by [`crate::render::calendar`]).
-pub const CLOCK_POPUP: PopupId = PopupId(2);
+pub const CLOCK_POPUP: PopupId = PopupId::CALENDAR;
 
 /// Modules due within this much of the earliest deadline run in the same
 /// tick, so instances with equal intervals never wake the bar twice.
@@ -70,6 +73,15 @@ impl Level {
         } else {
             Level::Normal
         }
+    }
+}
+
+/// The state bits of `level` (`warning`, `critical`).
+pub fn level_states(level: Level) -> u32 {
+    match level {
+        Level::Normal => 0,
+        Level::Warning => config::state::WARNING,
+        Level::Critical => config::state::CRITICAL,
     }
 }
 
@@ -231,28 +243,19 @@ pub trait Module {
     }
 }
 
-/// Builds the instance for `spec`.
-pub fn instance(
-    spec: &config::Module,
-    place: Placement,
-    now: Instant,
-    src: &Sources,
-) -> Box<dyn Module> {
-    match spec.kind {
-        Kind::Clock => Box::new(clock::Clock::new(spec, place, now)),
-        Kind::Health | Kind::Cpu | Kind::Memory | Kind::Temperature | Kind::Load | Kind::Gpu => {
-            Box::new(sample::SampleModule::new(spec, place, now))
-        }
-        Kind::Workspaces => Box::new(workspaces::Workspaces::new(spec, place)),
-        Kind::Window => Box::new(window::Window::new(spec, place)),
-        Kind::Battery => Box::new(battery::Battery::new(spec, place, now, &src.roots)),
-        Kind::Network => Box::new(network::Network::new(spec, place, now, &src.roots)),
-        Kind::Custom => Box::new(custom::CustomModule::new(spec, place, now)),
-        Kind::Disk => Box::new(disk::Disk::new(spec, place, now)),
-        Kind::Backlight => Box::new(backlight::Backlight::new(spec, place, now, &src.roots.sys)),
-        Kind::IdleInhibitor => Box::new(idle_inhibitor::IdleInhibitor::new(spec, place, now)),
-    }
+/// What building an instance gets besides its config.
+#[derive(Clone, Copy, Debug)]
+pub struct Init<'a> {
+    /// Where it sits and its colours.
+    pub place: Placement,
+    /// Its first update is due now.
+    pub now: Instant,
+    /// Where it reads sysfs and procfs.
+    pub src: &'a Sources,
 }
+
+/// How a kind builds an instance (its registry line names it).
+pub type Build = fn(&config::Module, &Init<'_>) -> Box<dyn Module>;
 
 /// Every instance the layout lists, in bar order (left, centre, right).
 pub struct Modules {
@@ -268,7 +271,7 @@ pub struct Modules {
 impl Default for Modules {
     /// The built-in config's modules.
     fn default() -> Self {
-        Modules::from_config(&Config::default(), Instant::now())
+        Modules::from_config(&registry::default_config(), Instant::now())
     }
 }
 
@@ -299,8 +302,13 @@ impl Modules {
         let mut list = Vec::new();
         for (names, align) in sides {
             for name in names {
-                if let Some(spec) = cfg.module(name) {
-                    list.push(instance(spec, Placement { align, palette }, now, src));
+                let init = Init {
+                    place: Placement { align, palette },
+                    now,
+                    src,
+                };
+                if let Some(m) = cfg.module(name).and_then(|s| registry::build(s, &init)) {
+                    list.push(m);
                 }
             }
         }

@@ -5,10 +5,40 @@
 use std::fmt::Write;
 use std::time::{Duration, Instant};
 
-use super::{next_on_grid, Align, Context, Level, Module, Palette, Placement, Segment, Text};
+use super::{next_on_grid, Align, Context, Init, Level, Module, Palette, Placement, Segment, Text};
 use crate::collect::net::{self, Link, NetReading};
 use crate::collect::Roots;
-use crate::config::{self, format::Value};
+use crate::config::{self, format::Value, KindDef};
+
+/// `network`: the interface holding the default route.
+pub const KIND: KindDef = KindDef {
+    name: "network",
+    about: "the interface holding the default route: address and rates",
+    placeholders: &[
+        ("iface", "the default route's interface"),
+        ("kind", "wired, wifi or other"),
+        ("state", "up or down"),
+        ("ipv4", "its IPv4 address"),
+        ("rx", "receive rate, human-readable (`1.2M`, bytes/s)"),
+        ("tx", "transmit rate, human-readable"),
+        ("rx_kib", "receive rate, KiB/s"),
+        ("tx_kib", "transmit rate, KiB/s"),
+        ("signal", "wifi link quality, %"),
+    ],
+    format: "{iface} {ipv4}  rx {rx:>5} tx {tx:>5}",
+    interval_ms: 2000,
+    states: &[
+        ("ethernet", "the route is over a wired link"),
+        ("wifi", "the route is over a wireless link"),
+        ("disconnected", "the route's link is down"),
+    ],
+    ..KindDef::BASE
+};
+
+/// Builds the network module (its registry line).
+pub fn build(spec: &config::Module, init: &Init<'_>) -> Box<dyn Module> {
+    Box::new(Network::new(spec, init.place, init.now, &init.src.roots))
+}
 
 /// The network module.
 pub struct Network {
@@ -70,12 +100,18 @@ impl Network {
             self.text.clear();
             self.spec.format.render(&mut self.text, &values);
             let level = if r.up { Level::Normal } else { Level::Warning };
+            let link = match r.link {
+                Link::Wired => 1,
+                Link::Wireless => 2,
+                Link::Other => 0,
+            };
             Segment {
                 text: Text::new(&self.text),
                 style: self.palette.style(level),
                 align: self.align,
                 popup: None,
                 output: None,
+                states: link | if r.up { 0 } else { 4 },
             }
         });
         let changed = seg != self.segment;

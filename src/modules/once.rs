@@ -3,15 +3,17 @@
 //! bar's content without reading pixels.
 //!
 //! ```json
-//! {"clock": {"text": "Wed 25 Nov  18:40", "segments": [{"text": "…", "class": "normal"}]},
-//!  "workspaces": {"text": "1 2", "segments": [{"text": "1", "class": "accent", "output": "DP-1"}, …]},
+//! {"clock": {"text": "Wed 25 Nov  18:40", "segments": [{"text": "…", "class": "normal", "states": []}]},
+//!  "workspaces": {"text": "1 2", "segments": [{"text": "1", "class": "accent", "states": ["visible", "focused"], "output": "DP-1"}, …]},
 //!  "custom#weather": {"text": "weather: error", "segments": […], "error": "`…` timed out after 10.0 s"}}
 //! ```
 //!
 //! `text` is the module's segments joined by a space (`""`: hidden, its
 //! source is absent). A segment's `class` names its colour: `normal`,
 //! `warning`, `critical`, `accent` (the focused workspace), `dim` (a
-//! workspace shown on no output).
+//! workspace shown on no output). `states` are the segment's current
+//! states, in the order their styles apply (the kind's own, then
+//! `warning`, `critical`, `hover`).
 
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
@@ -61,8 +63,8 @@ pub fn collect(
     modules.update_all(&cx);
     let wait = modules
         .iter()
-        .filter(|m| m.spec().kind == crate::config::Kind::Custom)
-        .map(|m| Duration::from_millis(m.spec().timeout_ms))
+        .filter(|m| m.spec().kind.name == super::custom::KIND.name)
+        .map(|m| super::custom::timeout(m.spec()))
         .max()
         .unwrap_or_default()
         .min(SCRIPT_WAIT_CAP);
@@ -155,7 +157,13 @@ pub fn snapshot(modules: &Modules, palette: &Palette, compositor: Option<&State>
         let list: Vec<Value> = segs
             .iter()
             .map(|s| {
-                let mut o = json!({"text": s.text.as_str(), "class": class(s, palette)});
+                let states: Vec<&str> =
+                    crate::config::state::names(m.spec().kind, &[], s.states).collect();
+                let mut o = json!({
+                    "text": s.text.as_str(),
+                    "class": class(s, palette),
+                    "states": states,
+                });
                 if let Some(tag) = s.output {
                     let name = compositor
                         .and_then(|c| {

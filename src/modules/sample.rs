@@ -5,12 +5,117 @@
 
 use std::time::{Duration, Instant};
 
-use super::{next_on_grid, Context, Level, Module, Palette, Placement, Segment, Text};
+use super::{next_on_grid, Context, Init, Level, Module, Palette, Placement, Segment, Text};
 use super::{Align, PopupId, HEALTH_POPUP};
 use crate::collect::Sample;
 use crate::config::format::Value;
-use crate::config::module::SAMPLE_PLACEHOLDERS;
-use crate::config::{self, Thresholds};
+use crate::config::kind::Doc;
+use crate::config::{self, KindDef, Thresholds};
+
+/// The placeholders of every health-sample kind, in the order of the values
+/// [`values`] hands to the template, with what each means.
+pub const SAMPLE_PLACEHOLDERS: &[Doc] = &[
+    ("usage", "CPU busy, % of the whole machine"),
+    ("cores", "online CPUs"),
+    ("freq_mhz", "mean CPU frequency, MHz"),
+    ("freq_max_mhz", "highest CPU frequency, MHz"),
+    ("freq_ghz", "mean CPU frequency, GHz"),
+    ("temp", "CPU package temperature, °C"),
+    ("mem_percent", "memory used (total − available), %"),
+    ("mem_used_gib", "memory used, GiB"),
+    ("mem_total_gib", "memory total, GiB"),
+    ("mem_available_gib", "memory available, GiB"),
+    ("swap_percent", "swap used, %"),
+    ("swap_used_gib", "swap used, GiB"),
+    ("swap_total_gib", "swap total, GiB"),
+    ("load1", "load average, 1 minute"),
+    ("load5", "load average, 5 minutes"),
+    ("load15", "load average, 15 minutes"),
+    ("gpu_busy", "GPU busy, %"),
+    ("gpu_freq_mhz", "GPU frequency, MHz"),
+    ("gpu_freq_max_mhz", "GPU maximum frequency, MHz"),
+    ("power_profile", "ACPI platform profile (text)"),
+    ("throttle", "active GPU throttle reasons (text)"),
+    ("tasks", "processes"),
+];
+
+/// What the sample kinds share.
+const SAMPLE: KindDef = KindDef {
+    placeholders: SAMPLE_PLACEHOLDERS,
+    ..KindDef::BASE
+};
+
+/// `health`: CPU, memory, temperature and load together, with the
+/// top-processes popup.
+pub const HEALTH: KindDef = KindDef {
+    name: "health",
+    about: "CPU, memory, temperature and load, with the top processes on hover",
+    format: "CPU {usage:>3.0}%  MEM {mem_used_gib:>4.1}G  {temp:>3.0}°C  LOAD {load1:>5.2}",
+    primary: Some("usage"),
+    warning: &[("usage", 70.0), ("mem_percent", 80.0), ("temp", 80.0)],
+    critical: &[("usage", 90.0), ("mem_percent", 90.0), ("temp", 90.0)],
+    popup: true,
+    ..SAMPLE
+};
+
+/// `cpu`.
+pub const CPU: KindDef = KindDef {
+    name: "cpu",
+    about: "CPU busy and frequency",
+    format: "CPU {usage:>3.0}%",
+    primary: Some("usage"),
+    warning: &[("usage", 70.0)],
+    critical: &[("usage", 90.0)],
+    ..SAMPLE
+};
+
+/// `memory`.
+pub const MEMORY: KindDef = KindDef {
+    name: "memory",
+    about: "memory and swap used",
+    format: "MEM {mem_used_gib:>4.1}G",
+    primary: Some("mem_percent"),
+    warning: &[("mem_percent", 80.0)],
+    critical: &[("mem_percent", 90.0)],
+    ..SAMPLE
+};
+
+/// `temperature`.
+pub const TEMPERATURE: KindDef = KindDef {
+    name: "temperature",
+    about: "the CPU package temperature",
+    format: "{temp:>3.0}°C",
+    primary: Some("temp"),
+    warning: &[("temp", 80.0)],
+    critical: &[("temp", 90.0)],
+    ..SAMPLE
+};
+
+/// `load`.
+pub const LOAD: KindDef = KindDef {
+    name: "load",
+    about: "the load averages",
+    format: "{load1:.2} {load5:.2} {load15:.2}",
+    primary: Some("load1"),
+    interval_ms: 5000,
+    ..SAMPLE
+};
+
+/// `gpu`.
+pub const GPU: KindDef = KindDef {
+    name: "gpu",
+    about: "GPU busy and frequency",
+    format: "GPU {gpu_busy:>3.0}%",
+    primary: Some("gpu_busy"),
+    warning: &[("gpu_busy", 80.0)],
+    critical: &[("gpu_busy", 95.0)],
+    ..SAMPLE
+};
+
+/// Builds a health-sample instance (every sample kind's registry line).
+pub fn build(spec: &config::Module, init: &Init<'_>) -> Box<dyn Module> {
+    Box::new(SampleModule::new(spec, init.place, init.now))
+}
 
 /// How many values a sample offers (one per [`SAMPLE_PLACEHOLDERS`] entry).
 pub const VALUES: usize = 22;
@@ -71,6 +176,7 @@ impl SampleModule {
             align: self.align,
             popup: self.popup,
             output: None,
+            states: super::level_states(level),
         };
         let changed = seg != self.segment;
         self.segment = seg;

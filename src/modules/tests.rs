@@ -1,10 +1,9 @@
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::config;
 
 fn cfg(text: &str) -> Config {
-    config::parse(text, "test.toml", None).unwrap_or_else(|e| panic!("{e}"))
+    registry::parse(text, "test.toml", None).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn sample() -> Sample {
@@ -37,7 +36,7 @@ fn texts(out: &[Segment]) -> Vec<&str> {
 #[test]
 fn default_layout_is_clock_centre_health_right() {
     let now = Instant::now();
-    let mut m = Modules::from_config(&Config::default(), now);
+    let mut m = Modules::from_config(&registry::default_config(), now);
     assert_eq!(m.len(), 2);
     let s = sample();
     assert!(m.due_needs_sample(now));
@@ -171,10 +170,7 @@ fn every_placeholder_has_a_value() {
     let mut scratch = String::new();
     let v = sample::values(&s, &mut scratch);
     let at = |name: &str| {
-        let i = config::module::SAMPLE_PLACEHOLDERS
-            .iter()
-            .position(|p| *p == name)
-            .unwrap();
+        let i = sample::CPU.placeholder(name).unwrap();
         v[i]
     };
     use crate::config::format::Value;
@@ -193,7 +189,7 @@ fn every_placeholder_has_a_value() {
 #[test]
 fn widths_do_not_change_with_digits() {
     let now = Instant::now();
-    let mut m = Modules::from_config(&Config::default(), now);
+    let mut m = Modules::from_config(&registry::default_config(), now);
     let mut a = sample();
     let mut out = Vec::new();
     let mut lens = Vec::new();

@@ -4,11 +4,14 @@
 
 use std::fmt::Write;
 
-use crate::collect::sample::Comm;
+use super::human;
+use crate::collect::sample::{Comm, TOP_N};
 use crate::collect::Sample;
-use crate::render::popup::{PopupContent, PopupRow, PopupTable};
+use crate::render::popup::{PopupContent, PopupRow, PopupTable, POPUP_ROWS};
 use crate::render::Text;
-use crate::report::human;
+
+// The popup has a row for every process the sampler keeps.
+const _: () = assert!(POPUP_ROWS == TOP_N);
 
 /// Titles of the three tables, in order.
 pub const TITLES: [&str; 3] = ["CPU", "Memory (resident)", "Disk IO (read + write)"];

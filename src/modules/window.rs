@@ -4,14 +4,41 @@
 
 use std::time::Instant;
 
-use super::{Align, Context, Level, Module, Palette, Placement, Segment, Text};
+use super::{Align, Context, Init, Level, Module, Palette, Placement, Segment, Text};
 use crate::compositor::State;
-use crate::config::{self, format::Value};
+use crate::config::{self, format::Value, KeyType, KindDef};
 use crate::services::{self, View};
+
+/// `window`: the focused window's title.
+pub const KIND: KindDef = KindDef {
+    name: "window",
+    about: "the focused window's title",
+    placeholders: &[(
+        "title",
+        "the focused window's title, cut to `max_chars` characters",
+    )],
+    format: "{title}",
+    keys: &[config::Key::new(
+        "max_chars",
+        KeyType::Uint {
+            min: 1,
+            max: 1000,
+            default: 50,
+        },
+        "the longest title shown, in characters (longer ones end in …)",
+    )],
+    ..KindDef::BASE
+};
+
+/// Builds the window module (its registry line).
+pub fn build(spec: &config::Module, init: &Init<'_>) -> Box<dyn Module> {
+    Box::new(Window::new(spec, init.place))
+}
 
 /// The window module.
 pub struct Window {
     spec: config::Module,
+    max_chars: usize,
     palette: Palette,
     align: Align,
     /// The title as cut, and the rendered template (capacity kept).
@@ -31,6 +58,7 @@ impl Window {
     pub fn new(spec: &config::Module, place: Placement) -> Window {
         Window {
             spec: spec.clone(),
+            max_chars: spec.uint("max_chars") as usize,
             palette: place.palette,
             align: place.align,
             title: String::with_capacity(256),
@@ -45,7 +73,7 @@ impl Window {
             None
         } else {
             self.title.clear();
-            truncate_chars(title, self.spec.max_chars, &mut self.title);
+            truncate_chars(title, self.max_chars, &mut self.title);
             self.text.clear();
             self.spec
                 .format
@@ -56,6 +84,7 @@ impl Window {
                 align: self.align,
                 popup: None,
                 output: None,
+                states: 0,
             })
         };
         let changed = seg != self.segment;

@@ -5,11 +5,57 @@
 
 use std::time::Instant;
 
-use super::{Align, Button, Command, Context, Module, OutputTag, Palette, Placement};
+use super::{Align, Button, Command, Context, Init, Module, OutputTag, Palette, Placement};
 use super::{Rgba, Segment, Style, Text};
 use crate::compositor::{State, Workspace};
-use crate::config::{self, format::Value};
+use crate::config::{self, format::Value, KindDef};
 use crate::services::{self, View};
+
+/// `workspaces`: one button per workspace (each renders the format once).
+pub const KIND: KindDef = KindDef {
+    name: "workspaces",
+    about: "the compositor's workspaces, each output's on its own bar",
+    placeholders: &[
+        ("name", "the workspace's name"),
+        (
+            "id",
+            "its number (Sway `num`, Hyprland `id`; -1 when named only)",
+        ),
+        ("output", "the output it is on"),
+    ],
+    format: "{name}",
+    states: &[
+        ("visible", "shown on its output (focused or not)"),
+        ("focused", "the focused workspace"),
+        ("urgent", "a window on it wants attention"),
+    ],
+    ..KindDef::BASE
+};
+
+/// State bits of a button, in [`KIND`]'s order.
+const VISIBLE: u32 = 1;
+const FOCUSED: u32 = 2;
+const URGENT: u32 = 4;
+
+/// Builds the workspaces module (its registry line).
+pub fn build(spec: &config::Module, init: &Init<'_>) -> Box<dyn Module> {
+    Box::new(Workspaces::new(spec, init.place))
+}
+
+/// The state bits of a workspace's button.
+pub fn states(w: &Workspace) -> u32 {
+    let mut s = 0;
+    if w.visible {
+        s |= VISIBLE;
+    }
+    if w.focused {
+        s |= FOCUSED;
+    }
+    if w.urgent {
+        s |= URGENT;
+    }
+    s
+}
 
 /// At most this many workspace buttons (the bar holds 64 segments in all).
 pub const MAX_BUTTONS: usize = 32;
@@ -85,6 +131,7 @@ impl Workspaces {
                 align: self.align,
                 popup: None,
                 output: Some(OutputTag::of(&w.output)),
+                states: states(w),
             });
             match self.names.get_mut(i) {
                 Some(n) => {

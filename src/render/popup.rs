@@ -15,7 +15,7 @@ use super::paint::Canvas;
 use super::segment::{Rgba, Text};
 
 /// Rows per table (the sampler keeps the top 5 of each list).
-pub const POPUP_ROWS: usize = crate::collect::sample::TOP_N;
+pub const POPUP_ROWS: usize = 5;
 /// Tables in the popup: CPU, memory, IO.
 pub const POPUP_TABLES: usize = 3;
 /// Lines in the popup: a title and the rows, per table.

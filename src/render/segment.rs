@@ -114,9 +114,16 @@ pub enum Align {
     Right,
 }
 
-/// Names the popup a segment opens on hover (issue 5 fills this in).
+/// Names the popup a segment opens on hover.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PopupId(pub u16);
+
+impl PopupId {
+    /// Tables of rows ([`super::popup`]): the health module's top processes.
+    pub const TABLES: PopupId = PopupId(1);
+    /// A month calendar ([`super::calendar`]): the clock's.
+    pub const CALENDAR: PopupId = PopupId(2);
+}
 
 /// Names an output (monitor) by a hash of its name, so a fixed-size segment
 /// can say which output's bar shows it (the workspaces module: each output
@@ -150,6 +157,9 @@ pub struct Segment {
     pub popup: Option<PopupId>,
     /// Shown only on this output's bar; `None`: on every bar.
     pub output: Option<OutputTag>,
+    /// The module's states while it drew this (bits named by the config's
+    /// `state` table; the renderer only compares them).
+    pub states: u32,
 }
 
 impl Segment {
@@ -161,6 +171,7 @@ impl Segment {
             align,
             popup: None,
             output: None,
+            states: 0,
         }
     }
 }

@@ -1,7 +1,6 @@
 //! Text outputs of samples: `--once` JSON, `--waybar` lines, `--bench` lines.
 
 pub mod bench;
-pub mod human;
 pub mod json;
 pub mod once;
 pub mod waybar;

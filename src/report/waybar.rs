@@ -6,9 +6,9 @@
 
 use std::io::Write;
 
-use super::human;
 use super::json::JsonWriter;
 use crate::collect::Sample;
+use crate::modules::human;
 
 /// CPU, memory and temperature levels that turn the module's class to
 /// `warning` and `critical`.

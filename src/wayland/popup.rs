@@ -72,8 +72,8 @@ impl PopupKind {
     /// The popup a segment's [`PopupId`] opens; `None` for one nothing draws.
     pub fn of(id: PopupId) -> Option<PopupKind> {
         match id {
-            crate::modules::HEALTH_POPUP => Some(PopupKind::Tables),
-            crate::modules::CLOCK_POPUP => Some(PopupKind::Calendar),
+            PopupId::TABLES => Some(PopupKind::Tables),
+            PopupId::CALENDAR => Some(PopupKind::Calendar),
             _ => None,
         }
     }
