@@ -4,6 +4,7 @@
 //! and exits are collected with `try_wait`.
 
 pub mod custom;
+pub mod i3bar;
 pub mod reaper;
 pub mod spawn;
 
