@@ -537,6 +537,10 @@ impl I3bar {
                 }
                 self.stdout = child.stdout.take();
                 self.stdin = child.stdin.take();
+                if let Ok(pgid) = i32::try_from(child.id()) {
+                    // Its group dies with the bar, however the bar ends.
+                    super::reaper::watch(pgid);
+                }
                 self.child = Some(child);
                 if self.stopped {
                     self.signal(self.header.stop_signal);
@@ -641,6 +645,9 @@ impl I3bar {
         };
         match child.try_wait() {
             Ok(Some(s)) => {
+                if let Ok(pgid) = i32::try_from(child.id()) {
+                    super::reaper::forget(pgid);
+                }
                 self.child = None;
                 self.stdout = None;
                 self.stdin = None;
@@ -710,9 +717,10 @@ impl I3bar {
     fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             if let Ok(pgid) = i32::try_from(child.id()) {
-                // SAFETY: the process group we created; a stopped one must
-                // be continued to die of SIGTERM, SIGKILL needs no help.
+                // SAFETY: the process group we created; SIGKILL needs no
+                // SIGCONT even for a stopped group.
                 unsafe { libc::kill(-pgid, libc::SIGKILL) };
+                super::reaper::forget(pgid);
             }
             let _ = child.kill();
             let _ = child.wait();
