@@ -192,6 +192,7 @@ fn once_modules(args: &Args, choice: Choice, roots: &Roots) -> Result<(), Fatal>
             .unwrap_or_default()
     };
     once::collect(&mut modules, &mut sampler, state.as_ref(), interval, wall)?;
+    once::settle_buses(&mut modules, &|k| std::env::var(k).ok());
     let v = once::snapshot(
         &modules,
         &Palette::from_colors(&config.bar.colors),

@@ -24,6 +24,7 @@ pub mod human;
 pub mod idle_inhibitor;
 pub mod network;
 pub mod once;
+pub mod power_profile;
 pub mod registry;
 pub mod sample;
 // The health popup's content.

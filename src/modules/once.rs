@@ -188,3 +188,54 @@ pub fn snapshot(modules: &Modules, palette: &Palette, compositor: Option<&State>
     }
     Value::Object(out)
 }
+
+/// How long `--once --modules` waits at most for a bus's answers.
+pub const BUS_WAIT_CAP: Duration = Duration::from_secs(2);
+
+/// Connects the D-Bus services the modules use (session, system), reads
+/// until every call made has been answered (or [`BUS_WAIT_CAP`]), and hands
+/// each bus's state to the modules. A bus that cannot be reached leaves
+/// its modules hidden; the reason goes to stderr.
+pub fn settle_buses(modules: &mut Modules, env: &dyn Fn(&str) -> Option<String>) {
+    use crate::services::{registry, Id};
+    for mut service in registry(env) {
+        let id = service.id();
+        if !matches!(id, Id::SessionBus | Id::SystemBus) || !modules.uses(id) {
+            continue;
+        }
+        if let Some(why) = service.unavailable() {
+            eprintln!("rstat: {why}");
+            continue;
+        }
+        if let Err(e) = service.connect() {
+            eprintln!("rstat: {e}");
+            continue;
+        }
+        let until = Instant::now() + BUS_WAIT_CAP;
+        let mut rounds = 0;
+        while let Some(fd) = service.fd() {
+            let now = Instant::now();
+            if now >= until {
+                break;
+            }
+            let mut p = libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let ms = (until - now).as_millis().clamp(1, 1000) as i32;
+            // SAFETY: one valid pollfd; the descriptor is the service's, open.
+            unsafe { libc::poll(&mut p, 1, ms) };
+            if let Err(e) = service.dispatch() {
+                eprintln!("rstat: {e}");
+                break;
+            }
+            rounds += 1;
+            modules.on_service(service.view());
+            if rounds > 1 && !service.busy() {
+                break;
+            }
+        }
+        modules.on_service(service.view());
+    }
+}

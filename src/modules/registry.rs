@@ -5,7 +5,8 @@
 
 use std::path::Path;
 
-use super::{backlight, battery, clock, custom, disk, idle_inhibitor, network, sample};
+use super::sample;
+use super::{backlight, battery, clock, custom, disk, idle_inhibitor, network, power_profile};
 use super::{window, workspaces};
 use super::{Build, Init, Module};
 use crate::config::{self, Config, ConfigErrors, KindDef, Kinds};
@@ -42,6 +43,7 @@ pub const REGISTRY: &[Entry] = &[
     Entry::new(&disk::KIND, disk::build),
     Entry::new(&backlight::KIND, backlight::build),
     Entry::new(&idle_inhibitor::KIND, idle_inhibitor::build),
+    Entry::new(&power_profile::KIND, power_profile::build),
 ];
 
 /// The kinds' config definitions, as the config machinery takes them.

@@ -7,7 +7,7 @@ use std::os::fd::RawFd;
 use std::time::Instant;
 
 use super::dbus::{self, Client, Shared};
-use super::{Error, Id, Service, View};
+use super::{Command, Error, Id, Service, View};
 
 /// One bus: where it is and the connection with its clients.
 pub struct BusService {
@@ -68,7 +68,7 @@ pub fn session_clients() -> Vec<Box<dyn Client>> {
 
 /// The clients of the system bus, in one place (add yours here).
 pub fn system_clients() -> Vec<Box<dyn Client>> {
-    Vec::new()
+    vec![Box::new(super::power::PowerProfiles::default())]
 }
 
 impl Service for BusService {
@@ -99,6 +99,19 @@ impl Service for BusService {
 
     fn disconnect(&mut self) {
         self.shared.disconnect();
+    }
+
+    fn busy(&self) -> bool {
+        // Every call in flight has a timeout, so a deadline is pending.
+        self.shared.deadline().is_some()
+    }
+
+    fn run(&mut self, cmd: &Command) -> Result<(), Error> {
+        if *cmd == Command::CyclePowerProfile {
+            self.shared
+                .command(|p: &mut super::power::PowerProfiles, bus| p.cycle(bus));
+        }
+        Ok(())
     }
 
     fn view(&self) -> View<'_> {

@@ -92,6 +92,8 @@ impl Service for Compositor {
         match cmd {
             Command::FocusWorkspace(name) => conn.focus_workspace(name)?,
             Command::CycleWorkspace(d) => conn.cycle_workspace(*d)?,
+            // Other services' commands are routed to them, never here.
+            _ => {}
         }
         Ok(())
     }

@@ -20,6 +20,7 @@ pub mod bus;
 pub mod channel;
 pub mod compositor;
 pub mod dbus;
+pub mod power;
 
 use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -143,6 +144,8 @@ pub enum Command {
     FocusWorkspace(String),
     /// The next (+1) or previous (-1) workspace on the focused output.
     CycleWorkspace(i32),
+    /// power-profiles-daemon: switch to the profile after the active one.
+    CyclePowerProfile,
 }
 
 impl Command {
@@ -150,6 +153,7 @@ impl Command {
     pub fn service(&self) -> Id {
         match self {
             Command::FocusWorkspace(_) | Command::CycleWorkspace(_) => Id::Compositor,
+            Command::CyclePowerProfile => Id::SystemBus,
         }
     }
 }
@@ -177,6 +181,12 @@ impl From<crate::compositor::Error> for Error {
 pub trait Service {
     /// Which one it is.
     fn id(&self) -> Id;
+
+    /// Whether answers are still awaited (calls in flight): `--once
+    /// --modules` reads until they are in.
+    fn busy(&self) -> bool {
+        false
+    }
 
     /// Why it can never connect here (the compositor's socket is not named
     /// in the environment, say): said once on stderr, no retries.
