@@ -185,6 +185,17 @@ fn once_modules(args: &Args, choice: Choice, roots: &Roots) -> Result<(), Fatal>
         None
     };
     let state = conn.as_ref().map(|c| c.state().clone());
+    // The sound server answers within milliseconds; a hung one costs at most
+    // this wait, and shows `disconnected`.
+    let sound = if modules.uses(rstat::services::Id::Sound) {
+        rstat::services::pulse::target_from_env(&|k| std::env::var(k).ok())
+            .map_err(|e| rstat::services::Error(e.0))
+            .and_then(|t| rstat::services::sound::query_once(&t, Duration::from_secs(2)))
+            .map_err(|e| eprintln!("rstat: {e}; the audio module shows `disconnected`"))
+            .ok()
+    } else {
+        None
+    };
     let interval = Duration::from_millis(args.interval_ms.unwrap_or(250));
     let wall = || {
         std::time::SystemTime::now()
@@ -193,6 +204,7 @@ fn once_modules(args: &Args, choice: Choice, roots: &Roots) -> Result<(), Fatal>
     };
     once::collect(&mut modules, &mut sampler, state.as_ref(), interval, wall)?;
     once::settle_buses(&mut modules, &|k| std::env::var(k).ok());
+    modules.on_service(rstat::services::View::Sound(sound.as_ref()));
     let v = once::snapshot(
         &modules,
         &Palette::from_colors(&config.bar.colors),

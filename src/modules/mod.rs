@@ -13,6 +13,7 @@
 //! and a [`Build`] function, a `pub mod` line below, and one line in
 //! [`registry::REGISTRY`].
 
+pub mod audio;
 pub mod backlight;
 pub mod battery;
 // The clock popup's content.

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::sample;
+use super::{audio, sample};
 use super::{backlight, battery, clock, custom, disk, idle_inhibitor, network, power_profile};
 use super::{window, workspaces};
 use super::{Build, Init, Module};
@@ -44,6 +44,7 @@ pub const REGISTRY: &[Entry] = &[
     Entry::new(&backlight::KIND, backlight::build),
     Entry::new(&idle_inhibitor::KIND, idle_inhibitor::build),
     Entry::new(&power_profile::KIND, power_profile::build),
+    Entry::new(&audio::KIND, audio::build),
 ];
 
 /// The kinds' config definitions, as the config machinery takes them.

@@ -21,6 +21,8 @@ pub mod channel;
 pub mod compositor;
 pub mod dbus;
 pub mod power;
+pub mod pulse;
+pub mod sound;
 
 use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -37,11 +39,13 @@ pub enum Id {
     SessionBus,
     /// The D-Bus system bus: power profiles, Bluetooth.
     SystemBus,
+    /// The PulseAudio-protocol sound server (PulseAudio, pipewire-pulse).
+    Sound,
 }
 
 impl Id {
     /// Every service, in registry order.
-    pub const ALL: [Id; 3] = [Id::Compositor, Id::SessionBus, Id::SystemBus];
+    pub const ALL: [Id; 4] = [Id::Compositor, Id::SessionBus, Id::SystemBus, Id::Sound];
 
     /// How messages name it ("compositor IPC lost …").
     pub fn name(self) -> &'static str {
@@ -49,6 +53,7 @@ impl Id {
             Id::Compositor => "compositor IPC",
             Id::SessionBus => "session bus",
             Id::SystemBus => "system bus",
+            Id::Sound => "sound server",
         }
     }
 
@@ -97,6 +102,8 @@ pub enum View<'a> {
     SessionBus(Option<&'a dbus::Shared>),
     /// The system bus's.
     SystemBus(Option<&'a dbus::Shared>),
+    /// The default sink and source (`None`: not connected).
+    Sound(Option<&'a pulse::State>),
 }
 
 impl View<'_> {
@@ -106,6 +113,7 @@ impl View<'_> {
             View::Compositor(_) => Id::Compositor,
             View::SessionBus(_) => Id::SessionBus,
             View::SystemBus(_) => Id::SystemBus,
+            View::Sound(_) => Id::Sound,
         }
     }
 }
@@ -134,6 +142,14 @@ impl<'a> View<'a> {
             _ => None,
         }
     }
+
+    /// The sound server's state, when this is the sound server's view.
+    pub fn sound(self) -> Option<Option<&'a pulse::State>> {
+        match self {
+            View::Sound(s) => Some(s),
+            _ => None,
+        }
+    }
 }
 
 /// What a module asks of a service in answer to a pointer action (the bar
@@ -146,6 +162,10 @@ pub enum Command {
     CycleWorkspace(i32),
     /// power-profiles-daemon: switch to the profile after the active one.
     CyclePowerProfile,
+    /// Set the default sink's or source's volume, in percent.
+    SetVolume(pulse::Which, u32),
+    /// Mute (true) or unmute the default sink or source.
+    SetMute(pulse::Which, bool),
 }
 
 impl Command {
@@ -154,6 +174,7 @@ impl Command {
         match self {
             Command::FocusWorkspace(_) | Command::CycleWorkspace(_) => Id::Compositor,
             Command::CyclePowerProfile => Id::SystemBus,
+            Command::SetVolume(..) | Command::SetMute(..) => Id::Sound,
         }
     }
 }
@@ -226,6 +247,7 @@ pub fn registry(env: &dyn Fn(&str) -> Option<String>) -> Vec<Box<dyn Service>> {
         Box::new(compositor::Compositor::from_env(env)),
         Box::new(bus::BusService::session(env, bus::session_clients())),
         Box::new(bus::BusService::system(env, bus::system_clients())),
+        Box::new(sound::Sound::from_env(env)),
     ]
 }
 
