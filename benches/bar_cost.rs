@@ -5,6 +5,9 @@
 //! `cargo bench --bench bar_cost` (root; Sway, grim, yambar, waybar on PATH).
 //! `RSTAT_BENCH_SECS` sets the measured window per bar (default 60);
 //! `RSTAT_BENCH_ARGS` gives rstat extra arguments (`--collector procfs`).
+//! `RSTAT_BENCH_BASELINE=PATH` also measures another rstat binary (an older
+//! build) in the same run, as the row `rstat-baseline`: before and after a
+//! change on the same machine minutes apart, not across noisy runs.
 //!
 //! Reported per bar: resident memory at the end (VmRSS) and its peak (VmHWM),
 //! CPU seconds (utime + stime of the bar and any children, from
@@ -52,6 +55,9 @@ struct Measured {
     bpf_runs: u64,
     /// The machine's context switches per second during the window.
     ctxt_per_sec: f64,
+    /// The bar's own voluntary context switches per second (all its
+    /// threads and children): how often it goes to sleep, i.e. wakes up.
+    wakeups_per_sec: f64,
     rss_kib: u64,
     max_rss_kib: u64,
     hwm_kib: u64,
@@ -101,6 +107,19 @@ fn main() {
             bpf_stats,
         ),
     });
+    if let Some(base) = std::env::var_os("RSTAT_BENCH_BASELINE") {
+        rows.push(Row {
+            name: "rstat-baseline",
+            version: version(&base.to_string_lossy(), &["--version"]),
+            result: measure(
+                &sway,
+                "rstat-baseline",
+                sway.client(&base).args(rstat_args.split_whitespace()),
+                window,
+                bpf_stats,
+            ),
+        });
+    }
     for (name, cmd) in [
         ("yambar", support::bars::yambar as fn(&_, &_) -> Command),
         ("waybar", support::bars::waybar),
@@ -189,6 +208,13 @@ fn measure(
             .map(bpf_run)
             .fold((0, 0), |(ns, n), (a, b)| (ns + a, n + b))
     };
+    let wakeups = |pid: u32| -> u64 {
+        std::iter::once(pid)
+            .chain(descendants(pid))
+            .map(voluntary_switches)
+            .sum()
+    };
+    let wake_before = wakeups(pid);
     let bpf_before = bpf(pid);
     let ctxt_before = context_switches();
     let sched_before = sched(pid);
@@ -214,6 +240,7 @@ fn measure(
     let largest = smaps_by_name(pid);
     let sched_after = sched(pid);
     let bpf_after = bpf(pid);
+    let wake_after = wakeups(pid);
     let ctxt_after = context_switches();
     let sway_after = sched_ns(sway_pid).ok_or("sway vanished")?;
     let measured = t0.elapsed();
@@ -227,12 +254,30 @@ fn measure(
         bpf_secs: bpf_stats.then(|| bpf_after.0.saturating_sub(bpf_before.0) as f64 / 1e9),
         bpf_runs: bpf_after.1.saturating_sub(bpf_before.1),
         ctxt_per_sec: ctxt_after.saturating_sub(ctxt_before) as f64 / measured.as_secs_f64(),
+        wakeups_per_sec: wake_after.saturating_sub(wake_before) as f64 / measured.as_secs_f64(),
         sway_cpu_secs: sway_after.saturating_sub(sway_before) as f64 / 1e9,
         rss_kib: after.rss_kib,
         max_rss_kib,
         hwm_kib: after.hwm_kib,
         largest,
     })
+}
+
+/// Voluntary context switches of all live threads of `pid`
+/// (`voluntary_ctxt_switches` of `/proc/PID/task/*/status`): each is the bar
+/// going to sleep, so their rate is its wakeups.
+fn voluntary_switches(pid: u32) -> u64 {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    dir.flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+        .filter_map(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        })
+        .sum()
 }
 
 /// Resident KiB per mapping name (`[heap]`, a library's path,
@@ -290,13 +335,13 @@ fn report(rows: &[Row], window: Duration) {
         SETTLE.as_secs()
     );
     println!(
-        "| bar | version | RSS MiB | max RSS MiB | peak (HWM) MiB | CPU s (ticks) | CPU s (schedstat) | BPF progs s | CPU % of a core (incl. BPF) | Sway CPU s | ctx switches/s | zone shown after |"
+        "| bar | version | RSS MiB | max RSS MiB | peak (HWM) MiB | CPU s (ticks) | CPU s (schedstat) | BPF progs s | CPU % of a core (incl. BPF) | Sway CPU s | ctx switches/s | bar wakeups/s | zone shown after |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         match &r.result {
             Ok(m) => println!(
-                "| {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {:.4} | {} | {:.3} | {:.3} | {:.0} | {} ms |",
+                "| {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {:.4} | {} | {:.3} | {:.3} | {:.0} | {:.2} | {} ms |",
                 r.name,
                 r.version,
                 mib(m.rss_kib),
@@ -308,6 +353,7 @@ fn report(rows: &[Row], window: Duration) {
                 100.0 * m.total_secs() / m.window.as_secs_f64(),
                 m.sway_cpu_secs,
                 m.ctxt_per_sec,
+                m.wakeups_per_sec,
                 m.zone_after.as_millis()
             ),
             Err(e) => println!(
@@ -360,17 +406,28 @@ fn report(rows: &[Row], window: Duration) {
             y.total_secs()
         );
         println!(
-            "DESIGN.md targets: RSS <= 6 MiB ({}), CPU < 1/4 of yambar's ({})",
-            if mib(r.rss_kib) <= 6.0 {
+            "targets: RSS <= 5.6 MiB ({}), CPU <= 1/8 of yambar's ({})",
+            if mib(r.rss_kib) <= 5.6 {
                 "met"
             } else {
                 "NOT met"
             },
-            if r.total_secs() * 4.0 < y.total_secs() {
+            if r.total_secs() * 8.0 <= y.total_secs() {
                 "met"
             } else {
                 "NOT met"
             }
+        );
+    }
+    if let (Some(r), Some(b)) = (get("rstat"), get("rstat-baseline")) {
+        println!(
+            "rstat / rstat-baseline: RSS {:.2}x, CPU {:.2}x ({:.4} s vs {:.4} s), wakeups {:.2}/s vs {:.2}/s",
+            r.rss_kib as f64 / b.rss_kib.max(1) as f64,
+            r.total_secs() / b.total_secs().max(1e-9),
+            r.total_secs(),
+            b.total_secs(),
+            r.wakeups_per_sec,
+            b.wakeups_per_sec
         );
     }
     for r in rows {

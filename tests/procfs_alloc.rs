@@ -37,3 +37,35 @@ fn steady_procfs_tick_and_outputs_allocate_nothing() {
     assert!(s.tasks > 10, "the walk saw processes");
     assert_eq!(n, 0, "{n} allocations in 50 steady ticks");
 }
+
+/// The bar's ticks while nobody looks at processes (the system half only),
+/// and the walks that start and stop as the popup opens and closes,
+/// allocate nothing once the walk's buffers have their size.
+#[test]
+fn lazy_ticks_and_walks_allocate_nothing() {
+    let roots = Roots::default();
+    let mut sampler = Sampler::new(&roots, Box::new(ProcfsSource::open(&roots).unwrap())).unwrap();
+    let mut s = Sample::default();
+    for _ in 0..3 {
+        sampler.sample(&mut s).unwrap();
+    }
+    let walks = sampler.walks();
+    let ((), n) = common::alloc::count(|| {
+        for _ in 0..10 {
+            // Closed: the system half only.
+            sampler.pause_walks();
+            s.clear_processes();
+            for _ in 0..5 {
+                sampler.sample_system(&mut s).unwrap();
+            }
+            // Opening: a baseline, then rates; open: a walk per tick.
+            sampler.walk(&mut s).unwrap();
+            sampler.walk(&mut s).unwrap();
+            sampler.sample(&mut s).unwrap();
+        }
+    });
+    assert_eq!(sampler.walks() - walks, 30, "walks counted");
+    assert!(sampler.last_walk_rated());
+    assert!(s.tasks > 10, "the walk saw processes");
+    assert_eq!(n, 0, "{n} allocations in the lazy ticks");
+}

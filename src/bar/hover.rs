@@ -142,6 +142,17 @@ impl Hover {
         }
     }
 
+    /// The popup the pointer is heading for or has open: `(popup, open)`.
+    /// While the pointer rests on its module the popup is about to open
+    /// (the delay runs), so whatever it will show can be prepared.
+    pub fn looking_at(&self) -> Option<(PopupId, bool)> {
+        match self.state {
+            State::Waiting { popup, .. } => Some((popup, false)),
+            State::Open { popup, .. } => Some((popup, true)),
+            State::Idle | State::Suppressed { .. } => None,
+        }
+    }
+
     /// Action children still running (not yet reaped).
     pub fn running(&self) -> usize {
         self.launcher.running()

@@ -31,11 +31,12 @@ use smithay_client_toolkit::reexports::calloop_wayland_source::WaylandSource;
 
 use crate::collect::{Sample, Sampler};
 use crate::config::{self, Config};
-use crate::modules::{Button, Context, Modules, Sources};
+use crate::modules::{Button, Context, Modules, Sources, HEALTH_POPUP};
 use crate::render::calendar::CalendarContent;
 use crate::render::popup::PopupContent;
 use crate::render::{GlyphCache, Segment, MAX_SEGMENTS};
 use crate::services::EventFd;
+use crate::wayland::popup::PopupKind;
 use crate::wayland::{Bars, ConnectError};
 use signals::{Request, Signals};
 use watch::Watch;
@@ -241,6 +242,11 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
             break Ok(());
         }
         hover.process(Instant::now(), &mut bars, &command);
+        // The process walk runs only while its result is looked at.
+        let looking = hover.looking_at().is_some_and(|(p, _)| p == HEALTH_POPUP);
+        ctl.borrow_mut()
+            .ticker
+            .look(looking, Instant::now(), &mut bars);
     };
     // However the bar ends, its scripts (and what they started) end first.
     ctl.borrow_mut().ticker.modules.stop_scripts();
@@ -560,7 +566,17 @@ struct Ticker {
     calendar: CalendarContent,
     /// A sampling error was already reported (say it once, keep going).
     warned: bool,
+    /// Somebody looks at the health popup (the pointer rests on its module
+    /// or the popup is open): the process walk runs with each sample.
+    looking: bool,
+    /// The open health popup has been given a walk with rates since it
+    /// opened.
+    shown_rated: bool,
 }
+
+/// A walk this soon after the previous one would give rates over too short
+/// a window to mean anything: the popup shows the previous one's.
+const MIN_WALK_GAP: Duration = Duration::from_millis(50);
 
 /// How long the bar sleeps when no module has a deadline (event-driven
 /// modules only): nothing needs the timer, but it must name a time.
@@ -576,18 +592,93 @@ impl Ticker {
             popup: PopupContent::default(),
             calendar: CalendarContent::default(),
             warned: false,
+            looking: false,
+            shown_rated: false,
+        }
+    }
+
+    /// Whether each sample walks the processes: while somebody looks at the
+    /// popup, or always when a module shows a per-process figure.
+    fn walking(&self) -> bool {
+        self.looking || self.modules.uses_processes()
+    }
+
+    /// Reports a sampling error once; later ones only keep the last values.
+    fn sampled(&mut self, r: Result<(), crate::collect::Error>) {
+        if let Err(e) = r {
+            if !self.warned {
+                eprintln!("rstat: sampling failed, showing the last values: {e}");
+                self.warned = true;
+            }
+        }
+    }
+
+    /// One process walk now, and the popup's tables from it.
+    fn walk_now(&mut self, bars: &mut Bars) {
+        let r = self.sampler.walk(&mut self.sample);
+        self.sampled(r);
+        crate::modules::top::write(&self.sample, &mut self.popup);
+        bars.set_popup_content(&self.popup);
+    }
+
+    /// Whether somebody looks at the health popup (`looking`: the pointer
+    /// rests on its module or the popup is open), after every turn of the
+    /// loop. Walks start when the pointer arrives: a baseline at once, so
+    /// that when the popup opens (after the hover delay) a second walk
+    /// gives it rates over that delay, not an empty CPU list for a whole
+    /// interval. They stop when nobody looks.
+    fn look(&mut self, looking: bool, now: Instant, bars: &mut Bars) {
+        let always = self.modules.uses_processes();
+        if looking && !self.looking {
+            self.looking = true;
+            if !always {
+                self.walk_now(bars);
+            }
+        } else if !looking && self.looking {
+            self.looking = false;
+            if !always {
+                self.stop_walks();
+            }
+        }
+        let open = bars.popup_kind() == Some(PopupKind::Tables);
+        if !open || !self.looking {
+            self.shown_rated = false;
+        } else if !self.shown_rated {
+            self.shown_rated = true;
+            // A walk with rates moments ago (a tick's) already serves.
+            let fresh = self.sampler.last_walk_rated()
+                && self
+                    .sampler
+                    .last_walk()
+                    .is_some_and(|t| now.saturating_duration_since(t) < MIN_WALK_GAP);
+            if !fresh {
+                self.walk_now(bars);
+            }
+        }
+    }
+
+    /// No walks until somebody looks again: the next one is a baseline, and
+    /// nothing keeps showing what the last one found.
+    fn stop_walks(&mut self) {
+        if self.sampler.last_walk().is_some() {
+            self.sampler.pause_walks();
+            self.sample.clear_processes();
         }
     }
 
     /// Does what is due at `now`, shows the result, and returns the next deadline.
     fn tick(&mut self, now: Instant, bars: &mut Bars) -> Instant {
         if self.modules.due_needs_sample(now) {
-            // One sample serves every sample module due now.
-            if let Err(e) = self.sampler.sample(&mut self.sample) {
-                if !self.warned {
-                    eprintln!("rstat: sampling failed, showing the last values: {e}");
-                    self.warned = true;
-                }
+            // One sample serves every sample module due now; the process
+            // walk only when somebody looks at what it finds.
+            let r = self.sampler.sample_system(&mut self.sample);
+            self.sampled(r);
+            if self.walking() {
+                let r = self.sampler.walk(&mut self.sample);
+                self.sampled(r);
+            } else {
+                // A reload may have removed the last module that needed it.
+                self.stop_walks();
             }
         }
         let cx = Context {

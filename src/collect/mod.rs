@@ -180,13 +180,23 @@ pub fn open_source(
     }
 }
 
-/// One collector: system readers plus a process source, with the clock that
-/// turns counters into rates.
+/// One collector: system readers plus a process source, with the clocks
+/// that turn counters into rates.
+///
+/// The two halves run apart: the system figures (CPU, memory, load,
+/// sensors) every time a module shows them, the per-process walk only when
+/// somebody looks at its result (the health popup, a `tasks` placeholder).
+/// Each half keeps its own clock, so a walk's rates cover the time since the
+/// previous walk, whenever that was.
 pub struct Sampler {
     system: system::SystemReader,
     sensors: sysfs::SensorSet,
     procs: Box<dyn ProcessSource>,
     last: Option<Instant>,
+    /// The previous walk; `None`: the next walk only sets baselines.
+    last_walk: Option<Instant>,
+    walk_rated: bool,
+    walks: u64,
 }
 
 impl Sampler {
@@ -197,6 +207,9 @@ impl Sampler {
             sensors: sysfs::SensorSet::discover(&roots.sys),
             procs,
             last: None,
+            last_walk: None,
+            walk_rated: false,
+            walks: 0,
         })
     }
 
@@ -210,9 +223,17 @@ impl Sampler {
         self.procs.as_ref()
     }
 
-    /// Takes one sample into `out`. Rates cover the time since the previous
-    /// call; the first call only sets baselines (rates zero).
+    /// Takes one whole sample into `out`: the system figures and the
+    /// process walk. Rates cover the time since the previous call; the first
+    /// call only sets baselines (rates zero).
     pub fn sample(&mut self, out: &mut Sample) -> Result<(), Error> {
+        self.sample_system(out)?;
+        self.walk(out)
+    }
+
+    /// The system half only: CPU, memory, load and sensors into `out`; the
+    /// per-process fields keep what the last walk left there. Costs no walk.
+    pub fn sample_system(&mut self, out: &mut Sample) -> Result<(), Error> {
         let now = Instant::now();
         let elapsed_ns = match self.last {
             Some(t) => now.duration_since(t).as_nanos() as u64,
@@ -223,6 +244,45 @@ impl Sampler {
         out.interval_ns = elapsed_ns;
         self.system.read(out)?;
         self.sensors.read(now, &mut out.sensors);
+        Ok(())
+    }
+
+    /// The process half: walks every process and fills `out.tasks` and the
+    /// top lists, with rates since the previous walk (none after
+    /// [`Sampler::pause_walks`] or on the first: baselines only). A source
+    /// that counts system CPU itself may refine `out.cpu_percent`, so call
+    /// it after [`Sampler::sample_system`] of the same moment.
+    pub fn walk(&mut self, out: &mut Sample) -> Result<(), Error> {
+        let now = Instant::now();
+        let elapsed_ns = match self.last_walk {
+            Some(t) => now.duration_since(t).as_nanos() as u64,
+            None => 0,
+        };
+        self.last_walk = Some(now);
+        self.walk_rated = elapsed_ns > 0;
+        self.walks += 1;
         self.procs.collect(elapsed_ns, out.cores, out)
+    }
+
+    /// Nobody looks at per-process figures for now: the next walk takes
+    /// baselines rather than rates averaged over the whole pause.
+    pub fn pause_walks(&mut self) {
+        self.last_walk = None;
+        self.walk_rated = false;
+    }
+
+    /// Whether the last walk had rates (it was not a baseline).
+    pub fn last_walk_rated(&self) -> bool {
+        self.walk_rated
+    }
+
+    /// When the last walk was taken (since the last pause).
+    pub fn last_walk(&self) -> Option<Instant> {
+        self.last_walk
+    }
+
+    /// How many process walks this sampler has taken.
+    pub fn walks(&self) -> u64 {
+        self.walks
     }
 }

@@ -279,6 +279,17 @@ pub struct Sample {
     pub top_io: Top<ProcIo>,
 }
 
+impl Sample {
+    /// Forgets the per-process part (task count, top lists): what a walk
+    /// fills, when no walk will refresh it for a while.
+    pub fn clear_processes(&mut self) {
+        self.tasks = 0;
+        self.top_cpu.clear();
+        self.top_mem.clear();
+        self.top_io.clear();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -188,6 +188,13 @@ pub trait Module {
         false
     }
 
+    /// Whether it shows per-process figures of the sample (the task
+    /// count): the bar then walks every process each sample, which it
+    /// otherwise does only while the health popup is looked at.
+    fn uses_processes(&self) -> bool {
+        false
+    }
+
     /// Brings the module up to date at `cx` and schedules its next update;
     /// true when its segments changed. Must not allocate in steady state.
     fn update(&mut self, cx: &Context<'_>) -> bool;
@@ -268,6 +275,9 @@ pub struct Modules {
     owners: Vec<(u16, u16)>,
     /// `tags[i]`: the output segment `i` of the last write is limited to.
     tags: Vec<Option<OutputTag>>,
+    /// Whether any instance shows per-process figures (asked every turn
+    /// of the loop; fixed by the config).
+    processes: bool,
 }
 
 impl Default for Modules {
@@ -315,6 +325,7 @@ impl Modules {
             }
         }
         Modules {
+            processes: list.iter().any(|m| m.uses_processes()),
             list,
             owners: Vec::with_capacity(crate::render::MAX_SEGMENTS),
             tags: Vec::with_capacity(crate::render::MAX_SEGMENTS),
@@ -350,6 +361,12 @@ impl Modules {
     /// Whether any instance reads the health sample at all.
     pub fn uses_sample(&self) -> bool {
         self.list.iter().any(|m| m.uses_sample())
+    }
+
+    /// Whether any instance shows per-process figures (see
+    /// [`Module::uses_processes`]).
+    pub fn uses_processes(&self) -> bool {
+        self.processes
     }
 
     /// Updates the instances due at `cx.now`; true when any segment changed.

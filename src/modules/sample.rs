@@ -121,6 +121,11 @@ pub fn build(spec: &config::Module, init: &Init<'_>) -> Box<dyn Module> {
 pub const VALUES: usize = 22;
 const _: () = assert!(VALUES == SAMPLE_PLACEHOLDERS.len());
 
+/// The placeholders only a process walk fills (indices into
+/// [`SAMPLE_PLACEHOLDERS`]): `tasks`.
+pub const PROCESS_PLACEHOLDERS: [usize; 1] = [21];
+const _: () = assert!(matches!(SAMPLE_PLACEHOLDERS[21].0.as_bytes(), b"tasks"));
+
 const GIB: f64 = (1u64 << 30) as f64;
 
 /// Bytes reserved up front for a module's text, so rendering never grows it
@@ -200,6 +205,15 @@ impl Module for SampleModule {
 
     fn uses_sample(&self) -> bool {
         true
+    }
+
+    fn uses_processes(&self) -> bool {
+        let shown = |i: usize| {
+            self.spec.format.uses(i)
+                || self.spec.warning.iter().any(|&(j, _)| j == i)
+                || self.spec.critical.iter().any(|&(j, _)| j == i)
+        };
+        PROCESS_PLACEHOLDERS.iter().any(|&i| shown(i))
     }
 
     fn update(&mut self, cx: &Context<'_>) -> bool {

@@ -201,3 +201,28 @@ fn widths_do_not_change_with_digits() {
     }
     assert!(lens.windows(2).all(|w| w[0] == w[1]), "{lens:?}");
 }
+
+#[test]
+fn only_a_per_process_placeholder_needs_the_walk() {
+    let now = Instant::now();
+    assert!(!Modules::from_config(&registry::default_config(), now).uses_processes());
+    let shown = cfg(r#"
+[bar]
+left = ["cpu", "load"]
+[module.cpu]
+format = "{usage}% {tasks} tasks"
+"#);
+    assert!(Modules::from_config(&shown, now).uses_processes());
+    let threshold = cfg(r#"
+[bar]
+left = ["load"]
+[module.load]
+warning = { tasks = 500 }
+"#);
+    assert!(Modules::from_config(&threshold, now).uses_processes());
+    let none = cfg(r#"
+[bar]
+left = ["cpu", "memory", "load", "clock"]
+"#);
+    assert!(!Modules::from_config(&none, now).uses_processes());
+}
