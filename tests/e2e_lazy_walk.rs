@@ -60,7 +60,11 @@ fn live_processes() -> u64 {
     std::fs::read_dir("/proc")
         .map(|d| {
             d.flatten()
-                .filter(|e| e.file_name().to_str().is_some_and(|n| n.parse::<u32>().is_ok()))
+                .filter(|e| {
+                    e.file_name()
+                        .to_str()
+                        .is_some_and(|n| n.parse::<u32>().is_ok())
+                })
                 .count() as u64
         })
         .unwrap_or(0)
@@ -104,7 +108,8 @@ fn run_phases(collector: &str, config: &str, count: &dyn Fn(u32) -> u64) -> Phas
     let sway = HeadlessSway::start();
     let config = write_config(&sway, config);
     let mut cmd = sway.client(common::rstat_bin());
-    cmd.args(["--collector", collector, "--config"]).arg(&config);
+    cmd.args(["--collector", collector, "--config"])
+        .arg(&config);
     let mut rstat = Guarded::spawn(
         "rstat",
         &mut cmd,
@@ -179,7 +184,10 @@ fn iter_walks_only_while_the_popup_is_looked_at() {
         return;
     };
     if let Err(e) = rstat::collect::bpf::open_iter() {
-        common::need(false, &format!("the iter collector does not load here: {e}"));
+        common::need(
+            false,
+            &format!("the iter collector does not load here: {e}"),
+        );
         return;
     }
     let runs = |pid: u32| bpf_run(pid).1;
