@@ -63,7 +63,7 @@ impl BusService {
 
 /// The clients of the session bus, in one place (add yours here).
 pub fn session_clients() -> Vec<Box<dyn Client>> {
-    Vec::new()
+    vec![Box::new(super::tray::Tray::new())]
 }
 
 /// The clients of the system bus, in one place (add yours here).

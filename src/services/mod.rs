@@ -23,6 +23,7 @@ pub mod dbus;
 pub mod power;
 pub mod pulse;
 pub mod sound;
+pub mod tray;
 
 use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};

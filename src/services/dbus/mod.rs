@@ -44,8 +44,8 @@ pub const MAX_MESSAGE: usize = 8 << 20;
 pub const MAX_PENDING: usize = 1024;
 
 /// Output not yet taken by the daemon beyond this means it is not reading:
-/// the connection is dropped as lost.
-const MAX_OUTPUT: usize = 32 << 20;
+/// the connection is dropped as lost. (The protocol's largest message.)
+const MAX_OUTPUT: usize = 128 << 20;
 
 /// How much one read asks of the socket.
 const READ_CHUNK: usize = 64 * 1024;
@@ -361,6 +361,8 @@ pub struct Bus {
     /// Bytes of an oversized message still to throw away.
     skip: usize,
     wbuf: Vec<u8>,
+    /// How much of `wbuf` the socket took already.
+    wpos: usize,
     serial: u32,
     hello_serial: u32,
     unique: Option<String>,
@@ -424,6 +426,7 @@ impl Bus {
             rbuf: Vec::new(),
             skip: 0,
             wbuf: Vec::new(),
+            wpos: 0,
             serial: 0,
             hello_serial: 0,
             unique: None,
@@ -456,7 +459,7 @@ impl Bus {
 
     /// Whether output waits for the socket to become writable.
     pub fn wants_write(&self) -> bool {
-        !self.wbuf.is_empty()
+        self.wpos < self.wbuf.len()
     }
 
     /// The earliest call deadline; the loop wakes then for [`Bus::expire`].
@@ -568,14 +571,15 @@ impl Bus {
 
     /// Writes what the socket takes now.
     pub fn flush(&mut self) -> Result<(), Error> {
-        while !self.wbuf.is_empty() {
+        while self.wpos < self.wbuf.len() {
+            let rest = &self.wbuf[self.wpos..];
             // SAFETY: writing initialised bytes from our own buffer to our
             // own socket; MSG_NOSIGNAL keeps a closed peer from raising SIGPIPE.
             let n = unsafe {
                 libc::send(
                     self.fd.as_raw_fd(),
-                    self.wbuf.as_ptr().cast(),
-                    self.wbuf.len(),
+                    rest.as_ptr().cast(),
+                    rest.len(),
                     libc::MSG_NOSIGNAL,
                 )
             };
@@ -587,13 +591,22 @@ impl Bus {
                     _ => return Err(Error::Lost(format!("send: {e}"))),
                 }
             }
-            self.wbuf.drain(..n as usize);
+            self.wpos += n as usize;
         }
-        if self.wbuf.len() > MAX_OUTPUT {
+        if self.wpos == self.wbuf.len() {
+            self.wbuf.clear();
+            self.wpos = 0;
+            if self.wbuf.capacity() > 4 * READ_CHUNK {
+                self.wbuf = Vec::new();
+            }
+        } else if self.wpos > READ_CHUNK && self.wpos * 2 > self.wbuf.len() {
+            // Compact now and then, not per send (a big message would be
+            // moved once per socket-buffer's worth otherwise).
+            self.wbuf.drain(..self.wpos);
+            self.wpos = 0;
+        }
+        if self.wbuf.len() - self.wpos > MAX_OUTPUT {
             return Err(Error::Lost("the daemon stopped reading".into()));
-        }
-        if self.wbuf.is_empty() && self.wbuf.capacity() > 4 * READ_CHUNK {
-            self.wbuf = Vec::new();
         }
         Ok(())
     }
