@@ -25,6 +25,10 @@ struct Slot {
     reconnecting: bool,
     /// A loss was already said on stderr (say it once per outage).
     warned: bool,
+    /// A loss not said yet: said when the first reconnect fails, so a
+    /// compositor that dies whole (its Wayland socket too, which ends the
+    /// bar with its own line) costs one line, not two.
+    unsaid: Option<String>,
     /// Connected now.
     connected: bool,
 }
@@ -47,6 +51,7 @@ impl Services {
                     backoff: Backoff::default(),
                     reconnecting: false,
                     warned: false,
+                    unsaid: None,
                     connected: false,
                 })
                 .collect(),
@@ -72,10 +77,12 @@ impl Slot {
         self.service.connect()?;
         self.connected = true;
         self.backoff.reset();
-        if self.warned {
+        // Back at the first retry: the loss was never said, nor is this.
+        if self.warned && self.unsaid.is_none() {
             eprintln!("rstat: {} connected again", self.service.id().name());
         }
         self.warned = false;
+        self.unsaid = None;
         Ok(())
     }
 
@@ -83,11 +90,18 @@ impl Slot {
         self.service.disconnect();
         self.connected = false;
         if !self.warned {
-            eprintln!(
+            self.unsaid = Some(format!(
                 "rstat: {} lost ({e}); reconnecting",
                 self.service.id().name()
-            );
+            ));
             self.warned = true;
+        }
+    }
+
+    /// Says a loss held back by [`Slot::lost`].
+    fn say_loss(&mut self) {
+        if let Some(m) = self.unsaid.take() {
+            eprintln!("{m}");
         }
     }
 }
@@ -209,7 +223,10 @@ fn schedule_reconnect(handle: &Handle, ctl: &Rc<RefCell<Control>>, id: Id) {
                 watch(&h, &c, id);
                 TimeoutAction::Drop
             }
-            Err(_) => TimeoutAction::ToDuration(slot.backoff.next_delay()),
+            Err(_) => {
+                slot.say_loss();
+                TimeoutAction::ToDuration(slot.backoff.next_delay())
+            }
         }
     });
     if let Err(e) = inserted {

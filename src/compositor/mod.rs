@@ -25,6 +25,30 @@ fn trim(buf: &mut Vec<u8>) {
     }
 }
 
+/// A reply at least this large is followed by [`give_back_heap`].
+const BIG_REPLY: usize = 256 * 1024;
+
+/// Returns freed heap pages to the kernel (glibc keeps them otherwise): after
+/// a big reply, so a burst of 1 MB trees does not stay resident.
+fn give_back_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks glibc's own arenas; no pointers of ours
+    // are involved and it is safe to call at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Parses a compositor's JSON, decoding invalid UTF-8 (a window title
+/// passed through byte for byte) as U+FFFD rather than refusing the whole
+/// message: one odd title must not blank the compositor modules.
+pub fn json_lossy(bytes: &[u8]) -> serde_json::Result<serde_json::Value> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_str(&String::from_utf8_lossy(bytes)),
+    }
+}
+
 /// One workspace as the bar draws it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Workspace {

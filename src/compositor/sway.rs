@@ -318,9 +318,16 @@ impl Client {
     }
 
     fn refresh_title(&mut self) -> Result<(), Error> {
-        let tree = request(&mut self.requests, GET_TREE, b"")?;
+        let (tree, len) = request_sized(&mut self.requests, GET_TREE, b"")?;
         (self.state.title, self.state.class, self.state.fullscreen) = focused_window(&tree);
         scratchpad_titles(&tree, &mut self.state.scratchpad);
+        drop(tree);
+        if len >= super::BIG_REPLY {
+            // A big tree's reply and its parsed form are freed now; without
+            // this glibc keeps their pages, and the bar's memory ratchets up
+            // with the largest tree it ever read.
+            super::give_back_heap();
+        }
         Ok(())
     }
 
@@ -354,7 +361,7 @@ impl Client {
                     title = true;
                 }
                 EVENT_WINDOW => {
-                    let v: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
+                    let v: Value = super::json_lossy(payload).unwrap_or(Value::Null);
                     let change = v.get("change").and_then(Value::as_str).unwrap_or("");
                     let c = v.get("container");
                     let focused =
@@ -375,11 +382,11 @@ impl Client {
                     }
                 }
                 EVENT_MODE => {
-                    let v: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
+                    let v: Value = super::json_lossy(payload).unwrap_or(Value::Null);
                     self.state.mode = mode_of(&v);
                 }
                 EVENT_INPUT => {
-                    let v: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
+                    let v: Value = super::json_lossy(payload).unwrap_or(Value::Null);
                     let input = v.get("input");
                     let layout = input
                         .filter(|i| i.get("type").and_then(Value::as_str) == Some("keyboard"))
@@ -427,6 +434,11 @@ impl Client {
 /// Sends one request and reads its reply (skipping any event that arrives
 /// first on a subscribed socket).
 fn request(s: &mut UnixStream, kind: u32, payload: &[u8]) -> Result<Value, Error> {
+    request_sized(s, kind, payload).map(|(v, _)| v)
+}
+
+/// [`request`], also returning the reply's size in bytes.
+fn request_sized(s: &mut UnixStream, kind: u32, payload: &[u8]) -> Result<(Value, usize), Error> {
     s.write_all(&encode(kind, payload))
         .map_err(|e| io("sending a request", e))?;
     loop {
@@ -444,8 +456,9 @@ fn request(s: &mut UnixStream, kind: u32, payload: &[u8]) -> Result<Value, Error
         s.read_exact(&mut body)
             .map_err(|e| io("reading a reply", e))?;
         if got == kind {
-            return serde_json::from_slice(&body)
-                .map_err(|e| Error(format!("sway IPC: a reply that is not JSON: {e}")));
+            let v = super::json_lossy(&body)
+                .map_err(|e| Error(format!("sway IPC: a reply that is not JSON: {e}")))?;
+            return Ok((v, len));
         }
     }
 }
@@ -454,6 +467,15 @@ fn request(s: &mut UnixStream, kind: u32, payload: &[u8]) -> Result<Value, Error
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn invalid_utf8_in_a_title_is_decoded_lossily() {
+        let raw = b"{\"change\": \"title\", \"container\": {\"name\": \"ab\xff\xfecd\"}}";
+        assert!(serde_json::from_slice::<Value>(raw).is_err());
+        let v = crate::compositor::json_lossy(raw).unwrap();
+        assert_eq!(v["container"]["name"], "ab\u{fffd}\u{fffd}cd");
+        assert!(crate::compositor::json_lossy(b"{\"x\": 1").is_err());
+    }
 
     #[test]
     fn framing_round_trip_and_partial_reads() {

@@ -28,6 +28,7 @@ struct State {
 
 /// An open window on one Sway.
 pub struct TestWindow {
+    conn: Connection,
     _queue: EventQueue<State>,
     _surface: wl_surface::WlSurface,
     _toplevel: xdg_toplevel::XdgToplevel,
@@ -84,10 +85,47 @@ impl TestWindow {
             .roundtrip(&mut state)
             .map_err(|e| format!("roundtrip: {e}"))?;
         Ok(TestWindow {
+            conn,
             _queue: queue,
             _surface: surface,
             _toplevel: toplevel,
         })
+    }
+}
+
+impl TestWindow {
+    /// Sets the title to raw bytes, which need not be UTF-8 (as X11 and
+    /// some Wayland clients send): wayland-client only takes a `String`, so
+    /// the `xdg_toplevel.set_title` request is written to the socket by
+    /// hand, after everything queued so far is flushed.
+    pub fn set_raw_title(&self, title: &[u8]) -> Result<(), String> {
+        use std::os::fd::AsRawFd;
+        use wayland_client::Proxy;
+        self.conn.flush().map_err(|e| format!("flush: {e}"))?;
+        // Header: object id, then (size << 16 | opcode); set_title is
+        // opcode 2. The string: its length with the NUL, the bytes, the
+        // NUL, padding to 4 bytes.
+        let id = self._toplevel.id().protocol_id();
+        let len = title.len() + 1;
+        let padded = len.div_ceil(4) * 4;
+        let size = 8 + 4 + padded;
+        let mut msg = Vec::with_capacity(size);
+        msg.extend_from_slice(&id.to_ne_bytes());
+        msg.extend_from_slice(&(((size as u32) << 16) | 2).to_ne_bytes());
+        msg.extend_from_slice(&(len as u32).to_ne_bytes());
+        msg.extend_from_slice(title);
+        msg.resize(size, 0);
+        let fd = self.conn.backend().poll_fd().as_raw_fd();
+        // SAFETY: writes our buffer to the connection's socket, which the
+        // library is not writing to (its queue was just flushed).
+        let n = unsafe { libc::write(fd, msg.as_ptr().cast(), msg.len()) };
+        if n != msg.len() as isize {
+            return Err(format!(
+                "write set_title: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        Ok(())
     }
 }
 
