@@ -287,6 +287,15 @@ fn unknown_placeholder_points_into_the_string() {
 }
 
 #[test]
+fn clock_formats_that_draw_nothing_are_config_errors() {
+    let e = one_error("[module.clock]\nformat = \"%H:%1000S\"\n");
+    assert!(e.message.contains("width of 1000"), "{}", e.message);
+    assert_eq!((e.line, e.column), (2, 14));
+    let e = one_error("[module.clock]\nformat = \"%+\"\n");
+    assert!(e.message.contains("`%+`"), "{}", e.message);
+}
+
+#[test]
 fn layout_references_must_be_defined() {
     let e = one_error("[bar]\nright = [\"cpu#big\"]\n");
     assert_eq!((e.line, e.column), (2, 10));

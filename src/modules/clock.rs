@@ -134,8 +134,13 @@ impl Module for Clock {
 }
 
 /// The strftime conversions the clock accepts (glibc's, minus the
-/// locale-modifier forms `%E` and `%O`).
-pub const CLOCK_CONVERSIONS: &str = "aAbBcCdDeFgGhHIjklmMnpPrRsStTuUVwWxXyYzZ%+";
+/// locale-modifier forms `%E` and `%O`; glibc has no `%+`, it would print
+/// it literally).
+pub const CLOCK_CONVERSIONS: &str = "aAbBcCdDeFgGhHIjklmMnpPrRsStTuUVwWxXyYzZ%";
+
+/// The widest field a conversion may ask for (`%10S`): a wider one would
+/// not fit the formatted text, and the clock would draw nothing.
+pub const MAX_WIDTH: usize = 64;
 
 /// Checks a clock format; the error is the offending byte offset and why.
 pub fn check_clock_format(f: &str) -> Result<(), (usize, String)> {
@@ -148,8 +153,22 @@ pub fn check_clock_format(f: &str) -> Result<(), (usize, String)> {
             while j < b.len() && b"-_0^#".contains(&b[j]) {
                 j += 1;
             }
+            let digits = j;
             while j < b.len() && b[j].is_ascii_digit() {
                 j += 1;
+            }
+            // Any number of digits: only its size matters here.
+            let width = f[digits..j]
+                .bytes()
+                .try_fold(0usize, |w, d| {
+                    w.checked_mul(10)?.checked_add(usize::from(d - b'0'))
+                })
+                .unwrap_or(usize::MAX);
+            if width > MAX_WIDTH {
+                return Err((
+                    i,
+                    format!("a field width of {} (at most {MAX_WIDTH})", &f[digits..j]),
+                ));
             }
             match b.get(j) {
                 Some(c) if c.is_ascii() && CLOCK_CONVERSIONS.as_bytes().contains(c) => i = j + 1,
@@ -193,7 +212,7 @@ fn clock_conversions(f: &str) -> impl Iterator<Item = u8> + '_ {
 /// Whether the clock format shows seconds, so the clock must tick each second
 /// rather than each minute.
 pub fn clock_shows_seconds(f: &str) -> bool {
-    clock_conversions(f).any(|c| b"SsTrcX+".contains(&c))
+    clock_conversions(f).any(|c| b"SsTrcX".contains(&c))
 }
 
 extern "C" {
@@ -247,6 +266,23 @@ mod tests {
 
     fn c(s: &str) -> CString {
         CString::new(s).unwrap()
+    }
+
+    #[test]
+    fn formats_that_would_draw_nothing_or_print_literally_are_rejected() {
+        let e = check_clock_format("%H:%1000S").unwrap_err();
+        assert_eq!(e.0, 3);
+        assert!(e.1.contains("width of 1000"), "{}", e.1);
+        assert!(check_clock_format("%99999999999999999999999d").is_err());
+        let e = check_clock_format("at %+").unwrap_err();
+        assert!(e.1.contains("`%+`"), "{}", e.1);
+        assert!(check_clock_format("%-d %_H %02M %64S").is_ok());
+        // The widest accepted field still draws.
+        let mut buf = [0u8; OUT_CAP];
+        assert_eq!(
+            format_local(0, &c("%64S"), &mut buf).map(str::len),
+            Some(64)
+        );
     }
 
     #[test]
