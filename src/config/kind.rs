@@ -160,6 +160,11 @@ pub struct KindDef {
     pub states: &'static [Doc],
     /// Keys only this kind takes.
     pub keys: &'static [Key],
+    /// The built-in `icons` ramp (for kinds with an `{icon}` placeholder).
+    pub icons: &'static [&'static str],
+    /// Any other state name the config uses is one of its script's classes
+    /// (the custom module).
+    pub classes: bool,
 }
 
 impl KindDef {
@@ -177,6 +182,8 @@ impl KindDef {
         popup: false,
         states: &[],
         keys: &[],
+        icons: &[],
+        classes: false,
     };
 
     /// The placeholder names, in order.

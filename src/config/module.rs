@@ -4,6 +4,7 @@
 use toml::de::DeValue;
 use toml::Spanned;
 
+use super::format::Value;
 use super::kind::{KeyType, KindDef, Opt};
 use super::{string_offset, suggest, Action, Cx, Template, Thresholds, Val};
 
@@ -19,7 +20,41 @@ pub const MODULE_KEYS: &[&str] = &[
     "on_scroll_up",
     "on_scroll_down",
     "popup",
+    "icons",
+    "tooltip",
+    "tooltip_format",
 ];
+
+/// The `{icon}` choices of a module (`icons`): a ramp over its main value
+/// (a list, lowest first) or glyphs by state or name (a table).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Icons {
+    /// n icons split 0–100 % into n bands, 100 % in the last.
+    pub ramp: Vec<String>,
+    /// (state or name, glyph), in the file's order.
+    pub named: Vec<(String, String)>,
+}
+
+impl Icons {
+    /// The ramp's icon for `percent` ("" without a ramp).
+    pub fn ramp(&self, percent: f64) -> &str {
+        let n = self.ramp.len();
+        if n == 0 {
+            return "";
+        }
+        let p = if percent.is_finite() { percent } else { 0.0 };
+        let i = ((p.clamp(0.0, 100.0) / 100.0) * n as f64) as usize;
+        self.ramp[i.min(n - 1)].as_str()
+    }
+
+    /// The glyph given for `name` (a state, a workspace's name).
+    pub fn named(&self, name: &str) -> Option<&str> {
+        self.named
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, g)| g.as_str())
+    }
+}
 
 /// One `[module.NAME]` table, or the built-in defaults of a kind.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,6 +76,19 @@ pub struct Module {
     pub popup: bool,
     /// The kind's own keys ([`KindDef::keys`]), in that order.
     pub options: Vec<Opt>,
+    /// `format_STATE`: (the state's bit, its format), in bit order; the
+    /// highest set state's replaces `format`.
+    pub formats: Vec<(u32, Template)>,
+    /// `icons`; the kind's built-in ramp by default.
+    pub icons: Icons,
+    /// `tooltip = false` turns the module's tooltip off.
+    pub tooltip: bool,
+    /// `tooltip_format`: the tooltip's template (same placeholders as
+    /// `format`); `None`: the kind's own tooltip, if it has one.
+    pub tooltip_format: Option<Template>,
+    /// A custom module's script classes named in the config (`format_wet`),
+    /// each a state: bit `kind.states.len() + i`.
+    pub classes: Vec<String>,
 }
 
 impl Module {
@@ -68,7 +116,63 @@ impl Module {
             on_scroll_down: None,
             popup: kind.popup,
             options: kind.keys.iter().map(|k| k.default_value()).collect(),
+            formats: Vec::new(),
+            icons: Icons {
+                ramp: kind.icons.iter().map(|s| s.to_string()).collect(),
+                named: Vec::new(),
+            },
+            tooltip: true,
+            tooltip_format: None,
+            classes: Vec::new(),
         }
+    }
+
+    /// The format that applies in `states`: the `format_STATE` of the
+    /// latest set state that has one, else `format`.
+    pub fn format_for(&self, states: u32) -> &Template {
+        self.formats
+            .iter()
+            .rev()
+            .find(|(bit, _)| states & bit != 0)
+            .map_or(&self.format, |(_, t)| t)
+    }
+
+    /// Renders the format that applies in `states` with `values` into `out`
+    /// (appended; no allocation once `out` is large enough).
+    pub fn render(&self, out: &mut String, states: u32, values: &[Value<'_>]) {
+        self.format_for(states).render(out, values);
+    }
+
+    /// Renders `tooltip_format` into `out`; false (and `out` untouched)
+    /// when there is none or tooltips are off.
+    pub fn render_tooltip(&self, out: &mut String, values: &[Value<'_>]) -> bool {
+        match (&self.tooltip_format, self.tooltip) {
+            (Some(t), true) => {
+                t.render(out, values);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The `{icon}` for `states` and the main value `percent` (0–100): the
+    /// glyph named by the latest set state, else the ramp's.
+    pub fn icon(&self, states: u32, percent: f64) -> &str {
+        let mut by_state = None;
+        for n in super::state::names(self.kind, &self.classes, states) {
+            by_state = self.icons.named(n).or(by_state);
+        }
+        by_state.unwrap_or_else(|| self.icons.ramp(percent))
+    }
+
+    /// The bit of state `name` for this instance: the kind's own or a
+    /// common state, or one of its script classes.
+    pub fn state_bit(&self, name: &str) -> Option<u32> {
+        self.kind.state(name).or_else(|| {
+            let i = self.classes.iter().position(|c| c == name)?;
+            let bit = self.kind.states.len() + i;
+            (bit < super::state::OWN_MAX).then(|| 1 << bit)
+        })
     }
 
     /// The value of the kind's own key `key` (`None`: the kind has no such key).
@@ -183,27 +287,36 @@ impl Cx<'_> {
                 }
                 continue;
             }
+            if let Some(state) = key.strip_prefix("format_") {
+                let Some(bit) = self.state_of(&mut m, k, state, &qkey) else {
+                    continue;
+                };
+                if let Some(t) = self.format(v, &qkey, kind) {
+                    m.formats.retain(|(b, _)| *b != bit);
+                    m.formats.push((bit, t));
+                    m.formats.sort_by_key(|(b, _)| *b);
+                }
+                continue;
+            }
             match key {
                 "format" => {
-                    let Some(f) = self.string(v, &qkey) else {
-                        continue;
-                    };
-                    let checked = match kind.syntax {
-                        super::kind::Syntax::Own(check) => check(f).map(|()| Template {
-                            pieces: Vec::new(),
-                            source: f.to_string(),
-                        }),
-                        super::kind::Syntax::Template => {
-                            Template::parse(f, &kind.placeholder_names())
-                                .map_err(|e| (e.offset, e.message))
-                        }
-                    };
-                    match checked {
-                        Ok(t) => m.format = t,
-                        Err((off, why)) => self.err(
-                            string_offset(self.src, v.span(), off),
-                            format!("`{qkey}`: {why}"),
-                        ),
+                    if let Some(t) = self.format(v, &qkey, kind) {
+                        m.format = t;
+                    }
+                }
+                "tooltip" => {
+                    if let Some(b) = self.boolean(v, &qkey) {
+                        m.tooltip = b;
+                    }
+                }
+                "tooltip_format" => {
+                    if let Some(t) = self.format(v, &qkey, kind) {
+                        m.tooltip_format = Some(t);
+                    }
+                }
+                "icons" => {
+                    if let Some(i) = self.icons(v, &qkey) {
+                        m.icons = i;
                     }
                 }
                 "interval_ms" => {
@@ -243,6 +356,103 @@ impl Cx<'_> {
             }
         }
         Some(m)
+    }
+
+    /// A format string in the kind's syntax.
+    fn format(&mut self, v: &Val<'_>, qkey: &str, kind: &KindDef) -> Option<Template> {
+        let f = self.string(v, qkey)?;
+        let checked = match kind.syntax {
+            super::kind::Syntax::Own(check) => check(f).map(|()| Template {
+                pieces: Vec::new(),
+                source: f.to_string(),
+            }),
+            super::kind::Syntax::Template => {
+                Template::parse(f, &kind.placeholder_names()).map_err(|e| (e.offset, e.message))
+            }
+        };
+        match checked {
+            Ok(t) => Some(t),
+            Err((off, why)) => {
+                self.err(
+                    string_offset(self.src, v.span(), off),
+                    format!("`{qkey}`: {why}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// The bit of state `name` of `m` (a custom module gains its script
+    /// class as a state); an error naming the nearest state otherwise.
+    pub(super) fn state_of(
+        &mut self,
+        m: &mut Module,
+        k: &Spanned<std::borrow::Cow<'_, str>>,
+        name: &str,
+        qkey: &str,
+    ) -> Option<u32> {
+        if let Some(bit) = m.state_bit(name) {
+            return Some(bit);
+        }
+        if m.kind.classes && !name.is_empty() {
+            if m.kind.states.len() + m.classes.len() >= super::state::OWN_MAX {
+                self.err(k.span(), format!("`{qkey}`: too many script classes"));
+                return None;
+            }
+            m.classes.push(name.to_string());
+            return m.state_bit(name);
+        }
+        let all: Vec<&str> = super::state::all(m.kind).collect();
+        let hint = suggest::nearest(name, all.iter().copied())
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        self.err(
+            k.span(),
+            format!(
+                "`{qkey}`: `{name}` is not a state of {} modules{hint} (states: {})",
+                m.kind.name,
+                all.join(", ")
+            ),
+        );
+        None
+    }
+
+    /// `icons`: an array (a ramp) or a table of name = glyph.
+    fn icons(&mut self, v: &Val<'_>, qkey: &str) -> Option<Icons> {
+        match v.get_ref() {
+            DeValue::Array(_) => {
+                let list = self.string_list(v, qkey)?;
+                if list.is_empty() || list.len() > 64 {
+                    self.err(v.span(), format!("`{qkey}`: expected 1 to 64 entries"));
+                    return None;
+                }
+                Some(Icons {
+                    ramp: list.into_iter().map(|(s, _)| s).collect(),
+                    named: Vec::new(),
+                })
+            }
+            DeValue::Table(t) => {
+                let mut named = Vec::new();
+                for (k, g) in t.iter() {
+                    let name: &str = k.get_ref();
+                    if let Some(g) = self.string(g, &format!("{qkey}.{name}")) {
+                        named.push((name.to_string(), g.to_string()));
+                    }
+                }
+                Some(Icons {
+                    ramp: Vec::new(),
+                    named,
+                })
+            }
+            _ => {
+                self.wrong_type(
+                    v,
+                    qkey,
+                    "an array of icons (a ramp, lowest first) or a table of name = icon",
+                );
+                None
+            }
+        }
     }
 
     /// A key neither common nor the kind's own: another kind's, or a typo.

@@ -543,3 +543,71 @@ fn a_kinds_own_keys_are_checked_with_positions_and_suggestions() {
     assert!(!m.flag("continuous"));
     assert_eq!(m.option("max_chars"), None, "another kind's key");
 }
+
+#[test]
+fn formats_by_state_icons_and_tooltips() {
+    let c = parse(
+        r#"
+[bar]
+right = ["battery", "custom#w", "workspaces"]
+[module.battery]
+format_charging = "CHG {percent}"
+format_critical = "LOW {percent}"
+icons = { charging = "+", discharging = "-" }
+tooltip_format = "{time} left"
+[module."custom#w"]
+exec = "x"
+format_wet = "rain {text}"
+tooltip = false
+[module.workspaces]
+icons = ["a", "b"]
+"#,
+        "t",
+        None,
+    )
+    .unwrap();
+    let b = c.module("battery").unwrap();
+    let (chg, crit) = (b.state_bit("charging").unwrap(), state::CRITICAL);
+    assert_eq!(b.format_for(0).source, b.format.source);
+    assert_eq!(b.format_for(chg).source, "CHG {percent}");
+    assert_eq!(
+        b.format_for(chg | crit).source,
+        "LOW {percent}",
+        "later wins"
+    );
+    assert_eq!(b.icon(chg, 50.0), "+");
+    assert_eq!(b.icon(0, 50.0), "", "no ramp");
+    let mut out = String::new();
+    assert!(b.render_tooltip(&mut out, &[]));
+    let w = c.module("custom#w").unwrap();
+    assert_eq!(w.classes, ["wet"]);
+    let wet = w.state_bit("wet").unwrap();
+    assert_eq!(w.format_for(wet).source, "rain {text}");
+    assert!(!w.tooltip);
+    let names: Vec<&str> = state::names(w.kind, &w.classes, wet | state::HOVER).collect();
+    assert_eq!(names, ["wet", "hover"]);
+    let ws = c.module("workspaces").unwrap();
+    assert_eq!((ws.icon(0, 0.0), ws.icon(0, 100.0)), ("a", "b"));
+
+    let e = one_error("[module.clock]\nformat_focused = \"%H\"\n");
+    assert_eq!((e.line, e.column), (2, 1));
+    assert!(
+        e.message.contains("not a state of clock modules"),
+        "{}",
+        e.message
+    );
+    let e = one_error("[module.battery]\nformat_chargin = \"x\"\n");
+    assert!(
+        e.message.contains("did you mean `charging`?"),
+        "{}",
+        e.message
+    );
+    let e = one_error("[module.battery]\nformat_charging = \"{nope}\"\n");
+    assert_eq!(e.line, 2);
+    let e = one_error("[module.battery]\nicons = 3\n");
+    assert!(
+        e.message.contains("a table of name = icon"),
+        "{}",
+        e.message
+    );
+}

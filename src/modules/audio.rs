@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use super::{Align, Button, Command, Context, Init, Level, Module, Palette, Placement};
 use super::{Segment, Text};
-use crate::config::kind::{short_list, Opt};
+use crate::config::kind::Opt;
 use crate::config::{self, format::Value, Key, KeyType, KindDef, Template};
 use crate::services::pulse::{Device, State, Which, PORT_TYPES};
 use crate::services::{self, View};
@@ -64,6 +64,8 @@ pub const KIND: KindDef = KindDef {
     placeholders: PLACEHOLDERS,
     format: "{icon} {volume:>3}%",
     primary: Some("volume"),
+    // The `{icon}` ramp, quietest first (n icons split 0–max_volume into n bands).
+    icons: DEFAULT_ICONS,
     states: &[
         ("muted", "the default sink is muted"),
         ("source_muted", "the default source is muted"),
@@ -100,12 +102,6 @@ pub const KIND: KindDef = KindDef {
             KeyType::Text("audio: disconnected"),
             "the text while no sound server answers",
         ),
-        Key::new(
-            "icons",
-            KeyType::Strings(DEFAULT_ICONS),
-            "the `{icon}` ramp, quietest first (n icons split 0–max_volume into n bands)",
-        )
-        .checked(short_list),
         Key::new(
             "port_icons",
             KeyType::Strings(&[]),
@@ -179,7 +175,7 @@ pub struct Audio {
 impl Audio {
     /// The instance of `spec`; `disconnected` until the service says more.
     pub fn new(spec: &config::Module, place: Placement) -> Audio {
-        let mut icons = vec![(String::new(), spec.strings("icons").to_vec())];
+        let mut icons = vec![(String::new(), spec.icons.ramp.clone())];
         for e in spec.strings("port_icons") {
             if let Some((port, ramp)) = e.split_once('=') {
                 let ramp = ramp.split_whitespace().map(String::from).collect();

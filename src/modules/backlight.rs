@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use super::{next_on_grid, Align, Button, Command, Context, Init, Level, Module, Palette};
 use super::{Placement, Segment, Text};
 use crate::collect::backlight::{Backlight as Device, BacklightEvent, BacklightReading, Uevents};
-use crate::config::kind::{short_list, Opt};
+use crate::config::kind::Opt;
 use crate::config::{self, format::Value, Key, KeyType, KindDef};
 
 /// The built-in `{icon}` ramp, dimmest first (block elements: the embedded
@@ -57,13 +57,8 @@ pub const KIND: KindDef = KindDef {
             },
             "percent of the range one scroll step changes",
         ),
-        Key::new(
-            "icons",
-            KeyType::Strings(DEFAULT_ICONS),
-            "the `{icon}` ramp, lowest first",
-        )
-        .checked(short_list),
     ],
+    icons: DEFAULT_ICONS,
     ..KindDef::BASE
 };
 
@@ -181,17 +176,20 @@ impl Backlight {
         let name = self.device.as_ref().map_or("", |d| d.name.as_str());
         let seg = r.map(|r| {
             let pct = r.percent();
-            let icon = ramp(self.spec.strings("icons"), pct);
             let values = [
                 Value::Float(pct),
-                Value::Text(icon),
+                // Set below: a state may pick the icon.
+                Value::Text(""),
                 Value::Text(name),
                 Value::Int(r.brightness.min(i64::MAX as u64) as i64),
                 Value::Int(r.max.min(i64::MAX as u64) as i64),
             ];
             self.text.clear();
-            self.spec.format.render(&mut self.text, &values);
             let lv = super::sample::level(&values, &self.spec.warning, &self.spec.critical);
+            let states = super::level_states(lv);
+            let mut values = values;
+            values[1] = Value::Text(self.spec.icon(states, pct));
+            self.spec.render(&mut self.text, states, &values);
             Segment {
                 text: Text::new(&self.text),
                 style: self.palette.style(lv),
@@ -232,17 +230,6 @@ impl Backlight {
             }
         }
     }
-}
-
-/// The icon of `icons` for `percent`: n icons split 0–100 into n equal
-/// bands, 100 % in the last.
-pub fn ramp(icons: &[String], percent: f64) -> &str {
-    if icons.is_empty() {
-        return "";
-    }
-    let n = icons.len();
-    let i = ((percent.clamp(0.0, 100.0) / 100.0) * n as f64) as usize;
-    icons[i.min(n - 1)].as_str()
 }
 
 impl Module for Backlight {
@@ -314,6 +301,14 @@ impl Module for Backlight {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ramp(icons: &[String], pct: f64) -> String {
+        let i = config::module::Icons {
+            ramp: icons.to_vec(),
+            named: Vec::new(),
+        };
+        i.ramp(pct).to_string()
+    }
 
     #[test]
     fn ramp_bands() {

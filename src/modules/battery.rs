@@ -126,20 +126,21 @@ impl Battery {
                     .map_or(Value::Absent, |w| Value::Float(w as f64)),
                 Value::Int(r.count as i64),
             ];
-            self.text.clear();
-            self.spec.format.render(&mut self.text, &values);
             let level = if r.status == Status::Discharging {
                 level_below(&values, &self.spec.warning, &self.spec.critical)
             } else {
                 Level::Normal
             };
+            let states = status_state(r.status) | super::level_states(level);
+            self.text.clear();
+            self.spec.render(&mut self.text, states, &values);
             Segment {
                 text: Text::new(&self.text),
                 style: self.palette.style(level),
                 align: self.align,
                 popup: None,
                 output: None,
-                states: status_state(r.status) | super::level_states(level),
+                states,
             }
         });
         let changed = seg != self.segment;

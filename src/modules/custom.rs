@@ -29,6 +29,8 @@ pub const KIND: KindDef = KindDef {
     ],
     format: "{text}",
     primary: Some("percentage"),
+    // `format_CLASS`, `[…style.CLASS]`: the script's classes are states.
+    classes: true,
     keys: &[
         Key::required("exec", KeyType::Command, "the command to run"),
         Key::new(
@@ -75,6 +77,8 @@ pub struct CustomModule {
     /// The error last reported on stderr (each new one is reported once).
     reported: Option<String>,
     text: String,
+    /// The states of the script's last answer.
+    states: u32,
     segment: Option<Segment>,
 }
 
@@ -101,6 +105,7 @@ impl CustomModule {
                 .map(|a| Custom::new(CommandLine::from(a), mode, format, timeout)),
             reported: None,
             text: String::with_capacity(256),
+            states: 0,
             segment: None,
         }
     }
@@ -150,8 +155,6 @@ impl CustomModule {
                         Value::Text(&o.class),
                         o.percentage.map_or(Value::Absent, |p| Value::Int(p as i64)),
                     ];
-                    self.text.clear();
-                    self.spec.format.render(&mut self.text, &values);
                     let by_class = if o.class.split_whitespace().any(|c| c == "critical") {
                         Level::Critical
                     } else if o.class.split_whitespace().any(|c| c == "warning") {
@@ -160,7 +163,16 @@ impl CustomModule {
                         Level::Normal
                     };
                     let by_value = level(&values, &self.spec.warning, &self.spec.critical);
-                    Some(by_class.max(by_value))
+                    let lvl = by_class.max(by_value);
+                    // The classes the config names are states too.
+                    let mut states = super::level_states(lvl);
+                    for c in o.class.split_whitespace() {
+                        states |= self.spec.state_bit(c).unwrap_or(0);
+                    }
+                    self.text.clear();
+                    self.spec.render(&mut self.text, states, &values);
+                    self.states = states;
+                    Some(lvl)
                 }
             }
         };
@@ -170,7 +182,11 @@ impl CustomModule {
             align: self.align,
             popup: None,
             output: None,
-            states: super::level_states(lvl),
+            states: if matches!(r.status, Status::Ok) {
+                self.states
+            } else {
+                super::level_states(lvl)
+            },
         });
         let changed = seg != self.segment;
         self.segment = seg;

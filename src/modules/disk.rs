@@ -114,9 +114,10 @@ impl Disk {
                 Value::Float(r.available as f64 / GIB),
                 Value::Float(r.total as f64 / GIB),
             ];
-            self.text.clear();
-            self.spec.format.render(&mut self.text, &values);
             let lv = level(&values, &self.spec.warning, &self.spec.critical);
+            self.text.clear();
+            self.spec
+                .render(&mut self.text, super::level_states(lv), &values);
             (
                 Segment {
                     text: Text::new(&self.text),

@@ -7,8 +7,7 @@
 use std::time::Instant;
 
 use super::{Align, Button, Command, Context, Init, Module, Palette, Placement, Segment, Text};
-use crate::config::kind::short_list;
-use crate::config::{self, format::Value, Key, KeyType, KindDef};
+use crate::config::{self, format::Value, KindDef};
 
 /// `idle_inhibitor`: a toggle that keeps the compositor's idle timeout
 /// from firing.
@@ -27,12 +26,8 @@ pub const KIND: KindDef = KindDef {
         ("deactivated", "idle may happen as usual"),
         ("activated", "the compositor is asked not to go idle"),
     ],
-    keys: &[Key::new(
-        "icons",
-        KeyType::Strings(&["○", "●"]),
-        "the icons while deactivated, activated",
-    )
-    .checked(short_list)],
+    // Deactivated, activated (or a table by those state names).
+    icons: &["○", "●"],
     ..KindDef::BASE
 };
 
@@ -76,14 +71,18 @@ impl IdleInhibitor {
     }
 
     fn show(&mut self) -> bool {
-        let icons = self.spec.strings("icons");
-        let icon = icons
-            .get(self.active as usize)
-            .or(icons.first())
-            .map_or("", String::as_str);
+        let icons = &self.spec.icons;
+        let icon = icons.named(self.state_name()).unwrap_or_else(|| {
+            icons
+                .ramp
+                .get(self.active as usize)
+                .or(icons.ramp.first())
+                .map_or("", String::as_str)
+        });
         let values = [Value::Text(self.state_name()), Value::Text(icon)];
         self.text.clear();
-        self.spec.format.render(&mut self.text, &values);
+        let states = if self.active { 2 } else { 1 };
+        self.spec.render(&mut self.text, states, &values);
         let mut style = self.palette.style(super::Level::Normal);
         if self.active {
             style.fg = self.palette.accent;
@@ -94,7 +93,7 @@ impl IdleInhibitor {
             align: self.align,
             popup: None,
             output: None,
-            states: if self.active { 2 } else { 1 },
+            states,
         });
         let changed = seg != self.segment;
         self.segment = seg;

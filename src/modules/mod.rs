@@ -250,6 +250,13 @@ pub trait Module {
     fn error(&self) -> Option<&str> {
         None
     }
+
+    /// The tooltip of its segment `index` (counted in what it wrote), shown
+    /// on hover: what [`config::Module::render_tooltip`] wrote at its last
+    /// update, or the kind's own (a script's `tooltip`). `None`: none.
+    fn tooltip(&self, _index: usize) -> Option<&str> {
+        None
+    }
 }
 
 /// What building an instance gets besides its config.

@@ -97,21 +97,22 @@ impl Network {
                 r.signal_percent
                     .map_or(Value::Absent, |s| Value::Int(s as i64)),
             ];
-            self.text.clear();
-            self.spec.format.render(&mut self.text, &values);
             let level = if r.up { Level::Normal } else { Level::Warning };
             let link = match r.link {
                 Link::Wired => 1,
                 Link::Wireless => 2,
                 Link::Other => 0,
             };
+            let states = link | if r.up { 0 } else { 4 };
+            self.text.clear();
+            self.spec.render(&mut self.text, states, &values);
             Segment {
                 text: Text::new(&self.text),
                 style: self.palette.style(level),
                 align: self.align,
                 popup: None,
                 output: None,
-                states: link | if r.up { 0 } else { 4 },
+                states,
             }
         });
         let changed = seg != self.segment;

@@ -158,7 +158,8 @@ pub fn snapshot(modules: &Modules, palette: &Palette, compositor: Option<&State>
             .iter()
             .map(|s| {
                 let states: Vec<&str> =
-                    crate::config::state::names(m.spec().kind, &[], s.states).collect();
+                    crate::config::state::names(m.spec().kind, &m.spec().classes, s.states)
+                        .collect();
                 let mut o = json!({
                     "text": s.text.as_str(),
                     "class": class(s, palette),

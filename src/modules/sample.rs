@@ -172,9 +172,10 @@ impl SampleModule {
     /// Renders `sample` into the module's segment; true when it changed.
     pub fn render(&mut self, sample: &Sample) -> bool {
         let values = values(sample, &mut self.throttle);
-        self.text.clear();
-        self.spec.format.render(&mut self.text, &values);
         let level = level(&values, &self.spec.warning, &self.spec.critical);
+        self.text.clear();
+        self.spec
+            .render(&mut self.text, super::level_states(level), &values);
         let seg = Segment {
             text: Text::new(&self.text),
             style: self.palette.style(level),

@@ -76,8 +76,7 @@ impl Window {
             truncate_chars(title, self.max_chars, &mut self.title);
             self.text.clear();
             self.spec
-                .format
-                .render(&mut self.text, &[Value::Text(&self.title)]);
+                .render(&mut self.text, 0, &[Value::Text(&self.title)]);
             Some(Segment {
                 text: Text::new(&self.text),
                 style: self.palette.style(Level::Normal),

@@ -22,6 +22,10 @@ pub const KIND: KindDef = KindDef {
             "its number (Sway `num`, Hyprland `id`; -1 when named only)",
         ),
         ("output", "the output it is on"),
+        (
+            "icon",
+            "its glyph from `icons` (a table by name, then by state), else its name",
+        ),
     ],
     format: "{name}",
     states: &[
@@ -116,13 +120,24 @@ impl Workspaces {
 
         let list = state.map_or(&[][..], |s| s.workspaces.as_slice());
         for (i, w) in list.iter().take(MAX_BUTTONS).enumerate() {
+            let st = states(w);
+            // `icons` by the workspace's name, else by its state.
+            let icons = &self.spec.icons;
+            let icon = icons
+                .named(&w.name)
+                .unwrap_or_else(|| match self.spec.icon(st, 0.0) {
+                    "" => w.name.as_str(),
+                    i => i,
+                });
             self.text.clear();
-            self.spec.format.render(
+            self.spec.render(
                 &mut self.text,
+                st,
                 &[
                     Value::Text(&w.name),
                     Value::Int(w.id),
                     Value::Text(&w.output),
+                    Value::Text(icon),
                 ],
             );
             self.next.push(Segment {
@@ -131,7 +146,7 @@ impl Workspaces {
                 align: self.align,
                 popup: None,
                 output: Some(OutputTag::of(&w.output)),
-                states: states(w),
+                states: st,
             });
             match self.names.get_mut(i) {
                 Some(n) => {
