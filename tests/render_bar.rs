@@ -70,7 +70,7 @@ fn text_lands_where_layout_says() {
         let lm = g.line_metrics(font_px);
         for (i, s) in segs.iter().enumerate() {
             let (x0, base) = r.text_origin(i).unwrap();
-            let tw = g.text_width(s.text.as_str(), font_px);
+            let tw = g.shaped_width(s.text.as_str(), font_px);
             let text_box = Rect::new(x0, base - lm.ascent, tw, lm.ascent + lm.descent);
             let cell = r.segment_rect(i).unwrap();
             assert!(

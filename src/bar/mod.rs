@@ -132,8 +132,8 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
         eprintln!("rstat: {e}; using the embedded font");
         GlyphCache::with_default_font()
     });
-    // fontdue parses every glyph outline up front and frees its scratch
-    // tables; hand that freed heap back so it does not count as resident.
+    // Font discovery's scratch (fontconfig's XML, the faces' names) is
+    // freed; hand that heap back so it does not count as resident.
     trim_heap();
     let (mut bars, conn, queue) = Bars::connect(cfg, glyphs).map_err(|e| match e {
         ConnectError::NoCompositor(why) => Error::NoCompositor(why),

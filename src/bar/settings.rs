@@ -6,6 +6,7 @@
 use crate::config::{self, Config, Layer, Outputs, Position};
 use crate::modules::rgba;
 use crate::render::glyphs::WARM_CHARS;
+use crate::render::text::{FontChoice, SystemFonts};
 use crate::render::{GlyphCache, Look};
 use crate::wayland::{Edge, Stacking, SurfaceConfig};
 
@@ -53,17 +54,19 @@ pub fn look(b: &config::Bar) -> Look {
 }
 
 /// The glyph cache for `font`, warmed for its size at scale 1: the chosen
-/// file with the embedded font as fallback, or the embedded font alone.
-/// A file that cannot be read or parsed (it changed since validation) is
-/// an error naming it.
+/// file and families, the installed faces (found through fontconfig's
+/// configuration, now) as per-character fallback, the embedded face last.
+/// A file that cannot be used (it changed since validation) is an error
+/// naming it.
 pub fn glyphs(font: &config::Font) -> Result<GlyphCache, String> {
-    let mut cache = match &font.path {
-        None => GlyphCache::with_default_font(),
-        Some(p) => {
-            let bytes = std::fs::read(p).map_err(|e| format!("font {}: {e}", p.display()))?;
-            GlyphCache::with_fallback(&bytes).map_err(|e| format!("font {}: {e}", p.display()))?
-        }
+    let choice = FontChoice {
+        families: font.family.clone(),
+        path: font.path.clone(),
+        index: font.index,
+        weight: font.weight,
     };
+    let mut cache =
+        GlyphCache::load(&choice, SystemFonts::discover()).map_err(|e| format!("font {e}"))?;
     cache.warm(WARM_CHARS, (font.size.round() as u16).max(1));
     Ok(cache)
 }
@@ -126,10 +129,7 @@ background = "#10203040"
 
     #[test]
     fn fonts_load_with_fallback_or_say_why_not() {
-        let mut f = config::Font {
-            path: None,
-            size: 14.0,
-        };
+        let mut f = config::Font::default();
         assert!(!glyphs(&f).unwrap().is_empty(), "warmed");
         f.path = Some(
             concat!(

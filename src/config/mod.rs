@@ -73,11 +73,30 @@ pub struct Margin {
 /// The text font.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Font {
-    /// A TTF/OTF file; `None` is the embedded font (always the fallback for
-    /// glyphs the chosen font lacks).
+    /// Families (or fontconfig aliases such as `monospace`) in order of
+    /// preference; empty with no `path` is the embedded font.
+    pub family: Vec<String>,
+    /// A TTF/OTF/TTC file, tried before the families; `None`: none. The
+    /// embedded font is always the last fallback.
     pub path: Option<PathBuf>,
+    /// Face index in a collection file.
+    pub index: u32,
+    /// OS/2 weight, 100..=900 (400 normal, 700 bold).
+    pub weight: u16,
     /// Size in logical pixels.
     pub size: f32,
+}
+
+impl Default for Font {
+    fn default() -> Font {
+        Font {
+            family: Vec::new(),
+            path: None,
+            index: 0,
+            weight: 400,
+            size: 14.0,
+        }
+    }
 }
 
 /// The palette.
@@ -121,10 +140,7 @@ impl Default for Bar {
             margin: Margin::default(),
             spacing: 16,
             padding: 8,
-            font: Font {
-                path: None,
-                size: 14.0,
-            },
+            font: Font::default(),
             colors: Colors {
                 foreground: Color::hex(0xcdd6f4ff),
                 background: Color::hex(0x1e1e2ee6),
@@ -677,48 +693,91 @@ impl<'a> Cx<'a> {
     }
 
     fn font(&mut self, v: &Val<'_>, font: &mut Font) {
-        let Some(t) = self.table(v, "bar.font") else {
+        self.font_table(v, "bar.font", font);
+    }
+
+    /// Reads a font: a string (one family) or a table of `family` (a string
+    /// or a list, fontconfig aliases allowed), `path`, `index`, `size` and
+    /// `weight`, naming keys as `at.KEY`. Any style key that takes a font
+    /// reads it with this.
+    pub(crate) fn font_table(&mut self, v: &Val<'_>, at: &str, font: &mut Font) {
+        if let DeValue::String(s) = v.get_ref() {
+            font.family = vec![s.to_string()];
+            font.path = None;
+            return;
+        }
+        let Some(t) = self.table(v, at) else {
             return;
         };
-        self.known_keys(t, &["path", "size"], "bar.font");
+        self.known_keys(t, &["family", "path", "index", "size", "weight"], at);
         for (k, v) in t.iter() {
+            let key = format!("{at}.{}", k.get_ref());
             match k.get_ref().as_ref() {
                 "size" => {
-                    if let Some(s) = self.float(v, "bar.font.size", 4.0, 256.0) {
+                    if let Some(s) = self.float(v, &key, 4.0, 256.0) {
                         font.size = s as f32;
                     }
                 }
-                "path" => {
-                    let Some(p) = self.string(v, "bar.font.path") else {
-                        continue;
-                    };
-                    if p.is_empty() {
-                        font.path = None;
-                        continue;
+                "family" => match v.get_ref() {
+                    DeValue::String(s) => font.family = vec![s.to_string()],
+                    _ => {
+                        if let Some(list) = self.string_list(v, &key) {
+                            font.family = list.into_iter().map(|(n, _)| n).collect();
+                        }
                     }
-                    let path = expand_home(p);
-                    let path = match self.dir {
-                        Some(d) if path.is_relative() => d.join(path),
-                        _ => path,
-                    };
-                    match std::fs::read(&path) {
-                        Err(e) => self.err(
-                            v.span(),
-                            format!("`bar.font.path`: cannot read {}: {e}", path.display()),
-                        ),
-                        Ok(bytes) => match check_font(&bytes) {
-                            Ok(()) => font.path = Some(path),
-                            Err(why) => self.err(
-                                v.span(),
-                                format!(
-                                    "`bar.font.path`: {} is not a usable font: {why}",
-                                    path.display()
-                                ),
-                            ),
+                },
+                "weight" => {
+                    let named = match v.get_ref() {
+                        DeValue::String(s) => match s.as_ref() {
+                            "thin" => Some(100),
+                            "light" => Some(300),
+                            "normal" | "regular" => Some(400),
+                            "medium" => Some(500),
+                            "semibold" => Some(600),
+                            "bold" => Some(700),
+                            "black" | "heavy" => Some(900),
+                            other => {
+                                self.err(
+                                    v.span(),
+                                    format!(
+                                        "`{key}`: `{other}` is not a weight (thin, light, normal, medium, semibold, bold, black, or 100..=900)"
+                                    ),
+                                );
+                                None
+                            }
                         },
+                        _ => self.uint(v, &key, 100, 900).map(|n| n as u16),
+                    };
+                    if let Some(w) = named {
+                        font.weight = w;
+                    }
+                }
+                "index" => {
+                    if let Some(n) = self.uint(v, &key, 0, 255) {
+                        font.index = n as u32;
                     }
                 }
                 _ => {}
+            }
+        }
+        // The path last: a collection index given after it still applies.
+        if let Some((_, v)) = t.iter().find(|(k, _)| k.get_ref() == "path") {
+            let key = format!("{at}.path");
+            let Some(p) = self.string(v, &key) else {
+                return;
+            };
+            if p.is_empty() {
+                font.path = None;
+                return;
+            }
+            let path = expand_home(p);
+            let path = match self.dir {
+                Some(d) if path.is_relative() => d.join(path),
+                _ => path,
+            };
+            match check_font(&path, font.index) {
+                Ok(()) => font.path = Some(path),
+                Err(why) => self.err(v.span(), format!("`{key}`: {why}")),
             }
         }
     }
@@ -769,11 +828,24 @@ fn expand_home(p: &str) -> PathBuf {
     }
 }
 
-/// Whether `bytes` is a font fontdue can draw with.
-pub fn check_font(bytes: &[u8]) -> Result<(), String> {
-    fontdue::Font::from_bytes(bytes, fontdue::FontSettings::default())
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+/// Whether face `index` of the file at `path` is a font the bar can draw
+/// with: opened without blocking, a regular file of a font's size, every
+/// table inside the file, a character map, and a few glyphs rasterised (a
+/// corrupt outline shows here, bounded, not in the running bar).
+pub fn check_font(path: &Path, index: u32) -> Result<(), String> {
+    let face = crate::render::text::Face::open(path, index).map_err(|e| e.to_string())?;
+    let mut drawn = 0;
+    for c in ['0', 'a', 'A', '\u{4E00}', '\u{1F600}'] {
+        if let Some(gid) = face.glyph_index(c) {
+            if face.rasterize(gid, 14.0).is_some() {
+                drawn += 1;
+            }
+        }
+    }
+    if drawn == 0 && face.glyph_index('0').is_some() {
+        return Err(format!("{}: its glyphs cannot be drawn", path.display()));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

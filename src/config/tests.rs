@@ -95,7 +95,8 @@ fn every_default() {
         b.font,
         Font {
             path: None,
-            size: 14.0
+            size: 14.0,
+            ..Font::default()
         }
     );
     assert_eq!(b.colors.background, Color::hex(0x1e1e2ee6));

@@ -93,12 +93,17 @@ impl Window {
 }
 
 /// Appends `s` cut to `max` characters to `out`, ending in `…` when cut.
-/// Control characters (a title may hold a newline or tab) become spaces.
+/// Characters are grapheme clusters (a letter with its accents, an emoji
+/// with its modifiers): a cut never separates them. Control characters (a
+/// title may hold a newline or tab) become spaces.
 pub fn truncate_chars(s: &str, max: usize, out: &mut String) {
-    let cut = s.chars().count() > max;
+    use unicode_segmentation::UnicodeSegmentation;
+    let cut = s.graphemes(true).nth(max).is_some();
     let keep = if cut { max.saturating_sub(1) } else { max };
-    for c in s.chars().take(keep) {
-        out.push(if c.is_control() { ' ' } else { c });
+    for g in s.graphemes(true).take(keep) {
+        for c in g.chars() {
+            out.push(if c.is_control() { ' ' } else { c });
+        }
     }
     if cut {
         out.push('…');
@@ -149,5 +154,23 @@ mod tests {
         s.clear();
         truncate_chars("a\nb", 9, &mut s);
         assert_eq!(s, "a b");
+    }
+
+    #[test]
+    fn cut_keeps_accents_and_emoji_whole() {
+        let mut s = String::new();
+        // "e" + U+0301 COMBINING ACUTE is one character to the reader.
+        truncate_chars("cafe\u{301} noir", 5, &mut s);
+        assert_eq!(s, "cafe\u{301}…");
+        s.clear();
+        // A family emoji (ZWJ sequence) and a flag stay whole.
+        truncate_chars("👨\u{200d}👩\u{200d}👧🇯🇵abc", 3, &mut s);
+        assert_eq!(s, "👨\u{200d}👩\u{200d}👧🇯🇵…");
+        s.clear();
+        let marks: String = std::iter::once('a')
+            .chain(std::iter::repeat_n('\u{301}', 10_000))
+            .collect();
+        truncate_chars(&marks, 5, &mut s);
+        assert_eq!(s, marks);
     }
 }

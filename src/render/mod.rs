@@ -16,6 +16,7 @@ pub mod paint;
 pub mod popup;
 pub mod renderer;
 pub mod segment;
+pub mod text;
 
 pub use damage::{Mask, MAX_SEGMENTS};
 pub use glyphs::GlyphCache;

@@ -102,6 +102,23 @@ impl<'a> Canvas<'a> {
         for y in area.y..area.y + area.h {
             let src_row = (y - gy) as usize * glyph.width as usize;
             let dst_row = y as usize * stride;
+            if glyph.color {
+                for x in area.x..area.x + area.w {
+                    let s = (src_row + (x - gx) as usize) * 4;
+                    let Some(px) = glyph.coverage.get(s..s + 4) else {
+                        break;
+                    };
+                    if px[3] == 0 {
+                        continue;
+                    }
+                    let i = dst_row + x as usize * 4;
+                    // The colour is the glyph's own (premultiplied), only
+                    // its opacity follows the text colour's.
+                    let c = [px[0], px[1], px[2], px[3]];
+                    over(&mut self.data[i..i + 4], c, color[3]);
+                }
+                continue;
+            }
             for x in area.x..area.x + area.w {
                 let cov = glyph.coverage[src_row + (x - gx) as usize];
                 if cov == 0 {

@@ -6,6 +6,12 @@ use super::glyphs::GlyphCache;
 use super::layout::{layout, Rect, Spacing};
 use super::paint::Canvas;
 use super::segment::{Rgba, Segment};
+use super::text::{Shaped, NO_FACE};
+
+/// Glyphs each segment's shaped text has room for from the start: more than
+/// any number-and-unit segment a tick rewrites, so steady ticks never grow
+/// them (a long window title may, once).
+const SHAPED_CAP: usize = 64;
 
 /// How the bar looks, in logical pixels (multiplied by the scale when drawn).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -48,6 +54,10 @@ pub struct Renderer {
     padding: i32,
     /// The segments as of the newest frame, their text widths and rectangles.
     drawn: Vec<Segment>,
+    /// Each drawn segment's text, shaped (reshaped only when it changes).
+    shaped: Vec<Shaped>,
+    /// Where a changed segment is shaped before it replaces its slot.
+    scratch: Shaped,
     widths: Vec<i32>,
     aligns: Vec<super::segment::Align>,
     rects: Vec<Rect>,
@@ -68,6 +78,8 @@ impl Renderer {
             baseline: 0,
             padding: 0,
             drawn: Vec::with_capacity(MAX_SEGMENTS),
+            shaped: Vec::with_capacity(MAX_SEGMENTS),
+            scratch: Shaped::with_capacity(SHAPED_CAP),
             widths: Vec::with_capacity(MAX_SEGMENTS),
             aligns: Vec::with_capacity(MAX_SEGMENTS),
             rects: Vec::with_capacity(MAX_SEGMENTS),
@@ -138,13 +150,17 @@ impl Renderer {
                 if new == old {
                     continue;
                 }
-                if new.align != old.align
-                    || (new.text != old.text
-                        && glyphs.text_width(new.text.as_str(), self.font_px) + 2 * self.padding
-                            != self.widths[i])
-                {
+                if new.align != old.align {
                     relayout = true;
                     break;
+                }
+                if new.text != old.text {
+                    glyphs.shape(new.text.as_str(), self.font_px, &mut self.scratch);
+                    if self.scratch.width_px() + 2 * self.padding != self.widths[i] {
+                        relayout = true;
+                        break;
+                    }
+                    std::mem::swap(&mut self.scratch, &mut self.shaped[i]);
                 }
                 mask.set(i);
             }
@@ -177,8 +193,14 @@ impl Renderer {
         self.drawn.extend_from_slice(segments);
         self.widths.clear();
         self.aligns.clear();
-        for seg in segments {
-            let w = glyphs.text_width(seg.text.as_str(), self.font_px) + 2 * self.padding;
+        if self.shaped.len() < segments.len() {
+            // Room for a full segment each, so a tick's reshaping never grows them.
+            self.shaped
+                .resize_with(segments.len(), || Shaped::with_capacity(SHAPED_CAP));
+        }
+        for (seg, shaped) in segments.iter().zip(self.shaped.iter_mut()) {
+            glyphs.shape(seg.text.as_str(), self.font_px, shaped);
+            let w = shaped.width_px() + 2 * self.padding;
             self.widths.push(w);
             self.aligns.push(seg.align);
         }
@@ -266,13 +288,17 @@ impl Renderer {
                 canvas.blend_rect(cell, sbg.premultiplied());
             }
             let fg = seg.style.fg.premultiplied();
-            let mut x = cell.x + self.padding;
-            for c in seg.text.as_str().chars() {
-                let g = glyphs.glyph(c, self.font_px);
-                canvas.draw_glyph(g, x, self.baseline, fg, cell);
-                x += g.advance;
+            let x = cell.x + self.padding;
+            for p in &self.shaped[i].glyphs {
+                if p.face == NO_FACE {
+                    glyphs.count_box(Some(p.ch));
+                }
+                let g = glyphs.glyph_id(p.face, p.gid, self.font_px);
+                let gx = x + p.x.round() as i32;
+                canvas.draw_glyph(g, gx, self.baseline + p.y.round() as i32, fg, cell);
             }
         }
+        glyphs.release_pages();
     }
 }
 

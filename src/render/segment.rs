@@ -6,9 +6,10 @@
 
 use std::fmt;
 
-/// Most bytes of text one segment holds; longer text is cut at a character
-/// boundary (a bar segment is a few words, never a paragraph).
-pub const TEXT_CAP: usize = 62;
+/// Most bytes of text one segment holds; longer text is cut between grapheme
+/// clusters (a bar segment is a few words, never a paragraph: 254 bytes is a
+/// 60-character title in any script, 84 CJK characters).
+pub const TEXT_CAP: usize = 254;
 
 /// Short UTF-8 text stored inline. Implements [`fmt::Write`], so modules can
 /// `write!` numbers into it without allocating.
@@ -47,10 +48,25 @@ impl Text {
         std::str::from_utf8(&self.bytes[..self.len as usize]).unwrap_or("")
     }
 
-    /// Appends as much of `s` as fits, never splitting a character.
+    /// Appends as much of `s` as fits, cut between grapheme clusters (an
+    /// accent stays with its letter); only a single cluster longer than the
+    /// room (thousands of combining marks) is cut inside, at a character.
     pub fn push_str(&mut self, s: &str) {
         let room = TEXT_CAP - self.len as usize;
         let mut n = s.len().min(room);
+        if n < s.len() {
+            use unicode_segmentation::UnicodeSegmentation;
+            let fit = s
+                .grapheme_indices(true)
+                .map(|(i, g)| i + g.len())
+                .take_while(|&end| end <= room)
+                .last();
+            match fit {
+                Some(end) => n = end,
+                None if self.len > 0 => n = 0,
+                None => {}
+            }
+        }
         while !s.is_char_boundary(n) {
             n -= 1;
         }
@@ -184,13 +200,29 @@ mod tests {
     #[test]
     fn text_cuts_at_char_boundary() {
         let mut t = Text::default();
-        for _ in 0..40 {
+        for _ in 0..TEXT_CAP {
             t.push_str("é");
         }
         assert_eq!(t.as_str().chars().count(), TEXT_CAP / 2);
         let mut t = Text::new(&"a".repeat(TEXT_CAP - 1));
         t.push_str("é");
         assert_eq!(t.as_str().len(), TEXT_CAP - 1);
+    }
+
+    #[test]
+    fn text_cuts_between_graphemes() {
+        // "e" + combining acute: the cut must not leave a bare "e".
+        let mut t = Text::new(&"a".repeat(TEXT_CAP - 2));
+        t.push_str("e\u{301}");
+        assert_eq!(t.as_str().len(), TEXT_CAP - 2);
+        let t = Text::new(&format!("{}e\u{301}x", "a".repeat(TEXT_CAP - 3)));
+        assert!(t.as_str().ends_with("e\u{301}"), "{:?}", t.as_str());
+        // One huge cluster is cut inside rather than dropped whole.
+        let marks: String = std::iter::once('a')
+            .chain(std::iter::repeat_n('\u{301}', 10_000))
+            .collect();
+        let t = Text::new(&marks);
+        assert!(t.as_str().starts_with('a') && t.as_str().len() > TEXT_CAP - 2);
     }
 
     #[test]
