@@ -28,6 +28,7 @@ pub mod dbus;
 pub mod image;
 pub mod pointer;
 pub mod proc;
+pub mod sound;
 pub mod sway;
 pub mod window;
 
