@@ -40,11 +40,13 @@ fn can_run(f: Flavour) -> bool {
         .copied()
         .filter(|p| !common::have(p))
         .collect();
-    common::need(common::is_root(), "needs root to start the servers as nobody")
-        && common::need(
-            missing.is_empty(),
-            &format!("{f:?} needs {}", missing.join(", ")),
-        )
+    common::need(
+        common::is_root(),
+        "needs root to start the servers as nobody",
+    ) && common::need(
+        missing.is_empty(),
+        &format!("{f:?} needs {}", missing.join(", ")),
+    )
 }
 
 fn target(s: &SoundServer) -> Target {
@@ -135,8 +137,10 @@ fn follows(f: Flavour) {
     for pct in [37, 81, 5] {
         s.pactl(&["set-sink-volume", "@DEFAULT_SINK@", &format!("{pct}%")])
             .unwrap_or_else(|e| s.fail(&e));
-        let d = pump(&mut c, Duration::from_secs(5), |st| sink_pct(st) == Some(pct))
-            .unwrap_or_else(|| s.fail(&format!("{pct}% not followed")));
+        let d = pump(&mut c, Duration::from_secs(5), |st| {
+            sink_pct(st) == Some(pct)
+        })
+        .unwrap_or_else(|| s.fail(&format!("{pct}% not followed")));
         lat.push(d);
         assert_eq!(s.volume(), pct);
     }
@@ -163,8 +167,10 @@ fn follows(f: Flavour) {
         // Through PipeWire itself: pipewire-pulse passes the change on.
         s.wpctl(&["set-volume", "@DEFAULT_AUDIO_SINK@", "0.42"])
             .unwrap_or_else(|e| s.fail(&e));
-        pump(&mut c, Duration::from_secs(5), |st| sink_pct(st) == Some(42))
-            .unwrap_or_else(|| s.fail("wpctl set-volume 0.42 not followed"));
+        pump(&mut c, Duration::from_secs(5), |st| {
+            sink_pct(st) == Some(42)
+        })
+        .unwrap_or_else(|| s.fail("wpctl set-volume 0.42 not followed"));
         let e = once(&s.env(), &cfg);
         assert!(e["text"].as_str().unwrap().starts_with("42%|"), "{e}");
     }
@@ -185,12 +191,17 @@ fn follows(f: Flavour) {
     .unwrap_or_else(|| s.fail("the new default sink was not followed"));
     assert_eq!(c.state().sink.as_ref().unwrap().description, "Second");
     let e = once(&s.env(), &cfg);
-    assert!(e["text"].as_str().unwrap().contains("|Second|null2|"), "{e}");
+    assert!(
+        e["text"].as_str().unwrap().contains("|Second|null2|"),
+        "{e}"
+    );
 
     // Changes through the protocol, as the bar makes them.
     c.set_volume(Which::Sink, 65).expect("set volume");
-    pump(&mut c, Duration::from_secs(5), |st| sink_pct(st) == Some(65))
-        .unwrap_or_else(|| s.fail("our own change not seen"));
+    pump(&mut c, Duration::from_secs(5), |st| {
+        sink_pct(st) == Some(65)
+    })
+    .unwrap_or_else(|| s.fail("our own change not seen"));
     assert_eq!(s.volume(), 65, "pactl sees our change");
     c.set_mute(Which::Sink, true).expect("mute");
     pump(&mut c, Duration::from_secs(5), |st| {
@@ -227,7 +238,9 @@ fn audio_module() -> Audio {
 fn text(m: &Audio) -> String {
     let mut v: Vec<Segment> = Vec::new();
     m.write(&mut v);
-    v.first().map(|s| s.text.as_str().to_string()).unwrap_or_default()
+    v.first()
+        .map(|s| s.text.as_str().to_string())
+        .unwrap_or_default()
 }
 
 /// Dispatches the service until `done` holds for its state; false when it
@@ -263,7 +276,9 @@ fn restart(f: Flavour) {
     let mut sv = Sound::from_env(&|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()));
     let mut m = audio_module();
     sv.connect().unwrap_or_else(|e| s.fail(&e.0));
-    assert!(pump_service(&mut sv, Duration::from_secs(10), |st| st.sink.is_some()));
+    assert!(pump_service(&mut sv, Duration::from_secs(10), |st| st
+        .sink
+        .is_some()));
     m.on_service(sv.view());
     assert!(text(&m).ends_with("100%"), "{}", text(&m));
 
@@ -278,13 +293,18 @@ fn restart(f: Flavour) {
 
     s.restart();
     sv.connect().unwrap_or_else(|e| s.fail(&e.0));
-    assert!(pump_service(&mut sv, Duration::from_secs(10), |st| st.sink.is_some()));
+    assert!(pump_service(&mut sv, Duration::from_secs(10), |st| st
+        .sink
+        .is_some()));
     m.on_service(sv.view());
     assert!(text(&m).ends_with("100%"), "{}", text(&m));
     s.pactl(&["set-sink-volume", "@DEFAULT_SINK@", "23%"])
         .unwrap_or_else(|e| s.fail(&e));
-    assert!(pump_service(&mut sv, Duration::from_secs(5), |st| sink_pct(st)
-        == Some(23)));
+    assert!(pump_service(
+        &mut sv,
+        Duration::from_secs(5),
+        |st| sink_pct(st) == Some(23)
+    ));
     m.on_service(sv.view());
     assert_eq!(text(&m), "▂  23%");
 }
@@ -385,7 +405,8 @@ struct Fake {
 
 impl Fake {
     fn start(tag: &str, behave: fn(std::os::unix::net::UnixStream)) -> Fake {
-        let dir = std::env::temp_dir().join(format!("rstat-fake-pulse-{tag}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("rstat-fake-pulse-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("fake dir");
         let l = UnixListener::bind(dir.join("native")).expect("bind");

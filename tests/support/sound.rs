@@ -141,7 +141,9 @@ impl SoundServer {
                         "--nopidfile",
                     ],
                 );
-                wait_for(Duration::from_secs(10), || dir.join("bus").exists().then_some(()));
+                wait_for(Duration::from_secs(10), || {
+                    dir.join("bus").exists().then_some(())
+                });
                 s.spawn("pipewire", &[]);
                 wait_for(Duration::from_secs(10), || {
                     dir.join("pipewire-0").exists().then_some(())
@@ -240,10 +242,7 @@ impl SoundServer {
 
     /// What a client of this server needs in its environment.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        let mut v = vec![(
-            "PULSE_SERVER",
-            format!("unix:{}", self.socket().display()),
-        )];
+        let mut v = vec![("PULSE_SERVER", format!("unix:{}", self.socket().display()))];
         if let Some(c) = self.cookie() {
             v.push(("PULSE_COOKIE", c.display().to_string()));
         }
