@@ -1,0 +1,146 @@
+//! The bar against the Hyprland stand-in (Hyprland cannot run here; see
+//! tests/common/hyprland.rs for the sources it follows), drawn on a real
+//! headless Sway that serves only as the Wayland compositor: the bar talks
+//! to "Hyprland" through `HYPRLAND_INSTANCE_SIGNATURE`, Sway's IPC hidden
+//! from it. A click on a workspace button sends the dispatch form
+//! `j/status` chose (Lua, then, after a reconnect to a hyprlang config, the
+//! legacy one, the stand-in refusing the other), and a closed socket2 is
+//! recovered with fresh state within a second.
+
+mod common;
+mod support;
+
+use std::time::{Duration, Instant};
+
+use common::hyprland::{FakeHyprland, Model};
+use serde_json::json;
+use support::proc::{poll_every, Guarded};
+use support::sway::HeadlessSway;
+
+const PATIENCE: Duration = Duration::from_secs(10);
+
+fn ready() -> bool {
+    common::need(common::is_root(), "needs root to start Sway as another uid")
+        && common::need(common::have("sway"), "needs sway (apt-get install sway)")
+}
+
+fn model() -> Model {
+    let mut m = Model::new(
+        json!([
+            {"id": 1, "name": "1", "monitor": "HEADLESS-1", "monitorID": 0, "windows": 1, "hasfullscreen": false,
+             "lastwindow": "0x1", "lastwindowtitle": "kitty", "ispersistent": false, "tiledLayout": "dwindle"},
+            {"id": 2, "name": "2", "monitor": "HEADLESS-1", "monitorID": 0, "windows": 1, "hasfullscreen": false,
+             "lastwindow": "0x2", "lastwindowtitle": "foot", "ispersistent": false, "tiledLayout": "dwindle"}
+        ]),
+        json!([
+            {"id": 0, "name": "HEADLESS-1", "activeWorkspace": {"id": 2, "name": "2"},
+             "specialWorkspace": {"id": 0, "name": ""}, "focused": true, "width": 1920, "height": 1080}
+        ]),
+        json!({"address": "0x2", "class": "foot", "title": "foot", "workspace": {"id": 2, "name": "2"}, "fullscreen": 0}),
+        json!([]),
+    );
+    m.provider = Some("lua".into());
+    m
+}
+
+/// The first column of each run of non-background columns in the bar.
+fn button_starts(sway: &HeadlessSway, n: usize) -> Vec<usize> {
+    poll_every(Duration::from_millis(50), PATIENCE, || {
+        let img = sway.try_screenshot("HEADLESS-1").ok()?;
+        let bg = img.dominant(0, 28);
+        let cols: Vec<usize> = (0..img.width / 4)
+            .filter(|&x| (0..28).any(|y| support::image::diff(img.px(x, y), bg) > 24))
+            .collect();
+        let mut starts = vec![*cols.first()?];
+        for w in cols.windows(2) {
+            if w[1] > w[0] + 1 {
+                starts.push(w[1]);
+            }
+        }
+        (starts.len() >= n).then_some(starts)
+    })
+    .unwrap_or_else(|| panic!("{n} workspace buttons never drawn"))
+}
+
+#[test]
+fn clicks_follow_the_config_provider_and_a_closed_socket2_is_recovered() {
+    if !ready() {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    let hypr = FakeHyprland::start_in(sway.runtime_dir(), "bar", model());
+    let s2 = hypr.serve_events();
+    let dir = sway.config_home().join("rstat");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("config.toml"),
+        "[bar]\nleft = [\"workspaces\"]\ncenter = []\nright = []\n",
+    )
+    .unwrap();
+    let mut cmd = sway.client(common::rstat_bin());
+    cmd.env_remove("SWAYSOCK")
+        .env("HYPRLAND_INSTANCE_SIGNATURE", &hypr.sig)
+        .args(["--collector", "procfs"]);
+    let mut bar = Guarded::spawn("rstat", &mut cmd, &sway.runtime_dir().join("rstat.stderr"));
+    poll_every(Duration::from_millis(20), PATIENCE, || {
+        (s2.clients() == 1).then_some(())
+    })
+    .unwrap_or_else(|| panic!("the bar never subscribed to socket2\n{}", bar.stderr()));
+
+    let x = button_starts(&sway, 2);
+    let mut pointer = support::pointer::VirtualPointer::new(&sway).expect("virtual pointer");
+    pointer.move_to(x[0] as u32 + 2, 14).expect("onto button 1");
+    pointer.click(support::pointer::BTN_LEFT).expect("click");
+    poll_every(Duration::from_millis(20), PATIENCE, || {
+        (!hypr.model.lock().unwrap().commands.is_empty()).then_some(())
+    })
+    .unwrap_or_else(|| panic!("the click sent nothing\n{}", bar.stderr()));
+    {
+        let m = hypr.model.lock().unwrap();
+        assert_eq!(
+            m.commands,
+            [r#"dispatch hl.dsp.focus({ workspace = "name:1" })"#]
+        );
+        assert!(m.refused.is_empty(), "{:?}", m.refused);
+    }
+
+    // The user switches to a hyprlang config and Hyprland closes socket2
+    // (as 0.56.2 does after its idle lock); a third workspace appeared.
+    let t0 = Instant::now();
+    {
+        let mut m = hypr.model.lock().unwrap();
+        m.provider = Some("hyprlang".into());
+        m.commands.clear();
+        m.workspaces.as_array_mut().unwrap().push(json!(
+            {"id": 3, "name": "3", "monitor": "HEADLESS-1", "monitorID": 0, "windows": 1}
+        ));
+    }
+    s2.close_all();
+    let back = poll_every(Duration::from_millis(5), Duration::from_secs(5), || {
+        let m = hypr.model.lock().unwrap();
+        let fresh = ["j/status", "j/workspaces", "j/monitors", "j/activewindow"]
+            .iter()
+            .all(|r| m.last(r).is_some_and(|t| t > t0));
+        (fresh && s2.clients() == 1).then(|| t0.elapsed())
+    })
+    .unwrap_or_else(|| panic!("socket2 never reconnected\n{}", bar.stderr()));
+    eprintln!("socket2 closed: reconnected with fresh state in {back:?}");
+    assert!(back < Duration::from_secs(1), "took {back:?}");
+    let x = button_starts(&sway, 3);
+    assert_eq!(x.len(), 3, "the new workspace is drawn");
+
+    pointer.move_to(x[0] as u32 + 2, 14).expect("onto button 1");
+    pointer.click(support::pointer::BTN_LEFT).expect("click");
+    poll_every(Duration::from_millis(20), PATIENCE, || {
+        (!hypr.model.lock().unwrap().commands.is_empty()).then_some(())
+    })
+    .unwrap_or_else(|| panic!("the second click sent nothing\n{}", bar.stderr()));
+    assert_eq!(
+        hypr.model.lock().unwrap().commands,
+        ["dispatch workspace name:1"]
+    );
+    let err = bar.stderr();
+    assert_eq!(err.matches("compositor IPC lost").count(), 1, "{err}");
+    bar.assert_running();
+}
