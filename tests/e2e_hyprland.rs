@@ -141,6 +141,7 @@ fn clicks_follow_the_config_provider_and_a_closed_socket2_is_recovered() {
         ["dispatch workspace name:1"]
     );
     let err = bar.stderr();
-    assert_eq!(err.matches("compositor IPC lost").count(), 1, "{err}");
+    // A loss recovered at the first retry need not be said at all; never twice.
+    assert!(err.matches("compositor IPC lost").count() <= 1, "{err}");
     bar.assert_running();
 }
