@@ -265,15 +265,57 @@ impl Source {
     }
 }
 
+/// The largest config file read (a real one is a few KiB).
+pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
+
+/// Reads a config file without ever blocking or reading without bound: it
+/// must be a regular file (a FIFO would block the bar forever, `/dev/zero`
+/// would fill its memory) of at most [`MAX_CONFIG_BYTES`].
+pub fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    // O_NONBLOCK: opening a FIFO with no writer returns at once.
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| format!("cannot read the config file: {e}"))?;
+    let meta = f
+        .metadata()
+        .map_err(|e| format!("cannot read the config file: {e}"))?;
+    if !meta.is_file() {
+        return Err("the config is not a regular file (a FIFO, a device or a directory)".into());
+    }
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(format!(
+            "the config file is {} KiB, over the {} KiB a config may be",
+            meta.len() / 1024,
+            MAX_CONFIG_BYTES / 1024
+        ));
+    }
+    let mut text = Vec::with_capacity(meta.len() as usize);
+    // Bounded even if the file grows while it is read.
+    f.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut text)
+        .map_err(|e| format!("cannot read the config file: {e}"))?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(format!(
+            "the config file grew past {} KiB while it was read",
+            MAX_CONFIG_BYTES / 1024
+        ));
+    }
+    Ok(text)
+}
+
 /// Reads and validates the file at `path`, whose modules are of `kinds`.
 pub fn load(path: &Path, kinds: &[&'static KindDef]) -> Result<Config, ConfigErrors> {
     let file = path.display().to_string();
-    let text = std::fs::read(path).map_err(|e| {
+    let text = read_bounded(path).map_err(|message| {
         ConfigErrors(vec![ConfigError {
             file: file.clone(),
             line: 0,
             column: 0,
-            message: format!("cannot read the config file: {e}"),
+            message,
         }])
     })?;
     let text = String::from_utf8(text).map_err(|e| {
@@ -305,21 +347,25 @@ pub fn parse_with(
         dir,
         kinds,
         errors: Vec::new(),
+        found: Vec::new(),
+        positions: error::Positions::new(text),
+        unlisted: 0,
     };
     let doc = match DeTable::parse(text) {
         Ok(d) => d,
         Err(e) => {
             let span = e.span().unwrap_or(0..0);
             cx.err(span, format!("TOML syntax: {}", e.message().trim()));
+            cx.finish_errors();
             return Err(ConfigErrors(cx.errors));
         }
     };
     let config = cx.config(doc.get_ref());
-    if cx.errors.is_empty() {
+    if cx.found.is_empty() {
         Ok(config)
     } else {
         // Tables are walked in key order; users read files top to bottom.
-        cx.errors.sort_by_key(|e| (e.line, e.column));
+        cx.finish_errors();
         Err(ConfigErrors(cx.errors))
     }
 }
@@ -330,8 +376,18 @@ struct Cx<'a> {
     file: &'a str,
     dir: Option<&'a Path>,
     kinds: &'a [&'static KindDef],
+    /// The errors, once [`Cx::finish_errors`] has placed them.
     errors: Vec<ConfigError>,
+    /// The errors found so far: byte offset and message.
+    found: Vec<(usize, String)>,
+    /// Line and column of an offset, from one pass over the source.
+    positions: error::Positions<'a>,
+    /// Errors found past [`MAX_ERRORS`], counted but not listed.
+    unlisted: usize,
 }
+
+/// The most errors one file reports; past them only a count.
+pub const MAX_ERRORS: usize = 100;
 
 type Val<'i> = Spanned<DeValue<'i>>;
 
@@ -359,13 +415,46 @@ fn int_of(v: &DeValue<'_>) -> Option<i64> {
 
 impl<'a> Cx<'a> {
     pub(crate) fn err(&mut self, span: Range<usize>, message: String) {
-        let (line, column) = error::line_col(self.src, span.start);
-        self.errors.push(ConfigError {
-            file: self.file.to_string(),
-            line,
-            column,
-            message,
-        });
+        // The first MAX_ERRORS in the file are kept, whatever order the
+        // walk finds them in; positions are worked out once at the end.
+        self.found.push((span.start, message));
+        if self.found.len() > MAX_ERRORS {
+            self.unlisted += 1;
+            if let Some((i, _)) = self.found.iter().enumerate().max_by_key(|(_, e)| e.0) {
+                self.found.swap_remove(i);
+            }
+        }
+    }
+
+    /// Whether an error at `offset` would be among those listed (so worth
+    /// the work of a suggestion).
+    fn may_list(&self, offset: usize) -> bool {
+        self.found.len() < MAX_ERRORS || self.found.iter().any(|e| e.0 > offset)
+    }
+
+    /// The errors kept, in file order, with their line and column.
+    fn finish_errors(&mut self) {
+        self.found.sort_by_key(|e| e.0);
+        for (offset, message) in std::mem::take(&mut self.found) {
+            let (line, column) = self.positions.line_col(offset);
+            self.errors.push(ConfigError {
+                file: self.file.to_string(),
+                line,
+                column,
+                message,
+            });
+        }
+        if self.unlisted > 0 {
+            self.errors.push(ConfigError {
+                file: self.file.to_string(),
+                line: 0,
+                column: 0,
+                message: format!(
+                    "{} more errors not listed (the first {MAX_ERRORS} are above)",
+                    self.unlisted
+                ),
+            });
+        }
     }
 
     /// Reports keys of `table` not in `allowed`, with a suggestion.
@@ -373,6 +462,10 @@ impl<'a> Cx<'a> {
         for (k, _) in table.iter() {
             let key: &str = k.get_ref();
             if !allowed.contains(&key) {
+                if !self.may_list(k.span().start) {
+                    self.err(k.span(), String::new());
+                    continue;
+                }
                 let hint = suggest::nearest(key, allowed.iter().copied())
                     .map(|s| format!(" (did you mean `{s}`?)"))
                     .unwrap_or_else(|| format!(" (expected one of: {})", allowed.join(", ")));
@@ -522,9 +615,15 @@ impl<'a> Cx<'a> {
                 .collect();
         }
         // Resolve the layout: defined instances, else a kind's defaults.
+        // Looked up by name in maps: a layout of 100,000 entries is linear.
         let mut modules: Vec<Module> = Vec::new();
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        let mut by_name: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (i, (m, _)) in defined.iter().enumerate() {
+            by_name.entry(m.name.as_str()).or_insert(i);
+        }
         for (name, span, side) in &layout_spans {
-            if modules.iter().any(|m| &m.name == name) {
+            if !seen.insert(name.as_str()) {
                 self.err(
                     span.clone(),
                     format!(
@@ -533,7 +632,7 @@ impl<'a> Cx<'a> {
                 );
                 continue;
             }
-            if let Some((m, def)) = defined.iter().find(|(m, _)| &m.name == name) {
+            if let Some((m, def)) = by_name.get(name.as_str()).map(|&i| &defined[i]) {
                 if let Some(k) = m.missing_key() {
                     self.err(
                         def.clone(),
@@ -553,6 +652,9 @@ impl<'a> Cx<'a> {
                     );
                 }
                 modules.push(m);
+            } else if !self.may_list(span.start) {
+                // Past the listed errors: counted, not worded.
+                self.err(span.clone(), String::new());
             } else {
                 let defined_names = defined.iter().map(|(m, _)| m.name.as_str());
                 let kinds = self.kinds.iter().map(|k| k.name);
