@@ -14,6 +14,7 @@ pub mod hover;
 pub mod services;
 pub mod settings;
 pub mod signals;
+pub mod wallclock;
 pub mod watch;
 
 use std::cell::RefCell;
@@ -186,6 +187,7 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
             )
             .map_err(|e| Error::EventLoop(e.error.to_string()))?;
     }
+    watch_wall_clock(&handle, &ctl);
     if let Some(path) = opts.source.as_ref().and_then(config::Source::watched) {
         match Watch::new(&path) {
             Ok(w) => {
@@ -327,6 +329,62 @@ fn schedule_tick(handle: &Handle, ctl: &Rc<RefCell<Control>>, at: Instant) -> Re
         handle.remove(old);
     }
     Ok(())
+}
+
+/// Puts the wall-clock timerfd and the zone file's watch on the loop: either
+/// makes the time-showing modules due at once.
+fn watch_wall_clock(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
+    let changed = |h: &Handle, c: &Rc<RefCell<Control>>| {
+        c.borrow_mut()
+            .ticker
+            .modules
+            .wall_clock_changed(Instant::now());
+        reschedule_if_earlier(h, c);
+    };
+    match wallclock::ClockSet::new() {
+        Ok(t) => {
+            let (c, h) = (ctl.clone(), handle.clone());
+            let r = handle.insert_source(
+                Generic::new(t, Interest::READ, Mode::Level),
+                move |_, t, _| {
+                    if t.was_set() {
+                        changed(&h, &c);
+                    }
+                    Ok(PostAction::Continue)
+                },
+            );
+            if let Err(e) = r {
+                eprintln!(
+                    "rstat: the clock will not follow wall-clock changes ({})",
+                    e.error
+                );
+            }
+        }
+        Err(e) => eprintln!("rstat: the clock will not follow wall-clock changes ({e})"),
+    }
+    let tz = std::env::var("TZ").ok();
+    let Some(zone) = wallclock::zone_file(tz.as_deref()) else {
+        return;
+    };
+    match Watch::new(&zone) {
+        Ok(w) => {
+            let (c, h) = (ctl.clone(), handle.clone());
+            let r = handle.insert_source(
+                Generic::new(w, Interest::READ, Mode::Level),
+                move |_, w, _| {
+                    if w.changed() {
+                        changed(&h, &c);
+                    }
+                    Ok(PostAction::Continue)
+                },
+            );
+            if let Err(e) = r {
+                eprintln!("rstat: not watching {} ({})", zone.display(), e.error);
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => eprintln!("rstat: not watching {} ({e})", zone.display()),
+    }
 }
 
 /// Moves the tick timer earlier when a module's deadline now comes before

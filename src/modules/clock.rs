@@ -3,8 +3,9 @@
 //! between).
 //!
 //! `localtime_r` does not look at the time zone again once libc has read it,
-//! so the clock calls `tzset()` at each new minute: a changed `/etc/localtime`
-//! (travel, a DST rule update) shows within a minute.
+//! so the clock calls `tzset()` at each new minute, and at once when the bar
+//! sees the zone file replaced or the wall clock set (a resume from suspend
+//! included; `bar::wallclock`): both show within a second.
 //!
 //! Its segments open the month calendar on hover (`popup`, on by default);
 //! the bar's tick writes that popup's content ([`super::calendar`]) after
@@ -130,6 +131,12 @@ impl Module for Clock {
 
     fn write(&self, out: &mut Vec<Segment>) {
         out.push(self.segment);
+    }
+
+    fn wall_clock_changed(&mut self, now: Instant) {
+        // Due now, and the zone read again whatever the minute.
+        self.next = now;
+        self.tz_minute = None;
     }
 }
 

@@ -215,6 +215,10 @@ pub trait Module {
         false
     }
 
+    /// The wall clock was set, the machine resumed, or the time zone
+    /// changed: a module that shows the time reads it again at once.
+    fn wall_clock_changed(&mut self, _now: Instant) {}
+
     /// A descriptor the bar watches for it (a custom script's stdout).
     fn fd(&self) -> Option<RawFd> {
         None
@@ -352,6 +356,14 @@ impl Modules {
     /// The earliest deadline of any instance.
     pub fn next_due(&self) -> Option<Instant> {
         self.list.iter().filter_map(|m| m.next_due()).min()
+    }
+
+    /// Tells every instance the wall clock or the zone changed (those that
+    /// show the time become due at `now`).
+    pub fn wall_clock_changed(&mut self, now: Instant) {
+        for m in &mut self.list {
+            m.wall_clock_changed(now);
+        }
     }
 
     fn is_due(m: &dyn Module, now: Instant) -> bool {
