@@ -21,6 +21,9 @@ mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+#[path = "bar_cost/desktop.rs"]
+mod desktop;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -91,6 +94,27 @@ fn main() {
     // runs in other tasks' context, so its cost is not in rstat's CPU time.
     let stats_fd = enable_bpf_stats();
     let bpf_stats = stats_fd.is_some();
+    let scenario = std::env::var("RSTAT_BENCH_SCENARIO").unwrap_or_else(|_| "all".into());
+    let known = ["all", "default", "desktop"];
+    assert!(
+        known.contains(&scenario.as_str()),
+        "RSTAT_BENCH_SCENARIO={scenario:?}: one of {known:?}"
+    );
+    if scenario != "desktop" {
+        default_scenario(window, bpf_stats, &rstat_args);
+    }
+    if scenario != "default" {
+        desktop::run(window, bpf_stats, &rstat_args);
+    }
+    if !bpf_stats {
+        println!("(BPF run-time accounting unavailable: a probe's in-kernel cost is not counted)");
+    }
+    drop(stats_fd);
+}
+
+/// Clock, CPU and memory at 1 s: rstat (and `RSTAT_BENCH_BASELINE`),
+/// yambar, Waybar.
+fn default_scenario(window: Duration, bpf_stats: bool, rstat_args: &str) {
     let sway = HeadlessSway::start();
     let dir = sway.runtime_dir().to_path_buf();
     let mut rows = Vec::new();
@@ -135,11 +159,16 @@ fn main() {
             result,
         });
     }
-    report(&rows, window);
-    if !bpf_stats {
-        println!("(BPF run-time accounting unavailable: a probe's in-kernel cost is not counted)");
-    }
-    drop(stats_fd);
+    report(
+        &rows,
+        &format!(
+            "bar_cost default: each bar alone in one headless Sway (1920x1080, pixman), \
+             CPU, memory and clock at a 1 s interval, {}s window after {}s settling",
+            window.as_secs(),
+            SETTLE.as_secs()
+        ),
+    );
+    default_verdict(&rows);
 }
 
 /// Runs one bar: waits until Sway shows its exclusive zone, lets it settle,
@@ -150,6 +179,20 @@ fn measure(
     cmd: &mut Command,
     window: Duration,
     bpf_stats: bool,
+) -> Result<Measured, String> {
+    measure_with(sway, name, cmd, window, bpf_stats, &mut || {})
+}
+
+/// [`measure`], calling `shown` once the bar's first frame is up (before the
+/// settling period): clients that need the bar running (tray items looking
+/// for the watcher it hosts) start there.
+fn measure_with(
+    sway: &HeadlessSway,
+    name: &'static str,
+    cmd: &mut Command,
+    window: Duration,
+    bpf_stats: bool,
+    on_shown: &mut dyn FnMut(),
 ) -> Result<Measured, String> {
     // The previous bar's zone must be gone, or this one's would be faked.
     wait_for(Duration::from_secs(10), || {
@@ -182,6 +225,7 @@ fn measure(
         ));
     }
     let zone_after = started.elapsed();
+    on_shown();
     std::thread::sleep(SETTLE);
 
     let pid = bar.pid();
@@ -325,15 +369,17 @@ fn version(program: &str, args: &[&str]) -> String {
     }
 }
 
-fn report(rows: &[Row], window: Duration) {
+/// The measured row called `name`.
+fn get<'a>(rows: &'a [Row], name: &str) -> Option<&'a Measured> {
+    rows.iter()
+        .find(|r| r.name == name)
+        .and_then(|r| r.result.as_ref().ok())
+}
+
+fn report(rows: &[Row], title: &str) {
     let mib = |kib: u64| kib as f64 / 1024.0;
     println!();
-    println!(
-        "bar_cost: each bar alone in one headless Sway (1920x1080, pixman), \
-         CPU, memory and clock at a 1 s interval, {}s window after {}s settling",
-        window.as_secs(),
-        SETTLE.as_secs()
-    );
+    println!("{title}");
     println!(
         "| bar | version | RSS MiB | max RSS MiB | peak (HWM) MiB | CPU s (ticks) | CPU s (schedstat) | BPF progs s | CPU % of a core (incl. BPF) | Sway CPU s | ctx switches/s | bar wakeups/s | zone shown after |"
     );
@@ -390,11 +436,17 @@ fn report(rows: &[Row], window: Duration) {
             }
         }
     }
-    let get = |name: &str| {
-        rows.iter()
-            .find(|r| r.name == name)
-            .and_then(|r| r.result.as_ref().ok())
-    };
+    for r in rows {
+        if let Err(e) = &r.result {
+            eprintln!("{}: {e}", r.name);
+        }
+    }
+}
+
+/// The default scenario's ratios and targets.
+fn default_verdict(rows: &[Row]) {
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    let get = |name: &str| get(rows, name);
     if let (Some(r), Some(y)) = (get("rstat"), get("yambar")) {
         // CPU ratios from the scheduler's nanoseconds (at these levels the
         // 10 ms clock ticks are too coarse to divide), plus BPF run time.
@@ -429,11 +481,6 @@ fn report(rows: &[Row], window: Duration) {
             r.wakeups_per_sec,
             b.wakeups_per_sec
         );
-    }
-    for r in rows {
-        if let Err(e) = &r.result {
-            eprintln!("{}: {e}", r.name);
-        }
     }
 }
 

@@ -749,9 +749,12 @@ impl Ticker {
             bars.set_segments(&self.segments);
             bars.set_idle_inhibit(self.modules.inhibits_idle());
         }
-        // Issue 5: cheap (fifteen short rows, no heap); redrawn only when open.
-        crate::modules::top::write(&self.sample, &mut self.popup);
-        bars.set_popup_content(&self.popup);
+        // Issue 5: cheap (fifteen short rows, no heap); redrawn only when
+        // open, and only a walk changes what it shows.
+        if self.walking() {
+            crate::modules::top::write(&self.sample, &mut self.popup);
+            bars.set_popup_content(&self.popup);
+        }
         // Issue 7: the clock's calendar; differs (and redraws) only when the
         // day does, which the clock's minute tick notices.
         crate::modules::calendar::write(cx.wall, &mut self.calendar);
