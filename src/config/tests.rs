@@ -612,3 +612,118 @@ icons = ["a", "b"]
         e.message
     );
 }
+
+/// Hostile font files, the text side of the fuzzer: special files, huge and
+/// truncated files, collection indexes that do not exist, and fonts with
+/// flipped bits. Each is a config error or a font that draws, within a time
+/// bound per case; none blocks, grows the process, or panics.
+#[test]
+fn hostile_font_files_are_errors_or_draw_quickly() {
+    use crate::render::text::{FontChoice, GlyphCache, Shaped, SystemFonts, DEFAULT_FONT};
+    use std::time::{Duration, Instant};
+    let dir = std::env::temp_dir().join(format!("rstat-font-fuzz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bound = Duration::from_millis(1500);
+    let check = |path: &Path, extra: &str| -> Result<(), String> {
+        let text = format!("[bar]\nfont = {{ path = \"{}\"{extra} }}\n", path.display());
+        let t = Instant::now();
+        let r = parse(&text, "fonts.toml", None);
+        assert!(
+            t.elapsed() < bound,
+            "{} took {:?}",
+            path.display(),
+            t.elapsed()
+        );
+        match r {
+            Ok(c) => {
+                // Accepted: the bar draws with it, also within the bound.
+                let choice = FontChoice {
+                    path: c.bar.font.path.clone(),
+                    index: c.bar.font.index,
+                    weight: 400,
+                    ..FontChoice::default()
+                };
+                let t = Instant::now();
+                let mut g =
+                    GlyphCache::load(&choice, SystemFonts::default()).map_err(|e| e.to_string())?;
+                let mut s = Shaped::default();
+                g.shape("CPU 42% ffi Wo → ü ق", 28, &mut s);
+                for p in &s.glyphs {
+                    g.glyph_id(p.face, p.gid, 28);
+                }
+                g.warm(crate::render::glyphs::WARM_CHARS, 28);
+                assert!(
+                    t.elapsed() < bound,
+                    "{} drew in {:?}",
+                    path.display(),
+                    t.elapsed()
+                );
+                Ok(())
+            }
+            Err(e) => {
+                let e = &e.0[0];
+                assert_eq!((e.line, e.column), (2, 17), "{e}");
+                Err(e.message.clone())
+            }
+        }
+    };
+    // Special files: never opened for reading in a way that blocks.
+    let fifo = dir.join("fifo.ttf");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
+    let e = check(&fifo, "").unwrap_err();
+    assert!(e.contains("FIFO"), "{e}");
+    for dev in ["/dev/zero", "/dev/null", "/dev/urandom"] {
+        let e = check(Path::new(dev), "").unwrap_err();
+        assert!(e.contains("device"), "{e}");
+    }
+    let e = check(&dir, "").unwrap_err();
+    assert!(e.contains("directory"), "{e}");
+    // Huge: a sparse 1 GiB file is refused by its size, not read.
+    let huge = dir.join("huge.ttf");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let e = check(&huge, "").unwrap_err();
+    assert!(e.contains("larger than any font"), "{e}");
+    // A good face, and a collection index it does not have.
+    let good = dir.join("good.ttf");
+    std::fs::write(&good, DEFAULT_FONT).unwrap();
+    check(&good, "").unwrap();
+    let e = check(&good, ", index = 2").unwrap_err();
+    assert!(e.contains("no face with that index"), "{e}");
+    // Truncated at many lengths.
+    let mut rng = Rng(0x5eed_f0e7);
+    let cut = dir.join("cut.ttf");
+    for _ in 0..40 {
+        let n = rng.below(DEFAULT_FONT.len());
+        std::fs::write(&cut, &DEFAULT_FONT[..n]).unwrap();
+        assert!(check(&cut, "").is_err(), "truncated at {n} accepted");
+    }
+    // Flipped bits in the embedded face and in a full system face.
+    let mut sources: Vec<Vec<u8>> = vec![DEFAULT_FONT.to_vec()];
+    if let Ok(b) = std::fs::read("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf") {
+        sources.push(b);
+    }
+    let flipped = dir.join("flipped.ttf");
+    let mut outcomes = [0usize; 2];
+    for case in 0..120 {
+        let mut b = sources[case % sources.len()].clone();
+        for _ in 0..45 {
+            let i = rng.below(b.len());
+            b[i] ^= 1 << rng.below(8);
+        }
+        std::fs::write(&flipped, &b).unwrap();
+        match check(&flipped, "") {
+            Ok(()) => outcomes[0] += 1,
+            Err(_) => outcomes[1] += 1,
+        }
+    }
+    println!(
+        "flipped fonts: {} drawn, {} refused",
+        outcomes[0], outcomes[1]
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
