@@ -201,6 +201,14 @@ impl Connection {
         }
     }
 
+    /// Switches the focused keyboard to its next layout.
+    pub fn next_layout(&mut self) -> Result<(), Error> {
+        match self {
+            Connection::Sway(c) => c.run_command("input type:keyboard xkb_switch_layout next"),
+            Connection::Hyprland(c) => c.dispatch_command("switchxkblayout current next"),
+        }
+    }
+
     /// Moves to the next (`+1`) or previous (`-1`) workspace on the focused output.
     pub fn cycle_workspace(&mut self, dir: i32) -> Result<(), Error> {
         match self {

@@ -23,11 +23,14 @@ pub mod custom;
 pub mod disk;
 pub mod human;
 pub mod idle_inhibitor;
+pub mod language;
+pub mod mode;
 pub mod network;
 pub mod once;
 pub mod power_profile;
 pub mod registry;
 pub mod sample;
+pub mod scratchpad;
 // The health popup's content.
 pub mod top;
 pub mod window;

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::{audio, sample};
 use super::{backlight, battery, clock, custom, disk, idle_inhibitor, network, power_profile};
-use super::{window, workspaces};
+use super::{language, mode, scratchpad, window, workspaces};
 use super::{Build, Init, Module};
 use crate::config::{self, Config, ConfigErrors, KindDef, Kinds};
 
@@ -37,6 +37,9 @@ pub const REGISTRY: &[Entry] = &[
     Entry::new(&clock::KIND, clock::build),
     Entry::new(&workspaces::KIND, workspaces::build),
     Entry::new(&window::KIND, window::build),
+    Entry::new(&mode::KIND, mode::build),
+    Entry::new(&language::KIND, language::build),
+    Entry::new(&scratchpad::KIND, scratchpad::build),
     Entry::new(&battery::KIND, battery::build),
     Entry::new(&network::KIND, network::build),
     Entry::new(&custom::KIND, custom::build),

@@ -32,6 +32,7 @@ pub const KIND: KindDef = KindDef {
         ("visible", "shown on its output (focused or not)"),
         ("focused", "the focused workspace"),
         ("urgent", "a window on it wants attention"),
+        ("special", "a Hyprland special workspace, listed while open"),
     ],
     ..KindDef::BASE
 };
@@ -40,6 +41,7 @@ pub const KIND: KindDef = KindDef {
 const VISIBLE: u32 = 1;
 const FOCUSED: u32 = 2;
 const URGENT: u32 = 4;
+const SPECIAL: u32 = 8;
 
 /// Builds the workspaces module (its registry line).
 pub fn build(spec: &config::Module, init: &Init<'_>) -> Box<dyn Module> {
@@ -57,6 +59,9 @@ pub fn states(w: &Workspace) -> u32 {
     }
     if w.urgent {
         s |= URGENT;
+    }
+    if w.special {
+        s |= SPECIAL;
     }
     s
 }

@@ -92,6 +92,7 @@ impl Service for Compositor {
         match cmd {
             Command::FocusWorkspace(name) => conn.focus_workspace(name)?,
             Command::CycleWorkspace(d) => conn.cycle_workspace(*d)?,
+            Command::NextLayout => conn.next_layout()?,
             // Other services' commands are routed to them, never here.
             _ => {}
         }

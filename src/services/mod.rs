@@ -161,6 +161,9 @@ pub enum Command {
     FocusWorkspace(String),
     /// The next (+1) or previous (-1) workspace on the focused output.
     CycleWorkspace(i32),
+    /// The focused keyboard's next layout (Sway `xkb_switch_layout next`,
+    /// Hyprland `switchxkblayout current next`).
+    NextLayout,
     /// power-profiles-daemon: switch to the profile after the active one.
     CyclePowerProfile,
     /// Set the default sink's or source's volume, in percent.
@@ -173,7 +176,9 @@ impl Command {
     /// The service that runs it.
     pub fn service(&self) -> Id {
         match self {
-            Command::FocusWorkspace(_) | Command::CycleWorkspace(_) => Id::Compositor,
+            Command::FocusWorkspace(_) | Command::CycleWorkspace(_) | Command::NextLayout => {
+                Id::Compositor
+            }
             Command::CyclePowerProfile => Id::SystemBus,
             Command::SetVolume(..) | Command::SetMute(..) => Id::Sound,
         }
