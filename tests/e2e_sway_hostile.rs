@@ -99,6 +99,32 @@ fn a_title_with_invalid_utf8_is_shown_lossily_and_blanks_nothing() {
     );
 }
 
+/// A Sway command over IPC with a minute to answer: a loaded machine's
+/// Sway can take seconds over a long mark while it also serves the bar's
+/// 1 MB trees (the harness's own call gives it 10 s).
+fn run_command_patiently(sway: &HeadlessSway, cmd: &str) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let path = sway
+        .env()
+        .into_iter()
+        .find(|(k, _)| *k == "SWAYSOCK")
+        .map(|(_, v)| v)
+        .unwrap_or_default();
+    let mut s = std::os::unix::net::UnixStream::connect(path)?;
+    s.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let mut msg = b"i3-ipc".to_vec();
+    msg.extend_from_slice(&(cmd.len() as u32).to_ne_bytes());
+    msg.extend_from_slice(&0u32.to_ne_bytes());
+    msg.extend_from_slice(cmd.as_bytes());
+    s.write_all(&msg)?;
+    let mut head = [0u8; 14];
+    s.read_exact(&mut head)?;
+    let len = u32::from_ne_bytes([head[6], head[7], head[8], head[9]]) as usize;
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body)?;
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
 /// VmRSS of `pid`, KiB.
 fn rss_kib(pid: u32) -> u64 {
     proc_cost(pid).map_or(0, |c| c.rss_kib)
@@ -121,15 +147,17 @@ fn one_megabyte_replies_give_their_memory_back() {
     std::thread::sleep(Duration::from_secs(1));
     let base = rss_kib(bar.pid());
 
-    // Marks are part of the tree: 16 of 64 KiB make every GET_TREE reply
-    // 1 MB. Each focus change asks the bar to read the tree again.
-    for i in 0..16 {
-        let mark = format!("{i:04}{}", "m".repeat((64 << 10) - 4));
-        let reply = sway
-            .ipc(0, &format!("mark --add {mark}"))
+    // Marks are part of the tree: 32 of 32 KiB make every GET_TREE reply
+    // 1 MB. Each focus change asks the bar to read the tree again. (Sway
+    // parses a long argument slowly: 64 KiB marks could take it seconds.)
+    let t0 = std::time::Instant::now();
+    for i in 0..32 {
+        let mark = format!("{i:04}{}", "m".repeat((32 << 10) - 4));
+        let reply = run_command_patiently(&sway, &format!("mark --add {mark}"))
             .unwrap_or_else(|e| panic!("mark: {e}"));
         assert!(reply.contains("true"), "mark refused: {:.200}", reply);
     }
+    eprintln!("marks set in {:?}", t0.elapsed());
     let _other = TestWindow::open(&sway, "second").expect("a second window");
     let tree = sway.ipc(4, "").map(|t| t.len()).unwrap_or(0);
     assert!(tree >= 1 << 20, "the tree is {tree} bytes, not 1 MB");
