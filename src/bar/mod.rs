@@ -178,7 +178,11 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
                 Generic::new(signals, Interest::READ, Mode::Level),
                 move |_, signals, bars| {
                     signals.drain(|req| match req {
-                        Request::ToggleVisible => bars.set_visible(!bars.visible()),
+                        Request::ToggleVisible => {
+                            let shown = !bars.visible();
+                            bars.set_visible(shown);
+                            c.borrow_mut().ticker.modules.set_visible(shown);
+                        }
                         Request::Reload => reload(&h, &c, bars),
                         Request::Quit => c.borrow_mut().quit = Some(()),
                     });

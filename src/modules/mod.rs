@@ -22,6 +22,7 @@ pub mod clock;
 pub mod custom;
 pub mod disk;
 pub mod human;
+pub mod i3bar;
 pub mod idle_inhibitor;
 pub mod language;
 pub mod mode;
@@ -253,6 +254,10 @@ pub trait Module {
         None
     }
 
+    /// The bar was hidden (`false`) or shown again (SIGUSR1): a status
+    /// command is stopped or continued.
+    fn set_visible(&mut self, _shown: bool) {}
+
     /// Why it shows an error state, if it does (a custom script's failure).
     fn error(&self) -> Option<&str> {
         None
@@ -483,6 +488,13 @@ impl Modules {
         self.list.clear();
         self.owners.clear();
         self.tags.clear();
+    }
+
+    /// Tells every instance the bar was hidden or shown.
+    pub fn set_visible(&mut self, shown: bool) {
+        for m in &mut self.list {
+            m.set_visible(shown);
+        }
     }
 
     /// Instance `i`'s descriptor is readable; true when its segments changed.

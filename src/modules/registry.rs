@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::{audio, sample};
 use super::{backlight, battery, clock, custom, disk, idle_inhibitor, network, power_profile};
-use super::{language, mode, scratchpad, window, workspaces};
+use super::{i3bar, language, mode, scratchpad, window, workspaces};
 use super::{Build, Init, Module};
 use crate::config::{self, Config, ConfigErrors, KindDef, Kinds};
 
@@ -43,6 +43,7 @@ pub const REGISTRY: &[Entry] = &[
     Entry::new(&battery::KIND, battery::build),
     Entry::new(&network::KIND, network::build),
     Entry::new(&custom::KIND, custom::build),
+    Entry::new(&i3bar::KIND, i3bar::build),
     Entry::new(&disk::KIND, disk::build),
     Entry::new(&backlight::KIND, backlight::build),
     Entry::new(&idle_inhibitor::KIND, idle_inhibitor::build),
