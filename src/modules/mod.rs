@@ -26,6 +26,7 @@ pub mod i3bar;
 pub mod idle_inhibitor;
 pub mod language;
 pub mod mode;
+pub mod media;
 pub mod network;
 pub mod once;
 pub mod power_profile;

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::{audio, sample};
+use super::{audio, media, sample};
 use super::{backlight, battery, clock, custom, disk, idle_inhibitor, network, power_profile};
 use super::{i3bar, language, mode, scratchpad, window, workspaces};
 use super::{Build, Init, Module};
@@ -49,6 +49,7 @@ pub const REGISTRY: &[Entry] = &[
     Entry::new(&idle_inhibitor::KIND, idle_inhibitor::build),
     Entry::new(&power_profile::KIND, power_profile::build),
     Entry::new(&audio::KIND, audio::build),
+    Entry::new(&media::KIND, media::build),
 ];
 
 /// The kinds' config definitions, as the config machinery takes them.

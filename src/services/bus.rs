@@ -63,7 +63,10 @@ impl BusService {
 
 /// The clients of the session bus, in one place (add yours here).
 pub fn session_clients() -> Vec<Box<dyn Client>> {
-    vec![Box::new(super::tray::Tray::new())]
+    vec![
+        Box::new(super::tray::Tray::new()),
+        Box::new(super::media::Media::default()),
+    ]
 }
 
 /// The clients of the system bus, in one place (add yours here).
@@ -107,9 +110,16 @@ impl Service for BusService {
     }
 
     fn run(&mut self, cmd: &Command) -> Result<(), Error> {
-        if *cmd == Command::CyclePowerProfile {
-            self.shared
-                .command(|p: &mut super::power::PowerProfiles, bus| p.cycle(bus));
+        match cmd {
+            Command::CyclePowerProfile => {
+                self.shared
+                    .command(|p: &mut super::power::PowerProfiles, bus| p.cycle(bus));
+            }
+            Command::Media { player, action } => {
+                self.shared
+                    .command(|m: &mut super::media::Media, bus| m.act(bus, player, *action));
+            }
+            _ => {}
         }
         Ok(())
     }

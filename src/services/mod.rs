@@ -20,6 +20,7 @@ pub mod bus;
 pub mod channel;
 pub mod compositor;
 pub mod dbus;
+pub mod media;
 pub mod power;
 pub mod pulse;
 pub mod sound;
@@ -170,6 +171,12 @@ pub enum Command {
     SetVolume(pulse::Which, u32),
     /// Mute (true) or unmute the default sink or source.
     SetMute(pulse::Which, bool),
+    /// An MPRIS player (its name without the MPRIS prefix): play-pause,
+    /// next, previous.
+    Media {
+        player: String,
+        action: media::Action,
+    },
 }
 
 impl Command {
@@ -181,6 +188,7 @@ impl Command {
             }
             Command::CyclePowerProfile => Id::SystemBus,
             Command::SetVolume(..) | Command::SetMute(..) => Id::Sound,
+            Command::Media { .. } => Id::SessionBus,
         }
     }
 }
