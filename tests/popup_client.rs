@@ -283,6 +283,7 @@ fn scroll_and_clicks_run_the_module_commands_a_test_sets() {
         Style {
             fg: Rgba::hex(0xffffffff),
             bg: None,
+            ..Style::default()
         },
         Align::Right,
     );

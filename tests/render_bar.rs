@@ -20,6 +20,7 @@ fn seg(text: &str, fg: u32, align: Align) -> Segment {
         Style {
             fg: Rgba::hex(fg),
             bg: None,
+            ..Style::default()
         },
         align,
     )

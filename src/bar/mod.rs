@@ -248,6 +248,17 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
             break Ok(());
         }
         hover.process(Instant::now(), &mut bars, &command);
+        // `hover` styles: only the segments entered and left are redrawn.
+        let hovered = match bars.pointer_target() {
+            crate::wayland::pointer::Target::Bar { segment, .. } => segment,
+            _ => None,
+        };
+        {
+            let mut c = ctl.borrow_mut();
+            if c.ticker.modules.set_hover(hovered) {
+                c.ticker.redraw(&mut bars);
+            }
+        }
         // The process walk runs only while its result is looked at.
         let looking = hover.looking_at().is_some_and(|(p, _)| p == HEALTH_POPUP);
         ctl.borrow_mut()

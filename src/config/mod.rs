@@ -11,6 +11,7 @@ pub mod format;
 pub mod kind;
 pub mod module;
 pub mod state;
+pub mod style;
 pub mod suggest;
 
 use std::ops::Range;
@@ -32,7 +33,7 @@ pub const DEFAULT_TEXT: &str = include_str!("default.toml");
 /// The keys of `[bar]`.
 pub const BAR_KEYS: &[&str] = &[
     "position", "layer", "height", "outputs", "margin", "spacing", "padding", "font", "colors",
-    "left", "center", "right",
+    "left", "center", "right", "style",
 ];
 
 /// The keys of `[bar.colors]`.
@@ -128,6 +129,8 @@ pub struct Bar {
     pub left: Vec<String>,
     pub center: Vec<String>,
     pub right: Vec<String>,
+    /// `[bar.style]`: every module's defaults, with per-state tables.
+    pub style: style::Styles,
 }
 
 impl Default for Bar {
@@ -151,6 +154,7 @@ impl Default for Bar {
             left: vec![],
             center: vec!["clock".into()],
             right: vec!["health".into()],
+            style: style::Styles::default(),
         }
     }
 }
@@ -729,6 +733,14 @@ impl<'a> Cx<'a> {
                 "margin" => self.margin(v, &mut bar.margin),
                 "font" => self.font(v, &mut bar.font),
                 "colors" => self.colors(v, &mut bar.colors),
+                "style" => {
+                    // Any state some kind has may be styled bar-wide.
+                    let mut names: Vec<&str> =
+                        self.kinds.iter().flat_map(|k| state::all(k)).collect();
+                    names.sort_unstable();
+                    names.dedup();
+                    bar.style = self.styles(v, "bar.style", &names, |_| false);
+                }
                 "left" | "center" | "right" => {
                     let i = ["left", "center", "right"]
                         .iter()

@@ -23,6 +23,7 @@ pub const MODULE_KEYS: &[&str] = &[
     "icons",
     "tooltip",
     "tooltip_format",
+    "style",
 ];
 
 /// The `{icon}` choices of a module (`icons`): a ramp over its main value
@@ -89,6 +90,8 @@ pub struct Module {
     /// A custom module's script classes named in the config (`format_wet`),
     /// each a state: bit `kind.states.len() + i`.
     pub classes: Vec<String>,
+    /// `[module.NAME.style]` and its state tables.
+    pub styles: super::style::Styles,
 }
 
 impl Module {
@@ -124,6 +127,7 @@ impl Module {
             tooltip: true,
             tooltip_format: None,
             classes: Vec::new(),
+            styles: super::style::Styles::default(),
         }
     }
 
@@ -318,6 +322,23 @@ impl Cx<'_> {
                     if let Some(i) = self.icons(v, &qkey) {
                         m.icons = i;
                     }
+                }
+                "style" => {
+                    let owned: Vec<String> = super::state::all(kind)
+                        .map(str::to_string)
+                        .chain(m.classes.iter().cloned())
+                        .collect();
+                    let names: Vec<&str> = owned.iter().map(String::as_str).collect();
+                    let classes = &mut m.classes;
+                    let open = kind.classes;
+                    let own = kind.states.len();
+                    m.styles = self.styles(v, &qkey, &names, |name| {
+                        if !open || own + classes.len() >= super::state::OWN_MAX {
+                            return false;
+                        }
+                        classes.push(name.to_string());
+                        true
+                    });
                 }
                 "interval_ms" => {
                     if let Some(n) = self.uint(v, &qkey, 100, 86_400_000) {

@@ -727,3 +727,75 @@ fn hostile_font_files_are_errors_or_draw_quickly() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn styles_parse_with_positions_states_and_suggestions() {
+    let c = parse(
+        r##"
+[bar.style]
+color = "#ffffff"
+radius = 6
+[bar.style.hover]
+background = "#333333"
+[module.battery.style]
+background = { from = "#ff0000", to = "#0000ff", angle = 90 }
+padding = [2, 8]
+margin = [1, 2, 3]
+border = { width = 2, color = "#00ff00" }
+border_left = { width = 4, color = "#0000ff" }
+min_width = 80
+align = "center"
+opacity = 0.5
+underline = "#ffcc00"
+[module.battery.style.charging]
+color = "#00ff00"
+[module.battery.style.critical]
+color = "#ff0000"
+[module."custom#x"]
+exec = "x"
+[module."custom#x".style.wet]
+color = "#0000ff"
+[bar]
+right = ["battery", "custom#x"]
+"##,
+        "t",
+        None,
+    )
+    .unwrap();
+    assert_eq!(c.bar.style.base.radius, Some([6; 4]));
+    assert!(c.bar.style.state("hover").is_some());
+    let b = c.module("battery").unwrap();
+    let s = &b.styles.base;
+    assert_eq!(s.padding, Some([2, 8, 2, 8]));
+    assert_eq!(s.margin, Some([1, 2, 3, 2]));
+    assert_eq!(s.border[0].unwrap().width, 2);
+    assert_eq!(s.border[3].unwrap().width, 4);
+    assert_eq!(s.underline.unwrap().width, 3);
+    assert_eq!(s.background.unwrap().to.unwrap().1, 90.0);
+    assert_eq!(s.align, Some(style::TextAlign::Center));
+    assert_eq!(b.styles.states.len(), 2);
+    assert_eq!(c.module("custom#x").unwrap().classes, ["wet"]);
+
+    let e = one_error("[module.cpu.style]\nbackgrund = \"#fff\"\n");
+    assert_eq!((e.line, e.column), (2, 1));
+    assert!(
+        e.message.contains("did you mean `background`?"),
+        "{}",
+        e.message
+    );
+    let e = one_error("[module.cpu.style.hovr]\ncolor = \"#fff\"\n");
+    assert_eq!(e.line, 1);
+    assert!(e.message.contains("did you mean `hover`?"), "{}", e.message);
+    let e = one_error("[module.clock.style.focused]\ncolor = \"#fff\"\n");
+    assert!(e.message.contains("is not a state here"), "{}", e.message);
+    let e = one_error("[module.cpu.style]\nopacity = 2\n");
+    assert_eq!((e.line, e.column), (2, 11));
+    let e = one_error("[module.cpu.style]\nbackground = { from = \"#fff\" }\n");
+    assert!(e.message.contains("needs `from` and `to`"), "{}", e.message);
+    let e = one_error("[module.cpu.style]\npadding = [1, 2, 3, 4, 5]\n");
+    assert!(e.message.contains("1 to 4 numbers"), "{}", e.message);
+    let e = one_error("[bar.style.nope]\ncolor = \"#fff\"\n");
+    assert!(e.message.contains("not a state here"), "{}", e.message);
+    let e = one_error("[module.cpu.style]\ncolor = \"red\"\n");
+    assert!(e.message.contains("is not a colour"), "{}", e.message);
+}

@@ -33,6 +33,7 @@ pub mod power_profile;
 pub mod registry;
 pub mod sample;
 pub mod scratchpad;
+pub mod style;
 // The health popup's content.
 pub mod top;
 pub mod window;
@@ -129,7 +130,11 @@ impl Palette {
             Level::Warning => self.warning,
             Level::Critical => self.critical,
         };
-        Style { fg, bg: None }
+        Style {
+            fg,
+            bg: None,
+            ..Style::default()
+        }
     }
 }
 
@@ -295,6 +300,12 @@ pub struct Modules {
     owners: Vec<(u16, u16)>,
     /// `tags[i]`: the output segment `i` of the last write is limited to.
     tags: Vec<Option<OutputTag>>,
+    /// `[bar.style]`.
+    bar_style: config::style::Styles,
+    /// Per instance: whether a style applies, and its resolved looks.
+    looks: Vec<(bool, Vec<style::Entry>)>,
+    /// The segment under the pointer (index in the last write): `hover`.
+    hover: Option<usize>,
     /// Whether any instance shows per-process figures (asked every turn
     /// of the loop; fixed by the config).
     processes: bool,
@@ -344,11 +355,21 @@ impl Modules {
                 }
             }
         }
+        let looks = list
+            .iter()
+            .map(|m| {
+                let on = style::styled(&cfg.bar.style, m.spec());
+                (on, Vec::with_capacity(if on { style::CACHE } else { 0 }))
+            })
+            .collect();
         Modules {
             processes: list.iter().any(|m| m.uses_processes()),
             list,
             owners: Vec::with_capacity(crate::render::MAX_SEGMENTS),
             tags: Vec::with_capacity(crate::render::MAX_SEGMENTS),
+            bar_style: cfg.bar.style.clone(),
+            looks,
+            hover: None,
         }
     }
 
@@ -424,11 +445,27 @@ impl Modules {
         for (i, m) in self.list.iter().enumerate() {
             let before = out.len();
             m.write(out);
-            for (k, s) in out[before..].iter().enumerate() {
+            let (on, cache) = &mut self.looks[i];
+            for (k, s) in out[before..].iter_mut().enumerate() {
+                if self.hover == Some(before + k) {
+                    s.states |= config::state::HOVER;
+                }
+                if *on {
+                    s.style = style::resolve(cache, &self.bar_style, m.spec(), s.states, s.style);
+                }
                 self.owners.push((i as u16, k as u16));
                 self.tags.push(s.output);
             }
         }
+    }
+
+    /// Sets the segment under the pointer (an index of the last write;
+    /// `None`: none). True when that changed: write again and redraw, so
+    /// only the old and new segment's boxes are damaged.
+    pub fn set_hover(&mut self, segment: Option<usize>) -> bool {
+        let changed = self.hover != segment;
+        self.hover = segment;
+        changed
     }
 
     /// The config of the instance that wrote segment `segment` in the last

@@ -1,6 +1,7 @@
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::config;
 
 fn cfg(text: &str) -> Config {
     registry::parse(text, "test.toml", None).unwrap_or_else(|e| panic!("{e}"))
@@ -225,4 +226,47 @@ warning = { tasks = 500 }
 left = ["cpu", "memory", "load", "clock"]
 "#);
     assert!(!Modules::from_config(&none, now).uses_processes());
+}
+
+#[test]
+fn styles_resolve_by_state_and_hover_restyles_one_segment() {
+    let mut m = Modules::from_config(
+        &cfg(r##"
+[bar]
+left = ["cpu", "memory"]
+[bar.style]
+background = "#101010"
+[module.cpu.style]
+padding = 4
+[module.cpu.style.hover]
+background = "#ff0000"
+[module.cpu.style.critical]
+color = "#ffff00"
+"##),
+        Instant::now(),
+    );
+    let s = sample();
+    m.update_all(&Context {
+        now: Instant::now(),
+        wall: Duration::ZERO,
+        sample: &s,
+    });
+    let mut out = Vec::new();
+    m.write(&mut out);
+    assert_eq!(out[0].style.bg, Some(Rgba::hex(0x101010ff)));
+    assert_eq!(out[0].style.deco.padding, Some([4; 4]));
+    assert_eq!(
+        out[1].style.deco.padding, None,
+        "memory: only the bar's style"
+    );
+    assert!(m.set_hover(Some(0)));
+    assert!(!m.set_hover(Some(0)));
+    let before = out.clone();
+    m.write(&mut out);
+    assert_eq!(out[0].style.bg, Some(Rgba::hex(0xff0000ff)));
+    assert_ne!(out[0].states & config::state::HOVER, 0);
+    assert_eq!(out[1], before[1], "the other module is untouched");
+    m.set_hover(None);
+    m.write(&mut out);
+    assert_eq!(out[0].style, before[0].style, "moving away restores it");
 }

@@ -115,7 +115,11 @@ impl Workspaces {
         let bg = w
             .focused
             .then(|| Rgba([p.accent.0[0], p.accent.0[1], p.accent.0[2], 0x40]));
-        Style { fg, bg }
+        Style {
+            fg,
+            bg,
+            ..Style::default()
+        }
     }
 
     /// The compositor's state changed (`None`: not connected); true when

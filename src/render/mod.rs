@@ -7,6 +7,7 @@
 //! for `damage_buffer`; [`Renderer::since`] tells what a reused buffer missed.
 
 // Issue 7: the clock's calendar popup.
+pub mod boxes;
 pub mod calendar;
 pub mod damage;
 pub mod glyphs;
@@ -23,4 +24,4 @@ pub use glyphs::GlyphCache;
 pub use layout::Rect;
 pub use paint::Canvas;
 pub use renderer::{Look, Renderer};
-pub use segment::{Align, OutputTag, PopupId, Rgba, Segment, Style, Text};
+pub use segment::{Align, Deco, OutputTag, PopupId, Rgba, Segment, Style, Text, TextAlign};

@@ -89,6 +89,16 @@ impl<'a> Canvas<'a> {
         }
     }
 
+    /// Blends `color` (premultiplied) at coverage `cov` over pixel (x, y);
+    /// nothing outside the canvas.
+    pub fn blend_px(&mut self, x: i32, y: i32, color: [u8; 4], cov: u8) {
+        if x < 0 || y < 0 || x >= self.width as i32 || y >= self.height as i32 || cov == 0 {
+            return;
+        }
+        let i = (y as usize * self.width as usize + x as usize) * 4;
+        over(&mut self.data[i..i + 4], color, cov);
+    }
+
     /// Draws `glyph` with its pen at (`x`, `baseline`), in `color`
     /// (premultiplied), touching only pixels inside `clip`.
     pub fn draw_glyph(&mut self, glyph: &Glyph, x: i32, baseline: i32, color: [u8; 4], clip: Rect) {

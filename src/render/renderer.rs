@@ -1,11 +1,12 @@
 //! One bar's pixels: diffs the segments against what it drew last, lays them
 //! out, paints only what changed, and says which rectangles those were.
 
+use super::boxes::{self, BoxPx};
 use super::damage::{History, Mask, MAX_SEGMENTS};
 use super::glyphs::GlyphCache;
 use super::layout::{layout, Rect, Spacing};
 use super::paint::Canvas;
-use super::segment::{Rgba, Segment};
+use super::segment::{Deco, Rgba, Segment, TextAlign};
 use super::text::{Shaped, NO_FACE};
 
 /// Glyphs each segment's shaped text has room for from the start: more than
@@ -156,11 +157,16 @@ impl Renderer {
                 }
                 if new.text != old.text {
                     glyphs.shape(new.text.as_str(), self.font_px, &mut self.scratch);
-                    if self.scratch.width_px() + 2 * self.padding != self.widths[i] {
+                    if self.cell_width(new, self.scratch.width_px()) != self.widths[i] {
                         relayout = true;
                         break;
                     }
                     std::mem::swap(&mut self.scratch, &mut self.shaped[i]);
+                } else if new.style.deco != old.style.deco
+                    && self.cell_width(new, self.shaped[i].width_px()) != self.widths[i]
+                {
+                    relayout = true;
+                    break;
                 }
                 mask.set(i);
             }
@@ -198,9 +204,9 @@ impl Renderer {
             self.shaped
                 .resize_with(segments.len(), || Shaped::with_capacity(SHAPED_CAP));
         }
-        for (seg, shaped) in segments.iter().zip(self.shaped.iter_mut()) {
-            glyphs.shape(seg.text.as_str(), self.font_px, shaped);
-            let w = shaped.width_px() + 2 * self.padding;
+        for (i, seg) in segments.iter().enumerate() {
+            glyphs.shape(seg.text.as_str(), self.font_px, &mut self.shaped[i]);
+            let w = self.cell_width(seg, self.shaped[i].width_px());
             self.widths.push(w);
             self.aligns.push(seg.align);
         }
@@ -243,9 +249,53 @@ impl Renderer {
 
     /// The pen position where segment `i`'s text starts: (x, baseline).
     pub fn text_origin(&self, i: usize) -> Option<(i32, i32)> {
-        self.rects
-            .get(i)
-            .map(|r| (r.x + self.padding, self.baseline))
+        let (seg, cell, shaped) = (self.drawn.get(i)?, self.rects.get(i)?, self.shaped.get(i)?);
+        let d = &seg.style.deco;
+        let b = self.box_rect(seg, *cell);
+        let (pl, pr) = self.pad_lr(d);
+        let (bl, br) = (self.px(d.border[3].0), self.px(d.border[1].0));
+        let room = b.w - bl - pl - pr - br - shaped.width_px();
+        let off = match d.align {
+            TextAlign::Left => 0,
+            TextAlign::Center => room.max(0) / 2,
+            TextAlign::Right => room.max(0),
+        };
+        Some((b.x + bl + pl + off, self.baseline))
+    }
+
+    /// Where segment `i`'s box is drawn (its cell less its margins).
+    pub fn box_of(&self, i: usize) -> Option<Rect> {
+        Some(self.box_rect(self.drawn.get(i)?, *self.rects.get(i)?))
+    }
+
+    fn px(&self, v: u16) -> i32 {
+        scaled(v as u32, self.scale120) as i32
+    }
+
+    /// Left and right padding of a box of style `d`.
+    fn pad_lr(&self, d: &Deco) -> (i32, i32) {
+        match d.padding {
+            Some(p) => (self.px(p[3]), self.px(p[1])),
+            None => (self.padding, self.padding),
+        }
+    }
+
+    /// A cell's width for text `text_w` wide in `seg`'s style.
+    fn cell_width(&self, seg: &Segment, text_w: i32) -> i32 {
+        let d = &seg.style.deco;
+        let (pl, pr) = self.pad_lr(d);
+        let inner = self.px(d.border[3].0) + pl + text_w + pr + self.px(d.border[1].0);
+        self.px(d.margin[3]) + inner.max(self.px(d.min_width)) + self.px(d.margin[1])
+    }
+
+    fn box_rect(&self, seg: &Segment, cell: Rect) -> Rect {
+        let m = seg.style.deco.margin.map(|v| self.px(v));
+        Rect::new(
+            cell.x + m[3],
+            cell.y + m[0],
+            cell.w - m[1] - m[3],
+            cell.h - m[0] - m[2],
+        )
     }
 
     /// The rectangles covered by `mask`, into `out` (cleared first). A full
@@ -284,11 +334,15 @@ impl Renderer {
             if !mask.full {
                 canvas.fill(cell, bg);
             }
-            if let Some(sbg) = seg.style.bg {
-                canvas.blend_rect(cell, sbg.premultiplied());
+            let d = &seg.style.deco;
+            if seg.style.bg.is_some() || *d != Deco::default() {
+                let b = BoxPx::of(d, self.box_rect(seg, cell), |v| self.px(v));
+                boxes::paint(canvas, &b, seg.style.bg, d);
             }
-            let fg = seg.style.fg.premultiplied();
-            let x = cell.x + self.padding;
+            let [r, g, b, a] = seg.style.fg.0;
+            let a = (a as u32 * d.opacity() as u32 + 127) / 255;
+            let fg = Rgba([r, g, b, a as u8]).premultiplied();
+            let (x, _) = self.text_origin(i).unwrap_or((cell.x + self.padding, 0));
             for p in &self.shaped[i].glyphs {
                 if p.face == NO_FACE {
                     glyphs.count_box(Some(p.ch));

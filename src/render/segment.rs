@@ -114,8 +114,51 @@ impl Rgba {
 pub struct Style {
     /// Text colour.
     pub fg: Rgba,
-    /// Background behind this segment only; `None` shows the bar's.
+    /// Background behind this segment only (its box); `None` shows the bar's.
     pub bg: Option<Rgba>,
+    /// The box around the text: padding, border, radius, … (the default is
+    /// a plain cell, the bar's padding either side).
+    pub deco: Deco,
+}
+
+/// Text placement inside a box wider than the text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum TextAlign {
+    #[default]
+    Left,
+    Center,
+    Right,
+}
+
+/// A segment's box, in logical pixels (the renderer scales them). Sides are
+/// top, right, bottom, left; corners top-left, top-right, bottom-right,
+/// bottom-left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Deco {
+    /// The background's second stop and the angle in degrees (a linear
+    /// gradient from [`Style::bg`]); `None`: plain.
+    pub gradient: Option<(Rgba, i16)>,
+    /// Inside the border; `None`: the bar's padding left and right.
+    pub padding: Option<[u16; 4]>,
+    /// Outside the border (the space that separates islands).
+    pub margin: [u16; 4],
+    /// Border widths and colours.
+    pub border: [(u16, Rgba); 4],
+    pub radius: [u16; 4],
+    /// The box's least width (border and padding included).
+    pub min_width: u16,
+    pub align: TextAlign,
+    /// 255 − opacity (so the default is opaque).
+    pub transparency: u8,
+    /// A bar of colour along the box's bottom edge: (height, colour).
+    pub underline: (u16, Rgba),
+}
+
+impl Deco {
+    /// The opacity as a 0–255 factor.
+    pub fn opacity(&self) -> u8 {
+        255 - self.transparency
+    }
 }
 
 /// Which part of the bar a segment sits in.

@@ -1,0 +1,115 @@
+//! Styles applied to segments: `[bar.style]`, then the module's
+//! `[module.NAME.style]`, then for each set state in order (the kind's own,
+//! `warning`, `critical`, `hover`) the bar's and the module's table for it;
+//! later wins. Resolved when a segment's states (or its base look) change,
+//! and kept: a steady tick only compares.
+
+use crate::config::state;
+use crate::config::style::{Background, StyleSpec, Styles, TextAlign as CfgAlign};
+use crate::config::{self, Color};
+use crate::render::{Deco, Rgba, Style, TextAlign};
+
+/// Resolved looks kept per instance (workspace buttons have several).
+pub const CACHE: usize = 8;
+
+/// One kept resolution: (states, the module's own look, the result).
+pub type Entry = (u32, Style, Style);
+
+fn rgba(c: Color) -> Rgba {
+    Rgba([c.r, c.g, c.b, c.a])
+}
+
+/// The style table that applies to `spec` in `states`, merged in order.
+pub fn merged(bar: &Styles, spec: &config::Module, states: u32) -> StyleSpec {
+    let mut out = bar.base;
+    out.over(&spec.styles.base);
+    for name in state::names(spec.kind, &spec.classes, states) {
+        if let Some(s) = bar.state(name) {
+            out.over(s);
+        }
+        if let Some(s) = spec.styles.state(name) {
+            out.over(s);
+        }
+    }
+    out
+}
+
+/// `base` (the module's palette colours) with `spec` laid over it.
+pub fn apply(base: Style, spec: &StyleSpec) -> Style {
+    let mut s = base;
+    if let Some(c) = spec.color {
+        s.fg = rgba(c);
+    }
+    if let Some(Background { from, to }) = spec.background {
+        s.bg = Some(rgba(from));
+        s.deco.gradient = to.map(|(c, angle)| (rgba(c), angle.round() as i16));
+    }
+    let d = &mut s.deco;
+    if let Some(p) = spec.padding {
+        d.padding = Some(p);
+    }
+    if let Some(m) = spec.margin {
+        d.margin = m;
+    }
+    for (slot, side) in d.border.iter_mut().zip(spec.border) {
+        if let Some(side) = side {
+            *slot = (side.width, rgba(side.color));
+        }
+    }
+    if let Some(r) = spec.radius {
+        d.radius = r;
+    }
+    if let Some(w) = spec.min_width {
+        d.min_width = w;
+    }
+    if let Some(a) = spec.align {
+        d.align = match a {
+            CfgAlign::Left => TextAlign::Left,
+            CfgAlign::Center => TextAlign::Center,
+            CfgAlign::Right => TextAlign::Right,
+        };
+    }
+    if let Some(o) = spec.opacity {
+        d.transparency = 255 - (o.clamp(0.0, 1.0) * 255.0).round() as u8;
+    }
+    if let Some(u) = spec.underline {
+        d.underline = (u.width, rgba(u.color));
+    }
+    s
+}
+
+/// Whether any style could apply to `spec` (else segments keep their look).
+pub fn styled(bar: &Styles, spec: &config::Module) -> bool {
+    !bar.base.is_empty()
+        || !bar.states.is_empty()
+        || !spec.styles.base.is_empty()
+        || !spec.styles.states.is_empty()
+}
+
+/// The look of a segment of `spec` whose own look is `base`, in `states`,
+/// from `cache` when resolved before (no allocation: `cache` keeps its
+/// capacity of [`CACHE`]).
+pub fn resolve(
+    cache: &mut Vec<Entry>,
+    bar: &Styles,
+    spec: &config::Module,
+    states: u32,
+    base: Style,
+) -> Style {
+    if let Some((_, _, s)) = cache.iter().find(|(st, b, _)| *st == states && *b == base) {
+        return *s;
+    }
+    let s = apply(base, &merged(bar, spec, states));
+    let e = (states, base, s);
+    if cache.len() < CACHE {
+        cache.push(e);
+    } else {
+        cache[states as usize % CACHE] = e;
+    }
+    s
+}
+
+/// The default deco (tests).
+pub fn plain() -> Deco {
+    Deco::default()
+}

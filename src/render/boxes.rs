@@ -1,0 +1,189 @@
+//! A segment's box: background (plain or a two-stop gradient), border per
+//! side, rounded corners, underline, opacity. Drawn pixel by pixel with
+//! 4×4 supersampling at the corners only, straight into the canvas: no
+//! path objects, so a redraw allocates nothing. Glyphs are drawn over it by
+//! the renderer, separately.
+
+use super::layout::Rect;
+use super::paint::Canvas;
+use super::segment::{Deco, Rgba};
+
+/// A box in buffer pixels, everything already scaled.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BoxPx {
+    pub rect: Rect,
+    /// Border widths: top, right, bottom, left.
+    pub border: [i32; 4],
+    /// Corner radii: top-left, top-right, bottom-right, bottom-left.
+    pub radius: [i32; 4],
+    pub underline: i32,
+}
+
+impl BoxPx {
+    /// The box of `d` inside `rect`, lengths scaled by `px`.
+    pub fn of(d: &Deco, rect: Rect, px: impl Fn(u16) -> i32) -> BoxPx {
+        let lim = rect.w.min(rect.h) / 2;
+        BoxPx {
+            rect,
+            border: d.border.map(|(w, _)| px(w)),
+            radius: d.radius.map(|r| px(r).min(lim.max(0))),
+            underline: px(d.underline.0),
+        }
+    }
+}
+
+/// Coverage (0–16) of pixel (x, y) by the rounded rectangle `r` with `rad`.
+fn coverage(x: i32, y: i32, r: Rect, rad: [i32; 4]) -> u32 {
+    if r.is_empty() || !r.contains(x, y) {
+        return 0;
+    }
+    let (x0, y0, x1, y1) = (r.x, r.y, r.x + r.w, r.y + r.h);
+    // Which corner square the pixel sits in, and that corner's centre.
+    let corner = if x < x0 + rad[0] && y < y0 + rad[0] {
+        Some((rad[0], x0 + rad[0], y0 + rad[0]))
+    } else if x >= x1 - rad[1] && y < y0 + rad[1] {
+        Some((rad[1], x1 - rad[1], y0 + rad[1]))
+    } else if x >= x1 - rad[2] && y >= y1 - rad[2] {
+        Some((rad[2], x1 - rad[2], y1 - rad[2]))
+    } else if x < x0 + rad[3] && y >= y1 - rad[3] {
+        Some((rad[3], x0 + rad[3], y1 - rad[3]))
+    } else {
+        None
+    };
+    let Some((rr, cx, cy)) = corner else {
+        return 16;
+    };
+    let (rr, cx, cy) = (rr as f32, cx as f32, cy as f32);
+    let mut n = 0;
+    for sy in 0..4 {
+        for sx in 0..4 {
+            let px = x as f32 + (sx as f32 + 0.5) / 4.0;
+            let py = y as f32 + (sy as f32 + 0.5) / 4.0;
+            let (dx, dy) = (px - cx, py - cy);
+            if dx * dx + dy * dy <= rr * rr {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+fn scale_alpha(c: Rgba, f: u8) -> Rgba {
+    let [r, g, b, a] = c.0;
+    Rgba([r, g, b, ((a as u32 * f as u32 + 127) / 255) as u8])
+}
+
+fn lerp(a: Rgba, b: Rgba, t: f32) -> Rgba {
+    let t = t.clamp(0.0, 1.0);
+    let mut out = [0u8; 4];
+    for (k, o) in out.iter_mut().enumerate() {
+        *o = (a.0[k] as f32 + (b.0[k] as f32 - a.0[k] as f32) * t).round() as u8;
+    }
+    Rgba(out)
+}
+
+/// Paints the box `b` of style `d` with background `bg` (blended over what
+/// the canvas holds there: the bar's background).
+pub fn paint(canvas: &mut Canvas<'_>, b: &BoxPx, bg: Option<Rgba>, d: &Deco) {
+    let r = b.rect;
+    if r.is_empty() {
+        return;
+    }
+    let op = d.opacity();
+    let [bt, br, bb, bl] = b.border;
+    let has_border = b.border.iter().any(|&w| w > 0);
+    let inner = Rect::new(r.x + bl, r.y + bt, r.w - bl - br, r.h - bt - bb);
+    let irad = [
+        (b.radius[0] - bt.max(bl)).max(0),
+        (b.radius[1] - bt.max(br)).max(0),
+        (b.radius[2] - bb.max(br)).max(0),
+        (b.radius[3] - bb.max(bl)).max(0),
+    ];
+    // The gradient runs along the angle's direction across the box.
+    let (dx, dy, t0, span) = match d.gradient {
+        Some((_, angle)) => {
+            let a = (angle as f32).to_radians();
+            let (dx, dy) = (a.cos(), a.sin());
+            let corners = [
+                (r.x as f32, r.y as f32),
+                ((r.x + r.w) as f32, r.y as f32),
+                (r.x as f32, (r.y + r.h) as f32),
+                ((r.x + r.w) as f32, (r.y + r.h) as f32),
+            ];
+            let proj = corners.map(|(x, y)| x * dx + y * dy);
+            let lo = proj.iter().copied().fold(f32::MAX, f32::min);
+            let hi = proj.iter().copied().fold(f32::MIN, f32::max);
+            (dx, dy, lo, (hi - lo).max(1.0))
+        }
+        None => (0.0, 0.0, 0.0, 1.0),
+    };
+    let under_top = r.y + r.h - b.underline;
+    for y in r.y..r.y + r.h {
+        for x in r.x..r.x + r.w {
+            let outer = coverage(x, y, r, b.radius);
+            if outer == 0 {
+                continue;
+            }
+            let fill_cov = if has_border {
+                coverage(x, y, inner, irad)
+            } else {
+                outer
+            };
+            if let Some(c) = bg {
+                let c = match d.gradient {
+                    Some((to, _)) => {
+                        let p = (x as f32 + 0.5) * dx + (y as f32 + 0.5) * dy;
+                        lerp(c, to, (p - t0) / span)
+                    }
+                    None => c,
+                };
+                blend(canvas, x, y, scale_alpha(c, op), fill_cov);
+            }
+            if has_border && outer > fill_cov {
+                // The side whose band the pixel is in (top and bottom win at
+                // the corners).
+                let side = if y < inner.y {
+                    0
+                } else if y >= inner.y + inner.h {
+                    2
+                } else if x < inner.x {
+                    3
+                } else {
+                    1
+                };
+                blend(
+                    canvas,
+                    x,
+                    y,
+                    scale_alpha(d.border[side].1, op),
+                    outer - fill_cov,
+                );
+            }
+            if b.underline > 0 && y >= under_top {
+                blend(canvas, x, y, scale_alpha(d.underline.1, op), outer);
+            }
+        }
+    }
+}
+
+fn blend(canvas: &mut Canvas<'_>, x: i32, y: i32, c: Rgba, cov16: u32) {
+    let cov = (cov16 * 255 / 16) as u8;
+    canvas.blend_px(x, y, c.premultiplied(), cov);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corners() {
+        let r = Rect::new(0, 0, 20, 10);
+        assert_eq!(coverage(10, 5, r, [4; 4]), 16);
+        assert_eq!(coverage(0, 0, r, [4; 4]), 0, "outside the arc");
+        assert_eq!(coverage(0, 0, r, [0; 4]), 16, "square");
+        assert_eq!(coverage(19, 9, r, [4; 4]), 0);
+        assert_eq!(coverage(0, 9, r, [4; 4]), 0);
+        assert_eq!(coverage(19, 0, r, [4; 4]), 0);
+        assert_eq!(coverage(20, 5, r, [0; 4]), 0, "outside");
+    }
+}
