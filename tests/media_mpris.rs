@@ -169,7 +169,10 @@ fn mpv_with_mpris_on_a_private_session_bus() {
     writeln!(sock, "{}", load(&"T".repeat(1 << 20))).expect("write to mpv");
     pump_until(&mut svc, &mut m, wait, |t| t.contains(" TTTTTTTT"))
         .unwrap_or_else(|t| panic!("the long title never showed: {t:?}"));
-    assert!(text(&mut m).len() <= 62, "a segment is at most 62 bytes");
+    assert!(
+        text(&mut m).len() <= rstat::render::segment::TEXT_CAP,
+        "a segment is at most TEXT_CAP bytes"
+    );
     writeln!(sock, "{}", load("Rstat Test Tone")).expect("write to mpv");
     pump_until(&mut svc, &mut m, wait, |t| {
         t.ends_with(" Rstat Test Tone 10:00")
