@@ -148,6 +148,35 @@ static ALWAYS __u64 rss_pages(struct mm_struct *mm)
 	return total > 0 ? (__u64)total : 0;
 }
 
+/* Which tasks userspace may see: when /proc hides other users' processes
+ * (hidepid), only those of `uid`. Written once by userspace before the
+ * programs run; shared with src/collect/bpf/mod.rs (Visibility). */
+struct visibility {
+	__u32 only_uid;    /* 0: every task; 1: only tasks of `uid` */
+	__u32 uid;
+};
+
+struct map_def visible SEC("maps") = {
+	.type = BPF_MAP_TYPE_ARRAY,
+	.key_size = sizeof(__u32),
+	.value_size = sizeof(struct visibility),
+	.max_entries = 1,
+};
+
+/* The rule /proc applies to a hidepid mount (ptrace_may_access without
+ * capabilities): the task's real, effective and saved uids all ours. */
+static ALWAYS int hidden_from(const struct visibility *v, struct task_struct *t)
+{
+	if (!v)
+		return 1;
+	if (!v->only_uid)
+		return 0;
+	const struct cred *c = t->real_cred;
+	if (!c)
+		return 1;
+	return c->uid.val != v->uid || c->euid.val != v->uid || c->suid.val != v->uid;
+}
+
 static ALWAYS void snapshot(struct task_stat *st, struct task_struct *t, __u32 tgid, __u64 now)
 {
 	struct mm_struct *mm = t->mm;
@@ -197,6 +226,8 @@ int on_switch(__u64 *ctx)
 	/* A dying task's last switches come after sched_process_exit deleted
 	 * its entry: re-creating it here would leak it forever. */
 	if (prev->flags & PF_EXITING)
+		return 0;
+	if (hidden_from(bpf_map_lookup_elem(&visible, &zero), prev))
 		return 0;
 
 	__u32 *slotp = bpf_map_lookup_elem(&slot_of, &tid);
@@ -287,6 +318,9 @@ int dump_task(struct bpf_iter__task *ctx)
 
 	/* NULL: the end-of-walk call. */
 	if (!t)
+		return 0;
+	__u32 zero = 0;
+	if (hidden_from(bpf_map_lookup_elem(&visible, &zero), t))
 		return 0;
 	r.t.tgid = t->tgid;
 	r.t.pid = t->pid;
@@ -385,8 +419,11 @@ int walk_tasks(struct bpf_iter__task *ctx)
 		return 0;
 	m->n = 0;
 	m->dropped = 0;
+	struct visibility *v = bpf_map_lookup_elem(&visible, &zero);
 	bpf_iter_task_new(&it, (void *)0, BPF_TASK_ITER_ALL_THREADS);
 	while ((t = bpf_iter_task_next(&it))) {
+		if (hidden_from(v, t))
+			continue;
 		/* The index lives in map memory, not a register: the verifier
 		 * then needs no bound on the loop count to prove it ends. */
 		__u32 i = m->n;

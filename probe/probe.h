@@ -55,8 +55,20 @@ struct signal_struct {
 	__u64 sum_sched_runtime;
 } CORE;
 
+/* kuid_t is a struct around the number. */
+typedef struct {
+	__u32 val;
+} kuid_t;
+
+struct cred {
+	kuid_t uid;
+	kuid_t suid;
+	kuid_t euid;
+} CORE;
+
 struct task_struct {
 	unsigned int flags;
+	const struct cred *real_cred;
 	int pid;
 	int tgid;
 	char comm[16];

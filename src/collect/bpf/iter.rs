@@ -199,7 +199,12 @@ impl IterSource {
     }
 
     /// Wraps a loaded, attached iterator program; allocates every buffer.
+    /// Before the first read, tells the program which tasks this user may
+    /// see (see [`visibility`](super::visibility)).
     fn new(probe: Loaded, program: &str, mode: Mode) -> Result<IterSource, Error> {
+        use super::visibility::{self, Visibility};
+        let vis = probe.map("visible", 4, std::mem::size_of::<Visibility>())?;
+        visibility::apply(&vis.fd, &visibility::current()?)?;
         let link = probe
             .link(program)?
             .try_clone()

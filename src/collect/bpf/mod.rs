@@ -35,7 +35,8 @@
 //! One job per module: [`elf`] reads the object, [`btf`] reads type info,
 //! [`core_reloc`] rewrites field offsets for the running kernel, [`syscall`]
 //! wraps `bpf(2)`, [`loader`] puts them together, [`maps`] reads the maps,
-//! [`walk`] seeds the task map at start, [`source`] turns it all into a
+//! [`walk`] seeds the task map at start, [`visibility`] keeps what `/proc`
+//! hides from this user hidden, [`source`] turns it all into a
 //! [`Sample`](super::Sample), [`iter`] is the task-iterator collector.
 
 pub mod btf;
@@ -47,6 +48,7 @@ pub mod loader;
 pub mod maps;
 pub mod source;
 pub mod syscall;
+pub mod visibility;
 pub mod walk;
 
 pub use iter::IterSource;

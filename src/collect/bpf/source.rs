@@ -16,6 +16,7 @@ use std::os::fd::OwnedFd;
 
 use super::maps::{CpuMap, CpuState, Meta, ReadMode, TaskMap, TaskStat};
 use super::syscall;
+use super::visibility::{self, Visibility};
 
 /// Cumulative figures of one process, as of the last `collect`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -67,7 +68,8 @@ fn monotonic_ns() -> u64 {
 }
 
 impl BpfSource {
-    /// Wraps a loaded probe: finds its maps and allocates every buffer a
+    /// Wraps a loaded probe: finds its maps, tells the probe which tasks
+    /// this user may see (see [`visibility`]) and allocates every buffer a
     /// tick will need.
     pub fn new(probe: Loaded, ncpu: usize) -> Result<BpfSource, Error> {
         let dup = |name: &str, key: usize, value: usize| -> Result<OwnedFd, Error> {
@@ -87,6 +89,8 @@ impl BpfSource {
             max,
         );
         let cpus_fd = dup("cpus", 4, std::mem::size_of::<CpuState>())?;
+        let vis = probe.map("visible", 4, std::mem::size_of::<Visibility>())?;
+        visibility::apply(&vis.fd, &visibility::current()?)?;
         // SAFETY: sysconf has no preconditions.
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
         Ok(BpfSource {
