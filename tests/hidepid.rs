@@ -79,16 +79,16 @@ fn hidepid_hides_other_users_tasks_from_the_bpf_collectors() {
         common::need(false, "needs setcap (apt-get install libcap2-bin)");
         return;
     };
-    if !common::need(common::is_root(), "needs root to setcap, mount and switch users")
-        || !common::need(
-            common::have("unshare") && common::have("setpriv"),
-            "needs unshare and setpriv (util-linux)",
-        )
-        || !common::need(
-            rstat::collect::bpf::open_iter().is_ok() && rstat::collect::bpf::open().is_ok(),
-            "needs a kernel that loads the BPF collectors",
-        )
-    {
+    if !common::need(
+        common::is_root(),
+        "needs root to setcap, mount and switch users",
+    ) || !common::need(
+        common::have("unshare") && common::have("setpriv"),
+        "needs unshare and setpriv (util-linux)",
+    ) || !common::need(
+        rstat::collect::bpf::open_iter().is_ok() && rstat::collect::bpf::open().is_ok(),
+        "needs a kernel that loads the BPF collectors",
+    ) {
         return;
     }
     let dir = Dir(std::env::temp_dir().join(format!("rstat-hidepid-{}", std::process::id())));
@@ -103,7 +103,11 @@ fn hidepid_hides_other_users_tasks_from_the_bpf_collectors() {
         .arg(&bin)
         .output()
         .expect("running setcap");
-    assert!(out.status.success(), "setcap: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "setcap: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let burn = dir.0.join(BURNER);
     std::fs::copy("/usr/bin/yes", &burn).expect("copying yes");
     // Raised priority so it makes the top-CPU list on a loaded machine
@@ -130,7 +134,7 @@ fn hidepid_hides_other_users_tasks_from_the_bpf_collectors() {
         // Nobody's own processes only: rstat itself and the few others
         // running as nobody, far fewer than the whole machine.
         assert!(
-            hidden_tasks >= 1 && hidden_tasks < 20 && hidden_tasks * 3 < shown_tasks,
+            (1..20).contains(&hidden_tasks) && hidden_tasks * 3 < shown_tasks,
             "{collector}: tasks {hidden_tasks} with hidepid=2, {shown_tasks} without"
         );
         assert!(

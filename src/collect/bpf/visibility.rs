@@ -72,10 +72,7 @@ pub fn proc_mount(mountinfo: &str, mount_point: &str) -> Option<ProcMount> {
 /// included) on a mount with `mount`'s options: root and the mount's
 /// `gid=` group see all, anyone else only their own tasks when hidden.
 pub fn rule(mount: Option<ProcMount>, uid: u32, groups: &[u32]) -> Visibility {
-    let all = Visibility {
-        only_uid: 0,
-        uid,
-    };
+    let all = Visibility { only_uid: 0, uid };
     let Some(m) = mount else { return all };
     if !m.hides_others || uid == 0 || m.gid.is_some_and(|g| groups.contains(&g)) {
         return all;
@@ -171,7 +168,13 @@ mod tests {
             hides_others: true,
             gid: Some(27),
         });
-        assert_eq!(rule(m, 1000, &[1000]), Visibility { only_uid: 1, uid: 1000 });
+        assert_eq!(
+            rule(m, 1000, &[1000]),
+            Visibility {
+                only_uid: 1,
+                uid: 1000
+            }
+        );
         assert_eq!(rule(m, 1000, &[1000, 27]).only_uid, 0);
         assert_eq!(rule(m, 0, &[0]).only_uid, 0);
         assert_eq!(rule(None, 1000, &[]).only_uid, 0);
