@@ -2,10 +2,13 @@
 //! lazily by ttf-parser, shaped by rustybuzz, and glyphs rasterised one at a
 //! time when first drawn.
 //!
-//! fontdue, the rasteriser the bar started with, parses and keeps every
-//! outline of a face at load: 25 MiB for DejaVu Sans, 320 MiB for Noto Sans
-//! CJK. Here a face costs its table directory until a glyph is drawn, and a
-//! drawn glyph costs its coverage bitmap.
+//! fontdue, the project's rasteriser, parses and keeps every outline of a
+//! face at load: 25 MiB for DejaVu Sans, 320 MiB for Noto Sans CJK. So it
+//! serves only small faces (the embedded one, whose every outline costs less
+//! than a few drawn glyphs); a larger face costs its table directory until a
+//! glyph is drawn, and its outlines are parsed one glyph at a time by
+//! ttf-parser and filled by `ab_glyph_rasterizer` (the same exact-area
+//! method fontdue uses).
 
 use std::fs::File;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
@@ -16,6 +19,12 @@ use rustybuzz::ttf_parser::{self, GlyphId, OutlineBuilder, RasterImageFormat};
 /// Largest font file opened (the largest Debian ships, Noto Serif CJK's
 /// collection, is about 60 MiB); a bigger "font" is a mistake or an attack.
 pub const MAX_FONT_BYTES: u64 = 128 << 20;
+
+/// A face handed to fontdue whole has at most this many glyphs and bytes:
+/// fontdue keeps every outline it parses, so beyond a small face its memory
+/// grows with the fonts installed rather than the glyphs drawn.
+const FONTDUE_MAX_GLYPHS: u16 = 1024;
+const FONTDUE_MAX_BYTES: usize = 256 << 10;
 
 /// A rasterised glyph: coverage (or colour) plus where it sits relative to
 /// the pen.
@@ -76,6 +85,9 @@ impl Bytes {
 pub struct Face {
     // Declared before `bytes` so it is dropped first: it borrows them.
     shaper: rustybuzz::Face<'static>,
+    /// The whole face parsed by fontdue, for small faces only (see
+    /// [`FONTDUE_MAX_GLYPHS`]); `None` rasterises lazily parsed outlines.
+    fontdue: Option<fontdue::Font>,
     bytes: Bytes,
     /// Units per em.
     pub upem: f32,
@@ -128,9 +140,23 @@ impl Face {
         let family = family_name(&face).unwrap_or_default();
         let upem = face.units_per_em().max(1) as f32;
         let (ascender, descender) = (face.ascender() as f32, face.descender() as f32);
+        let small = !color
+            && data.len() <= FONTDUE_MAX_BYTES
+            && face.number_of_glyphs() <= FONTDUE_MAX_GLYPHS;
+        let fontdue = small
+            .then(|| {
+                let settings = fontdue::FontSettings {
+                    collection_index: index,
+                    ..fontdue::FontSettings::default()
+                };
+                // A face fontdue refuses is still drawn, through the lazy path.
+                fontdue::Font::from_bytes(data, settings).ok()
+            })
+            .flatten();
         let shaper = rustybuzz::Face::from_face(face);
         Ok(Face {
             shaper,
+            fontdue,
             bytes,
             upem,
             ascender,
@@ -181,6 +207,9 @@ impl Face {
     }
 
     fn outline(&self, gid: u16, px: f32, advance: i32) -> Option<Glyph> {
+        if let Some(font) = &self.fontdue {
+            return fontdue_glyph(font, gid, px, advance);
+        }
         let mut rec = Recorder::default();
         let bbox = self.shaper.outline_glyph(GlyphId(gid), &mut rec);
         let bbox = match bbox {
@@ -268,6 +297,23 @@ impl Face {
             color: true,
         })
     }
+}
+
+/// Glyph `gid` rasterised by fontdue (`None` for an empty one, a space).
+fn fontdue_glyph(font: &fontdue::Font, gid: u16, px: f32, advance: i32) -> Option<Glyph> {
+    let (m, coverage) = font.rasterize_indexed(gid, px);
+    if m.width == 0 || m.height == 0 {
+        return None;
+    }
+    Some(Glyph {
+        left: m.xmin,
+        top: -(m.ymin + m.height as i32),
+        width: m.width as u32,
+        height: m.height as u32,
+        advance,
+        coverage: coverage.into_boxed_slice(),
+        color: false,
+    })
 }
 
 /// Opens `path` as a font file may be opened: without blocking (a FIFO or a
