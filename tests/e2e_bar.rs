@@ -1,4 +1,4 @@
-//! Issue 4's end-to-end tests: the `rstat` binary, started with no flags as a
+//! End-to-end tests: the `rstat` binary, started with no flags as a
 //! user's session would start it, against a real Sway. Black box: the tests
 //! see only what a user sees (pixels via `grim`, window geometry via
 //! `swaymsg`, the process's exit and stderr).
@@ -17,7 +17,7 @@ use support::image::Image;
 use support::proc::{wait_for, Guarded};
 use support::sway::{tree_nodes, HeadlessSway, Rect};
 
-/// The bar's default height in logical pixels (issue 4).
+/// The bar's default height in logical pixels.
 const BAR: usize = 28;
 /// How long the bar (or a change) may take to appear; the target is 50 ms,
 /// this is only the point where a test gives up. Generous, because a loaded
@@ -208,7 +208,7 @@ fn scale_2_gives_a_twice_as_large_crisp_buffer() {
     assert_no_panic(&rstat);
 }
 
-/// Issue 4: fractional scales (fractional-scale-v1 + viewporter where
+/// Fractional scales (fractional-scale-v1 + viewporter where
 /// offered). Sway 1.7 offers neither, so this checks the fallback: at 1.5 the
 /// bar is still exactly 28 logical = 42 physical rows across the top, with
 /// text about 1.5 times as tall and as sharp as at scale 1. On a newer Sway
@@ -396,7 +396,7 @@ fn health_figures_follow_cpu_load() {
     assert_no_panic(&rstat);
 }
 
-/// Issue 4: "the health module at 1 s by default, the clock on the minute
+/// "the health module at 1 s by default, the clock on the minute
 /// boundary; nothing wakes the process in between". Counted from outside as
 /// the context switches of all of rstat's threads over 10 idle seconds: a
 /// tick may wake it for the timer, the frame callback and a buffer release,
@@ -446,7 +446,7 @@ fn idle_bar_wakes_only_for_its_ticks() {
     assert!(per_sec >= 0.5, "rstat did not tick at all: {per_sec:.1}/s");
 }
 
-/// Issue 4: "removed ones lose theirs without a crash or a leak" — the
+/// "removed ones lose theirs without a crash or a leak" — the
 /// Waybar failure users report most. Twenty plug/unplug cycles of a second
 /// output must leave rstat with the file descriptors it had (shm pools,
 /// memfds) and its resident memory within allocator noise.
@@ -582,7 +582,7 @@ fn wayland_log(text: &str) -> Vec<Msg> {
     out
 }
 
-/// Issue 4's buffer and damage rules, seen on the wire: with the figures
+/// The buffer and damage rules, seen on the wire: with the figures
 /// changing every tick, the bar keeps its pool of two `wl_shm` buffers
 /// (never a new buffer per tick), uses ABGR8888 when Sway offers it, and
 /// every tick after the first frame damages only the changed segments.
@@ -841,7 +841,7 @@ fn killing_sway_makes_rstat_exit_within_a_second() {
     }
 }
 
-/// Issue 4, "what it does": with no compositor at all, one clear sentence
+/// "what it does": with no compositor at all, one clear sentence
 /// that suggests `rstat --once`, and exit status 1.
 #[test]
 fn no_compositor_gives_one_clear_sentence() {

@@ -1,4 +1,4 @@
-//! Issue 6 end to end: the `rstat` binary against a real headless Sway, its
+//! End to end: the `rstat` binary against a real headless Sway, its
 //! config file edited while it runs. Black box: the tests see what a user
 //! sees (the exclusive zone through Sway's workspace rectangle, pixels via
 //! `grim`, the process's stderr and exit).

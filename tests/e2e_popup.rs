@@ -1,4 +1,4 @@
-//! Issue 5's end-to-end tests: the `rstat` binary in a real headless Sway,
+//! End-to-end tests: the `rstat` binary in a real headless Sway,
 //! a pointer injected with the wlr virtual-pointer protocol (our helper in
 //! `support::pointer`, kept connected while screenshots are taken: Sway
 //! drops the pointer, and any hover, when its client goes), the popup seen
@@ -8,7 +8,7 @@
 //! `RSTAT_WRITE_POPUP_SCREENSHOT=PATH` also writes a PNG of the open popup
 //! (`tests/screenshots/popup.png` is made this way), and
 //! `RSTAT_WRITE_CALENDAR_SCREENSHOT=PATH` one of the clock's calendar
-//! (`tests/screenshots/calendar.png`, issue 7).
+//! (`tests/screenshots/calendar.png`).
 
 mod common;
 mod support;
@@ -536,7 +536,7 @@ fn accent_box(img: &Image, b: (usize, usize, usize, usize)) -> usize {
     best
 }
 
-/// Issue 7: hovering the clock (centred, its `popup` on by default) opens
+/// Hovering the clock (centred, its `popup` on by default) opens
 /// the month calendar below it, whole on the output, with today's cell
 /// inverted (a solid accent box); moving away closes it.
 #[test]
@@ -641,7 +641,7 @@ fn hovering_the_clock_opens_the_calendar_and_leaving_closes_it() {
     assert!(!rstat.stderr().contains("panicked"), "{}", rstat.stderr());
 }
 
-/// Issue 7: a clock at the right edge (config `right = ["clock"]`) opens its
+/// A clock at the right edge (config `right = ["clock"]`) opens its
 /// calendar leftwards, fully on the output.
 #[test]
 fn a_clock_at_the_right_edge_keeps_its_calendar_on_screen() {

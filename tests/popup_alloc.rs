@@ -1,6 +1,6 @@
-//! Issue 5: the bar's steady tick with the popup open allocates nothing —
+//! The bar's steady tick with the popup open allocates nothing —
 //! modules, the bar's renderer, the popup's content and its renderer,
-//! counted by a global allocator. Issue 7: the same for the clock's
+//! counted by a global allocator. The same for the clock's
 //! calendar popup, across a midnight (a new day redraws two rows). Its own test binary with one test, so no
 //! other test's (or thread's) allocations are counted.
 

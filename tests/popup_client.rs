@@ -1,4 +1,4 @@
-//! Issue 5, with the test itself as the Wayland client (the library's
+//! With the test itself as the Wayland client (the library's
 //! `Bars` in a real headless Sway), which lets it count what a binary could
 //! not show, and place popups where the default layout never puts them:
 //!
@@ -389,7 +389,7 @@ fn at_scale_2_the_popup_is_drawn_at_twice_the_size() {
     assert_ne!(img.px(x0 + 2, y0 + h as usize / 2), ACCENT);
 }
 
-/// Issue 7: the clock's calendar popup through the real protocol. Open, it
+/// The clock's calendar popup through the real protocol. Open, it
 /// commits a frame only when its day changes (the tick writes the same
 /// month and day every minute: nothing), never for the health tables'
 /// content; the health popup opened after it shows the tables again.

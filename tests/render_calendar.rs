@@ -1,4 +1,4 @@
-//! The clock's calendar popup without a compositor (issue 7): the date
+//! The clock's calendar popup without a compositor: the date
 //! arithmetic against libc's own calendar, the grid of known months (first
 //! weekday column, number of week rows, leap Februaries, months starting on
 //! Monday or Sunday, six-week months), today's cell inverted, and partial

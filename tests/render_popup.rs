@@ -1,4 +1,4 @@
-//! The popup's content without a compositor (issue 5): the right names and
+//! The popup's content without a compositor: the right names and
 //! values in the right rows for a given `Sample`, hostile process names that
 //! neither panic nor push a column out of line, and row-level partial
 //! redraws equal to a full redraw.

@@ -50,7 +50,7 @@ pub fn bench_render(n: usize) -> String {
             &baseline_fill(scale, n),
         );
     }
-    // Issue 5: the popup's redraw per tick while open.
+    // The popup's redraw per tick while open.
     for scale in [1, 2] {
         let (steady, full, size) = popup_ticks(&mut glyphs, scale, n);
         line(
@@ -82,7 +82,7 @@ pub fn bench_render(n: usize) -> String {
     }
     // Text: font discovery, and a changed window title in many scripts.
     text_lines(&mut out, n);
-    // Issue 7: the clock's calendar popup while open.
+    // The clock's calendar popup while open.
     for scale in [1, 2] {
         let [same, new_day, full] = calendar_ticks(&mut glyphs, scale, n);
         line(
@@ -197,7 +197,7 @@ fn text_lines(out: &mut String, n: usize) {
     line(out, "baseline: the same title unchanged (diff only)", &same);
 }
 
-/// Issue 7: the calendar open. A tick on the same day: the local date
+/// The calendar open. A tick on the same day: the local date
 /// written and compared, nothing drawn. A tick on a new day (alternating
 /// between the 24th and the 30th of November 2026: two week rows each time),
 /// the reused buffer brought up to date. And a full redraw.
@@ -256,7 +256,7 @@ fn calendar_ticks(glyphs: &mut GlyphCache, scale: u32, n: usize) -> [Vec<u64>; 3
     [same, new_day, full]
 }
 
-/// Issue 5: the popup open, every tick — new top lists written into its
+/// The popup open, every tick — new top lists written into its
 /// content, diffed by line, the reused buffer brought up to date, damage
 /// listed — and, apart, a full redraw of it.
 fn popup_ticks(glyphs: &mut GlyphCache, scale: u32, n: usize) -> (Vec<u64>, Vec<u64>, (u32, u32)) {

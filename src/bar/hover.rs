@@ -1,4 +1,4 @@
-//! What the pointer does on the bar (issue 5): hovering a module that has a
+//! What the pointer does on the bar: hovering a module that has a
 //! popup opens it after a short delay, and it closes when the pointer has
 //! left both the module and the popup for a short grace period (so the
 //! pointer can travel from the module into the popup), when the compositor

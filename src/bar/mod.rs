@@ -9,7 +9,7 @@
 //! the same loop: no thread, no async runtime.
 
 mod bench;
-// Issue 5: hover popup and pointer actions.
+// Hover popup and pointer actions.
 pub mod hover;
 pub mod services;
 pub mod settings;
@@ -216,7 +216,7 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
         }
     }
 
-    // Issue 5: the hover logic runs after every turn of the loop and
+    // The hover logic runs after every turn of the loop and
     // bounds the next wait by its own deadline (hover delay, grace). A
     // click or scroll asks the module that wrote the segment for its command.
     let mut hover = hover::Hover::new(hover::HoverOptions::default());
@@ -230,7 +230,7 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
             return configured;
         }
         // No command configured: what the module itself does (a workspace
-        // button switches, scrolling cycles; issue 7).
+        // button switches, scrolling cycles).
         c.pointer(segment, button_of(gesture));
         drop(c);
         // The module may have made itself due (a backlight step to show).
@@ -633,9 +633,9 @@ struct Ticker {
     sample: Sample,
     modules: Modules,
     segments: Vec<Segment>,
-    /// Issue 5: the popup's tables, rewritten every tick.
+    /// The popup's tables, rewritten every tick.
     popup: PopupContent,
-    /// Issue 7: the clock popup's month, rewritten every tick.
+    /// The clock popup's month, rewritten every tick.
     calendar: CalendarContent,
     /// A sampling error was already reported (say it once, keep going).
     warned: bool,
@@ -764,13 +764,13 @@ impl Ticker {
             bars.set_segments(&self.segments);
             bars.set_idle_inhibit(self.modules.inhibits_idle());
         }
-        // Issue 5: cheap (fifteen short rows, no heap); redrawn only when
+        // Cheap (fifteen short rows, no heap); redrawn only when
         // open, and only a walk changes what it shows.
         if self.walking() {
             crate::modules::top::write(&self.sample, &mut self.popup);
             bars.set_popup_content(&self.popup);
         }
-        // Issue 7: the clock's calendar; differs (and redraws) only when the
+        // The clock's calendar; differs (and redraws) only when the
         // day does, which the clock's minute tick notices.
         crate::modules::calendar::write(cx.wall, &mut self.calendar);
         bars.set_calendar_content(&self.calendar);

@@ -1,4 +1,4 @@
-//! The clock's popup content (issue 7): the local date as a
+//! The clock's popup content: the local date as a
 //! [`CalendarContent`] — this month, today highlighted. Written every tick
 //! into a reused value (no heap); it only differs, and so only redraws,
 //! when the day changes.

@@ -1,4 +1,4 @@
-//! The clock's hover popup (issue 7): the current month as a calendar — a
+//! The clock's hover popup: the current month as a calendar — a
 //! title ("November 2026"), a Monday-first weekday header and up to six
 //! week rows of day numbers, today's cell inverted in the accent colour.
 //!

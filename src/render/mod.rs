@@ -6,14 +6,14 @@
 //! mask into a [`Canvas`]; [`Renderer::rects`] turns a mask into rectangles
 //! for `damage_buffer`; [`Renderer::since`] tells what a reused buffer missed.
 
-// Issue 7: the clock's calendar popup.
+// The clock's calendar popup.
 pub mod boxes;
 pub mod calendar;
 pub mod damage;
 pub mod glyphs;
 pub mod layout;
 pub mod paint;
-// Issue 5: the hover popup's tables.
+// The hover popup's tables.
 pub mod popup;
 pub mod renderer;
 pub mod segment;

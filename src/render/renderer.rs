@@ -240,7 +240,7 @@ impl Renderer {
     }
 
     /// The segment under buffer pixel column `x`, if any (for the pointer:
-    /// hover and clicks, issue 5).
+    /// hover and clicks).
     pub fn segment_at(&self, x: i32) -> Option<usize> {
         self.rects
             .iter()

@@ -5,20 +5,19 @@
 pub mod buffers;
 pub mod fractional;
 pub mod idle;
-// Issue 5: the pointer over the bars, and the hover popup.
+// The pointer over the bars, and the hover popup.
 pub mod pointer;
 pub mod popup;
 
 use smithay_client_toolkit::compositor::{CompositorHandler, CompositorState, FrameCallbackData};
 use smithay_client_toolkit::output::{OutputHandler, OutputState};
 use smithay_client_toolkit::registry::{ProvidesRegistryState, RegistryState};
+use smithay_client_toolkit::seat::SeatState;
 use smithay_client_toolkit::shell::wlr_layer::{
     Anchor, KeyboardInteractivity, Layer, LayerShell, LayerShellHandler, LayerSurface,
     LayerSurfaceConfigure,
 };
 use smithay_client_toolkit::shell::WaylandSurface;
-// Issue 5.
-use smithay_client_toolkit::seat::SeatState;
 use smithay_client_toolkit::shm::{Shm, ShmHandler};
 use smithay_client_toolkit::{delegate_dispatch2, delegate_registry, registry_handlers};
 use wayland_client::globals::registry_queue_init;
@@ -163,7 +162,7 @@ pub struct Bars {
     pub commits: u64,
     /// False while hidden (SIGUSR1): no surfaces, so no exclusive zone.
     visible: bool,
-    // Issue 5: the seats' pointers (pointer.rs) and the popup (popup.rs).
+    // The seats' pointers (pointer.rs) and the popup (popup.rs).
     pointer: pointer::PointerState,
     popup: popup::PopupState,
     /// zwp_idle_inhibit_manager_v1, when offered.
@@ -207,7 +206,7 @@ impl Bars {
             .map_err(|_| ConnectError::Missing("zwlr_layer_shell_v1"))?;
         let shm = Shm::bind(&globals, &qh).map_err(|_| ConnectError::Missing("wl_shm"))?;
         let fractional = FractionalGlobals::bind(&globals, &qh);
-        // Issue 5: no seat means no pointer, no xdg shell means no popup;
+        // No seat means no pointer, no xdg shell means no popup;
         // the bar works without either.
         let seats = SeatState::new(&globals, &qh);
         let xdg = popup::WmBase::bind(&globals, &qh);
@@ -311,7 +310,7 @@ impl Bars {
     ) {
         let recreate = cfg.layer != self.cfg.layer;
         self.cfg = cfg;
-        // Issue 5: the reload may move or drop the module the popup hangs
+        // The reload may move or drop the module the popup hangs
         // from, or change the glyphs its layout was measured with.
         if let Some(bar) = self.popup_bar() {
             self.popup_parent_gone(bar);
@@ -361,7 +360,7 @@ impl Bars {
             self.add_missing_bars();
         } else {
             // Dropping a bar destroys its layer surface, surface and buffers;
-            // the popup hanging from one goes first (issue 5).
+            // the popup hanging from one goes first.
             if let Some(bar) = self.popup_bar() {
                 self.popup_parent_gone(bar);
             }

@@ -1,4 +1,4 @@
-//! The pointer on the bars (issue 5): one `wl_pointer` per seat that has
+//! The pointer on the bars: one `wl_pointer` per seat that has
 //! one, the standard cursor on enter (`wp_cursor_shape_v1` when offered,
 //! else the cursor theme), and what is under the pointer — which bar and
 //! which segment, or the popup — for [`crate::bar`]'s hover logic to read.
@@ -144,8 +144,8 @@ impl Bars {
             if s.popup != Some(popup) {
                 continue;
             }
-            // The renderer counts only the segments this bar shows (issue 7:
-            // per-output segments).
+            // The renderer counts only the segments this bar shows (per-output
+            // segments).
             let Some(local) = self.local_index(b.tag, i) else {
                 continue;
             };
@@ -183,7 +183,7 @@ impl Bars {
         let s = b.renderer.scale120() as f64 / 120.0;
         let (bx, by) = ((x * s).floor() as i32, (y * s).floor() as i32);
         // The renderer's indices count what this bar shows; targets name
-        // the index in the whole list (issue 7: per-output segments).
+        // the index in the whole list (per-output segments).
         let segment = b
             .renderer
             .segment_at(bx)

@@ -1,4 +1,4 @@
-//! The hover popup (issue 5): an `xdg_popup` parented to a bar's layer
+//! The hover popup: an `xdg_popup` parented to a bar's layer
 //! surface (`get_popup` before its first commit, or the compositor raises
 //! `invalid_popup_parent`), placed by an `xdg_positioner` under the module and
 //! kept on the output by constraint adjustment: flipped leftwards when the
@@ -62,9 +62,9 @@ impl ProvidesBoundGlobal<XdgWmBase, 6> for WmBase {
 /// What a popup shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PopupKind {
-    /// The health module's top-process tables (issue 5).
+    /// The health module's top-process tables.
     Tables,
-    /// The clock's month calendar (issue 7).
+    /// The clock's month calendar.
     Calendar,
 }
 
@@ -98,7 +98,7 @@ pub struct PopupState {
     xdg: Option<WmBase>,
     content: PopupContent,
     renderer: PopupRenderer,
-    /// Issue 7: the clock's calendar, content and renderer.
+    /// The clock's calendar, content and renderer.
     calendar: CalendarContent,
     calendar_renderer: CalendarRenderer,
     open: Option<Open>,

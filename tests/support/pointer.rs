@@ -1,6 +1,6 @@
 //! A pointer for headless Sway, which has none: a client of ours that creates
 //! one with the wlr virtual-pointer protocol and moves, clicks and scrolls it
-//! (issue 5's hover and click tests). Debian has no ready tool for this. The
+//! (the hover and click tests). Debian has no ready tool for this. The
 //! connection stays open while the value lives: Sway removes the pointer (and
 //! with it any hover state) when its client disconnects.
 

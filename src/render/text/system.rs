@@ -84,13 +84,14 @@ impl SystemFonts {
         let mut aliases: Vec<(String, Vec<String>)> = Vec::new();
         for a in &fc.aliases {
             let key = a.alias.to_ascii_lowercase();
-            let list = match aliases.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, l)) => l,
+            let at = match aliases.iter().position(|(k, _)| *k == key) {
+                Some(i) => i,
                 None => {
                     aliases.push((key, Vec::new()));
-                    &mut aliases.last_mut().expect("just pushed").1
+                    aliases.len() - 1
                 }
             };
+            let list = &mut aliases[at].1;
             for f in a.prefer.iter().chain(&a.accept).chain(&a.default) {
                 if !list.iter().any(|g| g.eq_ignore_ascii_case(f)) {
                     list.push(f.clone());

@@ -179,7 +179,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn expect(&mut self, t: u8, what: &'static str) -> Result<(), ParseError> {
+    fn want_tag(&mut self, t: u8, what: &'static str) -> Result<(), ParseError> {
         match self.buf.get(self.pos) {
             Some(&b) if b == t => {
                 self.pos += 1;
@@ -203,27 +203,27 @@ impl<'a> Reader<'a> {
     }
 
     pub fn u32(&mut self) -> Result<u32, ParseError> {
-        self.expect(tag::U32, "expected a u32")?;
+        self.want_tag(tag::U32, "expected a u32")?;
         self.raw_u32()
     }
 
     pub fn u8(&mut self) -> Result<u8, ParseError> {
-        self.expect(tag::U8, "expected a u8")?;
+        self.want_tag(tag::U8, "expected a u8")?;
         Ok(self.take(1)?[0])
     }
 
     pub fn u64(&mut self) -> Result<u64, ParseError> {
-        self.expect(tag::U64, "expected a u64")?;
+        self.want_tag(tag::U64, "expected a u64")?;
         self.raw_u64()
     }
 
     pub fn usec(&mut self) -> Result<u64, ParseError> {
-        self.expect(tag::USEC, "expected a usec")?;
+        self.want_tag(tag::USEC, "expected a usec")?;
         self.raw_u64()
     }
 
     pub fn volume(&mut self) -> Result<u32, ParseError> {
-        self.expect(tag::VOLUME, "expected a volume")?;
+        self.want_tag(tag::VOLUME, "expected a volume")?;
         self.raw_u32()
     }
 
@@ -268,13 +268,13 @@ impl<'a> Reader<'a> {
 
     /// Bytes (`x`, length-prefixed).
     pub fn arbitrary(&mut self) -> Result<&'a [u8], ParseError> {
-        self.expect(tag::ARBITRARY, "expected arbitrary bytes")?;
+        self.want_tag(tag::ARBITRARY, "expected arbitrary bytes")?;
         let n = self.raw_u32()? as usize;
         self.take(n)
     }
 
     pub fn sample_spec(&mut self) -> Result<SampleSpec, ParseError> {
-        self.expect(tag::SAMPLE_SPEC, "expected a sample spec")?;
+        self.want_tag(tag::SAMPLE_SPEC, "expected a sample spec")?;
         let b = self.take(2)?;
         let (format, channels) = (b[0], b[1]);
         Ok(SampleSpec {
@@ -286,7 +286,7 @@ impl<'a> Reader<'a> {
 
     /// A channel map (`m`); only its channel count is kept.
     pub fn channel_map(&mut self) -> Result<u8, ParseError> {
-        self.expect(tag::CHANNEL_MAP, "expected a channel map")?;
+        self.want_tag(tag::CHANNEL_MAP, "expected a channel map")?;
         let n = self.take(1)?[0];
         if n as usize > CHANNELS_MAX {
             return self.err("a channel map of more than 32 channels");
@@ -296,7 +296,7 @@ impl<'a> Reader<'a> {
     }
 
     pub fn cvolume(&mut self) -> Result<CVolume, ParseError> {
-        self.expect(tag::CVOLUME, "expected a channel volume")?;
+        self.want_tag(tag::CVOLUME, "expected a channel volume")?;
         let n = self.take(1)?[0];
         if n == 0 || n as usize > CHANNELS_MAX {
             return self.err("a channel volume of 0 or more than 32 channels");
@@ -314,7 +314,7 @@ impl<'a> Reader<'a> {
     /// A property list (`P`): each `(key, value)` handed to `each`, values
     /// without their trailing NUL. Ends at the null string.
     pub fn proplist(&mut self, mut each: impl FnMut(&'a str, &'a [u8])) -> Result<(), ParseError> {
-        self.expect(tag::PROPLIST, "expected a property list")?;
+        self.want_tag(tag::PROPLIST, "expected a property list")?;
         loop {
             let Some(key) = self.string()? else {
                 return Ok(());
