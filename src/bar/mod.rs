@@ -589,6 +589,15 @@ impl Control {
         let inhibit = self.ticker.modules.inhibits_idle();
         self.ticker.modules = Modules::with_sources(&cfg, now, &self.sources);
         self.ticker.modules.set_inhibit_idle(inhibit);
+        let mut glyphs = glyphs;
+        // Icons live beside the glyphs: the new cache gets them too.
+        match glyphs.as_mut() {
+            Some(g) => self.ticker.modules.offer_icons(&mut g.icons),
+            None => self
+                .ticker
+                .modules
+                .offer_icons(&mut bars.glyphs_mut().icons),
+        }
         let segments = self.ticker.refresh(now);
         bars.reconfigure(
             settings::surface_config(&cfg, self.force_argb),
@@ -761,6 +770,7 @@ impl Ticker {
         };
         if self.modules.update_due(&cx) {
             self.modules.write(&mut self.segments);
+            self.modules.offer_icons(&mut bars.glyphs_mut().icons);
             bars.set_segments(&self.segments);
             bars.set_idle_inhibit(self.modules.inhibits_idle());
         }
@@ -798,6 +808,7 @@ impl Ticker {
     /// Shows the modules' current segments (after an event changed them).
     fn redraw(&mut self, bars: &mut Bars) {
         self.modules.write(&mut self.segments);
+        self.modules.offer_icons(&mut bars.glyphs_mut().icons);
         bars.set_segments(&self.segments);
         bars.set_idle_inhibit(self.modules.inhibits_idle());
     }

@@ -36,6 +36,7 @@ pub mod scratchpad;
 pub mod style;
 // The health popup's content.
 pub mod top;
+pub mod tray;
 pub mod window;
 pub mod workspaces;
 
@@ -254,6 +255,16 @@ pub trait Module {
     /// Sets an idle inhibitor's wish (carried over a reload).
     fn set_inhibit_idle(&mut self, _on: bool) {}
 
+    /// Offers the icons its segments show ([`crate::render::icon`]): the
+    /// bar calls it before handing segments to the renderer.
+    fn offer_icons(&self, _icons: &mut crate::render::icon::Icons) {}
+
+    /// What it lists beyond its segments, as (key, value) rows for
+    /// `--once --modules` (the tray's items: id, title, status).
+    fn listing(&self) -> Vec<[(&'static str, &str); 3]> {
+        Vec::new()
+    }
+
     /// The name of the state it is in (`activated`, `warning`, …), for
     /// styles and `--once --modules`; `None`: hidden or stateless.
     fn state(&self) -> Option<&str> {
@@ -371,6 +382,16 @@ impl Modules {
             looks,
             hover: None,
         }
+    }
+
+    /// Offers every instance's icons to the renderers' cache.
+    /// Icons no instance offers any more are forgotten.
+    pub fn offer_icons(&self, icons: &mut crate::render::icon::Icons) {
+        icons.begin_offers();
+        for m in &self.list {
+            m.offer_icons(icons);
+        }
+        icons.end_offers();
     }
 
     /// Number of instances.

@@ -182,6 +182,20 @@ pub fn snapshot(modules: &Modules, palette: &Palette, compositor: Option<&State>
         if let Some(st) = m.state() {
             entry["state"] = Value::from(st);
         }
+        let rows = m.listing();
+        if !rows.is_empty() {
+            let items: Vec<Value> = rows
+                .iter()
+                .map(|r| {
+                    Value::Object(
+                        r.iter()
+                            .map(|(k, v)| (k.to_string(), Value::from(*v)))
+                            .collect(),
+                    )
+                })
+                .collect();
+            entry["items"] = Value::from(items);
+        }
         if let Some(e) = m.error() {
             entry["error"] = Value::from(e);
         }

@@ -11,6 +11,8 @@ pub mod boxes;
 pub mod calendar;
 pub mod damage;
 pub mod glyphs;
+// Tray icons: theme lookup, PNG/SVG/pixmap rasterising, the cache.
+pub mod icon;
 pub mod layout;
 pub mod paint;
 // The hover popup's tables.

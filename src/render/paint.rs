@@ -47,6 +47,32 @@ impl<'a> Canvas<'a> {
         r.intersect(Rect::new(0, 0, self.width as i32, self.height as i32))
     }
 
+    /// Draws premultiplied RGBA `img` with its top-left at (`x`, `y`),
+    /// source-over, inside `clip`.
+    pub fn draw_image(&mut self, img: &tiny_skia::Pixmap, x: i32, y: i32, clip: Rect) {
+        let Some(area) = self
+            .clip(clip)
+            .and_then(|c| c.intersect(Rect::new(x, y, img.width() as i32, img.height() as i32)))
+        else {
+            return;
+        };
+        let (w, src) = (self.width as usize, img.data());
+        for row in area.y..area.y + area.h {
+            for col in area.x..area.x + area.w {
+                let si = (((row - y) as usize) * img.width() as usize + (col - x) as usize) * 4;
+                let di = (row as usize * w + col as usize) * 4;
+                let a = src[si + 3] as u32;
+                if a == 0 {
+                    continue;
+                }
+                for k in 0..4 {
+                    let d = self.data[di + k] as u32;
+                    self.data[di + k] = (src[si + k] as u32 + (d * (255 - a) + 127) / 255) as u8;
+                }
+            }
+        }
+    }
+
     /// Replaces every pixel of `r` with `color` (premultiplied RGBA).
     pub fn fill(&mut self, r: Rect, color: [u8; 4]) {
         let Some(r) = self.clip(r) else { return };

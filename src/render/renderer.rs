@@ -4,6 +4,7 @@
 use super::boxes::{self, BoxPx};
 use super::damage::{History, Mask, MAX_SEGMENTS};
 use super::glyphs::GlyphCache;
+use super::icon::icon_of;
 use super::layout::{layout, Rect, Spacing};
 use super::paint::Canvas;
 use super::segment::{Deco, Rgba, Segment, TextAlign};
@@ -155,16 +156,32 @@ impl Renderer {
                     relayout = true;
                     break;
                 }
-                if new.text != old.text {
+                let icons = (icon_of(new.text.as_str()), icon_of(old.text.as_str()));
+                if new.text != old.text && (icons.0.is_some() || icons.1.is_some()) {
+                    // An icon keeps its width (unless its box changed too);
+                    // an icon for text does not.
+                    if icons.0.is_none()
+                        || icons.1.is_none()
+                        || (new.style.deco != old.style.deco
+                            && self.cell_width(new, self.icon_px(glyphs) as i32) != self.widths[i])
+                    {
+                        relayout = true;
+                        break;
+                    }
+                } else if new.text != old.text {
                     glyphs.shape(new.text.as_str(), self.font_px, &mut self.scratch);
                     if self.cell_width(new, self.scratch.width_px()) != self.widths[i] {
                         relayout = true;
                         break;
                     }
                     std::mem::swap(&mut self.scratch, &mut self.shaped[i]);
-                } else if new.style.deco != old.style.deco
-                    && self.cell_width(new, self.shaped[i].width_px()) != self.widths[i]
-                {
+                } else if new.style.deco != old.style.deco && {
+                    let content_w = match icons.0 {
+                        Some(_) => self.icon_px(glyphs) as i32,
+                        None => self.shaped[i].width_px(),
+                    };
+                    self.cell_width(new, content_w) != self.widths[i]
+                } {
                     relayout = true;
                     break;
                 }
@@ -204,9 +221,16 @@ impl Renderer {
             self.shaped
                 .resize_with(segments.len(), || Shaped::with_capacity(SHAPED_CAP));
         }
+        let icon_px = self.icon_px(glyphs) as i32;
         for (i, seg) in segments.iter().enumerate() {
-            glyphs.shape(seg.text.as_str(), self.font_px, &mut self.shaped[i]);
-            let w = self.cell_width(seg, self.shaped[i].width_px());
+            let text_w = if icon_of(seg.text.as_str()).is_some() {
+                self.shaped[i].glyphs.clear();
+                icon_px
+            } else {
+                glyphs.shape(seg.text.as_str(), self.font_px, &mut self.shaped[i]);
+                self.shaped[i].width_px()
+            };
+            let w = self.cell_width(seg, text_w);
             self.widths.push(w);
             self.aligns.push(seg.align);
         }
@@ -222,6 +246,12 @@ impl Renderer {
             sp,
             &mut self.rects,
         );
+    }
+
+    /// The edge of an icon in the bar (px): the line's height, within the bar.
+    pub fn icon_px(&self, glyphs: &GlyphCache) -> u32 {
+        let lm = glyphs.line_metrics(self.font_px);
+        ((lm.ascent + lm.descent).max(1) as u32).min(self.height.max(1))
     }
 
     /// Number of the newest frame (0 before the first update).
@@ -249,12 +279,18 @@ impl Renderer {
 
     /// The pen position where segment `i`'s text starts: (x, baseline).
     pub fn text_origin(&self, i: usize) -> Option<(i32, i32)> {
-        let (seg, cell, shaped) = (self.drawn.get(i)?, self.rects.get(i)?, self.shaped.get(i)?);
+        self.content_origin(i, self.shaped.get(i)?.width_px())
+    }
+
+    /// Where content `content_w` wide (text or an icon) starts in segment
+    /// `i`'s box, after its border, padding and alignment: (x, baseline).
+    fn content_origin(&self, i: usize, content_w: i32) -> Option<(i32, i32)> {
+        let (seg, cell) = (self.drawn.get(i)?, self.rects.get(i)?);
         let d = &seg.style.deco;
         let b = self.box_rect(seg, *cell);
         let (pl, pr) = self.pad_lr(d);
         let (bl, br) = (self.px(d.border[3].0), self.px(d.border[1].0));
-        let room = b.w - bl - pl - pr - br - shaped.width_px();
+        let room = b.w - bl - pl - pr - br - content_w;
         let off = match d.align {
             TextAlign::Left => 0,
             TextAlign::Center => room.max(0) / 2,
@@ -338,6 +374,17 @@ impl Renderer {
             if seg.style.bg.is_some() || *d != Deco::default() {
                 let b = BoxPx::of(d, self.box_rect(seg, cell), |v| self.px(v));
                 boxes::paint(canvas, &b, seg.style.bg, d);
+            }
+            if let Some(id) = icon_of(seg.text.as_str()) {
+                let px = self.icon_px(glyphs);
+                let y = (self.height as i32 - px as i32) / 2;
+                let (x, _) = self
+                    .content_origin(i, px as i32)
+                    .unwrap_or((cell.x + self.padding, 0));
+                if let Some(img) = glyphs.icons.get(id, px) {
+                    canvas.draw_image(img, x, y, cell);
+                }
+                continue;
             }
             let [r, g, b, a] = seg.style.fg.0;
             let a = (a as u32 * d.opacity() as u32 + 127) / 255;

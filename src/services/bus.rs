@@ -119,6 +119,10 @@ impl Service for BusService {
                 self.shared
                     .command(|m: &mut super::media::Media, bus| m.act(bus, player, *action));
             }
+            Command::Tray(uid, action) => {
+                self.shared
+                    .command(|t: &mut super::tray::Tray, bus| t.act(bus, *uid, *action));
+            }
             _ => {}
         }
         Ok(())

@@ -165,6 +165,8 @@ pub enum Command {
     /// The focused keyboard's next layout (Sway `xkb_switch_layout next`,
     /// Hyprland `switchxkblayout current next`).
     NextLayout,
+    /// A tray item (its uid) was clicked or scrolled.
+    Tray(u32, tray::Action),
     /// power-profiles-daemon: switch to the profile after the active one.
     CyclePowerProfile,
     /// Set the default sink's or source's volume, in percent.
@@ -187,6 +189,7 @@ impl Command {
                 Id::Compositor
             }
             Command::CyclePowerProfile => Id::SystemBus,
+            Command::Tray(..) => Id::SessionBus,
             Command::SetVolume(..) | Command::SetMute(..) => Id::Sound,
             Command::Media { .. } => Id::SessionBus,
         }

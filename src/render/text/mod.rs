@@ -127,6 +127,10 @@ pub struct GlyphCache {
     missing_reported: u32,
     /// New pages of some mapping were read since the last release.
     touched: bool,
+    /// The other images segments show (the tray's icons): rasterised once
+    /// per size like glyphs, kept here so they reach every renderer the
+    /// glyphs do.
+    pub icons: crate::render::icon::Icons,
 }
 
 impl GlyphCache {
@@ -231,6 +235,7 @@ impl GlyphCache {
             boxes: 0,
             missing_reported: 0,
             touched: false,
+            icons: crate::render::icon::Icons::default(),
         }
     }
 

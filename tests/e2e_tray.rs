@@ -1,0 +1,363 @@
+//! The tray in a real headless Sway with real tray clients on a private
+//! session bus: an appindicator item (python3-gi) whose icon is a PNG the
+//! test made, drawn as that file rendered at the bar's icon size; a Qt item
+//! (QSystemTrayIcon on Wayland) clicked, its callback run; a status change
+//! followed; `--once --modules` (a second rstat, a host of the bar's
+//! watcher) listing the items; clients exiting removing their icons.
+
+mod common;
+mod support;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rstat::services::dbus::{daemon_call, Bus, ClientId, Event};
+use support::dbus::PrivateBus;
+use support::image::Image;
+use support::proc::{poll_every, run, Guarded};
+use support::sway::HeadlessSway;
+
+const PY: &str = "/usr/bin/python3";
+const PATIENCE: Duration = Duration::from_secs(20);
+const BAR: usize = 28;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tray")
+        .join(name)
+}
+
+fn python_has(module: &str) -> bool {
+    Path::new(PY).exists()
+        && Command::new(PY)
+            .args(["-c", &format!("import {module}")])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+}
+
+struct Client {
+    child: Child,
+    stdin: Option<ChildStdin>,
+}
+
+impl Client {
+    fn spawn(mut cmd: Command, log: &Path) -> Client {
+        let err = std::fs::File::create(log).expect("client log");
+        support::proc::die_with_parent(&mut cmd);
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(err)
+            .spawn()
+            .expect("start the tray client");
+        let stdin = child.stdin.take();
+        Client { child, stdin }
+    }
+
+    fn say(&mut self, line: &str) {
+        if let Some(s) = self.stdin.as_mut() {
+            let _ = writeln!(s, "{line}");
+            let _ = s.flush();
+        }
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Who owns `name` on the bus (a blocking helper: tests may wait).
+fn owner(address: &str, name: &str) -> Option<String> {
+    let mut bus = Bus::open(address).ok()?;
+    bus.call(
+        ClientId(1),
+        1,
+        &daemon_call(
+            "GetNameOwner",
+            vec![rstat::services::dbus::Value::Str(name.into())],
+        ),
+        Duration::from_secs(2),
+    );
+    let end = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < end {
+        let mut p = libc::pollfd {
+            fd: bus.fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: poll(2) on the bus's own socket.
+        unsafe { libc::poll(&mut p, 1, 50) };
+        let _ = bus.on_readable();
+        bus.expire(Instant::now());
+        while let Some((_, ev)) = bus.poll() {
+            if let Event::Reply { cookie: 1, result } = ev {
+                return result
+                    .ok()
+                    .and_then(|m| m.body.first()?.as_str().map(String::from));
+            }
+        }
+    }
+    None
+}
+
+/// Runs of bar columns holding something else than the bar's background:
+/// the icons, left to right, as (x, width).
+fn icon_runs(img: &Image) -> Vec<(usize, usize)> {
+    let bg = img.dominant(0, BAR);
+    let busy: Vec<bool> = (0..img.width)
+        .map(|x| (0..BAR).any(|y| support::image::diff(img.px(x, y), bg) > 40))
+        .collect();
+    let mut runs = Vec::new();
+    let mut x = 0;
+    while x < busy.len() {
+        if busy[x] {
+            let s = x;
+            while x < busy.len() && busy[x] {
+                x += 1;
+            }
+            runs.push((s, x - s));
+        }
+        x += 1;
+    }
+    runs
+}
+
+/// A 48×48 PNG of four coloured quadrants (distinct under any scaling).
+fn make_icon(path: &Path) {
+    let mut p = tiny_skia::Pixmap::new(48, 48).expect("pixmap");
+    let colours = [
+        (0, 0, [230, 30, 30]),
+        (24, 0, [30, 200, 30]),
+        (0, 24, [30, 60, 230]),
+        (24, 24, [240, 220, 20]),
+    ];
+    for (x, y, [r, g, b]) in colours {
+        let rect = tiny_skia::Rect::from_xywh(x as f32, y as f32, 24.0, 24.0).expect("rect");
+        let mut paint = tiny_skia::Paint::default();
+        paint.set_color_rgba8(r, g, b, 255);
+        p.fill_rect(rect, &paint, tiny_skia::Transform::identity(), None);
+    }
+    p.save_png(path).expect("write the icon");
+}
+
+/// The icon file rendered at `px` square (bilinear, as any scaler would),
+/// compared with the bar's pixels at (x, y): the mean channel difference.
+fn compare_with_file(img: &Image, x: usize, y: usize, px: usize, file: &Path) -> f64 {
+    let src = tiny_skia::Pixmap::load_png(file).expect("read the icon");
+    let mut want = tiny_skia::Pixmap::new(px as u32, px as u32).expect("pixmap");
+    let s = px as f32 / 48.0;
+    want.draw_pixmap(
+        0,
+        0,
+        src.as_ref(),
+        &tiny_skia::PixmapPaint {
+            quality: tiny_skia::FilterQuality::Bilinear,
+            ..Default::default()
+        },
+        tiny_skia::Transform::from_scale(s, s),
+        None,
+    );
+    let mut sum = 0u64;
+    for row in 0..px {
+        for col in 0..px {
+            let got = img.px(x + col, y + row);
+            let i = (row * px + col) * 4;
+            let w = &want.data()[i..i + 3];
+            for k in 0..3 {
+                sum += (got[k] as i64 - w[k] as i64).unsigned_abs();
+            }
+        }
+    }
+    sum as f64 / (px * px * 3) as f64
+}
+
+#[test]
+fn tray_icons_drawn_clicked_followed_listed_and_removed() {
+    if !common::need(common::is_root(), "needs root to start Sway as another uid")
+        || !common::need(common::have("sway"), "needs sway")
+        || !common::need(
+            python_has("gi") && python_has("PyQt5.QtWidgets"),
+            "needs python3-gi and python3-pyqt5",
+        )
+    {
+        return;
+    }
+    let Some(pb) = PrivateBus::start("e2e-tray") else {
+        common::need(false, "dbus-daemon is not installed");
+        return;
+    };
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    let dir = sway.config_home().join("rstat");
+    std::fs::create_dir_all(&dir).expect("config dir");
+    std::fs::write(
+        dir.join("config.toml"),
+        "[bar]\nleft = []\ncenter = []\nright = [\"tray\"]\n",
+    )
+    .expect("config");
+    let mut cmd = sway.client(common::rstat_bin());
+    cmd.args(["--collector", "procfs"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &pb.address);
+    let mut bar = Guarded::spawn("rstat", &mut cmd, &pb.dir().join("rstat.stderr"));
+    support::wait_for_bar(&sway, "HEADLESS-1", BAR, PATIENCE).ok();
+    // The bar is the watcher: nobody else was.
+    let watcher = poll_every(Duration::from_millis(100), PATIENCE, || {
+        owner(&pb.address, "org.kde.StatusNotifierWatcher")
+    });
+    assert!(
+        watcher.is_some(),
+        "rstat became the watcher\n{}",
+        bar.stderr()
+    );
+
+    // The appindicator item, its icon a file the test made.
+    let icon = pb.dir().join("quadrants.png");
+    make_icon(&icon);
+    let ai_out = pb.dir().join("ai.out");
+    let mut ai_cmd = sway.client(PY);
+    ai_cmd
+        .arg(fixture("ai_item.py"))
+        .arg(&ai_out)
+        .arg(&icon)
+        .env("DBUS_SESSION_BUS_ADDRESS", &pb.address)
+        .env("GDK_BACKEND", "wayland");
+    let mut ai = Client::spawn(ai_cmd, &pb.dir().join("ai.stderr"));
+    let first = poll_every(Duration::from_millis(100), PATIENCE, || {
+        let img = sway.try_screenshot("HEADLESS-1").ok()?;
+        let runs = icon_runs(&img);
+        (runs.len() == 1 && runs[0].1 >= 10).then(|| (img, runs[0]))
+    });
+    let (img, (x, w)) = first.unwrap_or_else(|| {
+        let mut once = sway.client(common::rstat_bin());
+        once.args(["--once", "--modules", "--collector", "procfs"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &pb.address);
+        let out = run(&mut once, Duration::from_secs(20))
+            .map(|o| o.stdout)
+            .unwrap_or_default();
+        let shot = sway.screenshot("HEADLESS-1");
+        if let Some(mut p) = tiny_skia::Pixmap::new(shot.width as u32, 40) {
+            for (i, px) in p.data_mut().chunks_exact_mut(4).enumerate() {
+                let (x, y) = (i % shot.width, i / shot.width);
+                let c = shot.px(x, y);
+                px.copy_from_slice(&[c[0], c[1], c[2], 255]);
+            }
+            // Kept with RSTAT_E2E_KEEP=1 for a look.
+            let _ = p.save_png(pb.dir().join("shot.png"));
+        }
+        panic!(
+            "the appindicator icon was not drawn (--once: {})\n{}\n{}",
+            String::from_utf8_lossy(&out),
+            bar.stderr(),
+            std::fs::read_to_string(pb.dir().join("ai.stderr")).unwrap_or_default()
+        )
+    });
+    // The icon is square and vertically centred in the bar.
+    let y = (BAR - w) / 2;
+    let diff = compare_with_file(&img, x, y, w, &icon);
+    assert!(
+        diff < 12.0,
+        "the icon drawn at {w} px differs from the file rendered at {w} px by {diff:.1} per channel"
+    );
+
+    // The Qt item joins, to the right; a left click on it is Activate.
+    let qt_out = pb.dir().join("qt.out");
+    let mut qt_cmd = sway.client(PY);
+    qt_cmd
+        .arg(fixture("qt_item.py"))
+        .arg(&qt_out)
+        .env("DBUS_SESSION_BUS_ADDRESS", &pb.address)
+        .env("QT_QPA_PLATFORM", "wayland");
+    let mut qt = Client::spawn(qt_cmd, &pb.dir().join("qt.stderr"));
+    let two = poll_every(Duration::from_millis(100), PATIENCE, || {
+        let img = sway.try_screenshot("HEADLESS-1").ok()?;
+        let runs = icon_runs(&img);
+        (runs.len() == 2).then_some(runs)
+    })
+    .unwrap_or_else(|| panic!("the Qt icon was not drawn\n{}", bar.stderr()));
+    let (qx, qw) = two[1];
+    let mut pointer = support::pointer::VirtualPointer::new(&sway).expect("virtual pointer");
+    pointer
+        .move_to((qx + qw / 2) as u32, (BAR / 2) as u32)
+        .expect("move onto the Qt icon");
+    let activated = PathBuf::from(format!("{}.activated", qt_out.display()));
+    // The first click may land before the pointer's enter reached the bar.
+    let mut clicked = None;
+    for _ in 0..3 {
+        pointer.click(support::pointer::BTN_LEFT).expect("click");
+        clicked = poll_every(Duration::from_millis(50), Duration::from_secs(5), || {
+            std::fs::read_to_string(&activated)
+                .ok()
+                .filter(|s| s == "3")
+        });
+        if clicked.is_some() {
+            break;
+        }
+    }
+    assert!(
+        clicked.is_some(),
+        "the click reached Qt's activated callback\n{}",
+        bar.stderr()
+    );
+    // The cursor off the bar: it would count as an icon in the screenshots.
+    pointer.move_to(900, 700).expect("move away");
+
+    // `--once --modules` in a second rstat: the bar keeps the watcher
+    // name, the second is a host of it and lists both items.
+    let mut once = sway.client(common::rstat_bin());
+    once.args(["--once", "--modules", "--collector", "procfs"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &pb.address);
+    let out = run(&mut once, Duration::from_secs(20)).unwrap_or_else(|e| panic!("{e}"));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    let items = v["tray"]["items"].as_array().cloned().unwrap_or_default();
+    let ids: Vec<&str> = items.iter().filter_map(|i| i["id"].as_str()).collect();
+    assert!(
+        ids.contains(&"rstat-ai-item") && ids.contains(&"rstat-qt-item"),
+        "--once --modules lists the items: {}",
+        v["tray"]
+    );
+    let ai_row = items.iter().find(|i| i["id"] == "rstat-ai-item").cloned();
+    assert_eq!(
+        ai_row.as_ref().map(|r| r["title"].clone()),
+        Some("AI Item".into())
+    );
+    assert_eq!(ai_row.map(|r| r["status"].clone()), Some("Active".into()));
+    assert_eq!(
+        owner(&pb.address, "org.kde.StatusNotifierWatcher"),
+        watcher,
+        "the second rstat did not take the watcher name"
+    );
+
+    // Status: attention shows another icon; passive hides it.
+    let before = sway.screenshot("HEADLESS-1").crop(x, 0, w, BAR);
+    ai.say("attention");
+    let changed = poll_every(Duration::from_millis(100), PATIENCE, || {
+        let img = sway.try_screenshot("HEADLESS-1").ok()?;
+        let runs = icon_runs(&img);
+        let (ax, aw) = *runs.first()?;
+        (aw == w && img.crop(ax, 0, aw, BAR).rgb != before.rgb).then_some(())
+    });
+    assert!(changed.is_some(), "NeedsAttention shows the attention icon");
+    ai.say("passive");
+    let hidden = poll_every(Duration::from_millis(100), PATIENCE, || {
+        let img = sway.try_screenshot("HEADLESS-1").ok()?;
+        (icon_runs(&img).len() == 1).then_some(())
+    });
+    assert!(hidden.is_some(), "a Passive item is hidden");
+
+    // Exits: the icons go.
+    qt.say("quit");
+    ai.say("quit");
+    let empty = poll_every(Duration::from_millis(100), PATIENCE, || {
+        let img = sway.try_screenshot("HEADLESS-1").ok()?;
+        icon_runs(&img).is_empty().then_some(())
+    });
+    assert!(empty.is_some(), "the clients' exits removed their icons");
+    bar.assert_running();
+}
