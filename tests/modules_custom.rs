@@ -217,7 +217,8 @@ fn a_custom_module_needs_exec() {
     let e = rstat::modules::registry::parse("[module.clock]\nexec = \"date\"\n", "t.toml", None)
         .unwrap_err();
     assert!(
-        e.to_string().contains("only custom modules take `exec`"),
+        e.to_string()
+            .contains("only custom, i3bar modules take `exec`"),
         "{e}"
     );
 }
