@@ -4,9 +4,7 @@
 //! xkeyboard-config's `evdev.lst`). A click switches to the next layout
 //! unless `on_click` says otherwise.
 
-use std::time::Instant;
-
-use super::{Align, Button, Command, Context, Init, Level, Module, Palette, Placement, Segment};
+use super::{Align, Button, Command, Init, Level, Module, Palette, Placement, Segment};
 use crate::compositor::State;
 use crate::config::{self, format::Value, KindDef};
 use crate::services::{self, View};
@@ -120,14 +118,6 @@ impl Language {
 impl Module for Language {
     fn spec(&self) -> &config::Module {
         &self.spec
-    }
-
-    fn next_due(&self) -> Option<Instant> {
-        None
-    }
-
-    fn update(&mut self, _cx: &Context<'_>) -> bool {
-        false
     }
 
     fn write(&self, out: &mut Vec<Segment>) {

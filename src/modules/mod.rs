@@ -190,8 +190,10 @@ pub trait Module {
     fn spec(&self) -> &config::Module;
 
     /// When it next wants [`Module::update`]; `None`: never by the clock
-    /// (event-driven modules).
-    fn next_due(&self) -> Option<Instant>;
+    /// (event-driven modules, the default).
+    fn next_due(&self) -> Option<Instant> {
+        None
+    }
 
     /// Whether its update reads [`Context::sample`]: the bar samples first
     /// when such a module is due.
@@ -208,7 +210,10 @@ pub trait Module {
 
     /// Brings the module up to date at `cx` and schedules its next update;
     /// true when its segments changed. Must not allocate in steady state.
-    fn update(&mut self, cx: &Context<'_>) -> bool;
+    /// Event-driven modules, never due, keep the default.
+    fn update(&mut self, _cx: &Context<'_>) -> bool {
+        false
+    }
 
     /// Appends its current segments to `out`.
     fn write(&self, out: &mut Vec<Segment>);

@@ -2,9 +2,7 @@
 //! submap, hidden in the default one. Event-driven (the compositor's `mode`
 //! / `submap` events).
 
-use std::time::Instant;
-
-use super::{Align, Context, Init, Level, Module, Palette, Placement, Segment};
+use super::{Align, Init, Level, Module, Palette, Placement, Segment};
 use crate::compositor::State;
 use crate::config::{self, format::Value, KindDef};
 use crate::services::{self, View};
@@ -66,14 +64,6 @@ impl Mode {
 impl Module for Mode {
     fn spec(&self) -> &config::Module {
         &self.spec
-    }
-
-    fn next_due(&self) -> Option<Instant> {
-        None
-    }
-
-    fn update(&mut self, _cx: &Context<'_>) -> bool {
-        false
     }
 
     fn write(&self, out: &mut Vec<Segment>) {

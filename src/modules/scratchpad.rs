@@ -2,9 +2,7 @@
 //! `__i3_scratch` workspace of its tree), hidden at zero; the tooltip lists
 //! their titles. Event-driven (window events re-read the tree).
 
-use std::time::Instant;
-
-use super::{Align, Context, Init, Level, Module, Palette, Placement, Segment};
+use super::{Align, Init, Level, Module, Palette, Placement, Segment};
 use crate::compositor::State;
 use crate::config::{self, format::Value, KindDef};
 use crate::services::{self, View};
@@ -82,14 +80,6 @@ impl Scratchpad {
 impl Module for Scratchpad {
     fn spec(&self) -> &config::Module {
         &self.spec
-    }
-
-    fn next_due(&self) -> Option<Instant> {
-        None
-    }
-
-    fn update(&mut self, _cx: &Context<'_>) -> bool {
-        false
     }
 
     fn write(&self, out: &mut Vec<Segment>) {

@@ -2,9 +2,7 @@
 //! characters. Event-driven, like the workspaces; hidden when no window has
 //! focus or there is no compositor connection.
 
-use std::time::Instant;
-
-use super::{Align, Context, Init, Level, Module, Palette, Placement, Segment, Text};
+use super::{Align, Init, Level, Module, Palette, Placement, Segment, Text};
 use crate::compositor::State;
 use crate::config::{self, format::Value, KeyType, KindDef};
 use crate::services::{self, View};
@@ -113,14 +111,6 @@ pub fn truncate_chars(s: &str, max: usize, out: &mut String) {
 impl Module for Window {
     fn spec(&self) -> &config::Module {
         &self.spec
-    }
-
-    fn next_due(&self) -> Option<Instant> {
-        None
-    }
-
-    fn update(&mut self, _cx: &Context<'_>) -> bool {
-        false
     }
 
     fn write(&self, out: &mut Vec<Segment>) {
