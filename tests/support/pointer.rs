@@ -114,6 +114,10 @@ impl VirtualPointer {
         if w <= 0 || h <= 0 {
             return Err("no output to point at".into());
         }
+        // The seat has a pointer only from now on: clients (the bar) bind
+        // their wl_pointer when they hear of it. A motion sent before they
+        // have would reach no one and the next click or scroll would miss.
+        std::thread::sleep(std::time::Duration::from_millis(300));
         Ok(VirtualPointer {
             queue,
             pointer,
