@@ -244,3 +244,58 @@ fn thousands_of_focus_changes_do_not_grow_memory() {
         "the heap grew {grown} bytes over {n} events"
     );
 }
+
+/// The window's class and fullscreen state, and persistent workspaces, from
+/// Hyprland's events (`activewindow>>CLASS,TITLE`, `fullscreen>>1`/`0`).
+#[test]
+fn window_class_fullscreen_and_persistent_workspaces_on_hyprland() {
+    let hypr = FakeHyprland::start("classfull", model());
+    let (mut m, cfg) = modules(
+        "[bar]\nleft = [\"workspaces\", \"window\"]\n[module.window]\nformat = \"{title} [{class}]\"\n[module.workspaces]\npersistent = [\"7\", \"music@HDMI-A-1\"]\n",
+    );
+    let palette = Palette::from_colors(&cfg.bar.colors);
+    let (mut c, mut ev) = connect(&hypr);
+    assert!(m.on_service(rstat::services::View::Compositor(Some(c.state()))));
+    let segs = written(&mut m);
+    assert_eq!(on_bar(&segs, "DP-1"), ["1", "2", "7", "kitty [kitty]"]);
+    assert_eq!(
+        on_bar(&segs, "HDMI-A-1"),
+        ["3:web", "7", "music", "kitty [kitty]"]
+    );
+    let snap = once::snapshot(&m, &palette, Some(c.state()));
+    assert_eq!(snap["workspaces"]["segments"][2]["states"], json!(["persistent"]));
+
+    // Hyprland's j/activewindow answers for the window now focused.
+    hypr.model.lock().unwrap().active = json!({"address": "0x2", "class": "firefox", "title": "web", "fullscreen": 2, "workspace": {"id": 1, "name": "1"}});
+    ev.write_all(b"activewindow>>firefox,web\nfullscreen>>1\n")
+        .unwrap();
+    while !written(&mut m)
+        .iter()
+        .any(|s| s.text.as_str() == "web [firefox]" && s.states != 0)
+    {
+        pump(&mut c, &mut m);
+    }
+    let snap = once::snapshot(&m, &palette, Some(c.state()));
+    assert_eq!(snap["window"]["segments"][0]["states"], json!(["fullscreen"]));
+    assert_eq!(snap["window"]["text"], "web [firefox]");
+    ev.write_all(b"fullscreen>>0\n").unwrap();
+    assert!(pump(&mut c, &mut m));
+    let snap = once::snapshot(&m, &palette, Some(c.state()));
+    assert_eq!(snap["window"]["segments"][0]["states"], json!([]));
+
+    // Workspace 7 comes into being: a real one now, no longer persistent.
+    {
+        let mut model = hypr.model.lock().unwrap();
+        model.workspaces.as_array_mut().unwrap().push(
+            json!({"id": 7, "name": "7", "monitor": "DP-1", "windows": 0}),
+        );
+        model.monitors[0]["activeWorkspace"] = json!({"id": 7, "name": "7"});
+    }
+    ev.write_all(b"createworkspace>>7\nworkspace>>7\n").unwrap();
+    while on_bar(&written(&mut m), "HDMI-A-1").contains(&"7".to_string()) {
+        pump(&mut c, &mut m);
+    }
+    let segs = written(&mut m);
+    assert_eq!(on_bar(&segs, "DP-1"), ["1", "2", "7", "web [firefox]"]);
+    assert_eq!(once::class(&segs[2], &palette), "accent");
+}

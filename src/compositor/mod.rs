@@ -93,21 +93,26 @@ impl State {
         self.workspaces.iter().filter(move |w| w.output == output)
     }
 
-    /// Sway's order: per output, numbered workspaces by number, then the
-    /// named ones by name (Hyprland's name-based ids count down, so they
-    /// too go by name), then open special workspaces.
+    /// Sway's order ([`order`]).
     fn sort(&mut self) {
-        fn key(w: &Workspace) -> (&str, bool, bool, i64, &str) {
-            (
-                w.output.as_str(),
-                w.special,
-                w.id < 0,
-                w.id.max(0),
-                w.name.as_str(),
-            )
-        }
-        self.workspaces.sort_by(|a, b| key(a).cmp(&key(b)));
+        self.workspaces.sort_by(order);
     }
+}
+
+/// Sway's order of workspaces: per output, numbered workspaces by number,
+/// then the named ones by name (Hyprland's name-based ids count down, so
+/// they too go by name), then open special workspaces.
+pub fn order(a: &Workspace, b: &Workspace) -> std::cmp::Ordering {
+    fn key(w: &Workspace) -> (&str, bool, bool, i64, &str) {
+        (
+            w.output.as_str(),
+            w.special,
+            w.id < 0,
+            w.id.max(0),
+            w.name.as_str(),
+        )
+    }
+    key(a).cmp(&key(b))
 }
 
 /// A compositor IPC failure, with what was being done.

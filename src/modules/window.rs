@@ -1,5 +1,6 @@
 //! The window module: the focused window's title, cut to `max_chars`
-//! characters. Event-driven, like the workspaces; hidden when no window has
+//! characters, and its class (app id); in state `fullscreen` while that
+//! window is. Event-driven, like the workspaces; hidden when no window has
 //! focus or there is no compositor connection.
 
 use super::{Align, Init, Level, Module, Palette, Placement, Segment, Text};
@@ -11,11 +12,18 @@ use crate::services::{self, View};
 pub const KIND: KindDef = KindDef {
     name: "window",
     about: "the focused window's title",
-    placeholders: &[(
-        "title",
-        "the focused window's title, cut to `max_chars` characters",
-    )],
+    placeholders: &[
+        (
+            "title",
+            "the focused window's title, cut to `max_chars` characters",
+        ),
+        (
+            "class",
+            "its class (Hyprland, X11 windows on Sway) or app id (Wayland windows on Sway)",
+        ),
+    ],
     format: "{title}",
+    states: &[("fullscreen", "the focused window is fullscreen")],
     keys: &[config::Key::new(
         "max_chars",
         KeyType::Uint {
@@ -27,6 +35,9 @@ pub const KIND: KindDef = KindDef {
     )],
     ..KindDef::BASE
 };
+
+/// The state bit of `fullscreen`, in [`KIND`]'s order.
+const FULLSCREEN: u32 = 1;
 
 /// Builds the window module (its registry line).
 pub fn build(spec: &config::Module, init: &Init<'_>) -> Box<dyn Module> {
@@ -49,7 +60,10 @@ impl Window {
     /// The compositor's state changed (`None`: not connected); true when
     /// the title shown changed.
     pub fn on_compositor(&mut self, state: Option<&State>) -> bool {
-        self.show(state.map_or("", |s| s.title.as_str()))
+        match state {
+            Some(s) => self.show_window(&s.title, &s.class, s.fullscreen),
+            None => self.show(""),
+        }
     }
 
     /// The instance of `spec`; hidden until the compositor's state arrives.
@@ -67,21 +81,31 @@ impl Window {
 
     /// Shows `title` (empty: hidden); true when the segment changed.
     pub fn show(&mut self, title: &str) -> bool {
+        self.show_window(title, "", false)
+    }
+
+    /// Shows the window `title` of `class`, `fullscreen` or not (an empty
+    /// title: hidden); true when the segment changed.
+    pub fn show_window(&mut self, title: &str, class: &str, fullscreen: bool) -> bool {
+        let states = if fullscreen { FULLSCREEN } else { 0 };
         let seg = if title.trim().is_empty() {
             None
         } else {
             self.title.clear();
             truncate_chars(title, self.max_chars, &mut self.title);
             self.text.clear();
-            self.spec
-                .render(&mut self.text, 0, &[Value::Text(&self.title)]);
+            self.spec.render(
+                &mut self.text,
+                states,
+                &[Value::Text(&self.title), Value::Text(class)],
+            );
             Some(Segment {
                 text: Text::new(&self.text),
                 style: self.palette.style(Level::Normal),
                 align: self.align,
                 popup: None,
                 output: None,
-                states: 0,
+                states,
             })
         };
         let changed = seg != self.segment;

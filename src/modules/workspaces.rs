@@ -1,14 +1,17 @@
 //! The workspaces module: one button per workspace, each output's on that
-//! output's bar, styled focused / visible / urgent; a click switches, a
-//! scroll cycles. Event-driven: it changes only when the compositor says so
-//! ([`Module::on_service`]), never by the clock.
+//! output's bar (every output's on every bar with `all_outputs`), styled
+//! focused / visible / urgent, plus the `persistent` ones that do not exist
+//! at the moment; a click switches, a scroll cycles. Event-driven: it
+//! changes only when the compositor says so ([`Module::on_service`]), never
+//! by the clock.
 
 use std::time::Instant;
 
 use super::{Align, Button, Command, Context, Init, Module, OutputTag, Palette, Placement};
 use super::{Rgba, Segment, Style, Text};
-use crate::compositor::{State, Workspace};
-use crate::config::{self, format::Value, KindDef};
+use crate::compositor::{self, State, Workspace};
+use crate::config::kind::Opt;
+use crate::config::{self, format::Value, Key, KeyType, KindDef};
 use crate::services::{self, View};
 
 /// `workspaces`: one button per workspace (each renders the format once).
@@ -33,15 +36,76 @@ pub const KIND: KindDef = KindDef {
         ("focused", "the focused workspace"),
         ("urgent", "a window on it wants attention"),
         ("special", "a Hyprland special workspace, listed while open"),
+        (
+            "persistent",
+            "a `persistent` workspace that does not exist at the moment",
+        ),
+    ],
+    keys: &[
+        Key::new(
+            "persistent",
+            KeyType::Strings(&[]),
+            "workspaces shown even while they do not exist: `NAME` on every output's bar, `NAME@OUTPUT` on that output's only",
+        )
+        .checked(persistent_names),
+        Key::new(
+            "all_outputs",
+            KeyType::Bool(false),
+            "every output's workspaces on every bar, not only the bar's own output's",
+        ),
     ],
     ..KindDef::BASE
 };
+
+/// At most this many `persistent` entries.
+const MAX_PERSISTENT: usize = 32;
+
+fn persistent_names(v: &Opt) -> Result<(), String> {
+    let Opt::Strings(list) = v else {
+        return Ok(());
+    };
+    if list.len() > MAX_PERSISTENT {
+        return Err(format!(
+            "{} entries: at most {MAX_PERSISTENT}",
+            list.len()
+        ));
+    }
+    for e in list {
+        let (name, output) = split_persistent(e);
+        if name.trim().is_empty() {
+            return Err(format!("`{e}`: the workspace's name is empty"));
+        }
+        if output.is_some_and(|o| o.trim().is_empty()) {
+            return Err(format!(
+                "`{e}`: the output after `@` is empty (write `{name}` for every output)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `NAME@OUTPUT` into its name and output (split at the last `@`, so a
+/// name may hold one); `NAME` alone is for every output.
+fn split_persistent(e: &str) -> (&str, Option<&str>) {
+    match e.rsplit_once('@') {
+        Some((name, output)) => (name, Some(output)),
+        None => (e, None),
+    }
+}
+
+/// The number Sway gives a workspace called `name`: its leading digits
+/// (`"3:web"` is 3), else -1.
+fn number_of(name: &str) -> i64 {
+    let digits = name.bytes().take_while(u8::is_ascii_digit).count();
+    name[..digits].parse().unwrap_or(-1)
+}
 
 /// State bits of a button, in [`KIND`]'s order.
 const VISIBLE: u32 = 1;
 const FOCUSED: u32 = 2;
 const URGENT: u32 = 4;
 const SPECIAL: u32 = 8;
+const PERSISTENT: u32 = 16;
 
 /// Builds the workspaces module (its registry line).
 pub fn build(spec: &config::Module, init: &Init<'_>) -> Box<dyn Module> {
@@ -82,6 +146,12 @@ pub struct Workspaces {
     /// reused in place.
     names: Vec<String>,
     text: String,
+    /// The compositor's workspaces with the missing `persistent` ones added
+    /// (`true`), in Sway's order; reused between events.
+    merged: Vec<(Workspace, bool)>,
+    /// `persistent`, split: (name, its output or every output).
+    persistent: Vec<(String, Option<String>)>,
+    all_outputs: bool,
 }
 
 impl Workspaces {
@@ -95,7 +165,69 @@ impl Workspaces {
             next: Vec::with_capacity(MAX_BUTTONS),
             names: Vec::with_capacity(MAX_BUTTONS),
             text: String::with_capacity(64),
+            merged: Vec::with_capacity(MAX_BUTTONS),
+            persistent: spec
+                .strings("persistent")
+                .iter()
+                .map(|e| {
+                    let (name, output) = split_persistent(e);
+                    (name.to_string(), output.map(str::to_string))
+                })
+                .collect(),
+            all_outputs: spec.flag("all_outputs"),
         }
+    }
+
+    /// Fills `merged`: the compositor's workspaces and each `persistent`
+    /// one that exists nowhere, on its output, or on every output the
+    /// compositor has workspaces on (once, for every bar, with
+    /// `all_outputs`).
+    fn merge(&mut self, list: &[Workspace]) {
+        self.merged.clear();
+        self.merged
+            .extend(list.iter().take(MAX_BUTTONS).map(|w| (w.clone(), false)));
+        if list.is_empty() {
+            // Not connected (or nothing to place them on): no buttons.
+            return;
+        }
+        let empty = |name: &str, output: &str| Workspace {
+            id: number_of(name),
+            name: name.to_string(),
+            output: output.to_string(),
+            focused: false,
+            visible: false,
+            urgent: false,
+            special: false,
+        };
+        for (name, output) in &self.persistent {
+            if list.iter().any(|w| w.name == *name) {
+                continue;
+            }
+            match output {
+                Some(o) => self.merged.push((empty(name, o), true)),
+                None if self.all_outputs => self.merged.push((empty(name, ""), true)),
+                None => {
+                    for (i, w) in list.iter().enumerate() {
+                        if list[..i].iter().all(|v| v.output != w.output) {
+                            self.merged.push((empty(name, &w.output), true));
+                        }
+                    }
+                }
+            }
+        }
+        if self.all_outputs {
+            // One row for every bar: by number, then name, whatever the output.
+            self.merged.sort_by(|(a, _), (b, _)| {
+                let key = |w: &Workspace| (w.special, w.id < 0, w.id.max(0));
+                key(a)
+                    .cmp(&key(b))
+                    .then_with(|| a.name.cmp(&b.name))
+                    .then_with(|| a.output.cmp(&b.output))
+            });
+        } else {
+            self.merged.sort_by(|(a, _), (b, _)| compositor::order(a, b));
+        }
+        self.merged.truncate(MAX_BUTTONS);
     }
 
     /// The style of a workspace's button.
@@ -128,8 +260,15 @@ impl Workspaces {
         self.next.clear();
 
         let list = state.map_or(&[][..], |s| s.workspaces.as_slice());
-        for (i, w) in list.iter().take(MAX_BUTTONS).enumerate() {
-            let st = states(w);
+        self.merge(list);
+        // Taken for the loop (which borrows self) and put back after it,
+        // capacity and all.
+        let merged = std::mem::take(&mut self.merged);
+        for (i, (w, persistent)) in merged.iter().enumerate() {
+            let mut st = states(w);
+            if *persistent {
+                st |= PERSISTENT;
+            }
             // `icons` by the workspace's name, else by its state.
             let icons = &self.spec.icons;
             let icon = icons
@@ -149,12 +288,14 @@ impl Workspaces {
                     Value::Text(icon),
                 ],
             );
+            let output = (!self.all_outputs && !w.output.is_empty())
+                .then(|| OutputTag::of(&w.output));
             self.next.push(Segment {
                 text: Text::new(&self.text),
                 style: self.style(w),
                 align: self.align,
                 popup: None,
-                output: Some(OutputTag::of(&w.output)),
+                output,
                 states: st,
             });
             match self.names.get_mut(i) {
@@ -165,6 +306,7 @@ impl Workspaces {
                 None => self.names.push(w.name.clone()),
             }
         }
+        self.merged = merged;
         self.names.truncate(self.next.len());
         let changed = self.next != self.segments;
         std::mem::swap(&mut self.next, &mut self.segments);
