@@ -247,8 +247,7 @@ layer = \"overlay\"\nleft = [\"window\"]\ncenter = []\nright = []\n[module.windo
         })
     };
     sway.swaymsg(&["fullscreen", "enable"]);
-    let n = red(true)
-        .unwrap_or_else(|| panic!("no red box while fullscreen\n{}", bar.stderr()));
+    let n = red(true).unwrap_or_else(|| panic!("no red box while fullscreen\n{}", bar.stderr()));
     eprintln!("fullscreen: {n} red pixels on the bar's middle row");
     sway.swaymsg(&["fullscreen", "disable"]);
     red(false).unwrap_or_else(|| panic!("the red box stayed after fullscreen disable"));

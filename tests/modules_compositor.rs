@@ -263,7 +263,10 @@ fn window_class_fullscreen_and_persistent_workspaces_on_hyprland() {
         ["3:web", "7", "music", "kitty [kitty]"]
     );
     let snap = once::snapshot(&m, &palette, Some(c.state()));
-    assert_eq!(snap["workspaces"]["segments"][2]["states"], json!(["persistent"]));
+    assert_eq!(
+        snap["workspaces"]["segments"][2]["states"],
+        json!(["persistent"])
+    );
 
     // Hyprland's j/activewindow answers for the window now focused.
     hypr.model.lock().unwrap().active = json!({"address": "0x2", "class": "firefox", "title": "web", "fullscreen": 2, "workspace": {"id": 1, "name": "1"}});
@@ -276,7 +279,10 @@ fn window_class_fullscreen_and_persistent_workspaces_on_hyprland() {
         pump(&mut c, &mut m);
     }
     let snap = once::snapshot(&m, &palette, Some(c.state()));
-    assert_eq!(snap["window"]["segments"][0]["states"], json!(["fullscreen"]));
+    assert_eq!(
+        snap["window"]["segments"][0]["states"],
+        json!(["fullscreen"])
+    );
     assert_eq!(snap["window"]["text"], "web [firefox]");
     ev.write_all(b"fullscreen>>0\n").unwrap();
     assert!(pump(&mut c, &mut m));
@@ -286,9 +292,11 @@ fn window_class_fullscreen_and_persistent_workspaces_on_hyprland() {
     // Workspace 7 comes into being: a real one now, no longer persistent.
     {
         let mut model = hypr.model.lock().unwrap();
-        model.workspaces.as_array_mut().unwrap().push(
-            json!({"id": 7, "name": "7", "monitor": "DP-1", "windows": 0}),
-        );
+        model
+            .workspaces
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"id": 7, "name": "7", "monitor": "DP-1", "windows": 0}));
         model.monitors[0]["activeWorkspace"] = json!({"id": 7, "name": "7"});
     }
     ev.write_all(b"createworkspace>>7\nworkspace>>7\n").unwrap();

@@ -65,10 +65,7 @@ fn persistent_names(v: &Opt) -> Result<(), String> {
         return Ok(());
     };
     if list.len() > MAX_PERSISTENT {
-        return Err(format!(
-            "{} entries: at most {MAX_PERSISTENT}",
-            list.len()
-        ));
+        return Err(format!("{} entries: at most {MAX_PERSISTENT}", list.len()));
     }
     for e in list {
         let (name, output) = split_persistent(e);
@@ -225,7 +222,8 @@ impl Workspaces {
                     .then_with(|| a.output.cmp(&b.output))
             });
         } else {
-            self.merged.sort_by(|(a, _), (b, _)| compositor::order(a, b));
+            self.merged
+                .sort_by(|(a, _), (b, _)| compositor::order(a, b));
         }
         self.merged.truncate(MAX_BUTTONS);
     }
@@ -288,8 +286,8 @@ impl Workspaces {
                     Value::Text(icon),
                 ],
             );
-            let output = (!self.all_outputs && !w.output.is_empty())
-                .then(|| OutputTag::of(&w.output));
+            let output =
+                (!self.all_outputs && !w.output.is_empty()).then(|| OutputTag::of(&w.output));
             self.next.push(Segment {
                 text: Text::new(&self.text),
                 style: self.style(w),
@@ -363,5 +361,26 @@ impl Module for Workspaces {
             Button::ScrollUp => Some(Command::CycleWorkspace(-1)),
             Button::Middle | Button::Right => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn persistent_entries() {
+        assert_eq!(split_persistent("5"), ("5", None));
+        assert_eq!(split_persistent("mail@DP-1"), ("mail", Some("DP-1")));
+        assert_eq!(split_persistent("a@b@DP-1"), ("a@b", Some("DP-1")));
+        assert_eq!(number_of("3:web"), 3);
+        assert_eq!(number_of("mail"), -1);
+        assert_eq!(number_of("99999999999999999999"), -1);
+        let ok =
+            |v: &[&str]| persistent_names(&Opt::Strings(v.iter().map(|s| s.to_string()).collect()));
+        assert!(ok(&["1", "mail@DP-1"]).is_ok());
+        assert!(ok(&["@DP-1"]).unwrap_err().contains("name is empty"));
+        assert!(ok(&["1@"]).unwrap_err().contains("after `@`"));
+        assert!(ok(&["x"; 33]).is_err());
     }
 }
