@@ -30,6 +30,7 @@ use smithay_client_toolkit::reexports::calloop::{
 };
 use smithay_client_toolkit::reexports::calloop_wayland_source::WaylandSource;
 
+use crate::collect::suspend::{Clocks, SleepWatch};
 use crate::collect::{Sample, Sampler};
 use crate::config::{self, Config};
 use crate::modules::{Button, Context, Modules, Sources, HEALTH_POPUP};
@@ -654,6 +655,8 @@ struct Ticker {
     /// The open health popup has been given a walk with rates since it
     /// opened.
     shown_rated: bool,
+    /// Notices a suspend between two samples (rates then start afresh).
+    sleep: SleepWatch,
 }
 
 /// A walk this soon after the previous one would give rates over too short
@@ -676,6 +679,16 @@ impl Ticker {
             warned: false,
             looking: false,
             shown_rated: false,
+            sleep: SleepWatch::default(),
+        }
+    }
+
+    /// Before any sample or walk: if the machine slept since the last one,
+    /// every rate starts from a new baseline instead of spanning the sleep.
+    fn check_sleep(&mut self) {
+        if self.sleep.slept(Clocks::now()).is_some() {
+            self.sampler.forget_rates();
+            self.modules.forget_rates();
         }
     }
 
@@ -697,6 +710,7 @@ impl Ticker {
 
     /// One process walk now, and the popup's tables from it.
     fn walk_now(&mut self, bars: &mut Bars) {
+        self.check_sleep();
         let r = self.sampler.walk(&mut self.sample);
         self.sampled(r);
         crate::modules::top::write(&self.sample, &mut self.popup);
@@ -750,6 +764,7 @@ impl Ticker {
 
     /// Does what is due at `now`, shows the result, and returns the next deadline.
     fn tick(&mut self, now: Instant, bars: &mut Bars) -> Instant {
+        self.check_sleep();
         if self.modules.due_needs_sample(now) {
             // One sample serves every sample module due now; the process
             // walk only when somebody looks at what it finds.

@@ -16,6 +16,7 @@ pub mod parse;
 pub mod privilege;
 pub mod procfs;
 pub mod sample;
+pub mod suspend;
 pub mod sysfs;
 pub mod system;
 
@@ -197,6 +198,9 @@ pub struct Sampler {
     last_walk: Option<Instant>,
     walk_rated: bool,
     walks: u64,
+    /// The machine slept: the next walk is a baseline that keeps showing
+    /// the rates from before (not an empty list for a tick).
+    hold_walk_rates: bool,
 }
 
 impl Sampler {
@@ -210,6 +214,7 @@ impl Sampler {
             last_walk: None,
             walk_rated: false,
             walks: 0,
+            hold_walk_rates: false,
         })
     }
 
@@ -261,7 +266,29 @@ impl Sampler {
         self.last_walk = Some(now);
         self.walk_rated = elapsed_ns > 0;
         self.walks += 1;
-        self.procs.collect(elapsed_ns, out.cores, out)
+        if !std::mem::take(&mut self.hold_walk_rates) {
+            return self.procs.collect(elapsed_ns, out.cores, out);
+        }
+        let (cpu, io) = (out.top_cpu, out.top_io);
+        let r = self.procs.collect(elapsed_ns, out.cores, out);
+        (out.top_cpu, out.top_io) = (cpu, io);
+        r
+    }
+
+    /// The machine slept since the last sample (see [`suspend`]): counters
+    /// may have moved, or started again, while the monotonic clock stood
+    /// still, so every rate starts from a new baseline. The next sample and
+    /// walk take those baselines and leave the rates they would have shown
+    /// (system CPU, GPU busy, the CPU and IO top lists) as they were; the
+    /// ones after show rates over time awake only.
+    pub fn forget_rates(&mut self) {
+        self.last = None;
+        self.system.forget_rates();
+        self.sensors.forget_rates();
+        if self.last_walk.take().is_some() {
+            self.walk_rated = false;
+            self.hold_walk_rates = true;
+        }
     }
 
     /// Nobody looks at per-process figures for now: the next walk takes

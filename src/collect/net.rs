@@ -55,6 +55,9 @@ pub struct Network {
     sock: Option<OwnedFd>,
     current: Option<Iface>,
     prev: Option<(u64, u64, Instant)>,
+    /// The last rates read; after a sleep the baseline reading shows them
+    /// again rather than zeros.
+    rates: (u64, u64),
     buf: Box<[u8; 16384]>,
 }
 
@@ -115,8 +118,16 @@ impl Network {
             sock: (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) }),
             current: None,
             prev: None,
+            rates: (0, 0),
             buf: Box::new([0; 16384]),
         }
+    }
+
+    /// The machine slept: the next reading is a baseline (the counters may
+    /// have moved, or started from zero, while the monotonic clock stood
+    /// still), and it shows the rates from before the sleep.
+    pub fn forget_rates(&mut self) {
+        self.prev = None;
     }
 
     /// Reads the default-route interface; `None` when there is no default
@@ -126,6 +137,7 @@ impl Network {
         let Some(name) = default_route(text) else {
             self.current = None;
             self.prev = None;
+            self.rates = (0, 0);
             return None;
         };
         if self
@@ -151,6 +163,7 @@ impl Network {
                 operstate: File::open(dir.join("operstate")).ok(),
             });
             self.prev = None;
+            self.rates = (0, 0);
         }
         let cur = self.current.as_ref()?;
         let buf = &mut self.buf[..];
@@ -164,7 +177,9 @@ impl Network {
             .as_ref()
             .and_then(|f| pread_start(f, buf).ok())
             .is_some_and(|s| matches!(s.trim_ascii(), b"up" | b"unknown"));
-        let (mut rx_rate, mut tx_rate) = (0, 0);
+        // A new interface's first reading shows zeros (`rates` was reset
+        // with it); the one after a sleep, the rates from before.
+        let (mut rx_rate, mut tx_rate) = self.rates;
         if let (Some(rx), Some(tx)) = (rx, tx) {
             if let Some((rx0, tx0, t0)) = self.prev {
                 let secs = now.duration_since(t0).as_secs_f64();
@@ -174,7 +189,10 @@ impl Network {
                 }
             }
             self.prev = Some((rx, tx, now));
+        } else {
+            (rx_rate, tx_rate) = (0, 0);
         }
+        self.rates = (rx_rate, tx_rate);
         let signal = match (cur.link, &self.wireless) {
             (Link::Wireless, Some(f)) => pread_start(f, buf)
                 .ok()

@@ -21,6 +21,9 @@ enum GpuBusy {
     IdleResidencyMs {
         file: File,
         prev: Option<(u64, Instant)>,
+        /// The last figure, shown again by the baseline reading after a
+        /// sleep ([`SensorSet::forget_rates`]).
+        last: Option<f32>,
     },
     /// amdgpu: the driver computes the percentage itself.
     Percent(File),
@@ -193,7 +196,11 @@ fn find_gpu(sys: &Path) -> (Option<Gpu>, Vec<ThrottleFile>) {
 }
 
 fn idle_ms(p: &Path) -> Option<GpuBusy> {
-    open(p).map(|file| GpuBusy::IdleResidencyMs { file, prev: None })
+    open(p).map(|file| GpuBusy::IdleResidencyMs {
+        file,
+        prev: None,
+        last: None,
+    })
 }
 
 /// The `PREFIX*` files of `dir` that name a throttle reason. The summary
@@ -232,6 +239,16 @@ impl SensorSet {
             platform_profile: open(&sys.join("firmware/acpi/platform_profile")),
             throttle,
             buf: [0; 512],
+        }
+    }
+
+    /// The next reading is a baseline for what needs two (GPU busy from
+    /// idle residency), which then shows the figure from before.
+    pub fn forget_rates(&mut self) {
+        if let Some(GpuBusy::IdleResidencyMs { prev, .. }) =
+            self.gpu.as_mut().and_then(|g| g.busy.as_mut())
+        {
+            *prev = None;
         }
     }
 
@@ -286,22 +303,24 @@ impl SensorSet {
 fn read_busy(b: &mut GpuBusy, now: Instant, buf: &mut [u8]) -> Option<f32> {
     match b {
         GpuBusy::Percent(f) => u64_prefix(pread_start(f, buf).ok()?).map(|p| p.min(100) as f32),
-        GpuBusy::IdleResidencyMs { file, prev } => {
+        GpuBusy::IdleResidencyMs { file, prev, last } => {
             let idle = match pread_start(file, buf).ok().and_then(u64_prefix) {
                 Some(v) => v,
                 None => {
-                    *prev = None;
+                    (*prev, *last) = (None, None);
                     return None;
                 }
             };
-            let last = prev.replace((idle, now));
-            let (idle0, t0) = last?;
+            let Some((idle0, t0)) = prev.replace((idle, now)) else {
+                return *last;
+            };
             let wall_ms = now.duration_since(t0).as_secs_f64() * 1000.0;
             if wall_ms <= 0.0 {
-                return None;
+                return *last;
             }
             let idle_ms = idle.saturating_sub(idle0) as f64;
-            Some((100.0 * (1.0 - idle_ms / wall_ms)).clamp(0.0, 100.0) as f32)
+            *last = Some((100.0 * (1.0 - idle_ms / wall_ms)).clamp(0.0, 100.0) as f32);
+            *last
         }
     }
 }

@@ -92,7 +92,13 @@ impl SystemReader {
         })
     }
 
-    /// Fills `cpu_percent`, `cores`, `mem` and `load`.
+    /// The next reading is a baseline: it leaves `cpu_percent` as it was.
+    pub fn forget_rates(&mut self) {
+        self.prev = None;
+    }
+
+    /// Fills `cpu_percent` (left as it was on a baseline reading), `cores`,
+    /// `mem` and `load`.
     pub fn read(&mut self, out: &mut Sample) -> Result<(), Error> {
         out.cores = self.cores;
 
@@ -100,10 +106,11 @@ impl SystemReader {
             .map_err(|e| Error::io(format!("reading {}", self.stat_path), e))?;
         let now = CpuTimes::parse(stat)
             .ok_or_else(|| Error::msg(format!("{}: no aggregate cpu line", self.stat_path)))?;
-        out.cpu_percent = match self.prev {
-            Some(prev) => now.percent_since(prev),
-            None => 0.0,
-        };
+        // Without a baseline (the first reading, or after a sleep) the
+        // figure shown stays what it was.
+        if let Some(prev) = self.prev {
+            out.cpu_percent = now.percent_since(prev);
+        }
         self.prev = Some(now);
 
         let mem = pread_start(&self.meminfo, &mut self.buf[..])

@@ -235,6 +235,11 @@ pub trait Module {
     /// changed: a module that shows the time reads it again at once.
     fn wall_clock_changed(&mut self, _now: Instant) {}
 
+    /// The machine slept since the last tick: a module that computes rates
+    /// itself takes a new baseline at its next update, showing the rates
+    /// from before the sleep meanwhile (see [`crate::collect::suspend`]).
+    fn forget_rates(&mut self) {}
+
     /// A descriptor the bar watches for it (a custom script's stdout).
     fn fd(&self) -> Option<RawFd> {
         None
@@ -419,6 +424,13 @@ impl Modules {
     pub fn wall_clock_changed(&mut self, now: Instant) {
         for m in &mut self.list {
             m.wall_clock_changed(now);
+        }
+    }
+
+    /// Tells every instance the machine slept since the last tick.
+    pub fn forget_rates(&mut self) {
+        for m in &mut self.list {
+            m.forget_rates();
         }
     }
 

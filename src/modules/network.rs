@@ -154,6 +154,10 @@ impl Module for Network {
         self.show(r.as_ref())
     }
 
+    fn forget_rates(&mut self) {
+        self.source.forget_rates();
+    }
+
     fn write(&self, out: &mut Vec<Segment>) {
         out.extend(self.segment);
     }
