@@ -26,6 +26,7 @@
 
 pub mod dbus;
 pub mod image;
+pub mod keyboard;
 pub mod pointer;
 pub mod proc;
 pub mod sound;
