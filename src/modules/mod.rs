@@ -16,6 +16,7 @@
 pub mod audio;
 pub mod backlight;
 pub mod battery;
+pub mod bluetooth;
 // The clock popup's content.
 pub mod calendar;
 pub mod clock;

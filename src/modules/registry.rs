@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::{audio, media, sample};
+use super::{audio, bluetooth, media, sample};
 use super::{backlight, battery, clock, custom, disk, idle_inhibitor, network, power_profile};
 use super::{i3bar, language, mode, scratchpad, tray, window, workspaces};
 use super::{Build, Init, Module};
@@ -50,6 +50,7 @@ pub const REGISTRY: &[Entry] = &[
     Entry::new(&power_profile::KIND, power_profile::build),
     Entry::new(&audio::KIND, audio::build),
     Entry::new(&media::KIND, media::build),
+    Entry::new(&bluetooth::KIND, bluetooth::build),
     Entry::new(&tray::KIND, tray::build),
 ];
 

@@ -71,7 +71,10 @@ pub fn session_clients() -> Vec<Box<dyn Client>> {
 
 /// The clients of the system bus, in one place (add yours here).
 pub fn system_clients() -> Vec<Box<dyn Client>> {
-    vec![Box::new(super::power::PowerProfiles::default())]
+    vec![
+        Box::new(super::power::PowerProfiles::default()),
+        Box::new(super::bluetooth::Bluetooth::default()),
+    ]
 }
 
 impl Service for BusService {
@@ -114,6 +117,10 @@ impl Service for BusService {
             Command::CyclePowerProfile => {
                 self.shared
                     .command(|p: &mut super::power::PowerProfiles, bus| p.cycle(bus));
+            }
+            Command::ToggleBluetooth(path) => {
+                self.shared
+                    .command(|b: &mut super::bluetooth::Bluetooth, bus| b.toggle(bus, path));
             }
             Command::Media { player, action } => {
                 self.shared

@@ -16,6 +16,7 @@
 //! plain state, a file here with a type implementing [`Service`], and one
 //! line in [`registry`] (the README's "Services" section walks through it).
 
+pub mod bluetooth;
 pub mod bus;
 pub mod channel;
 pub mod compositor;
@@ -169,6 +170,8 @@ pub enum Command {
     Tray(u32, tray::Action),
     /// power-profiles-daemon: switch to the profile after the active one.
     CyclePowerProfile,
+    /// BlueZ: switch the adapter at this object path on or off.
+    ToggleBluetooth(String),
     /// Set the default sink's or source's volume, in percent.
     SetVolume(pulse::Which, u32),
     /// Mute (true) or unmute the default sink or source.
@@ -188,7 +191,7 @@ impl Command {
             Command::FocusWorkspace(_) | Command::CycleWorkspace(_) | Command::NextLayout => {
                 Id::Compositor
             }
-            Command::CyclePowerProfile => Id::SystemBus,
+            Command::CyclePowerProfile | Command::ToggleBluetooth(_) => Id::SystemBus,
             Command::Tray(..) => Id::SessionBus,
             Command::SetVolume(..) | Command::SetMute(..) => Id::Sound,
             Command::Media { .. } => Id::SessionBus,
