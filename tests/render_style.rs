@@ -24,6 +24,7 @@ fn seg(text: &str, bg: Option<Rgba>, deco: Deco, align: Align) -> Segment {
             fg: Rgba::hex(0xffffffff),
             bg,
             deco,
+            group: None,
         },
         align,
     )

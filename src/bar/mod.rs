@@ -223,6 +223,13 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
     let mut hover = hover::Hover::new(hover::HoverOptions::default());
     let command = |segment: usize, gesture| {
         let mut c = ctl.borrow_mut();
+        // The first member of a drawer that opens by click: the click is
+        // the drawer's (redrawn after this turn, with the hover).
+        if gesture == crate::wayland::pointer::Gesture::Press(crate::wayland::pointer::Button::Left)
+            && c.ticker.modules.click_drawer(segment)
+        {
+            return None;
+        }
         let spec = c.ticker.modules.owner(segment)?;
         let configured = hover::Actions::from_spec(spec)
             .for_gesture(gesture)

@@ -25,7 +25,10 @@ pub fn surface_config(cfg: &Config, force_argb: bool) -> SurfaceConfig {
             Layer::Top => Stacking::Top,
             Layer::Overlay => Stacking::Overlay,
         },
-        margin: [b.margin.top, b.margin.right, b.margin.bottom, b.margin.left],
+        margin: match b.frame.margin {
+            Some([t, r, bo, l]) => [t, r, bo, l].map(u32::from),
+            None => [b.margin.top, b.margin.right, b.margin.bottom, b.margin.left],
+        },
         outputs: match &b.outputs {
             Outputs::All => None,
             Outputs::Named(names) => Some(names.clone()),
@@ -49,8 +52,23 @@ pub fn look(b: &config::Bar) -> Look {
         padding: inner,
         gap: b.spacing - 2 * inner,
         margin: b.padding - inner,
-        background: rgba(b.colors.background),
+        background: match b.frame.background {
+            Some(bg) => rgba(bg.from),
+            None => rgba(b.colors.background),
+        },
+        frame: frame(&b.frame),
     }
+}
+
+/// The bar's own box of `[bar.style.bar]` as the renderer takes it: what
+/// a module's style would give, less its margin (which the compositor
+/// leaves around the surface).
+fn frame(spec: &config::style::StyleSpec) -> crate::render::Deco {
+    let spec = config::style::StyleSpec {
+        margin: None,
+        ..*spec
+    };
+    crate::modules::style::apply(crate::render::Style::default(), &spec).deco
 }
 
 /// The glyph cache for `font`, warmed for its size at scale 1: the chosen
@@ -125,6 +143,35 @@ background = "#10203040"
             surface_config(&crate::modules::registry::default_config(), false).outputs,
             None
         );
+    }
+
+    #[test]
+    fn the_bars_own_box_floats_it_and_keeps_its_gap_exclusive() {
+        let cfg = crate::modules::registry::parse(
+            "[bar]\nheight = 30\nmargin = 2\n[bar.style.bar]\nmargin = [8, 12, 6]\nradius = 10\nbackground = \"#11223380\"\n",
+            "t.toml",
+            None,
+        )
+        .unwrap();
+        let s = surface_config(&cfg, false);
+        // The style's margin wins over `bar.margin`.
+        assert_eq!(s.margin, [8, 12, 6, 12]);
+        assert_eq!(s.look.frame.radius, [10; 4]);
+        assert_eq!(
+            s.look.frame.margin, [0; 4],
+            "the compositor leaves the margin"
+        );
+        assert_eq!(s.look.background.0, [0x11, 0x22, 0x33, 0x80]);
+        // Top bar: the compositor adds the top margin; the gap below is ours.
+        assert_eq!(crate::wayland::exclusive_zone(&s), 36);
+        let bottom = crate::wayland::SurfaceConfig {
+            edge: Edge::Bottom,
+            ..s
+        };
+        assert_eq!(crate::wayland::exclusive_zone(&bottom), 38);
+        let plain = surface_config(&crate::modules::registry::default_config(), false);
+        assert_eq!(plain.look.frame, crate::render::Deco::default());
+        assert_eq!(crate::wayland::exclusive_zone(&plain), 28);
     }
 
     #[test]

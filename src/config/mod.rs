@@ -8,6 +8,7 @@
 pub mod color;
 pub mod error;
 pub mod format;
+pub mod group;
 pub mod kind;
 pub mod module;
 pub mod state;
@@ -23,6 +24,7 @@ use toml::Spanned;
 pub use color::Color;
 pub use error::{ConfigError, ConfigErrors};
 pub use format::Template;
+pub use group::Group;
 pub use kind::{Key, KeyType, KindDef, Opt};
 pub use module::{Module, MODULE_KEYS};
 
@@ -131,6 +133,10 @@ pub struct Bar {
     pub right: Vec<String>,
     /// `[bar.style]`: every module's defaults, with per-state tables.
     pub style: style::Styles,
+    /// `[bar.style.bar]`: the bar's own box (background, border, radius,
+    /// margin, opacity, underline); its margin, when set, replaces
+    /// `margin`.
+    pub frame: style::StyleSpec,
 }
 
 impl Default for Bar {
@@ -155,6 +161,7 @@ impl Default for Bar {
             center: vec!["clock".into()],
             right: vec!["health".into()],
             style: style::Styles::default(),
+            frame: style::StyleSpec::default(),
         }
     }
 }
@@ -175,8 +182,11 @@ pub type Thresholds = Vec<(usize, f64)>;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     pub bar: Bar,
-    /// Every module the layout lists, resolved (defined or built-in).
+    /// Every module the layout lists, resolved (defined or built-in);
+    /// a group's members too.
     pub modules: Vec<Module>,
+    /// The groups the layout lists.
+    pub groups: Vec<Group>,
 }
 
 impl Config {
@@ -186,7 +196,11 @@ impl Config {
         let modules = layout_names(&bar)
             .filter_map(|n| Some(Module::defaults(n, kind::find(kinds, n)?)))
             .collect();
-        Config { bar, modules }
+        Config {
+            bar,
+            modules,
+            groups: Vec::new(),
+        }
     }
 }
 
@@ -202,6 +216,11 @@ impl Config {
     /// The module instance called `name`.
     pub fn module(&self, name: &str) -> Option<&Module> {
         self.modules.iter().find(|m| m.name == name)
+    }
+
+    /// The group called `name` (`group#NAME`), if the layout lists it.
+    pub fn group(&self, name: &str) -> Option<&Group> {
+        self.groups.iter().find(|g| g.name == name)
     }
 }
 
@@ -397,6 +416,9 @@ type Val<'i> = Spanned<DeValue<'i>>;
 
 /// Strings of an array with each one's span, for errors that point at it.
 type Names = Vec<(String, Range<usize>)>;
+
+/// Layout names with their spans and the place that lists them.
+type Placed = Vec<(String, Range<usize>, String)>;
 
 fn type_name(v: &DeValue<'_>) -> &'static str {
     match v {
@@ -596,7 +618,7 @@ impl<'a> Cx<'a> {
     fn config(&mut self, doc: &DeTable<'_>) -> Config {
         self.known_keys(doc, &["bar", "module"], "the top level");
         let mut bar = Bar::default();
-        let mut layout_spans: Vec<(String, Range<usize>, &'static str)> = Vec::new();
+        let mut layout_spans: Placed = Vec::new();
         let mut explicit_layout = false;
         if let Some((_, v)) = doc.iter().find(|(k, _)| k.get_ref() == "bar") {
             if let Some(t) = self.table(v, "bar") {
@@ -604,9 +626,16 @@ impl<'a> Cx<'a> {
             }
         }
         let mut defined: Vec<(Module, Range<usize>)> = Vec::new();
+        let mut groups: Vec<(Group, Names)> = Vec::new();
         if let Some((_, v)) = doc.iter().find(|(k, _)| k.get_ref() == "module") {
             if let Some(t) = self.table(v, "module") {
                 for (name, body) in t.iter() {
+                    if group::is_group(name.get_ref()) {
+                        if let Some((g, members)) = self.group(name.get_ref(), body) {
+                            groups.push((g, members));
+                        }
+                        continue;
+                    }
                     if let Some(m) = self.module(name, body) {
                         defined.push((m, name.span()));
                     }
@@ -615,9 +644,10 @@ impl<'a> Cx<'a> {
         }
         if !explicit_layout {
             layout_spans = layout_names(&bar)
-                .map(|n| (n.to_string(), 0..0, "layout"))
+                .map(|n| (n.to_string(), 0..0, "layout".to_string()))
                 .collect();
         }
+        let (layout_spans, used_groups) = self.expand_groups(layout_spans, groups);
         // Resolve the layout: defined instances, else a kind's defaults.
         // Looked up by name in maps: a layout of 100,000 entries is linear.
         let mut modules: Vec<Module> = Vec::new();
@@ -671,16 +701,58 @@ impl<'a> Cx<'a> {
                 );
             }
         }
-        Config { bar, modules }
+        Config {
+            bar,
+            modules,
+            groups: used_groups,
+        }
+    }
+
+    /// Replaces each `group#NAME` of the layout by its members (with the
+    /// group's name as their place, for errors); the groups used, in layout
+    /// order. A group the file does not define, or one inside another, is an
+    /// error.
+    fn expand_groups(
+        &mut self,
+        layout: Placed,
+        mut groups: Vec<(Group, Names)>,
+    ) -> (Placed, Vec<Group>) {
+        let mut out = Vec::with_capacity(layout.len());
+        let mut used = Vec::new();
+        for (name, span, side) in layout {
+            if !group::is_group(&name) {
+                out.push((name, span, side));
+                continue;
+            }
+            let Some(i) = groups.iter().position(|(g, _)| g.name == name) else {
+                let hint = suggest::nearest(&name, groups.iter().map(|(g, _)| g.name.as_str()))
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                self.err(
+                    span,
+                    format!("`{side}` lists `{name}`, but no [module.\"{name}\"] table defines it{hint}"),
+                );
+                continue;
+            };
+            let (g, members) = groups.swap_remove(i);
+            let at = format!("module.\"{name}\".modules");
+            for (m, mspan) in members {
+                if group::is_group(&m) {
+                    self.err(
+                        mspan,
+                        format!("`{at}` lists `{m}`: groups do not nest (list its modules here instead)"),
+                    );
+                    continue;
+                }
+                out.push((m, mspan, at.clone()));
+            }
+            used.push(g);
+        }
+        (out, used)
     }
 
     /// Fills `bar` from `[bar]`; returns whether the table set the layout.
-    fn bar(
-        &mut self,
-        t: &DeTable<'_>,
-        bar: &mut Bar,
-        layout: &mut Vec<(String, Range<usize>, &'static str)>,
-    ) -> bool {
+    fn bar(&mut self, t: &DeTable<'_>, bar: &mut Bar, layout: &mut Placed) -> bool {
         self.known_keys(t, BAR_KEYS, "[bar]");
         let mut sides: [Option<Names>; 3] = [None, None, None];
         for (k, v) in t.iter() {
@@ -739,7 +811,11 @@ impl<'a> Cx<'a> {
                         self.kinds.iter().flat_map(|k| state::all(k)).collect();
                     names.sort_unstable();
                     names.dedup();
-                    bar.style = self.styles(v, "bar.style", &names, |_| false);
+                    self.frame_keys(v);
+                    bar.style = self.styles(v, "bar.style", &names, |n| n == style::FRAME);
+                    if let Some(i) = bar.style.states.iter().position(|(n, _)| n == style::FRAME) {
+                        bar.frame = bar.style.states.remove(i).1;
+                    }
                 }
                 "left" | "center" | "right" => {
                     let i = ["left", "center", "right"]
@@ -763,7 +839,7 @@ impl<'a> Cx<'a> {
             bar.center = c.iter().map(|(n, _)| n.clone()).collect();
             bar.right = r.iter().map(|(n, _)| n.clone()).collect();
             for (list, side) in [(l, "bar.left"), (c, "bar.center"), (r, "bar.right")] {
-                layout.extend(list.into_iter().map(|(n, s)| (n, s, side)));
+                layout.extend(list.into_iter().map(|(n, s)| (n, s, side.to_string())));
             }
         }
         explicit

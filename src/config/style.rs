@@ -27,6 +27,23 @@ pub const STYLE_KEYS: &[&str] = &[
     "underline",
 ];
 
+/// The table of `[bar.style]` that styles the bar itself, not its modules.
+pub const FRAME: &str = "bar";
+
+/// The style keys `[bar.style.bar]` takes (the bar's own box has no text).
+pub const FRAME_KEYS: &[&str] = &[
+    "background",
+    "margin",
+    "border",
+    "border_top",
+    "border_right",
+    "border_bottom",
+    "border_left",
+    "radius",
+    "opacity",
+    "underline",
+];
+
 /// Text placement inside a box wider than the text (`min_width`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TextAlign {
@@ -116,6 +133,37 @@ impl Styles {
 }
 
 impl Cx<'_> {
+    /// Reports the style keys of `[bar.style.bar]` that mean nothing for
+    /// the bar's own box (the rest are read with the other style tables).
+    pub(super) fn frame_keys(&mut self, v: &Val<'_>) {
+        let DeValue::Table(t) = v.get_ref() else {
+            return;
+        };
+        let Some((_, f)) = t.iter().find(|(k, _)| k.get_ref() == FRAME) else {
+            return;
+        };
+        let DeValue::Table(f) = f.get_ref() else {
+            return;
+        };
+        for (k, _) in f.iter() {
+            let key: &str = k.get_ref();
+            if STYLE_KEYS.contains(&key) && !FRAME_KEYS.contains(&key) {
+                let hint = match key {
+                    "color" => "text colour: set it in [bar.style]",
+                    "padding" => "the space at the bar's ends is `bar.padding`",
+                    _ => "the bar's own box spans the output",
+                };
+                self.err(
+                    k.span(),
+                    format!(
+                        "`bar.style.bar.{key}` does not apply to the bar itself ({hint}; keys here: {})",
+                        FRAME_KEYS.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
     /// A style table at `at` (`bar.style`, `module.cpu.style`): its keys and
     /// its state tables, each state checked by `is_state` (which names the
     /// states that are valid there, for the error).

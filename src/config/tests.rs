@@ -799,3 +799,123 @@ right = ["battery", "custom#x"]
     let e = one_error("[module.cpu.style]\ncolor = \"red\"\n");
     assert!(e.message.contains("is not a colour"), "{}", e.message);
 }
+
+#[test]
+fn groups_expand_in_place_and_are_checked_with_positions() {
+    let c = parse(
+        r##"
+[bar]
+left = ["clock", "group#sys", "load"]
+[module."group#sys"]
+modules = ["cpu", "memory#m"]
+drawer = { click_to_reveal = true, transition_left_to_right = false }
+[module."group#sys".style]
+background = "#223344"
+radius = 8
+[module."group#sys".style.hover]
+background = "#334455"
+[module."memory#m"]
+format = "{mem_percent}"
+"##,
+        "t",
+        None,
+    )
+    .unwrap();
+    let names: Vec<&str> = c.modules.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["clock", "cpu", "memory#m", "load"]);
+    let g = c.group("group#sys").unwrap();
+    assert_eq!(g.modules, ["cpu", "memory#m"]);
+    assert_eq!(g.styles.base.radius, Some([8; 4]));
+    assert!(g.styles.state("hover").is_some());
+    let d = g.drawer.unwrap();
+    assert!(d.click_to_reveal && !d.left_to_right);
+    assert_eq!(
+        parse(
+            "[bar]\nleft=[\"group#g\"]\n[module.\"group#g\"]\nmodules=[\"cpu\"]\ndrawer=true\n",
+            "t",
+            None
+        )
+        .unwrap()
+        .group("group#g")
+        .unwrap()
+        .drawer,
+        Some(group::Drawer::default())
+    );
+
+    let e =
+        one_error("[bar]\nleft = [\"group#sy\"]\n[module.\"group#sys\"]\nmodules = [\"cpu\"]\n");
+    assert_eq!((e.line, e.column), (2, 9));
+    assert!(
+        e.message.contains("did you mean `group#sys`?"),
+        "{}",
+        e.message
+    );
+    let e = one_error(
+        "[bar]\nleft = [\"group#a\"]\n[module.\"group#a\"]\nmodules = [\"cpu\", \"cpux\"]\n",
+    );
+    assert_eq!((e.line, e.column), (4, 19));
+    assert!(
+        e.message
+            .contains("`module.\"group#a\".modules` lists `cpux`"),
+        "{}",
+        e.message
+    );
+    assert!(e.message.contains("did you mean `cpu`?"), "{}", e.message);
+    let e = one_error(
+        "[bar]\nleft = [\"group#a\"]\n[module.\"group#a\"]\nmodules = [\"cpu\"]\nmodule = 1\n",
+    );
+    assert_eq!(e.line, 5);
+    assert!(
+        e.message.contains("did you mean `modules`?"),
+        "{}",
+        e.message
+    );
+    let e = one_error("[bar]\nleft = [\"group#a\"]\n[module.\"group#a\"]\nstyle = {}\n");
+    assert!(
+        e.message.contains("a group needs `modules`"),
+        "{}",
+        e.message
+    );
+    let e = one_error(
+        "[bar]\nleft = [\"group#a\", \"cpu\"]\n[module.\"group#a\"]\nmodules = [\"cpu\"]\n",
+    );
+    assert!(e.message.contains("`cpu` is listed twice"), "{}", e.message);
+    let e = errors("[bar]\nleft = [\"group#a\"]\n[module.\"group#a\"]\nmodules = [\"group#b\"]\n[module.\"group#b\"]\nmodules = [\"cpu\"]\n");
+    assert!(e[0].message.contains("groups do not nest"), "{e:?}");
+    let e = one_error("[bar]\nleft = [\"group#a\"]\n[module.\"group#a\"]\nmodules = [\"cpu\"]\ndrawer = { click_to_revel = true }\n");
+    assert!(
+        e.message.contains("did you mean `click_to_reveal`?"),
+        "{}",
+        e.message
+    );
+    let e = one_error("[bar]\nleft = [\"group#a\"]\n[module.\"group#a\"]\nmodules = [\"cpu\"]\n[module.\"group#a\".style.focused]\ncolor = \"#fff\"\n");
+    assert!(e.message.contains("not a state here"), "{}", e.message);
+    assert!(e.message.contains("open, hover"), "{}", e.message);
+}
+
+#[test]
+fn the_bars_own_box_is_read_from_bar_style_bar() {
+    let c = parse(
+        "[bar.style]\nradius = 4\n[bar.style.bar]\nmargin = [6, 10]\nradius = 12\nbackground = \"#102030\"\n",
+        "t",
+        None,
+    )
+    .unwrap();
+    assert_eq!(c.bar.frame.margin, Some([6, 10, 6, 10]));
+    assert_eq!(c.bar.frame.radius, Some([12; 4]));
+    assert!(c.bar.style.states.is_empty(), "the bar's box is no state");
+    assert_eq!(c.bar.style.base.radius, Some([4; 4]));
+    let e = one_error("[bar.style.bar]\ncolor = \"#fff\"\n");
+    assert_eq!((e.line, e.column), (2, 1));
+    assert!(
+        e.message.contains("does not apply to the bar itself"),
+        "{}",
+        e.message
+    );
+    let e = one_error("[bar.style.bar]\nradus = 3\n");
+    assert!(
+        e.message.contains("did you mean `radius`?"),
+        "{}",
+        e.message
+    );
+}

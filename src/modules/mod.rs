@@ -328,6 +328,15 @@ pub struct Modules {
     looks: Vec<(bool, Vec<style::Entry>)>,
     /// The segment under the pointer (index in the last write): `hover`.
     hover: Option<usize>,
+    /// Per instance: the group it is a member of (index into `groups`).
+    group_of: Vec<Option<u16>>,
+    /// The layout's groups.
+    groups: Vec<style::GroupState>,
+    /// The group under the pointer.
+    hover_group: Option<u16>,
+    /// A drawer was opened or closed by a click since [`Modules::set_hover`]
+    /// last reported a change.
+    toggled: bool,
     /// Whether any instance shows per-process figures (asked every turn
     /// of the loop; fixed by the config).
     processes: bool,
@@ -365,6 +374,8 @@ impl Modules {
             (&cfg.bar.right, Align::Right),
         ];
         let mut list = Vec::new();
+        let mut group_of = Vec::new();
+        let mut groups = Vec::new();
         for (names, align) in sides {
             for name in names {
                 let init = Init {
@@ -372,9 +383,30 @@ impl Modules {
                     now,
                     src,
                 };
-                if let Some(m) = cfg.module(name).and_then(|s| registry::build(s, &init)) {
-                    list.push(m);
+                let Some(g) = cfg.group(name) else {
+                    if let Some(m) = cfg.module(name).and_then(|s| registry::build(s, &init)) {
+                        list.push(m);
+                        group_of.push(None);
+                    }
+                    continue;
+                };
+                let gi = groups.len() as u16;
+                // A drawer opening to the left draws its first member last.
+                let mut order: Vec<&String> = g.modules.iter().collect();
+                if g.drawer.is_some_and(|d| !d.left_to_right) {
+                    order.rotate_left(1);
                 }
+                let mut leader = None;
+                for member in order {
+                    if let Some(m) = cfg.module(member).and_then(|s| registry::build(s, &init)) {
+                        if Some(member) == g.modules.first() {
+                            leader = Some(list.len());
+                        }
+                        list.push(m);
+                        group_of.push(Some(gi));
+                    }
+                }
+                groups.push(style::GroupState::new(g, gi + 1, leader));
             }
         }
         let looks = list
@@ -392,6 +424,10 @@ impl Modules {
             bar_style: cfg.bar.style.clone(),
             looks,
             hover: None,
+            group_of,
+            groups,
+            hover_group: None,
+            toggled: false,
         }
     }
 
@@ -482,6 +518,11 @@ impl Modules {
         self.owners.clear();
         self.tags.clear();
         for (i, m) in self.list.iter().enumerate() {
+            let group = self.group_of[i].and_then(|g| self.groups.get(g as usize));
+            if group.is_some_and(|g| !g.shows(i)) {
+                continue;
+            }
+            let gbox = group.map(|g| g.look(self.hover_group == Some(g.id - 1)));
             let before = out.len();
             m.write(out);
             let (on, cache) = &mut self.looks[i];
@@ -492,6 +533,7 @@ impl Modules {
                 if *on {
                     s.style = style::resolve(cache, &self.bar_style, m.spec(), s.states, s.style);
                 }
+                s.style.group = gbox;
                 self.owners.push((i as u16, k as u16));
                 self.tags.push(s.output);
             }
@@ -502,9 +544,33 @@ impl Modules {
     /// `None`: none). True when that changed: write again and redraw, so
     /// only the old and new segment's boxes are damaged.
     pub fn set_hover(&mut self, segment: Option<usize>) -> bool {
-        let changed = self.hover != segment;
+        let group = segment
+            .and_then(|s| self.owners.get(s))
+            .and_then(|&(i, _)| self.group_of.get(i as usize).copied().flatten());
+        let mut changed = self.hover != segment || self.hover_group != group;
         self.hover = segment;
-        changed
+        self.hover_group = group;
+        for g in &mut self.groups {
+            changed |= g.hovered(group == Some(g.id - 1));
+        }
+        changed | std::mem::take(&mut self.toggled)
+    }
+
+    /// A left click on segment `segment` of the last write: when it is the
+    /// first member of a drawer that opens by click, the drawer opens or
+    /// closes (the next [`Modules::set_hover`] reports the change) and true
+    /// is returned: the click is the drawer's, not the module's.
+    pub fn click_drawer(&mut self, segment: usize) -> bool {
+        let Some(&(i, _)) = self.owners.get(segment) else {
+            return false;
+        };
+        let Some(g) = self.group_of[i as usize].and_then(|g| self.groups.get_mut(g as usize))
+        else {
+            return false;
+        };
+        let hit = g.click(i as usize);
+        self.toggled |= hit;
+        hit
     }
 
     /// The config of the instance that wrote segment `segment` in the last

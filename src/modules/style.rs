@@ -7,7 +7,7 @@
 use crate::config::state;
 use crate::config::style::{Background, StyleSpec, Styles, TextAlign as CfgAlign};
 use crate::config::{self, Color};
-use crate::render::{Deco, Rgba, Style, TextAlign};
+use crate::render::{Deco, GroupBox, Rgba, Style, TextAlign};
 
 /// Resolved looks kept per instance (workspace buttons have several).
 pub const CACHE: usize = 8;
@@ -107,6 +107,89 @@ pub fn resolve(
         cache[states as usize % CACHE] = e;
     }
     s
+}
+
+/// A group of the layout as the bar runs it: its looks worked out for
+/// each state (so hovering it only picks one), and whether its drawer is
+/// open.
+#[derive(Clone, Debug)]
+pub struct GroupState {
+    /// The group's id in segments (its layout index + 1).
+    pub id: u16,
+    /// The instance index of its first member (a drawer's handle).
+    leader: Option<usize>,
+    drawer: Option<config::group::Drawer>,
+    /// A drawer is open.
+    open: bool,
+    /// Looks: [closed, open] × [not hovered, hovered].
+    looks: [[GroupBox; 2]; 2],
+}
+
+impl GroupState {
+    /// The state of group `g`, whose segments carry `id`, first member
+    /// at instance `leader`.
+    pub fn new(g: &config::Group, id: u16, leader: Option<usize>) -> GroupState {
+        let look = |open: bool, hover: bool| {
+            let mut spec = g.styles.base;
+            for (name, on) in [("open", open), ("hover", hover)] {
+                if let Some(st) = g.styles.state(name).filter(|_| on) {
+                    spec.over(st);
+                }
+            }
+            let s = apply(Style::default(), &spec);
+            GroupBox {
+                id,
+                bg: s.bg,
+                deco: s.deco,
+            }
+        };
+        GroupState {
+            id,
+            leader,
+            drawer: g.drawer,
+            // A group that is no drawer counts as open.
+            open: g.drawer.is_none(),
+            looks: [
+                [look(false, false), look(false, true)],
+                [look(true, false), look(true, true)],
+            ],
+        }
+    }
+
+    /// Its box, hovered or not.
+    pub fn look(&self, hovered: bool) -> GroupBox {
+        self.looks[self.open as usize][hovered as usize]
+    }
+
+    /// Whether instance `i` (one of its members) is shown: all of them,
+    /// unless a closed drawer shows only its first.
+    pub fn shows(&self, i: usize) -> bool {
+        self.open || self.leader == Some(i)
+    }
+
+    /// The pointer is over the group or not: a drawer that opens on hover
+    /// follows. True when it opened or closed.
+    pub fn hovered(&mut self, on: bool) -> bool {
+        match self.drawer {
+            Some(d) if !d.click_to_reveal && self.open != on => {
+                self.open = on;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A click on instance `i`: a drawer that opens by click toggles when
+    /// `i` is its first member. True when it did.
+    pub fn click(&mut self, i: usize) -> bool {
+        match self.drawer {
+            Some(d) if d.click_to_reveal && self.leader == Some(i) => {
+                self.open = !self.open;
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 /// The default deco (tests).

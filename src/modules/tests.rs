@@ -270,3 +270,83 @@ color = "#ffff00"
     m.write(&mut out);
     assert_eq!(out[0].style, before[0].style, "moving away restores it");
 }
+
+#[test]
+fn groups_share_a_box_and_drawers_open_on_hover() {
+    let c = cfg(r##"
+[bar]
+left = ["clock", "group#d", "load"]
+[module."group#d"]
+modules = ["cpu", "memory"]
+drawer = true
+[module."group#d".style]
+background = "#112233"
+[module."group#d".style.hover]
+background = "#445566"
+"##);
+    let now = Instant::now();
+    let mut m = Modules::from_config(&c, now);
+    let s = sample();
+    m.update_all(&cx(now, &s));
+    let mut out = Vec::new();
+    m.write(&mut out);
+    // Closed: clock, cpu (the drawer's handle), load.
+    assert_eq!(out.len(), 3, "{:?}", texts(&out));
+    assert_eq!(m.owner(1).map(|o| o.name.as_str()), Some("cpu"));
+    let g = out[1].style.group.unwrap();
+    assert_eq!(g.bg, Some(Rgba::hex(0x112233ff)));
+    assert!(out[0].style.group.is_none() && out[2].style.group.is_none());
+    // Hovering the handle opens it, hovered.
+    assert!(m.set_hover(Some(1)));
+    m.write(&mut out);
+    assert_eq!(out.len(), 4);
+    assert_eq!(m.owner(2).map(|o| o.name.as_str()), Some("memory"));
+    for s in &out[1..3] {
+        assert_eq!(s.style.group.unwrap().bg, Some(Rgba::hex(0x445566ff)));
+    }
+    // Over another member it stays open; off the group it closes.
+    assert!(!m.set_hover(Some(1)));
+    assert!(m.set_hover(Some(2)));
+    m.write(&mut out);
+    assert_eq!(out.len(), 4);
+    assert!(m.set_hover(Some(3)));
+    m.write(&mut out);
+    assert_eq!(out.len(), 3);
+    assert_eq!(out[1].style.group.unwrap().bg, Some(Rgba::hex(0x112233ff)));
+}
+
+#[test]
+fn click_drawers_toggle_on_their_handle_and_open_leftwards() {
+    let c = cfg(r##"
+[bar]
+right = ["group#d"]
+[module."group#d"]
+modules = ["cpu", "memory", "load"]
+drawer = { click_to_reveal = true, transition_left_to_right = false }
+"##);
+    let now = Instant::now();
+    let mut m = Modules::from_config(&c, now);
+    let s = sample();
+    m.update_all(&cx(now, &s));
+    let mut out = Vec::new();
+    m.write(&mut out);
+    assert_eq!(out.len(), 1);
+    // Hover alone does not open it.
+    m.set_hover(Some(0));
+    m.write(&mut out);
+    assert_eq!(out.len(), 1);
+    assert!(m.click_drawer(0));
+    assert!(m.set_hover(Some(0)));
+    m.write(&mut out);
+    let names: Vec<&str> = (0..3)
+        .filter_map(|i| m.owner(i))
+        .map(|o| o.name.as_str())
+        .collect();
+    assert_eq!(names, ["memory", "load", "cpu"], "the handle ends the row");
+    // A click on another member is that module's.
+    assert!(!m.click_drawer(0));
+    assert!(m.click_drawer(2));
+    m.set_hover(None);
+    m.write(&mut out);
+    assert_eq!(out.len(), 1);
+}

@@ -85,83 +85,172 @@ fn lerp(a: Rgba, b: Rgba, t: f32) -> Rgba {
 /// Paints the box `b` of style `d` with background `bg` (blended over what
 /// the canvas holds there: the bar's background).
 pub fn paint(canvas: &mut Canvas<'_>, b: &BoxPx, bg: Option<Rgba>, d: &Deco) {
-    let r = b.rect;
-    if r.is_empty() {
+    paint_clipped(canvas, b, bg, d, b.rect);
+}
+
+/// As [`paint`], touching only the pixels inside `clip` (a repainted
+/// segment's cell inside a group's or the bar's box): the same pixels come
+/// out as when the whole box is painted.
+pub fn paint_clipped(canvas: &mut Canvas<'_>, b: &BoxPx, bg: Option<Rgba>, d: &Deco, clip: Rect) {
+    let Some(area) = b.rect.intersect(clip) else {
+        return;
+    };
+    let p = Prepared::new(b, d);
+    for y in area.y..area.y + area.h {
+        for x in area.x..area.x + area.w {
+            p.pixel(canvas, x, y, bg, d);
+        }
+    }
+}
+
+/// Paints the bar's own box (`b` covers the whole buffer) inside `clip`,
+/// replacing what was there: pixels outside the rounded box become
+/// transparent, so the compositor shows what lies behind the corners. The
+/// plain inside is one fill; only the corner squares and border bands are
+/// worked out pixel by pixel, so a steady tick's repaint of a cell costs
+/// about what a plain fill does.
+pub fn paint_frame(canvas: &mut Canvas<'_>, b: &BoxPx, bg: Rgba, d: &Deco, clip: Rect) {
+    let Some(area) = b.rect.intersect(clip) else {
+        return;
+    };
+    if d.gradient.is_some() {
+        canvas.fill(area, [0; 4]);
+        paint_clipped(canvas, b, Some(bg), d, area);
         return;
     }
-    let op = d.opacity();
+    canvas.fill(area, scale_alpha(bg, d.opacity()).premultiplied());
+    let p = Prepared::new(b, d);
+    let r = b.rect;
     let [bt, br, bb, bl] = b.border;
-    let has_border = b.border.iter().any(|&w| w > 0);
-    let inner = Rect::new(r.x + bl, r.y + bt, r.w - bl - br, r.h - bt - bb);
-    let irad = [
-        (b.radius[0] - bt.max(bl)).max(0),
-        (b.radius[1] - bt.max(br)).max(0),
-        (b.radius[2] - bb.max(br)).max(0),
-        (b.radius[3] - bb.max(bl)).max(0),
+    let [r0, r1, r2, r3] = b.radius;
+    let ut = b.underline.max(bb);
+    // What is not a plain fill: the four corner squares, the border bands
+    // and the underline rows.
+    let odd = [
+        Rect::new(r.x, r.y, r0, r0),
+        Rect::new(r.x + r.w - r1, r.y, r1, r1),
+        Rect::new(r.x + r.w - r2, r.y + r.h - r2, r2, r2),
+        Rect::new(r.x, r.y + r.h - r3, r3, r3),
+        Rect::new(r.x, r.y, r.w, bt),
+        Rect::new(r.x, r.y + r.h - ut, r.w, ut),
+        Rect::new(r.x, r.y, bl, r.h),
+        Rect::new(r.x + r.w - br, r.y, br, r.h),
     ];
-    // The gradient runs along the angle's direction across the box.
-    let (dx, dy, t0, span) = match d.gradient {
-        Some((_, angle)) => {
-            let a = (angle as f32).to_radians();
-            let (dx, dy) = (a.cos(), a.sin());
-            let corners = [
-                (r.x as f32, r.y as f32),
-                ((r.x + r.w) as f32, r.y as f32),
-                (r.x as f32, (r.y + r.h) as f32),
-                ((r.x + r.w) as f32, (r.y + r.h) as f32),
-            ];
-            let proj = corners.map(|(x, y)| x * dx + y * dy);
-            let lo = proj.iter().copied().fold(f32::MAX, f32::min);
-            let hi = proj.iter().copied().fold(f32::MIN, f32::max);
-            (dx, dy, lo, (hi - lo).max(1.0))
+    for o in odd {
+        let Some(o) = o.intersect(area) else {
+            continue;
+        };
+        for y in o.y..o.y + o.h {
+            for x in o.x..o.x + o.w {
+                // Overlapping squares and bands are redone from clear:
+                // the result does not depend on how often.
+                canvas.put_px(x, y, [0; 4]);
+                p.pixel(canvas, x, y, Some(bg), d);
+            }
         }
-        None => (0.0, 0.0, 0.0, 1.0),
-    };
-    let under_top = r.y + r.h - b.underline;
-    for y in r.y..r.y + r.h {
-        for x in r.x..r.x + r.w {
-            let outer = coverage(x, y, r, b.radius);
-            if outer == 0 {
-                continue;
+    }
+}
+
+/// A box's geometry worked out once, for painting it pixel by pixel.
+struct Prepared {
+    r: Rect,
+    radius: [i32; 4],
+    inner: Rect,
+    irad: [i32; 4],
+    has_border: bool,
+    /// The gradient's direction, start and length along it.
+    dir: (f32, f32, f32, f32),
+    under_top: i32,
+    underline: i32,
+    op: u8,
+}
+
+impl Prepared {
+    fn new(b: &BoxPx, d: &Deco) -> Prepared {
+        let r = b.rect;
+        let [bt, br, bb, bl] = b.border;
+        let inner = Rect::new(r.x + bl, r.y + bt, r.w - bl - br, r.h - bt - bb);
+        let irad = [
+            (b.radius[0] - bt.max(bl)).max(0),
+            (b.radius[1] - bt.max(br)).max(0),
+            (b.radius[2] - bb.max(br)).max(0),
+            (b.radius[3] - bb.max(bl)).max(0),
+        ];
+        // The gradient runs along the angle's direction across the box.
+        let dir = match d.gradient {
+            Some((_, angle)) => {
+                let a = (angle as f32).to_radians();
+                let (dx, dy) = (a.cos(), a.sin());
+                let corners = [
+                    (r.x as f32, r.y as f32),
+                    ((r.x + r.w) as f32, r.y as f32),
+                    (r.x as f32, (r.y + r.h) as f32),
+                    ((r.x + r.w) as f32, (r.y + r.h) as f32),
+                ];
+                let proj = corners.map(|(x, y)| x * dx + y * dy);
+                let lo = proj.iter().copied().fold(f32::MAX, f32::min);
+                let hi = proj.iter().copied().fold(f32::MIN, f32::max);
+                (dx, dy, lo, (hi - lo).max(1.0))
             }
-            let fill_cov = if has_border {
-                coverage(x, y, inner, irad)
-            } else {
-                outer
+            None => (0.0, 0.0, 0.0, 1.0),
+        };
+        Prepared {
+            r,
+            radius: b.radius,
+            inner,
+            irad,
+            has_border: b.border.iter().any(|&w| w > 0),
+            dir,
+            under_top: r.y + r.h - b.underline,
+            underline: b.underline,
+            op: d.opacity(),
+        }
+    }
+
+    fn pixel(&self, canvas: &mut Canvas<'_>, x: i32, y: i32, bg: Option<Rgba>, d: &Deco) {
+        let outer = coverage(x, y, self.r, self.radius);
+        if outer == 0 {
+            return;
+        }
+        let fill_cov = if self.has_border {
+            coverage(x, y, self.inner, self.irad)
+        } else {
+            outer
+        };
+        if let Some(c) = bg {
+            let c = match d.gradient {
+                Some((to, _)) => {
+                    let (dx, dy, t0, span) = self.dir;
+                    let p = (x as f32 + 0.5) * dx + (y as f32 + 0.5) * dy;
+                    lerp(c, to, (p - t0) / span)
+                }
+                None => c,
             };
-            if let Some(c) = bg {
-                let c = match d.gradient {
-                    Some((to, _)) => {
-                        let p = (x as f32 + 0.5) * dx + (y as f32 + 0.5) * dy;
-                        lerp(c, to, (p - t0) / span)
-                    }
-                    None => c,
-                };
-                blend(canvas, x, y, scale_alpha(c, op), fill_cov);
-            }
-            if has_border && outer > fill_cov {
-                // The side whose band the pixel is in (top and bottom win at
-                // the corners).
-                let side = if y < inner.y {
-                    0
-                } else if y >= inner.y + inner.h {
-                    2
-                } else if x < inner.x {
-                    3
-                } else {
-                    1
-                };
-                blend(
-                    canvas,
-                    x,
-                    y,
-                    scale_alpha(d.border[side].1, op),
-                    outer - fill_cov,
-                );
-            }
-            if b.underline > 0 && y >= under_top {
-                blend(canvas, x, y, scale_alpha(d.underline.1, op), outer);
-            }
+            blend(canvas, x, y, scale_alpha(c, self.op), fill_cov);
+        }
+        if self.has_border && outer > fill_cov {
+            let inner = self.inner;
+            // The side whose band the pixel is in (top and bottom win at
+            // the corners).
+            let side = if y < inner.y {
+                0
+            } else if y >= inner.y + inner.h {
+                2
+            } else if x < inner.x {
+                3
+            } else {
+                1
+            };
+            blend(
+                canvas,
+                x,
+                y,
+                scale_alpha(d.border[side].1, self.op),
+                outer - fill_cov,
+            );
+        }
+        if self.underline > 0 && y >= self.under_top {
+            blend(canvas, x, y, scale_alpha(d.underline.1, self.op), outer);
         }
     }
 }

@@ -52,6 +52,8 @@ pub struct Spacing {
 
 /// Places segments of the given `widths` and `aligns` on a bar `width` ×
 /// `height`, writing one rectangle per segment into `out` (cleared first).
+/// A segment whose `joined` entry is true follows the one before it with no
+/// gap (members of a group; `joined` may be shorter than `widths`).
 ///
 /// Left segments run from the left margin, right ones end at the right margin,
 /// centre ones are centred. Rectangles never overlap: on a bar too narrow for
@@ -60,6 +62,7 @@ pub struct Spacing {
 pub fn layout(
     widths: &[i32],
     aligns: &[Align],
+    joined: &[bool],
     width: i32,
     height: i32,
     sp: Spacing,
@@ -68,12 +71,16 @@ pub fn layout(
     out.clear();
     out.resize(widths.len(), Rect::default());
     let group_width = |a: Align| {
-        let (sum, n) = widths
+        let (sum, n, joins) = widths
             .iter()
             .zip(aligns)
-            .filter(|(_, &al)| al == a)
-            .fold((0, 0), |(s, n), (&w, _)| (s + w, n + 1));
-        sum + sp.gap * (n - 1).max(0)
+            .enumerate()
+            .filter(|(_, (_, &al))| al == a)
+            .fold((0, 0, 0), |(s, n, j), (i, (&w, _))| {
+                let joined = n > 0 && joined.get(i).copied().unwrap_or(false);
+                (s + w, n + 1, j + joined as i32)
+            });
+        sum + sp.gap * ((n - 1).max(0) - joins)
     };
     let (lw, cw, rw) = (
         group_width(Align::Left),
@@ -106,10 +113,15 @@ pub fn layout(
     let mut edge = 0;
     for (group, start) in starts {
         let mut x = start;
+        let mut n = 0;
         for (i, (&w, &a)) in widths.iter().zip(aligns).enumerate() {
             if a != group {
                 continue;
             }
+            if n > 0 && joined.get(i).copied().unwrap_or(false) {
+                x -= sp.gap;
+            }
+            n += 1;
             let x0 = x.max(edge).min(width);
             let x1 = (x + w).min(width).max(x0);
             out[i] = Rect::new(x0, 0, x1 - x0, height);
@@ -132,6 +144,7 @@ mod tests {
         layout(
             &[20, 30, 40, 10],
             &[Left, Right, Center, Right],
+            &[],
             200,
             28,
             SP,
@@ -149,15 +162,42 @@ mod tests {
         let mut out = Vec::new();
         // Centred, the 100-px clock would span 100..200 and the 120-px right
         // group starts at 170: slide the clock left, cut nothing.
-        layout(&[100, 120], &[Center, Right], 300, 28, SP, &mut out);
+        layout(&[100, 120], &[Center, Right], &[], 300, 28, SP, &mut out);
         assert_eq!(out[1], Rect::new(170, 0, 120, 28));
         assert_eq!(out[0], Rect::new(66, 0, 100, 28));
     }
 
     #[test]
+    fn joined_segments_have_no_gap() {
+        let mut out = Vec::new();
+        layout(
+            &[20, 30, 40, 10],
+            &[Left, Left, Left, Right],
+            &[false, true, false, true],
+            200,
+            28,
+            SP,
+            &mut out,
+        );
+        assert_eq!(out[0], Rect::new(10, 0, 20, 28));
+        assert_eq!(out[1], Rect::new(30, 0, 30, 28));
+        assert_eq!(out[2], Rect::new(64, 0, 40, 28));
+        // The first of a side never joins across sides.
+        assert_eq!(out[3], Rect::new(180, 0, 10, 28));
+    }
+
+    #[test]
     fn too_narrow_never_overlaps() {
         let mut out = Vec::new();
-        layout(&[80, 80, 80], &[Left, Center, Right], 120, 28, SP, &mut out);
+        layout(
+            &[80, 80, 80],
+            &[Left, Center, Right],
+            &[],
+            120,
+            28,
+            SP,
+            &mut out,
+        );
         for w in out.windows(2) {
             assert!(w[0].x + w[0].w <= w[1].x, "{out:?}");
         }

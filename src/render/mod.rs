@@ -26,4 +26,6 @@ pub use glyphs::GlyphCache;
 pub use layout::Rect;
 pub use paint::Canvas;
 pub use renderer::{Look, Renderer};
-pub use segment::{Align, Deco, OutputTag, PopupId, Rgba, Segment, Style, Text, TextAlign};
+pub use segment::{
+    Align, Deco, GroupBox, OutputTag, PopupId, Rgba, Segment, Style, Text, TextAlign,
+};

@@ -115,6 +115,15 @@ impl<'a> Canvas<'a> {
         }
     }
 
+    /// Sets pixel (x, y) to `color` (premultiplied); nothing outside the canvas.
+    pub fn put_px(&mut self, x: i32, y: i32, color: [u8; 4]) {
+        if x < 0 || y < 0 || x >= self.width as i32 || y >= self.height as i32 {
+            return;
+        }
+        let i = (y as usize * self.width as usize + x as usize) * 4;
+        self.data[i..i + 4].copy_from_slice(&color);
+    }
+
     /// Blends `color` (premultiplied) at coverage `cov` over pixel (x, y);
     /// nothing outside the canvas.
     pub fn blend_px(&mut self, x: i32, y: i32, color: [u8; 4], cov: u8) {

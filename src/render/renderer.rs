@@ -7,7 +7,7 @@ use super::glyphs::GlyphCache;
 use super::icon::icon_of;
 use super::layout::{layout, Rect, Spacing};
 use super::paint::Canvas;
-use super::segment::{Deco, Rgba, Segment, TextAlign};
+use super::segment::{Deco, GroupBox, Rgba, Segment, TextAlign};
 use super::text::{Shaped, NO_FACE};
 
 /// Glyphs each segment's shaped text has room for from the start: more than
@@ -28,6 +28,10 @@ pub struct Look {
     pub margin: u32,
     /// The bar's background (may be translucent).
     pub background: Rgba,
+    /// The bar's own box (`[bar.style.bar]`): radius, border, gradient,
+    /// opacity, underline; outside a rounded box the buffer is transparent.
+    /// The default is a plain fill of `background`.
+    pub frame: Deco,
 }
 
 impl Default for Look {
@@ -38,6 +42,7 @@ impl Default for Look {
             gap: 2,
             margin: 4,
             background: Rgba::hex(0x1e1e2eff),
+            frame: Deco::default(),
         }
     }
 }
@@ -63,6 +68,14 @@ pub struct Renderer {
     widths: Vec<i32>,
     aligns: Vec<super::segment::Align>,
     rects: Vec<Rect>,
+    /// Per segment: the room its group's box takes before and after it
+    /// (margin, border and padding of the group; the first and last
+    /// member only), buffer pixels.
+    ext: Vec<(i32, i32)>,
+    /// Per segment: whether it joins the one before (same group: no gap).
+    joined: Vec<bool>,
+    /// Per segment: its group's box (empty: no group).
+    group_rects: Vec<Rect>,
     history: History,
     /// Size, scale or look changed: the next update lays out and repaints all.
     stale: bool,
@@ -85,6 +98,9 @@ impl Renderer {
             widths: Vec::with_capacity(MAX_SEGMENTS),
             aligns: Vec::with_capacity(MAX_SEGMENTS),
             rects: Vec::with_capacity(MAX_SEGMENTS),
+            ext: Vec::with_capacity(MAX_SEGMENTS),
+            joined: Vec::with_capacity(MAX_SEGMENTS),
+            group_rects: Vec::with_capacity(MAX_SEGMENTS),
             history: History::default(),
             stale: true,
         }
@@ -156,6 +172,10 @@ impl Renderer {
                     relayout = true;
                     break;
                 }
+                if new.style.group != old.style.group && !self.same_group_room(i, new, old) {
+                    relayout = true;
+                    break;
+                }
                 let icons = (icon_of(new.text.as_str()), icon_of(old.text.as_str()));
                 if new.text != old.text && (icons.0.is_some() || icons.1.is_some()) {
                     // An icon keeps its width (unless its box changed too);
@@ -163,14 +183,15 @@ impl Renderer {
                     if icons.0.is_none()
                         || icons.1.is_none()
                         || (new.style.deco != old.style.deco
-                            && self.cell_width(new, self.icon_px(glyphs) as i32) != self.widths[i])
+                            && self.seg_width(i, new, self.icon_px(glyphs) as i32)
+                                != self.widths[i])
                     {
                         relayout = true;
                         break;
                     }
                 } else if new.text != old.text {
                     glyphs.shape(new.text.as_str(), self.font_px, &mut self.scratch);
-                    if self.cell_width(new, self.scratch.width_px()) != self.widths[i] {
+                    if self.seg_width(i, new, self.scratch.width_px()) != self.widths[i] {
                         relayout = true;
                         break;
                     }
@@ -180,7 +201,7 @@ impl Renderer {
                         Some(_) => self.icon_px(glyphs) as i32,
                         None => self.shaped[i].width_px(),
                     };
-                    self.cell_width(new, content_w) != self.widths[i]
+                    self.seg_width(i, new, content_w) != self.widths[i]
                 } {
                     relayout = true;
                     break;
@@ -216,6 +237,24 @@ impl Renderer {
         self.drawn.extend_from_slice(segments);
         self.widths.clear();
         self.aligns.clear();
+        self.ext.clear();
+        self.joined.clear();
+        let gid = |i: usize| {
+            segments
+                .get(i)
+                .and_then(|s: &Segment| s.style.group.map(|g| g.id))
+        };
+        for (i, seg) in segments.iter().enumerate() {
+            let g = gid(i);
+            let first = i == 0 || gid(i - 1) != g;
+            let last = gid(i + 1) != g;
+            let ext = match seg.style.group {
+                Some(gb) => self.group_ext(&gb, first, last),
+                None => (0, 0),
+            };
+            self.ext.push(ext);
+            self.joined.push(g.is_some() && !first);
+        }
         if self.shaped.len() < segments.len() {
             // Room for a full segment each, so a tick's reshaping never grows them.
             self.shaped
@@ -230,7 +269,7 @@ impl Renderer {
                 glyphs.shape(seg.text.as_str(), self.font_px, &mut self.shaped[i]);
                 self.shaped[i].width_px()
             };
-            let w = self.cell_width(seg, text_w);
+            let w = self.cell_width(seg, text_w) + self.ext[i].0 + self.ext[i].1;
             self.widths.push(w);
             self.aligns.push(seg.align);
         }
@@ -241,11 +280,84 @@ impl Renderer {
         layout(
             &self.widths,
             &self.aligns,
+            &self.joined,
             self.width as i32,
             self.height as i32,
             sp,
             &mut self.rects,
         );
+        // Each group's box: from its first member's cell to its last's,
+        // less the group's margins.
+        self.group_rects.clear();
+        self.group_rects.resize(segments.len(), Rect::default());
+        let mut i = 0;
+        while i < segments.len() {
+            let Some(g) = segments[i].style.group else {
+                i += 1;
+                continue;
+            };
+            let mut j = i;
+            while j + 1 < segments.len() && self.joined[j + 1] {
+                j += 1;
+            }
+            let m = g.deco.margin.map(|v| self.px(v));
+            let (a, b) = (self.rects[i], self.rects[j]);
+            let r = Rect::new(
+                a.x + m[3],
+                m[0],
+                b.x + b.w - m[1] - (a.x + m[3]),
+                self.height as i32 - m[0] - m[2],
+            );
+            for k in i..=j {
+                self.group_rects[k] = r;
+            }
+            i = j + 1;
+        }
+    }
+
+    /// The room group box `g` takes before and after a member that is the
+    /// group's `first` and/or `last`: (before, after), buffer pixels.
+    fn group_ext(&self, g: &GroupBox, first: bool, last: bool) -> (i32, i32) {
+        let d = &g.deco;
+        let p = d.padding.unwrap_or([0; 4]);
+        let side = |k: usize| self.px(d.margin[k]) + self.px(d.border[k].0) + self.px(p[k]);
+        (
+            if first { side(3) } else { 0 },
+            if last { side(1) } else { 0 },
+        )
+    }
+
+    /// Whether segment `i` may change from `old` to `new` group look without
+    /// a relayout: same group, same room before and after, same margins
+    /// (which place the group's box).
+    fn same_group_room(&self, i: usize, new: &Segment, old: &Segment) -> bool {
+        let (Some(n), Some(o)) = (new.style.group, old.style.group) else {
+            return false;
+        };
+        let first = !self.joined.get(i).copied().unwrap_or(false);
+        let last = !self.joined.get(i + 1).copied().unwrap_or(false);
+        n.id == o.id
+            && n.deco.margin == o.deco.margin
+            && self.group_ext(&n, first, last) == self.ext.get(i).copied().unwrap_or((0, 0))
+    }
+
+    /// Segment `i`'s width for content `content_w` wide in `seg`'s style,
+    /// its group's room included.
+    fn seg_width(&self, i: usize, seg: &Segment, content_w: i32) -> i32 {
+        let (a, b) = self.ext.get(i).copied().unwrap_or((0, 0));
+        self.cell_width(seg, content_w) + a + b
+    }
+
+    /// Segment `i`'s own cell: its layout cell less its group's room.
+    fn own_cell(&self, i: usize) -> Option<Rect> {
+        let c = *self.rects.get(i)?;
+        let (a, b) = self.ext.get(i).copied().unwrap_or((0, 0));
+        Some(Rect::new(c.x + a, c.y, (c.w - a - b).max(0), c.h))
+    }
+
+    /// Where segment `i`'s group box is drawn, if it is in a group.
+    pub fn group_box_of(&self, i: usize) -> Option<Rect> {
+        self.group_rects.get(i).copied().filter(|r| !r.is_empty())
     }
 
     /// The edge of an icon in the bar (px): the line's height, within the bar.
@@ -285,9 +397,9 @@ impl Renderer {
     /// Where content `content_w` wide (text or an icon) starts in segment
     /// `i`'s box, after its border, padding and alignment: (x, baseline).
     fn content_origin(&self, i: usize, content_w: i32) -> Option<(i32, i32)> {
-        let (seg, cell) = (self.drawn.get(i)?, self.rects.get(i)?);
+        let (seg, cell) = (self.drawn.get(i)?, self.own_cell(i)?);
         let d = &seg.style.deco;
-        let b = self.box_rect(seg, *cell);
+        let b = self.box_rect(seg, cell);
         let (pl, pr) = self.pad_lr(d);
         let (bl, br) = (self.px(d.border[3].0), self.px(d.border[1].0));
         let room = b.w - bl - pl - pr - br - content_w;
@@ -301,7 +413,7 @@ impl Renderer {
 
     /// Where segment `i`'s box is drawn (its cell less its margins).
     pub fn box_of(&self, i: usize) -> Option<Rect> {
-        Some(self.box_rect(self.drawn.get(i)?, *self.rects.get(i)?))
+        Some(self.box_rect(self.drawn.get(i)?, self.own_cell(i)?))
     }
 
     fn px(&self, v: u16) -> i32 {
@@ -355,9 +467,11 @@ impl Renderer {
         if (canvas.width(), canvas.height()) != (self.width, self.height) || self.stale {
             return;
         }
-        let bg = self.look.background.premultiplied();
         if mask.full {
-            canvas.fill(Rect::new(0, 0, self.width as i32, self.height as i32), bg);
+            self.backdrop(
+                canvas,
+                Rect::new(0, 0, self.width as i32, self.height as i32),
+            );
         }
         for (i, seg) in self.drawn.iter().enumerate() {
             if !mask.contains(i) {
@@ -368,11 +482,18 @@ impl Renderer {
                 continue;
             }
             if !mask.full {
-                canvas.fill(cell, bg);
+                self.backdrop(canvas, cell);
             }
+            if let (Some(g), Some(gr)) = (seg.style.group, self.group_box_of(i)) {
+                if g.bg.is_some() || g.deco != Deco::default() {
+                    let b = BoxPx::of(&g.deco, gr, |v| self.px(v));
+                    boxes::paint_clipped(canvas, &b, g.bg, &g.deco, cell);
+                }
+            }
+            let own = self.own_cell(i).unwrap_or(cell);
             let d = &seg.style.deco;
             if seg.style.bg.is_some() || *d != Deco::default() {
-                let b = BoxPx::of(d, self.box_rect(seg, cell), |v| self.px(v));
+                let b = BoxPx::of(d, self.box_rect(seg, own), |v| self.px(v));
                 boxes::paint(canvas, &b, seg.style.bg, d);
             }
             if let Some(id) = icon_of(seg.text.as_str()) {
@@ -400,6 +521,19 @@ impl Renderer {
             }
         }
         glyphs.release_pages();
+    }
+
+    /// Paints the bar's background inside `clip`: a plain fill, or the
+    /// bar's own box ([`Look::frame`]) with transparency outside it.
+    fn backdrop(&self, canvas: &mut Canvas, clip: Rect) {
+        let bg = self.look.background;
+        if self.look.frame == Deco::default() {
+            canvas.fill(clip, bg.premultiplied());
+            return;
+        }
+        let all = Rect::new(0, 0, self.width as i32, self.height as i32);
+        let b = BoxPx::of(&self.look.frame, all, |v| self.px(v));
+        boxes::paint_frame(canvas, &b, bg, &self.look.frame, clip);
     }
 }
 

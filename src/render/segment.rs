@@ -119,6 +119,23 @@ pub struct Style {
     /// The box around the text: padding, border, radius, … (the default is
     /// a plain cell, the bar's padding either side).
     pub deco: Deco,
+    /// The group box the segment sits on, shared with its neighbours of the
+    /// same group; `None`: none.
+    pub group: Option<GroupBox>,
+}
+
+/// The shared box of a group of modules (an island): consecutive segments
+/// with the same `id` are drawn on one box, whose padding, border and
+/// margin sit before the first of them and after the last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct GroupBox {
+    /// Which group (the layout's order, from 1).
+    pub id: u16,
+    /// The box's background; `None`: the bar's shows through.
+    pub bg: Option<Rgba>,
+    /// Its gradient, padding (`None`: none), margin, border, radius,
+    /// opacity and underline; `min_width` and `align` do not apply.
+    pub deco: Deco,
 }
 
 /// Text placement inside a box wider than the text.

@@ -67,14 +67,17 @@ impl Stacking {
 /// What every bar surface looks like (filled from the config's `[bar]`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SurfaceConfig {
-    /// Height in logical pixels; also the exclusive zone.
+    /// Height in logical pixels; with the margin on the side away from the
+    /// screen edge, the exclusive zone.
     pub height: u32,
     /// Which screen edge.
     pub edge: Edge,
     /// Which layer-shell layer.
     pub layer: Stacking,
     /// Space between the bar and the output's edges, logical pixels:
-    /// top, right, bottom, left (the compositor adds it to the exclusive zone).
+    /// top, right, bottom, left. The compositor adds the margin on the
+    /// anchored edge to the exclusive zone; the one on the far side is
+    /// added here, so windows keep that gap to a floating bar too.
     pub margin: [u32; 4],
     /// The outputs (by name) that get a bar; `None`: every output.
     pub outputs: Option<Vec<String>>,
@@ -609,6 +612,11 @@ impl Bars {
         b.frame_pending = true;
         surface.commit();
         self.commits += 1;
+        if changed.full {
+            // Segments moved (a drawer opened): what lies under a pointer
+            // that did not move may be another segment now.
+            self.retarget(i);
+        }
     }
 
     /// Called by `wp_fractional_scale_v1.preferred_scale`.
@@ -644,9 +652,19 @@ fn apply_layer_state(layer: &LayerSurface, cfg: &SurfaceConfig) {
     layer.set_anchor(edge | Anchor::LEFT | Anchor::RIGHT);
     // Width 0: the compositor gives us the output's full width.
     layer.set_size(0, cfg.height);
-    layer.set_exclusive_zone(cfg.height as i32);
     let m = cfg.margin.map(|v| v.min(i32::MAX as u32) as i32);
+    layer.set_exclusive_zone(exclusive_zone(cfg));
     layer.set_margin(m[0], m[1], m[2], m[3]);
+}
+
+/// The exclusive zone of a bar of `cfg`: its height and the margin between
+/// it and the windows (the one on the edge side the compositor adds).
+pub fn exclusive_zone(cfg: &SurfaceConfig) -> i32 {
+    let far = match cfg.edge {
+        Edge::Top => cfg.margin[2],
+        Edge::Bottom => cfg.margin[0],
+    };
+    cfg.height.saturating_add(far).min(i32::MAX as u32) as i32
 }
 
 /// Whether `output` should have a bar: every output when `names` is `None`,

@@ -164,6 +164,27 @@ impl Bars {
         Some(Rect::new(x, 0, w, b.logical.1.max(1) as i32))
     }
 
+    /// Works out again which segment of bar `i` is under the pointer, if
+    /// the pointer is over that bar (its segments were laid out anew).
+    pub(super) fn retarget(&mut self, i: usize) {
+        let Some(b) = self.bars.get(i) else {
+            return;
+        };
+        let Target::Bar { bar, .. } = self.pointer.target else {
+            return;
+        };
+        if bar != b.id {
+            return;
+        }
+        let bx = self.pointer.position.0;
+        let segment = b
+            .renderer
+            .segment_at(bx)
+            .or_else(|| self.gap_within_module(&b.renderer, b.tag, bx))
+            .and_then(|local| self.global_index(b.tag, local));
+        self.pointer.target = Target::Bar { bar, segment };
+    }
+
     /// The popup went away under the pointer (the compositor sends no
     /// leave for a destroyed surface).
     pub(super) fn pointer_left_popup(&mut self) {
