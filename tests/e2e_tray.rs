@@ -361,3 +361,238 @@ fn tray_icons_drawn_clicked_followed_listed_and_removed() {
     assert!(empty.is_some(), "the clients' exits removed their icons");
     bar.assert_running();
 }
+
+/// The bounding box (x0, y0, x1, y1, exclusive ends) of what changed
+/// between `before` and `img` under the bar, leaving out a square around
+/// the pointer at `cursor` (grim draws the cursor).
+fn changed_below_bar(
+    before: &Image,
+    img: &Image,
+    cursor: (usize, usize),
+) -> Option<(usize, usize, usize, usize)> {
+    // Where the pointer was for `before`.
+    let away = (AWAY.0 as usize, AWAY.1 as usize);
+    let mut b: Option<(usize, usize, usize, usize)> = None;
+    for y in BAR..img.height.min(before.height) {
+        for x in 0..img.width.min(before.width) {
+            let near = |c: (usize, usize)| x.abs_diff(c.0) < 40 && y.abs_diff(c.1) < 40;
+            let near = near(cursor) || near(away);
+            if near || support::image::diff(img.px(x, y), before.px(x, y)) <= 40 {
+                continue;
+            }
+            b = Some(match b {
+                None => (x, y, x + 1, y + 1),
+                Some((x0, y0, x1, y1)) => (x0.min(x), y0.min(y), x1.max(x + 1), y1.max(y + 1)),
+            });
+        }
+    }
+    b
+}
+
+/// Where the pointer rests for a reference screenshot.
+const AWAY: (u32, u32) = (300, 600);
+
+#[test]
+fn tray_menu_drawn_in_our_popup_followed_and_clicked() {
+    if !common::need(common::is_root(), "needs root to start Sway as another uid")
+        || !common::need(common::have("sway"), "needs sway")
+        || !common::need(python_has("gi"), "needs python3-gi")
+    {
+        return;
+    }
+    let Some(pb) = PrivateBus::start("e2e-tray-menu") else {
+        common::need(false, "dbus-daemon is not installed");
+        return;
+    };
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    let dir = sway.config_home().join("rstat");
+    std::fs::create_dir_all(&dir).expect("config dir");
+    std::fs::write(
+        dir.join("config.toml"),
+        "[bar]\nleft = []\ncenter = []\nright = [\"tray\"]\n",
+    )
+    .expect("config");
+    let mut cmd = sway.client(common::rstat_bin());
+    cmd.args(["--collector", "procfs"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &pb.address);
+    let mut bar = Guarded::spawn("rstat", &mut cmd, &pb.dir().join("rstat.stderr"));
+    support::wait_for_bar(&sway, "HEADLESS-1", BAR, PATIENCE).ok();
+    let icon = pb.dir().join("quadrants.png");
+    make_icon(&icon);
+    let out = pb.dir().join("ai.out");
+    let mut ai_cmd = sway.client(PY);
+    ai_cmd
+        .arg(fixture("ai_item.py"))
+        .arg(&out)
+        .arg(&icon)
+        .env("DBUS_SESSION_BUS_ADDRESS", &pb.address)
+        .env("GDK_BACKEND", "wayland");
+    let mut ai = Client::spawn(ai_cmd, &pb.dir().join("ai.stderr"));
+    let (x, w) = poll_every(Duration::from_millis(100), PATIENCE, || {
+        let img = sway.try_screenshot("HEADLESS-1").ok()?;
+        let runs = icon_runs(&img);
+        (runs.len() == 1 && runs[0].1 >= 10).then(|| runs[0])
+    })
+    .unwrap_or_else(|| panic!("the appindicator icon was not drawn\n{}", bar.stderr()));
+    let mut pointer = support::pointer::VirtualPointer::new(&sway).expect("virtual pointer");
+    let on_icon = ((x + w / 2) as u32, (BAR / 2) as u32);
+    pointer.move_to(AWAY.0, AWAY.1).expect("away");
+    let before = poll_every(Duration::from_millis(100), PATIENCE, || {
+        // The cursor drawn where it was sent.
+        let img = sway.try_screenshot("HEADLESS-1").ok()?;
+        (img.px(AWAY.0 as usize + 2, AWAY.1 as usize + 2)
+            != img.px(AWAY.0 as usize + 60, AWAY.1 as usize))
+        .then_some(img)
+    })
+    .unwrap_or_else(|| sway.screenshot("HEADLESS-1"));
+    pointer
+        .move_to(on_icon.0, on_icon.1)
+        .expect("onto the icon");
+    let cursor = (on_icon.0 as usize, on_icon.1 as usize);
+
+    // Right click: the item's GTK menu, drawn by us under the icon.
+    let open = |pointer: &mut support::pointer::VirtualPointer, cursor| {
+        let mut found = None;
+        for _ in 0..3 {
+            pointer
+                .click(support::pointer::BTN_RIGHT)
+                .expect("right click");
+            found = poll_every(Duration::from_millis(100), Duration::from_secs(8), || {
+                let img = sway.try_screenshot("HEADLESS-1").ok()?;
+                changed_below_bar(&before, &img, cursor).filter(|b| b.3 - b.1 > 60)
+            });
+            if found.is_some() {
+                break;
+            }
+        }
+        found
+    };
+    let (x0, y0, x1, y1) = open(&mut pointer, cursor).unwrap_or_else(|| {
+        panic!(
+            "right click opened no menu under the bar\n{}\n{}",
+            bar.stderr(),
+            std::fs::read_to_string(pb.dir().join("ai.stderr")).unwrap_or_default()
+        )
+    });
+    let _ = sway.screenshot_png(
+        &format!("{},0 {}x{}", x0.saturating_sub(200), x1 - x0 + 200, y1 + 10),
+        &pb.dir().join("menu.png"),
+    );
+    assert_eq!(y0, BAR, "the menu hangs from the bar's lower edge");
+    assert!(
+        x1 <= before.width && x0 < x + w,
+        "the menu stays on the output, under its icon: {x0}..{x1} for the icon at {x}"
+    );
+    // Five entries (Write file, a separator, Check me, Quit, More): at
+    // least four text rows tall.
+    let height = y1 - y0;
+    assert!(height >= 4 * 16, "menu {height} px tall");
+
+    // Hovering the first row lights it up (its left end, before the text).
+    let plain = sway.screenshot("HEADLESS-1").px(x0 + 3, y0 + 8);
+    let first = (x0 + 12, y0 + 14);
+    pointer
+        .move_to(first.0 as u32, first.1 as u32)
+        .expect("onto the first row");
+    let lit = poll_every(Duration::from_millis(50), PATIENCE, || {
+        let img = sway.try_screenshot("HEADLESS-1").ok()?;
+        let p = img.px(x0 + 3, y0 + 8);
+        (support::image::diff(p, plain) > 40).then_some(p)
+    });
+    assert!(lit.is_some(), "the hovered row is highlighted");
+
+    // The last row ("More") opens its submenu beside the menu; its entry
+    // clicked runs the client's callback.
+    let more = (x0 + 30, y1 - 14);
+    pointer
+        .move_to(more.0 as u32, more.1 as u32)
+        .expect("onto More");
+    let sub = poll_every(Duration::from_millis(100), PATIENCE, || {
+        let img = sway.try_screenshot("HEADLESS-1").ok()?;
+        let b = changed_below_bar(&before, &img, (more.0, more.1))?;
+        // Something new outside the first level's columns.
+        (b.0 < x0 || b.2 > x1).then_some(b)
+    })
+    .unwrap_or_else(|| panic!("no submenu beside the menu\n{}", bar.stderr()));
+    // Flipped to the left at the output's right end, or to the right.
+    let deep_x = if sub.0 < x0 { sub.0 + 30 } else { x1 + 30 };
+    // The submenu's top is the More row's top: its first row is there.
+    let deep_y = y1 - 12;
+    pointer
+        .move_to(deep_x as u32, deep_y as u32)
+        .expect("into the submenu");
+    let mut deep = None;
+    for _ in 0..3 {
+        // A little wiggle: the first motion may land before the surface maps.
+        pointer
+            .move_to(deep_x as u32 + 2, deep_y as u32)
+            .expect("into the submenu");
+        pointer.click(support::pointer::BTN_LEFT).expect("click");
+        deep = poll_every(Duration::from_millis(50), Duration::from_secs(5), || {
+            std::fs::read_to_string(&out).ok().filter(|s| s == "deep")
+        });
+        if deep.is_some() {
+            break;
+        }
+    }
+    assert!(
+        deep.is_some(),
+        "the submenu's entry ran the client's callback (submenu at {sub:?}, clicked {deep_x},{deep_y})\n{}",
+        bar.stderr()
+    );
+    let closed = poll_every(Duration::from_millis(100), PATIENCE, || {
+        let img = sway.try_screenshot("HEADLESS-1").ok()?;
+        changed_below_bar(&before, &img, (deep_x, deep_y))
+            .is_none()
+            .then_some(())
+    });
+    if closed.is_none() {
+        let img = sway.screenshot("HEADLESS-1");
+        let _ = sway.screenshot_png("0,0 1280x400", &pb.dir().join("left-open.png"));
+        panic!(
+            "a click closes the menu: still {:?} changed (menu was {x0},{y0}..{x1},{y1})\n{}",
+            changed_below_bar(&before, &img, (deep_x, deep_y)),
+            bar.stderr()
+        );
+    }
+
+    // Open again; the client adds an entry while it is open: the menu
+    // follows (LayoutUpdated) and grows by a row.
+    pointer
+        .move_to(on_icon.0, on_icon.1)
+        .expect("onto the icon");
+    let (_, _, _, y1b) = open(&mut pointer, cursor).expect("the menu opens again");
+    assert_eq!(y1b, y1, "the same menu again");
+    ai.say("grow");
+    let grown = poll_every(Duration::from_millis(100), PATIENCE, || {
+        let img = sway.try_screenshot("HEADLESS-1").ok()?;
+        changed_below_bar(&before, &img, cursor).filter(|b| b.3 > y1 + 10)
+    });
+    assert!(
+        grown.is_some(),
+        "the open menu followed the client's new entry\n{}",
+        bar.stderr()
+    );
+    // The first entry clicked: "clicked", and the menu closes.
+    pointer
+        .move_to(first.0 as u32, first.1 as u32)
+        .expect("onto the first row");
+    let mut clicked = None;
+    for _ in 0..3 {
+        pointer
+            .move_to(first.0 as u32 + 2, first.1 as u32)
+            .expect("wiggle");
+        pointer.click(support::pointer::BTN_LEFT).expect("click");
+        clicked = poll_every(Duration::from_millis(50), Duration::from_secs(5), || {
+            std::fs::read_to_string(&out)
+                .ok()
+                .filter(|s| s == "clicked")
+        });
+        if clicked.is_some() {
+            break;
+        }
+    }
+    assert!(clicked.is_some(), "Write file ran the client's callback");
+    bar.assert_running();
+}

@@ -221,6 +221,8 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
     // bounds the next wait by its own deadline (hover delay, grace). A
     // click or scroll asks the module that wrote the segment for its command.
     let mut hover = hover::Hover::new(hover::HoverOptions::default());
+    // The revision of the context menu on screen.
+    let mut menu_shown: Option<u64> = None;
     let command = |segment: usize, gesture| {
         let mut c = ctl.borrow_mut();
         // The first member of a drawer that opens by click: the click is
@@ -255,7 +257,11 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
         if ctl.borrow().quit.is_some() {
             break Ok(());
         }
+        // What was done in a context menu goes to the module that showed
+        // it, before this turn's clicks (which may open another).
+        bars.drain_menu_events(|e| ctl.borrow_mut().menu_event(e));
         hover.process(Instant::now(), &mut bars, &command);
+        sync_menu(&ctl, &mut bars, &mut menu_shown);
         // `hover` styles: only the segments entered and left are redrawn.
         let hovered = match bars.pointer_target() {
             crate::wayland::pointer::Target::Bar { segment, .. } => segment,
@@ -277,6 +283,38 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
     ctl.borrow_mut().ticker.modules.stop_scripts();
     crate::exec::reaper::stop();
     ended
+}
+
+/// Puts the module's context menu on screen, updates it or takes it away.
+/// A press on the bar that left the menu as it was (not its icon, not
+/// another menu) dismisses it.
+fn sync_menu(ctl: &Rc<RefCell<Control>>, bars: &mut Bars, shown: &mut Option<u64>) {
+    if bars.take_menu_press_outside() {
+        let same = ctl.borrow().ticker.modules.menu().map(|m| m.0);
+        if same.is_some() && same == *shown {
+            ctl.borrow_mut()
+                .menu_event(crate::render::menu::MenuEvent::Dismissed);
+        }
+    }
+    let c = ctl.borrow();
+    let Some((rev, segment, content)) = c.ticker.modules.menu() else {
+        if shown.take().is_some() || bars.menu_is_open() {
+            bars.close_menu();
+        }
+        return;
+    };
+    if *shown == Some(rev) {
+        return;
+    }
+    let Some(bar) = bars.pressed_bar().or_else(|| bars.first_configured_bar()) else {
+        return;
+    };
+    // The icon's bar is the one clicked; the module's segment on it.
+    let Some(anchor) = bars.segment_anchor(bar, segment) else {
+        return;
+    };
+    bars.show_menu(bar, anchor, content);
+    *shown = Some(rev);
 }
 
 /// The module-level button of a pointer gesture.
@@ -555,6 +593,17 @@ impl Control {
     /// stderr; the bar carries on.
     fn pointer(&mut self, segment: usize, button: Button) {
         let Some(cmd) = self.ticker.modules.pointer(segment, button) else {
+            return;
+        };
+        if let Err(e) = self.services.run(&cmd) {
+            eprintln!("rstat: {e}");
+        }
+    }
+
+    /// Something happened in the context menu: what the module that showed
+    /// it asks of a service.
+    fn menu_event(&mut self, event: crate::render::menu::MenuEvent) {
+        let Some(cmd) = self.ticker.modules.menu_event(event) else {
             return;
         };
         if let Err(e) = self.services.run(&cmd) {

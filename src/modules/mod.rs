@@ -270,6 +270,19 @@ pub trait Module {
     /// bar calls it before handing segments to the renderer.
     fn offer_icons(&self, _icons: &mut crate::render::icon::Icons) {}
 
+    /// The context menu it wants shown now: a revision (bumped whenever
+    /// the content changes), the segment it hangs from (counted in what it
+    /// wrote) and the rows. `None`: no menu (an open one closes).
+    fn menu(&self) -> Option<(u64, usize, &crate::render::menu::MenuContent)> {
+        None
+    }
+
+    /// Something happened in the menu it showed; what to ask of a
+    /// service. Its [`Module::menu`] is `None` after a click or dismissal.
+    fn menu_event(&mut self, _event: crate::render::menu::MenuEvent) -> Option<Command> {
+        None
+    }
+
     /// What it lists beyond its segments, as (key, value) rows for
     /// `--once --modules` (the tray's items: id, title, status).
     fn listing(&self) -> Vec<[(&'static str, &str); 3]> {
@@ -597,6 +610,29 @@ impl Modules {
     pub fn pointer(&mut self, segment: usize, button: Button) -> Option<Command> {
         let (i, k) = *self.owners.get(segment)?;
         self.list.get_mut(i as usize)?.pointer(k as usize, button)
+    }
+
+    /// The first instance's context menu: (revision, segment of the last
+    /// [`Modules::write`] it hangs from, rows). `None` also when that
+    /// segment is no longer written.
+    pub fn menu(&self) -> Option<(u64, usize, &crate::render::menu::MenuContent)> {
+        self.list.iter().enumerate().find_map(|(i, m)| {
+            let (rev, k, content) = m.menu()?;
+            let seg = self
+                .owners
+                .iter()
+                .position(|&(a, b)| a as usize == i && b as usize == k)?;
+            Some((rev, seg, content))
+        })
+    }
+
+    /// Hands a menu event to the instance showing a menu: what it asks of
+    /// a service.
+    pub fn menu_event(&mut self, event: crate::render::menu::MenuEvent) -> Option<Command> {
+        self.list
+            .iter_mut()
+            .find(|m| m.menu().is_some())?
+            .menu_event(event)
     }
 
     /// Whether any instance listens to service `id`.

@@ -1,16 +1,17 @@
 //! The tray module: one icon per StatusNotifierItem the session bus's tray
 //! client ([`crate::services::tray`]) knows, in registration order. Left
-//! click `Activate`, middle `SecondaryActivate`, right `ContextMenu`, the
-//! wheel `Scroll`. (The dbusmenu is fetched by the client; drawing it in
-//! our popup is not done yet, so right click asks the item for its own.) `Passive`
+//! click `Activate` (the menu for an `ItemIsMenu` item), middle
+//! `SecondaryActivate`, right the item's dbusmenu drawn in our own popup
+//! (`ContextMenu` for an item without one), the wheel `Scroll`. `Passive`
 //! items are hidden, dimmed or shown (`passive`). States per icon:
 //! `active`, `passive`, `needs-attention`.
 
 use super::{Button, Command, Init, Module, Placement, Segment};
 use crate::config::{self, Key, KeyType, KindDef};
 use crate::render::icon::{icon_text, IconId, IconSource, Icons};
+use crate::render::menu::{Mark, MenuContent, MenuEvent, MenuRow};
 use crate::render::Style;
-use crate::services::tray::{Action, Item, Status, Tray as TrayClient};
+use crate::services::tray::{Action, Item, Menu, Status, Toggle, Tray as TrayClient};
 use crate::services::{self, View};
 
 /// `tray`: the system tray.
@@ -54,6 +55,18 @@ struct Shown {
     /// The icon's revision (what [`Icons::offer`] compares).
     rev: u32,
     source: IconSource,
+    /// It exports a dbusmenu.
+    has_menu: bool,
+    /// A left click opens the menu.
+    item_is_menu: bool,
+}
+
+/// The menu the module shows: whose, its revision, its rows.
+#[derive(Clone, Debug, PartialEq)]
+struct ShownMenu {
+    uid: u32,
+    rev: u64,
+    content: MenuContent,
 }
 
 /// The tray module.
@@ -65,6 +78,10 @@ pub struct TrayModule {
     generation: Option<u64>,
     shown: Vec<Shown>,
     segments: Vec<Segment>,
+    /// The item whose menu was asked for (shown once its layout arrives).
+    wanted: Option<u32>,
+    menu: Option<ShownMenu>,
+    menu_rev: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,6 +134,9 @@ impl TrayModule {
             generation: None,
             shown: Vec::new(),
             segments: Vec::new(),
+            wanted: None,
+            menu: None,
+            menu_rev: 0,
         }
     }
 
@@ -135,6 +155,8 @@ impl TrayModule {
                 status: it.status,
                 rev: it.revision.wrapping_mul(4) | flag,
                 source: source_of(it, dim),
+                has_menu: it.menu.is_some(),
+                item_is_menu: it.item_is_menu,
             });
         }
         self.segments.clear();
@@ -157,6 +179,46 @@ impl TrayModule {
                 states: state_bit(name),
             });
         }
+    }
+
+    /// Follows the client's open menu: shown once its layout (or its
+    /// failure) arrived, for the item asked for; gone when the client
+    /// dropped it (the item left, the bus went).
+    fn follow_menu(&mut self, tray: &TrayClient) {
+        let Some(uid) = self.wanted else {
+            self.menu = None;
+            return;
+        };
+        let Some(m) = tray.menu.as_ref().filter(|m| m.item == uid) else {
+            // Asked for but not open on the client: closed or never came.
+            if self.menu.is_some() || tray.item(uid).is_none() {
+                self.wanted = None;
+                self.menu = None;
+            }
+            return;
+        };
+        if !m.loaded && m.error.is_none() {
+            return;
+        }
+        let label = tray.item(uid).map_or("?", Item::label);
+        let content = menu_content(m, label);
+        if self.menu.as_ref().is_some_and(|s| s.content == content) {
+            return;
+        }
+        if let Some(e) = &m.error {
+            eprintln!("rstat: tray item {label}: its menu did not come ({e})");
+        } else if m.truncated && self.menu.is_none() {
+            eprintln!(
+                "rstat: tray item {label}: its menu has more than {} entries; the rest is not shown",
+                crate::services::tray::menu::MAX_ENTRIES
+            );
+        }
+        self.menu_rev += 1;
+        self.menu = Some(ShownMenu {
+            uid,
+            rev: self.menu_rev,
+            content,
+        });
     }
 
     /// The items shown: (id, title, status), for `--once --modules`.
@@ -200,6 +262,7 @@ impl Module for TrayModule {
             return false;
         }
         self.generation = Some(tray.generation);
+        self.follow_menu(tray);
         let before = self.segments.clone();
         let before_revs: Vec<u32> = self.shown.iter().map(|s| s.rev).collect();
         self.rebuild(tray);
@@ -217,7 +280,25 @@ impl Module for TrayModule {
     }
 
     fn pointer(&mut self, index: usize, button: Button) -> Option<Command> {
-        let uid = self.shown.get(index)?.uid;
+        let s = self.shown.get(index)?;
+        let uid = s.uid;
+        let menu = match button {
+            Button::Left => s.has_menu && s.item_is_menu,
+            Button::Right => s.has_menu,
+            _ => false,
+        };
+        if menu {
+            // A click on the icon whose menu is open closes it (the bar
+            // closed the popup on the press already).
+            let again = self.menu.as_ref().is_some_and(|m| m.uid == uid);
+            self.menu = None;
+            if again {
+                self.wanted = None;
+                return Some(Command::Tray(uid, Action::CloseMenu));
+            }
+            self.wanted = Some(uid);
+            return Some(Command::Tray(uid, Action::OpenMenu));
+        }
         let action = match button {
             Button::Left => Action::Activate(0, 0),
             Button::Middle => Action::SecondaryActivate(0, 0),
@@ -225,6 +306,24 @@ impl Module for TrayModule {
             Button::ScrollUp => Action::Scroll(-1, true),
             Button::ScrollDown => Action::Scroll(1, true),
         };
+        Some(Command::Tray(uid, action))
+    }
+
+    fn menu(&self) -> Option<(u64, usize, &MenuContent)> {
+        let m = self.menu.as_ref()?;
+        let at = self.shown.iter().position(|s| s.uid == m.uid)?;
+        Some((m.rev, at, &m.content))
+    }
+
+    fn menu_event(&mut self, event: MenuEvent) -> Option<Command> {
+        let uid = self.menu.as_ref()?.uid;
+        let action = match event {
+            MenuEvent::Opened(id) => return Some(Command::Tray(uid, Action::MenuOpened(id))),
+            MenuEvent::Clicked(id) => Action::MenuClicked(id),
+            MenuEvent::Dismissed => Action::CloseMenu,
+        };
+        self.menu = None;
+        self.wanted = None;
         Some(Command::Tray(uid, action))
     }
 
@@ -237,4 +336,33 @@ impl Module for TrayModule {
             .map(|(id, title, status)| [("id", id), ("title", title), ("status", status)])
             .collect()
     }
+}
+
+/// The rows of the client's menu `m` (of item `label`) as the popup draws
+/// them; a failed fetch is one dim note saying why.
+fn menu_content(m: &Menu, label: &str) -> MenuContent {
+    if let Some(e) = &m.error {
+        return MenuContent {
+            rows: Vec::new(),
+            note: Some(format!("{label}: menu unavailable ({e})")),
+        };
+    }
+    let rows = m
+        .entries
+        .iter()
+        .map(|e| MenuRow {
+            id: e.id,
+            parent: e.parent,
+            label: e.label.clone(),
+            enabled: e.enabled,
+            separator: e.separator,
+            mark: match e.toggle {
+                Toggle::None => Mark::None,
+                Toggle::Check(on) => Mark::Check(on),
+                Toggle::Radio(on) => Mark::Radio(on),
+            },
+            submenu: e.submenu,
+        })
+        .collect();
+    MenuContent { rows, note: None }
 }

@@ -14,6 +14,7 @@ pub mod glyphs;
 // Tray icons: theme lookup, PNG/SVG/pixmap rasterising, the cache.
 pub mod icon;
 pub mod layout;
+pub mod menu;
 pub mod paint;
 // The hover popup's tables.
 pub mod popup;

@@ -5,6 +5,8 @@
 pub mod buffers;
 pub mod fractional;
 pub mod idle;
+// Context menus (the tray's) in popups of their own.
+pub mod menu;
 // The pointer over the bars, and the hover popup.
 pub mod pointer;
 pub mod popup;
@@ -168,6 +170,8 @@ pub struct Bars {
     // The seats' pointers (pointer.rs) and the popup (popup.rs).
     pointer: pointer::PointerState,
     popup: popup::PopupState,
+    /// The open context menu (menu.rs).
+    menu: menu::MenuState,
     /// zwp_idle_inhibit_manager_v1, when offered.
     idle: Option<idle::IdleGlobals>,
     /// Some module wants the compositor kept from going idle.
@@ -234,6 +238,7 @@ impl Bars {
             visible: true,
             pointer: pointer::PointerState::new(seats),
             popup,
+            menu: menu::MenuState::default(),
             idle,
             inhibit: false,
             spare: None,
@@ -491,6 +496,9 @@ impl Bars {
     fn buffer_released(&mut self, bar: u64, generation: u64, index: usize) {
         if bar == popup::POPUP_BUFFERS {
             return self.popup_buffer_released(generation, index);
+        }
+        if bar <= menu::MENU_BUFFERS && bar > menu::MENU_BUFFERS - menu::MAX_LEVELS as u64 {
+            return self.menu_buffer_released(bar, generation, index);
         }
         let Some(i) = self.bars.iter().position(|b| b.id == bar) else {
             return;

@@ -39,6 +39,8 @@ pub enum Target {
     },
     /// The open popup.
     Popup,
+    /// A level of the open menu (0: the menu, 1: a submenu beside it, …).
+    Menu(u8),
 }
 
 /// A mouse button the bar gives meaning to.
@@ -86,6 +88,11 @@ pub struct PointerState {
     scroll120: i32,
     /// A cursor could not be set: said once.
     warned: bool,
+    /// The bar of the last press on a bar (what a menu that opens in
+    /// answer hangs from).
+    pressed_bar: Option<u64>,
+    /// The seat and serial of the last press (a menu's grab names them).
+    press_serial: Option<(wl_seat::WlSeat, u32)>,
 }
 
 impl PointerState {
@@ -100,6 +107,8 @@ impl PointerState {
             scroll: 0.0,
             scroll120: 0,
             warned: false,
+            pressed_bar: None,
+            press_serial: None,
         }
     }
 
@@ -185,6 +194,40 @@ impl Bars {
         self.pointer.target = Target::Bar { bar, segment };
     }
 
+    /// The bar the last press on a bar was on.
+    pub fn pressed_bar(&self) -> Option<u64> {
+        self.pointer.pressed_bar
+    }
+
+    /// The seat and serial of the last press (for a popup grab).
+    pub(super) fn press_serial(&self) -> Option<(wl_seat::WlSeat, u32)> {
+        self.pointer.press_serial.clone()
+    }
+
+    /// The logical rectangle of segment `segment` (of the whole list) on
+    /// bar `bar`: what a menu opened from it hangs from.
+    pub fn segment_anchor(&self, bar: u64, segment: usize) -> Option<Rect> {
+        let b = self.bars.iter().find(|b| b.id == bar)?;
+        let local = self.local_index(b.tag, segment)?;
+        let r = b.renderer.segment_rect(local).filter(|r| !r.is_empty())?;
+        let s = b.renderer.scale120().max(1) as i64;
+        let x = (r.x as i64 * 120 / s) as i32;
+        let w = ((((r.x + r.w) as i64 * 120 + s - 1) / s) as i32 - x).max(1);
+        Some(Rect::new(x, 0, w, b.logical.1.max(1) as i32))
+    }
+
+    /// The menu went away under the pointer.
+    pub(super) fn pointer_left_menu(&mut self) {
+        self.pointer_left_menu_level(0);
+    }
+
+    /// Menu levels from `level` on went away.
+    pub(super) fn pointer_left_menu_level(&mut self, level: usize) {
+        if matches!(self.pointer.target, Target::Menu(l) if l as usize >= level) {
+            self.pointer.target = Target::Nothing;
+        }
+    }
+
     /// The popup went away under the pointer (the compositor sends no
     /// leave for a destroyed surface).
     pub(super) fn pointer_left_popup(&mut self) {
@@ -197,6 +240,9 @@ impl Bars {
     fn hit(&self, surface: &wl_surface::WlSurface, x: f64, y: f64) -> (Target, (i32, i32)) {
         if self.popup_surface_is(surface) {
             return (Target::Popup, (x as i32, y as i32));
+        }
+        if let Some(l) = self.menu_level_of(surface) {
+            return (Target::Menu(l as u8), (x as i32, y as i32));
         }
         let Some(b) = self.bars.iter().find(|b| b.layer.wl_surface() == surface) else {
             return (Target::Nothing, (0, 0));
@@ -286,11 +332,17 @@ impl PointerHandler for Bars {
                     if t != Target::Nothing {
                         self.set_cursor(conn, pointer);
                     }
+                    if let Target::Menu(l) = t {
+                        self.menu_pointer(l as usize, p.0, p.1);
+                    }
                 }
                 PointerEventKind::Motion { .. } => {
                     let (t, p) = self.hit(&e.surface, e.position.0, e.position.1);
                     self.pointer.target = t;
                     self.pointer.position = p;
+                    if let Target::Menu(l) = t {
+                        self.menu_pointer(l as usize, p.0, p.1);
+                    }
                 }
                 PointerEventKind::Leave { .. } => {
                     // Only the surface we think we are on: with an enter and
@@ -304,7 +356,26 @@ impl PointerHandler for Bars {
                         self.pointer.target = Target::Nothing;
                     }
                 }
-                PointerEventKind::Press { button, .. } => {
+                PointerEventKind::Press { button, serial, .. } => {
+                    let seat = self
+                        .pointer
+                        .pointers
+                        .iter()
+                        .find(|(_, p)| p.pointer() == pointer)
+                        .map(|(s, _)| s.clone());
+                    self.pointer.press_serial = seat.map(|s| (s, serial));
+                    match self.pointer.target {
+                        Target::Menu(l) => {
+                            // The menu's own business: a row clicked, or nothing.
+                            self.menu_press(l as usize);
+                            continue;
+                        }
+                        Target::Bar { bar, .. } => {
+                            self.pointer.pressed_bar = Some(bar);
+                            self.menu_press_outside();
+                        }
+                        _ => self.menu_press_outside(),
+                    }
                     let b = match button {
                         BTN_LEFT => Button::Left,
                         BTN_MIDDLE => Button::Middle,

@@ -147,6 +147,11 @@ impl PopupState {
         }
     }
 
+    /// The xdg shell, when the compositor has one.
+    pub(super) fn xdg(&self) -> Option<&WmBase> {
+        self.xdg.as_ref()
+    }
+
     /// The renderer of `kind`.
     fn sheet(&mut self, kind: PopupKind) -> &mut dyn PopupSheet {
         match kind {
@@ -365,6 +370,7 @@ impl Bars {
 
     /// The bar `bar` goes away: a popup hanging from it goes first.
     pub(super) fn popup_parent_gone(&mut self, bar: u64) {
+        self.menu_parent_gone(bar);
         if self.popup.open.as_ref().is_some_and(|o| o.bar == bar) {
             self.close_popup();
             self.popup.dismissed = true;
@@ -489,6 +495,9 @@ impl PopupHandler for Bars {
         popup: &Popup,
         _: PopupConfigure,
     ) {
+        if self.menu_configured(popup) {
+            return;
+        }
         // The size is ours (fixed by the content's layout); where the
         // compositor put it is its business.
         let Some(o) = self.popup.open.as_mut().filter(|o| o.popup == *popup) else {
@@ -502,6 +511,9 @@ impl PopupHandler for Bars {
     }
 
     fn done(&mut self, _: &Connection, _: &QueueHandle<Self>, popup: &Popup) {
+        if self.menu_popup_done(popup) {
+            return;
+        }
         if self.popup.open.as_ref().is_some_and(|o| o.popup == *popup) {
             self.close_popup();
             self.popup.dismissed = true;

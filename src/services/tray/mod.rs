@@ -158,6 +158,15 @@ pub enum Action {
     ContextMenu(i32, i32),
     /// Wheel: steps and "vertical"/"horizontal" (true: vertical).
     Scroll(i32, bool),
+    /// Fetch the item's dbusmenu to show it (`AboutToShow`, `GetLayout`).
+    OpenMenu,
+    /// The open menu's submenu of this entry is shown (`AboutToShow`,
+    /// `Event "opened"`).
+    MenuOpened(i32),
+    /// This entry of the open menu was clicked (`Event "clicked"`).
+    MenuClicked(i32),
+    /// The open menu went away without a click (`Event "closed"`).
+    CloseMenu,
 }
 
 const K_WATCHER_KDE: u64 = 1;
@@ -382,6 +391,22 @@ impl Tray {
     /// Runs a pointer action on item `uid` (the reply, if any, is ignored:
     /// items answer these with nothing useful, or not at all).
     pub fn act(&mut self, bus: &mut Bus, uid: u32, action: Action) {
+        let ours = self.menu.as_ref().is_some_and(|m| m.item == uid);
+        match action {
+            Action::OpenMenu => {
+                self.open_menu(bus, uid);
+                return;
+            }
+            Action::MenuOpened(id) if ours => return self.menu_opened(bus, id),
+            Action::MenuClicked(id) if ours => return self.menu_clicked(bus, id),
+            Action::CloseMenu if ours => {
+                self.menu_event(bus, 0, "closed");
+                self.close_menu();
+                return;
+            }
+            Action::MenuOpened(_) | Action::MenuClicked(_) | Action::CloseMenu => return,
+            _ => {}
+        }
         let Some(it) = self.item(uid) else { return };
         let (member, body) = match action {
             Action::Activate(x, y) => ("Activate", vec![Value::I32(x), Value::I32(y)]),
@@ -396,6 +421,7 @@ impl Tray {
                     Value::Str(if vertical { "vertical" } else { "horizontal" }.into()),
                 ],
             ),
+            _ => return,
         };
         let m = Message::call(&it.service, &it.path, it.iface, member).with(body);
         bus.call(TRAY_CLIENT, cookie(K_IGNORED, uid), &m, CALL_TIMEOUT);
@@ -441,16 +467,38 @@ impl Tray {
     /// The open menu's entry `id` was clicked: `Event(id, "clicked", 0, 0)`;
     /// the menu closes.
     pub fn menu_clicked(&mut self, bus: &mut Bus, id: i32) {
-        if let Some(m) = self.menu.take() {
-            let ev = Message::call(&m.service, &m.path, DBUSMENU, "Event").with(vec![
-                Value::I32(id),
-                Value::Str("clicked".into()),
-                Value::Variant(Box::new(Value::I32(0))),
-                Value::U32(0),
-            ]);
-            bus.call(TRAY_CLIENT, cookie(K_IGNORED, m.item), &ev, CALL_TIMEOUT);
+        if self.menu_event(bus, id, "clicked") {
+            self.menu = None;
             self.changed();
         }
+    }
+
+    /// The open menu's submenu of entry `id` is shown: `AboutToShow(id)`
+    /// (the item may fill it in now: the layout is asked for again) and
+    /// `Event(id, "opened")`.
+    pub fn menu_opened(&mut self, bus: &mut Bus, id: i32) {
+        let Some(m) = self.menu.as_ref() else { return };
+        let about =
+            Message::call(&m.service, &m.path, DBUSMENU, "AboutToShow").with(vec![Value::I32(id)]);
+        bus.call(TRAY_CLIENT, cookie(K_IGNORED, m.item), &about, CALL_TIMEOUT);
+        self.menu_event(bus, id, "opened");
+        self.request_layout(bus);
+    }
+
+    /// Sends `Event(id, kind, 0, 0)` to the open menu's item; false when
+    /// no menu is open. The reply is ignored (some items never send one).
+    fn menu_event(&mut self, bus: &mut Bus, id: i32, kind: &str) -> bool {
+        let Some(m) = self.menu.as_ref() else {
+            return false;
+        };
+        let ev = Message::call(&m.service, &m.path, DBUSMENU, "Event").with(vec![
+            Value::I32(id),
+            Value::Str(kind.into()),
+            Value::Variant(Box::new(Value::I32(0))),
+            Value::U32(0),
+        ]);
+        bus.call(TRAY_CLIENT, cookie(K_IGNORED, m.item), &ev, CALL_TIMEOUT);
+        true
     }
 
     /// Closes the open menu (nothing is sent).
