@@ -34,7 +34,7 @@ pub const KIND: KindDef = KindDef {
         Key::new(
             "icon_theme",
             KeyType::Text(""),
-            "the icon theme to look names up in (empty: the user's GTK theme, then hicolor)",
+            "the icon theme to look names up in (empty: the user's GTK theme, else Adwaita; then hicolor)",
         ),
     ],
     ..KindDef::BASE

@@ -6,8 +6,8 @@
 //!
 //! Themed names are looked up as the freedesktop icon theme specification
 //! says ([`lookup`]): the item's own theme path first, then the configured
-//! or the user's theme (GTK's `gtk-icon-theme-name`), its `Inherits`, then
-//! `hicolor`, each directory matched by the sizes its `index.theme` gives,
+//! or the user's theme (GTK's `gtk-icon-theme-name`; Adwaita, GTK's default,
+//! when neither is set), its `Inherits`, then `hicolor`, each directory matched by the sizes its `index.theme` gives,
 //! then the unthemed pixmap directories. PNG files are decoded by
 //! tiny-skia's png support, SVG files drawn by resvg into the same pixmaps.
 
@@ -456,6 +456,8 @@ impl ThemeCache {
 }
 
 const EXTS: [&str; 2] = ["png", "svg"];
+/// The theme looked in first when none is configured or set for GTK.
+pub const DEFAULT_THEME: &str = "Adwaita";
 
 fn find_in_theme(
     theme_name: &str,
@@ -516,10 +518,13 @@ pub fn lookup(
         }
         bases.insert(0, tp);
     }
+    // No theme configured nor set for GTK: GTK's own default, Adwaita
+    // (skipped like any theme that is not installed).
     let first = match theme {
         Some(t) => Some(t.to_string()),
         None => cache.user_theme.get_or_insert_with(user_theme).clone(),
-    };
+    }
+    .or_else(|| Some(DEFAULT_THEME.to_string()));
     // Breadth of the chain: each theme's parents after it, hicolor last.
     let mut chain: Vec<String> = first.into_iter().collect();
     let mut i = 0;
@@ -666,6 +671,19 @@ mod file_tests {
         if let Some(p) = lookup("dialog-warning", 48, "", Some("Adwaita"), &mut cache) {
             assert!(p.to_string_lossy().contains("Adwaita"), "{p:?}");
             assert!(load_file(&p, 22).is_some());
+        }
+        // No theme configured, none set for GTK: Adwaita, then hicolor.
+        if Path::new("/usr/share/icons/Adwaita/index.theme").exists() {
+            let mut bare = ThemeCache {
+                user_theme: Some(None),
+                ..ThemeCache::default()
+            };
+            let p = lookup("dialog-warning", 24, "", None, &mut bare);
+            assert!(
+                p.as_ref()
+                    .is_some_and(|p| p.to_string_lossy().contains("Adwaita")),
+                "{p:?}"
+            );
         }
     }
 }
