@@ -134,3 +134,208 @@ fn i3status_and_i3blocks_blocks_are_shown_and_a_hidden_bar_stops_the_command() {
     .unwrap_or_else(|| panic!("showing did not continue i3status: {:?}", proc_state(pid)));
     bar.assert_running();
 }
+
+/// Columns (x) of the bar's top 28 rows on HEADLESS-1 where a pixel is `want`.
+fn columns_of(img: &support::image::Image, want: impl Fn([u8; 3]) -> bool) -> Vec<usize> {
+    (0..img.width)
+        .filter(|&x| (0..28).any(|y| want(img.px(x, y))))
+        .collect()
+}
+
+#[test]
+fn blocks_are_drawn_with_colour_border_separator_and_min_width_and_clicks_reach_i3blocks() {
+    if !ready() {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    let dir = sway.runtime_dir().join("i3bar");
+    std::fs::create_dir_all(&dir).unwrap();
+    // The runtime dir belongs to Sway's uid; the bar and its children run
+    // as root, so the files they write land here.
+    let clicked = dir.join("clicked");
+    let raw_log = dir.join("raw-clicks");
+    let i3blocks = dir.join("i3blocks.conf");
+    std::fs::write(
+        &i3blocks,
+        format!(
+            "[hello]\ncommand=[ -n \"$BLOCK_BUTTON\" ] && echo \"$BLOCK_BUTTON $BLOCK_X $BLOCK_Y\" > {}; echo hello\ninterval=once\ncolor=#FF0000\n\n[boxed]\nfull_text=boxed\n\n[wide]\nfull_text=W\nmin_width=300\nalign=right\n",
+            clicked.display()
+        ),
+    )
+    .unwrap();
+    // A status command of our own that logs the click events it reads.
+    let raw = dir.join("raw.sh");
+    std::fs::write(
+        &raw,
+        format!(
+            "#!/bin/sh\nprintf '{{\"version\":1,\"click_events\":true}}\\n[\\n[{{\"name\":\"raw\",\"full_text\":\"RAWRAW\",\"color\":\"#0000FF\"}},{{\"name\":\"box\",\"full_text\":\"boxed\",\"border\":\"#00FF00\",\"border_top\":2,\"border_bottom\":2}}]\\n'\nwhile IFS= read -r l; do printf '%s\\n' \"$l\" >> {}; done\n",
+            raw_log.display()
+        ),
+    )
+    .unwrap();
+    let cfg = sway.config_home().join("rstat");
+    std::fs::create_dir_all(&cfg).unwrap();
+    std::fs::write(
+        cfg.join("config.toml"),
+        format!(
+            "[bar]\nleft = [\"i3bar#blocks\"]\ncenter = []\nright = [\"i3bar#raw\"]\n[module.\"i3bar#blocks\"]\nexec = [\"i3blocks\", \"-c\", \"{}\"]\n[module.\"i3bar#raw\"]\nexec = [\"sh\", \"{}\"]\n",
+            i3blocks.display(),
+            raw.display()
+        ),
+    )
+    .unwrap();
+
+    let mut cmd = sway.client(common::rstat_bin());
+    cmd.args(["--collector", "procfs"]);
+    let mut bar = Guarded::spawn("rstat", &mut cmd, &sway.runtime_dir().join("rstat.stderr"));
+    let red = |p: [u8; 3]| p[0] > 200 && p[1] < 60 && p[2] < 60;
+    let green = |p: [u8; 3]| p == [0, 255, 0];
+    let grey = |p: [u8; 3]| p == [0x66, 0x66, 0x66];
+    let blue = |p: [u8; 3]| p[2] > 200 && p[0] < 60 && p[1] < 60;
+    let img = poll_every(Duration::from_millis(100), Duration::from_secs(15), || {
+        let img = sway.try_screenshot("HEADLESS-1").ok()?;
+        (!columns_of(&img, red).is_empty()
+            && !columns_of(&img, green).is_empty()
+            && !columns_of(&img, blue).is_empty())
+        .then_some(img)
+    })
+    .unwrap_or_else(|| panic!("the blocks' colours were never drawn\n{}", bar.stderr()));
+
+    // `color`: hello's text is red, RAWRAW's blue; `border`: the raw
+    // command's last block is boxed in green, top and bottom 2 rows; a grey
+    // separator line after hello.
+    let r = columns_of(&img, red);
+    let g = columns_of(&img, green);
+    let b = columns_of(&img, blue);
+    let (r0, r1) = (r[0], *r.last().unwrap());
+    let (g0, g1) = (g[0], *g.last().unwrap());
+    let (b0, b1) = (b[0], *b.last().unwrap());
+    assert!(
+        b1 < g0,
+        "RAWRAW (blue {b0}..{b1}) before its boxed block (green {g0}..{g1})"
+    );
+    let rows: Vec<usize> = (0..28).filter(|&y| green(img.px(g0 + 3, y))).collect();
+    assert!(
+        rows.len() >= 4,
+        "top and bottom borders, 2 rows each: rows {rows:?}"
+    );
+    let sep = columns_of(&img, grey);
+    assert!(
+        sep.iter().any(|&x| x > r1 && x < r1 + 20),
+        "a separator line after hello: grey at {sep:?}, red ends at {r1}"
+    );
+    assert!(
+        sep.iter().any(|&x| x > b1 && x < g0),
+        "a separator line between RAWRAW and the boxed block: grey at {sep:?}"
+    );
+    // `min_width` 300 with `align` right: W is drawn near the end of a
+    // 300 px box after `boxed`, not right after it.
+    let bg = img.dominant(0, 28);
+    let last = (0..img.width / 2)
+        .rev()
+        .find(|&x| (0..28).any(|y| support::image::diff(img.px(x, y), bg) > 24))
+        .unwrap_or(0);
+    assert!(
+        last > r1 + 300,
+        "W right-aligned in 300 px: ends at {last}, hello at {r1}"
+    );
+    eprintln!(
+        "red {r0}..{r1}, blue {b0}..{b1}, green {g0}..{g1}, separators {sep:?}, W ends at {last}"
+    );
+
+    // A click on hello reaches its script with $BLOCK_BUTTON and where.
+    let mut pointer = support::pointer::VirtualPointer::new(&sway).expect("virtual pointer");
+    let cx = (r0 + r1) / 2;
+    pointer.move_to(cx as u32, 14).expect("move onto hello");
+    pointer.click(support::pointer::BTN_LEFT).expect("click");
+    let got = poll_every(Duration::from_millis(50), Duration::from_secs(10), || {
+        std::fs::read_to_string(&clicked)
+            .ok()
+            .filter(|s| !s.is_empty())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "i3blocks never ran hello with BLOCK_BUTTON\n{}",
+            bar.stderr()
+        )
+    });
+    let f: Vec<i64> = got
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert_eq!(f.len(), 3, "{got:?}");
+    assert_eq!(f[0], 1, "left button: {got:?}");
+    assert!(
+        f[1].abs_diff(cx as i64) <= 1,
+        "x {} for a click at {cx}",
+        f[1]
+    );
+    assert!(f[2].abs_diff(14) <= 1, "y {}", f[2]);
+
+    // The raw command gets the whole event: relative position and size.
+    let bx = (b0 + b1) / 2;
+    pointer.move_to(bx as u32, 10).expect("move onto RAWRAW");
+    pointer.click(support::pointer::BTN_RIGHT).expect("click");
+    let line = poll_every(Duration::from_millis(50), Duration::from_secs(10), || {
+        std::fs::read_to_string(&raw_log).ok().and_then(|s| {
+            s.lines()
+                .find(|l| l.contains("\"raw\""))
+                .map(str::to_string)
+        })
+    })
+    .unwrap_or_else(|| panic!("no click event reached the raw command\n{}", bar.stderr()));
+    let ev: Value = serde_json::from_str(line.trim_start_matches(',')).expect("click JSON");
+    assert_eq!(ev["button"], 3, "{ev}");
+    assert_eq!(
+        ev["x"].as_i64().map(|x| x.abs_diff(bx as i64) <= 1),
+        Some(true),
+        "{ev}"
+    );
+    assert_eq!(ev["y"], 10, "{ev}");
+    let (rx, w) = (
+        ev["relative_x"].as_i64().unwrap(),
+        ev["width"].as_i64().unwrap(),
+    );
+    assert!(w > (b1 - b0) as i64 && rx > 0 && rx < w, "{ev}");
+    assert_eq!(ev["relative_y"], 10, "{ev}");
+    assert_eq!(ev["height"], 28, "{ev}");
+    bar.assert_running();
+}
+
+#[test]
+fn py3status_blocks_are_shown() {
+    if !(common::need(common::is_root(), "needs root to start Sway as another uid")
+        && common::need(common::have("sway"), "needs sway (apt-get install sway)")
+        && common::need(
+            common::have("py3status"),
+            "needs py3status (apt-get install py3status)",
+        ))
+    {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    let dir = sway.runtime_dir().join("i3bar");
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("py3status.conf");
+    std::fs::write(
+        &conf,
+        "general {\n  output_format = \"i3bar\"\n  colors = true\n  interval = 1\n}\norder += \"static_string\"\norder += \"tztime utc\"\nstatic_string {\n  format = \"py3 says hi\"\n}\ntztime utc {\n  format = \"UTC %Y\"\n  timezone = \"UTC\"\n}\n",
+    )
+    .unwrap();
+    let cfg = sway.config_home().join("rstat");
+    std::fs::create_dir_all(&cfg).unwrap();
+    std::fs::write(
+        cfg.join("config.toml"),
+        format!(
+            "[bar]\nleft = [\"i3bar#py3\"]\ncenter = []\nright = []\n[module.\"i3bar#py3\"]\nexec = [\"py3status\", \"-c\", \"{}\"]\n",
+            conf.display()
+        ),
+    )
+    .unwrap();
+    let v = once(&sway);
+    let got = texts(&v, "i3bar#py3");
+    assert!(got.contains(&"py3 says hi".to_string()), "{v}");
+    assert!(got.iter().any(|t| t.starts_with("UTC 20")), "{v}");
+}

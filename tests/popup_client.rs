@@ -268,7 +268,7 @@ fn scroll_and_clicks_run_the_module_commands_a_test_sets() {
         on_middle_click: Some(CommandLine::Shell(line("middle"))),
         ..Actions::default()
     };
-    let command = |segment: usize, gesture| {
+    let command = |segment: usize, gesture, _spot| {
         (segment == 0)
             .then(|| actions.for_gesture(gesture).cloned())
             .flatten()

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use crate::exec::spawn::Launcher;
 use crate::exec::CommandLine;
 use crate::render::PopupId;
+use crate::render::Spot;
 use crate::wayland::pointer::{Button, Gesture, Target};
 use crate::wayland::popup::PopupKind;
 use crate::wayland::Bars;
@@ -166,7 +167,7 @@ impl Hover {
         &mut self,
         now: Instant,
         bars: &mut Bars,
-        command: &dyn Fn(usize, Gesture) -> Option<CommandLine>,
+        command: &dyn Fn(usize, Gesture, Spot) -> Option<CommandLine>,
     ) {
         if bars.take_popup_dismissed() {
             self.state = match self.state {
@@ -192,7 +193,8 @@ impl Hover {
             if bars.segment(i).is_none() {
                 return;
             }
-            if let Some(cmd) = command(i, a.gesture) {
+            let spot = bars.spot(&a).unwrap_or_default();
+            if let Some(cmd) = command(i, a.gesture, spot) {
                 if let Err(e) = launcher.spawn(&cmd) {
                     eprintln!("rstat: {e}");
                 }

@@ -223,7 +223,7 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
     let mut hover = hover::Hover::new(hover::HoverOptions::default());
     // The revision of the context menu on screen.
     let mut menu_shown: Option<u64> = None;
-    let command = |segment: usize, gesture| {
+    let command = |segment: usize, gesture, spot| {
         let mut c = ctl.borrow_mut();
         // The first member of a drawer that opens by click: the click is
         // the drawer's (redrawn after this turn, with the hover).
@@ -241,7 +241,7 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
         }
         // No command configured: what the module itself does (a workspace
         // button switches, scrolling cycles).
-        c.pointer(segment, button_of(gesture));
+        c.pointer(segment, button_of(gesture), spot);
         drop(c);
         // The module may have made itself due (a backlight step to show).
         reschedule_if_earlier(&handle, &ctl);
@@ -591,8 +591,8 @@ impl Control {
     /// A pointer action on segment `segment` (of the whole list): runs what
     /// the module that drew it asks of a service. Errors are said on
     /// stderr; the bar carries on.
-    fn pointer(&mut self, segment: usize, button: Button) {
-        let Some(cmd) = self.ticker.modules.pointer(segment, button) else {
+    fn pointer(&mut self, segment: usize, button: Button, spot: crate::render::Spot) {
+        let Some(cmd) = self.ticker.modules.pointer_at(segment, button, spot) else {
             return;
         };
         if let Err(e) = self.services.run(&cmd) {

@@ -12,9 +12,12 @@ use std::time::Instant;
 
 use super::{Align, Button, Command, Context, Init, Level, Module, Palette, Placement, Segment};
 use crate::config::{self, Key, KeyType, KindDef};
-use crate::exec::i3bar::{Click, I3bar, Status, MAX_BLOCKS};
+use crate::exec::i3bar::{Block, Click, I3bar, MinWidth, Status, MAX_BLOCKS};
 use crate::exec::CommandLine;
-use crate::render::{Rgba, Text};
+use crate::render::{Deco, Rgba, Spot, Text, TextAlign};
+
+/// The line between two blocks, as swaybar's default `separator` colour.
+const SEPARATOR: Rgba = Rgba([0x66, 0x66, 0x66, 0xff]);
 
 /// `i3bar`: a status command's blocks.
 pub const KIND: KindDef = KindDef {
@@ -46,7 +49,64 @@ pub struct I3barModule {
     runner: Option<I3bar>,
     segments: Vec<Segment>,
     next: Vec<Segment>,
+    /// `blocks[i]`: the block segment `i` shows (for clicks).
+    blocks: Vec<usize>,
+    /// A block's text padded to a `min_width` string (capacity kept).
+    padded: String,
     error: Option<String>,
+}
+
+/// The box of block `b` as swaybar draws it: its border (each side's width),
+/// `min_width` in pixels, the text's `align` inside it, and after it
+/// `separator_block_width` of space with the separator line in its middle
+/// (none after the `last` block, nor where `separator` is false or the
+/// block's own right border is drawn); the `first` and `last` blocks keep
+/// half that space from the module's neighbours.
+pub fn deco(b: &Block, first: bool, last: bool) -> Deco {
+    let mut d = Deco::default();
+    if let Some(c) = b.border {
+        for (slot, w) in d.border.iter_mut().zip(b.border_widths) {
+            *slot = (w.min(64) as u16, Rgba(c));
+        }
+    }
+    let width = b.separator_block_width.min(256) as u16;
+    let gap = if last { 0 } else { width };
+    let line = !last && b.separator && gap > 0 && b.border.is_none();
+    let half = width / 2;
+    // The ends of the module keep half a separator's space from what is
+    // beside it; between blocks the separator's space is all there is.
+    d.padding = Some([0, half, 0, if first { half } else { 0 }]);
+    if line {
+        d.border[1] = (1, SEPARATOR);
+    }
+    d.margin = [0, gap.saturating_sub(half + u16::from(line)), 0, 0];
+    if let Some(MinWidth::Pixels(px)) = b.min_width {
+        // swaybar's min_width is the block's, before the separator's space.
+        d.min_width = (px as u16).saturating_add(half + u16::from(line));
+    }
+    d.align = match b.align.as_str() {
+        "center" => TextAlign::Center,
+        "right" => TextAlign::Right,
+        _ => TextAlign::Left,
+    };
+    d
+}
+
+/// `text` padded with spaces to as many characters as a `min_width` string
+/// has, placed by `align` (the width such a string takes in the bar's font,
+/// exactly so with a monospaced one).
+fn pad_to(text: &str, min: &str, align: &str, out: &mut String) {
+    out.clear();
+    let (have, want) = (text.chars().count(), min.chars().count());
+    let room = want.saturating_sub(have);
+    let before = match align {
+        "center" => room / 2,
+        "right" => room,
+        _ => 0,
+    };
+    out.extend(std::iter::repeat_n(' ', before));
+    out.push_str(text);
+    out.extend(std::iter::repeat_n(' ', room - before));
 }
 
 fn rgba(c: [u8; 4]) -> Rgba {
@@ -65,6 +125,8 @@ impl I3barModule {
             align: place.align,
             segments: Vec::with_capacity(MAX_BLOCKS),
             next: Vec::with_capacity(MAX_BLOCKS),
+            blocks: Vec::with_capacity(MAX_BLOCKS),
+            padded: String::with_capacity(64),
             error: None,
         }
     }
@@ -79,14 +141,24 @@ impl I3barModule {
             return false;
         };
         self.next.clear();
+        self.blocks.clear();
         let short = self.spec.flag("short");
-        for b in &r.blocks {
-            let text = match (&b.short_text, short) {
+        fn text_of(b: &Block, short: bool) -> &str {
+            match (&b.short_text, short) {
                 (Some(s), true) => s.as_str(),
                 _ => b.full_text.as_str(),
-            };
+            }
+        }
+        let first = r.blocks.iter().position(|b| !text_of(b, short).is_empty());
+        let last = r.blocks.iter().rposition(|b| !text_of(b, short).is_empty());
+        for (i, b) in r.blocks.iter().enumerate() {
+            let mut text = text_of(b, short);
             if text.is_empty() {
                 continue;
+            }
+            if let Some(MinWidth::Text(min)) = &b.min_width {
+                pad_to(text, min, &b.align, &mut self.padded);
+                text = &self.padded;
             }
             let mut style = self.palette.style(if b.urgent {
                 Level::Critical
@@ -97,6 +169,8 @@ impl I3barModule {
                 style.fg = rgba(c);
             }
             style.bg = b.background.map(rgba);
+            style.deco = deco(b, Some(i) == first, Some(i) == last);
+            self.blocks.push(i);
             self.next.push(Segment {
                 text: Text::new(text),
                 style,
@@ -168,13 +242,12 @@ impl Module for I3barModule {
     }
 
     fn pointer(&mut self, index: usize, button: Button) -> Option<Command> {
+        self.pointer_at(index, button, Spot::default())
+    }
+
+    fn pointer_at(&mut self, index: usize, button: Button, spot: Spot) -> Option<Command> {
         let r = self.runner.as_mut()?;
-        // Segment `index` is the index-th block with text.
-        let b = r
-            .blocks
-            .iter()
-            .filter(|b| !b.full_text.is_empty())
-            .nth(index)?;
+        let b = r.blocks.get(*self.blocks.get(index)?)?;
         let (button, event) = match button {
             Button::Left => (1, 0x110),
             Button::Middle => (2, 0x112),
@@ -187,7 +260,12 @@ impl Module for I3barModule {
             instance: b.instance.clone(),
             button,
             event,
-            ..Click::default()
+            x: spot.x,
+            y: spot.y,
+            relative_x: spot.rel_x,
+            relative_y: spot.rel_y,
+            width: spot.width.max(0) as u32,
+            height: spot.height.max(0) as u32,
         };
         r.click(&click);
         None
@@ -201,5 +279,63 @@ impl Module for I3barModule {
 
     fn error(&self) -> Option<&str> {
         self.error.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::i3bar::parse_line;
+
+    fn blocks(json: &str) -> Vec<Block> {
+        let mut out = Vec::new();
+        parse_line(json.as_bytes(), &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn boxes_as_swaybar_draws_them() {
+        let b = blocks(
+            r##"[{"full_text":"a","border":"#00ff00","border_left":3,"border_top":0,"min_width":100,"align":"right"},
+                {"full_text":"b","separator_block_width":20},
+                {"full_text":"c","separator":false},
+                {"full_text":"d"}]"##,
+        );
+        let green = Rgba([0, 0xff, 0, 0xff]);
+        let d = deco(&b[0], true, false);
+        assert_eq!(d.border, [(0, green), (1, green), (1, green), (3, green)]);
+        assert_eq!(d.align, TextAlign::Right);
+        // Its own border: no separator line; 9 px of space after it.
+        assert_eq!(d.padding, Some([0, 4, 0, 4]));
+        assert_eq!(d.margin, [0, 5, 0, 0]);
+        assert_eq!(d.min_width, 104);
+        // A separator line in the middle of 20 px.
+        let d = deco(&b[1], false, false);
+        assert_eq!(d.border[1], (1, SEPARATOR));
+        assert_eq!(d.padding, Some([0, 10, 0, 0]));
+        assert_eq!(d.margin, [0, 9, 0, 0]);
+        // separator false: the space, no line.
+        let d = deco(&b[2], false, false);
+        assert_eq!(d.border[1].0, 0);
+        assert_eq!(d.margin, [0, 5, 0, 0]);
+        // No separator after the last block; half its space to the edge.
+        let d = deco(&b[3], false, true);
+        assert_eq!(
+            (d.border[1].0, d.padding, d.margin),
+            (0, Some([0, 4, 0, 0]), [0; 4])
+        );
+    }
+
+    #[test]
+    fn min_width_strings_pad_by_align() {
+        let mut s = String::new();
+        pad_to("ab", "123456", "left", &mut s);
+        assert_eq!(s, "ab    ");
+        pad_to("ab", "123456", "right", &mut s);
+        assert_eq!(s, "    ab");
+        pad_to("ab", "12345", "center", &mut s);
+        assert_eq!(s, " ab  ");
+        pad_to("abcdef", "12", "center", &mut s);
+        assert_eq!(s, "abcdef");
     }
 }

@@ -48,7 +48,7 @@ use crate::collect::{Roots, Sample};
 use crate::config::{self, Config};
 use crate::services::{self, View};
 
-pub use crate::render::{Align, OutputTag, PopupId, Rgba, Segment, Style, Text};
+pub use crate::render::{Align, OutputTag, PopupId, Rgba, Segment, Spot, Style, Text};
 
 /// The popup the health-sample modules' segments open on hover: the top
 /// processes ([`top`]), drawn as tables.
@@ -255,6 +255,12 @@ pub trait Module {
     /// what to ask of the compositor, if anything.
     fn pointer(&mut self, _index: usize, _button: Button) -> Option<Command> {
         None
+    }
+
+    /// [`Module::pointer`], knowing where the click landed (the i3bar
+    /// protocol sends it on).
+    fn pointer_at(&mut self, index: usize, button: Button, _spot: Spot) -> Option<Command> {
+        self.pointer(index, button)
     }
 
     /// An idle inhibitor's wish: `Some(true)` while the compositor should
@@ -608,8 +614,15 @@ impl Modules {
     /// A pointer action on segment `segment` of the last write: what the
     /// module that drew it asks of the compositor, if anything.
     pub fn pointer(&mut self, segment: usize, button: Button) -> Option<Command> {
+        self.pointer_at(segment, button, Spot::default())
+    }
+
+    /// [`Modules::pointer`], knowing where the click landed.
+    pub fn pointer_at(&mut self, segment: usize, button: Button, spot: Spot) -> Option<Command> {
         let (i, k) = *self.owners.get(segment)?;
-        self.list.get_mut(i as usize)?.pointer(k as usize, button)
+        self.list
+            .get_mut(i as usize)?
+            .pointer_at(k as usize, button, spot)
     }
 
     /// The first instance's context menu: (revision, segment of the last

@@ -27,6 +27,9 @@ use crate::compositor::State;
 /// How long `--once --modules` waits at most for custom scripts' first output.
 pub const SCRIPT_WAIT_CAP: Duration = Duration::from_secs(3);
 
+/// How long `--once --modules` waits at most for a status command's blocks.
+pub const STATUS_WAIT_CAP: Duration = Duration::from_secs(10);
+
 /// Brings every module up to date once: a first sample and read, `interval`
 /// later a second (rates and CPU need two), and custom scripts' first
 /// output (waiting at most their timeout, capped at [`SCRIPT_WAIT_CAP`]).
@@ -68,6 +71,16 @@ pub fn collect(
         .max()
         .unwrap_or_default()
         .min(SCRIPT_WAIT_CAP);
+    // A status command's first line of blocks may take a while (py3status
+    // starts Python and prints an empty line first): wait for it, up to a cap.
+    let wait = if modules
+        .iter()
+        .any(|m| m.spec().kind.name == super::i3bar::KIND.name)
+    {
+        wait.max(STATUS_WAIT_CAP)
+    } else {
+        wait
+    };
     let until = t0 + wait;
     loop {
         let now = Instant::now();

@@ -201,6 +201,19 @@ impl PopupId {
     pub const CALENDAR: PopupId = PopupId(2);
 }
 
+/// Where a click landed, in logical pixels: on the bar (`x`, `y` from its
+/// top-left corner), inside the segment's box (`rel_x`, `rel_y`), and that
+/// box's size (the i3bar protocol's click fields).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Spot {
+    pub x: i32,
+    pub y: i32,
+    pub rel_x: i32,
+    pub rel_y: i32,
+    pub width: i32,
+    pub height: i32,
+}
+
 /// Names an output (monitor) by a hash of its name, so a fixed-size segment
 /// can say which output's bar shows it (the workspaces module: each output
 /// its own workspaces) without holding the name.

@@ -72,6 +72,8 @@ pub struct PointerAction {
     pub target: Target,
     /// What was done.
     pub gesture: Gesture,
+    /// Where, on the surface it hit (buffer pixels).
+    pub at: (i32, i32),
 }
 
 /// The seats' pointers and what they are over.
@@ -117,6 +119,7 @@ impl PointerState {
             self.actions.push(PointerAction {
                 target: self.target,
                 gesture,
+                at: self.position,
             });
         }
     }
@@ -136,6 +139,31 @@ impl Bars {
         }
         // Give the (now empty) buffer back, so its capacity is reused.
         self.pointer.actions = actions;
+    }
+
+    /// Where action `a` landed on its bar and in its segment's box, in
+    /// logical pixels; `None` when it hit no segment of a bar.
+    pub fn spot(&self, a: &PointerAction) -> Option<crate::render::Spot> {
+        let Target::Bar {
+            bar,
+            segment: Some(global),
+        } = a.target
+        else {
+            return None;
+        };
+        let b = self.bars.iter().find(|b| b.id == bar)?;
+        let local = self.local_index(b.tag, global)?;
+        let r = b.renderer.box_of(local)?;
+        let s = (b.renderer.scale120() as i32).max(1);
+        let l = |v: i32| v * 120 / s;
+        Some(crate::render::Spot {
+            x: l(a.at.0),
+            y: l(a.at.1),
+            rel_x: l(a.at.0 - r.x),
+            rel_y: l(a.at.1 - r.y),
+            width: l(r.w),
+            height: l(r.h),
+        })
     }
 
     /// Segment `i` as last shown.
