@@ -11,6 +11,7 @@
 mod bench;
 // Hover popup and pointer actions.
 pub mod hover;
+pub mod resident;
 pub mod services;
 pub mod settings;
 pub mod signals;
@@ -136,7 +137,7 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
     });
     // Font discovery's scratch (fontconfig's XML, the faces' names) is
     // freed; hand that heap back so it does not count as resident.
-    trim_heap();
+    resident::trim_heap();
     let (mut bars, conn, queue) = Bars::connect(cfg, glyphs).map_err(|e| match e {
         ConnectError::NoCompositor(why) => Error::NoCompositor(why),
         ConnectError::Missing(what) => Error::Unsupported(what),
@@ -247,7 +248,11 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
         reschedule_if_earlier(&handle, &ctl);
         None
     };
+    // Start-up's pages go back once the first frame is up, and once more
+    // when the services have had time to answer (their set-up runs once).
+    let mut release = Release::default();
     let ended = loop {
+        release.after_turn(bars.commits, Instant::now());
         let timeout = hover
             .deadline()
             .map(|d| d.saturating_duration_since(Instant::now()));
@@ -664,7 +669,7 @@ impl Control {
         bars.set_idle_inhibit(self.ticker.modules.inhibits_idle());
         self.config = cfg;
         // A font change freed the old glyphs and outlines.
-        trim_heap();
+        resident::trim_heap();
         eprintln!(
             "rstat: config reloaded from {from} in {:.1} ms",
             started.elapsed().as_secs_f64() * 1e3
@@ -684,12 +689,35 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// Returns freed heap pages to the kernel (glibc keeps them otherwise).
-fn trim_heap() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks glibc's own arenas; no pointers of ours
-    // are involved and it is safe to call at any time.
-    unsafe {
-        libc::malloc_trim(0);
+/// When start-up memory is handed back: after the first frame, and again
+/// [`RELEASE_AGAIN_AFTER`] later.
+#[derive(Default)]
+struct Release {
+    /// The second release is due then (`None`: the first has not happened).
+    again_at: Option<Instant>,
+    done: bool,
+}
+
+/// Services (buses, sound server, tray items) set up within this long of
+/// the first frame; their set-up code is released with the second call.
+const RELEASE_AGAIN_AFTER: Duration = Duration::from_secs(10);
+
+impl Release {
+    fn after_turn(&mut self, commits: u64, now: Instant) {
+        if self.done || commits == 0 {
+            return;
+        }
+        match self.again_at {
+            None => {
+                resident::release_startup_memory();
+                self.again_at = Some(now + RELEASE_AGAIN_AFTER);
+            }
+            Some(at) if now >= at => {
+                resident::release_startup_memory();
+                self.done = true;
+            }
+            Some(_) => {}
+        }
     }
 }
 

@@ -74,17 +74,21 @@ fn frame(spec: &config::style::StyleSpec) -> crate::render::Deco {
 /// The glyph cache for `font`, warmed for its size at scale 1: the chosen
 /// file and families, the installed faces (found through fontconfig's
 /// configuration, now) as per-character fallback, the embedded face last.
-/// A file that cannot be used (it changed since validation) is an error
-/// naming it.
+/// With no font named, the embedded face draws and the installed faces are
+/// looked up only for a character it lacks. A file that cannot be used (it
+/// changed since validation) is an error naming it.
 pub fn glyphs(font: &config::Font) -> Result<GlyphCache, String> {
-    let choice = FontChoice {
-        families: font.family.clone(),
-        path: font.path.clone(),
-        index: font.index,
-        weight: font.weight,
+    let mut cache = if font.family.is_empty() && font.path.is_none() {
+        GlyphCache::embedded_then_installed(font.weight)
+    } else {
+        let choice = FontChoice {
+            families: font.family.clone(),
+            path: font.path.clone(),
+            index: font.index,
+            weight: font.weight,
+        };
+        GlyphCache::load(&choice, SystemFonts::discover()).map_err(|e| format!("font {e}"))?
     };
-    let mut cache =
-        GlyphCache::load(&choice, SystemFonts::discover()).map_err(|e| format!("font {e}"))?;
     cache.warm(WARM_CHARS, (font.size.round() as u16).max(1));
     Ok(cache)
 }

@@ -86,8 +86,13 @@ pub struct Face {
     // Declared before `bytes` so it is dropped first: it borrows them.
     shaper: rustybuzz::Face<'static>,
     /// The whole face parsed by fontdue, for small faces only (see
-    /// [`FONTDUE_MAX_GLYPHS`]); `None` rasterises lazily parsed outlines.
-    fontdue: Option<fontdue::Font>,
+    /// [`FONTDUE_MAX_GLYPHS`]): parsed when a glyph is first rasterised and
+    /// dropped again by [`Face::release_pages`] after the frame, since it
+    /// holds every outline (850 KB for the embedded face) while the glyphs
+    /// drawn stay in the cache.
+    fontdue: std::cell::RefCell<Fontdue>,
+    /// Face index in its file (for fontdue's parse).
+    index: u32,
     bytes: Bytes,
     /// Units per em.
     pub upem: f32,
@@ -143,20 +148,16 @@ impl Face {
         let small = !color
             && data.len() <= FONTDUE_MAX_BYTES
             && face.number_of_glyphs() <= FONTDUE_MAX_GLYPHS;
-        let fontdue = small
-            .then(|| {
-                let settings = fontdue::FontSettings {
-                    collection_index: index,
-                    ..fontdue::FontSettings::default()
-                };
-                // A face fontdue refuses is still drawn, through the lazy path.
-                fontdue::Font::from_bytes(data, settings).ok()
-            })
-            .flatten();
+        let fontdue = if small {
+            Fontdue::Unparsed
+        } else {
+            Fontdue::No
+        };
         let shaper = rustybuzz::Face::from_face(face);
         Ok(Face {
             shaper,
-            fontdue,
+            fontdue: std::cell::RefCell::new(fontdue),
+            index,
             bytes,
             upem,
             ascender,
@@ -186,6 +187,18 @@ impl Face {
     /// stay in the page cache): a face read glyph by glyph over a week of
     /// window titles would otherwise keep every page it ever read resident.
     pub fn release_pages(&self) {
+        let mut fd = self.fontdue.borrow_mut();
+        if matches!(*fd, Fontdue::Parsed(_)) {
+            *fd = Fontdue::Unparsed;
+            drop(fd);
+            // Its outlines were a few hundred small allocations spread over
+            // the heap: give the pages back, not only the chunks.
+            #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            // SAFETY: malloc_trim only walks glibc's own arenas.
+            unsafe {
+                libc::malloc_trim(0);
+            }
+        }
         if let Bytes::Mapped(m) = &self.bytes {
             // SAFETY: the mapping is private and read-only: dropped pages
             // are read back from the file on the next access, unchanged.
@@ -207,8 +220,22 @@ impl Face {
     }
 
     fn outline(&self, gid: u16, px: f32, advance: i32) -> Option<Glyph> {
-        if let Some(font) = &self.fontdue {
-            return fontdue_glyph(font, gid, px, advance);
+        {
+            let mut fd = self.fontdue.borrow_mut();
+            if matches!(*fd, Fontdue::Unparsed) {
+                let settings = fontdue::FontSettings {
+                    collection_index: self.index,
+                    ..fontdue::FontSettings::default()
+                };
+                // A face fontdue refuses is still drawn, through the lazy path.
+                *fd = match fontdue::Font::from_bytes(self.bytes.as_slice(), settings) {
+                    Ok(f) => Fontdue::Parsed(Box::new(f)),
+                    Err(_) => Fontdue::No,
+                };
+            }
+            if let Fontdue::Parsed(font) = &*fd {
+                return fontdue_glyph(font, gid, px, advance);
+            }
         }
         let mut rec = Recorder::default();
         let bbox = self.shaper.outline_glyph(GlyphId(gid), &mut rec);
@@ -297,6 +324,16 @@ impl Face {
             color: true,
         })
     }
+}
+
+/// fontdue's view of a face.
+enum Fontdue {
+    /// Not a small face, or one fontdue refused: outlines are parsed lazily.
+    No,
+    /// Small, not parsed now.
+    Unparsed,
+    /// Boxed: the parse is a large struct, held only while rasterising.
+    Parsed(Box<fontdue::Font>),
 }
 
 /// Glyph `gid` rasterised by fontdue (`None` for an empty one, a space).

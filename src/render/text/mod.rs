@@ -127,6 +127,11 @@ pub struct GlyphCache {
     missing_reported: u32,
     /// New pages of some mapping were read since the last release.
     touched: bool,
+    /// The embedded face is asked before the installed ones (no font was
+    /// named), and these are found only when it lacks a character: the
+    /// weight to find them at, until then.
+    embedded_first: bool,
+    discover_at: Option<u16>,
     /// The other images segments show (the tray's icons): rasterised once
     /// per size like glyphs, kept here so they reach every renderer the
     /// glyphs do.
@@ -140,6 +145,17 @@ impl GlyphCache {
         // would be a build defect, not a runtime condition.
         let face = Face::from_static(DEFAULT_FONT, 0).expect("embedded font parses");
         GlyphCache::from_faces(vec![face], SystemFonts::default())
+    }
+
+    /// No font named: the embedded face draws, and the installed faces (at
+    /// `weight`) are looked up — fontconfig's configuration read, their
+    /// names indexed — only when it lacks a character, so a bar of digits
+    /// and Latin text never reads them.
+    pub fn embedded_then_installed(weight: u16) -> GlyphCache {
+        let mut cache = GlyphCache::with_default_font();
+        cache.embedded_first = true;
+        cache.discover_at = Some(weight);
+        cache
     }
 
     /// A cache over the TTF/OTF `data` alone (no fallback).
@@ -235,6 +251,8 @@ impl GlyphCache {
             boxes: 0,
             missing_reported: 0,
             touched: false,
+            embedded_first: false,
+            discover_at: None,
             icons: crate::render::icon::Icons::default(),
         }
     }
@@ -340,8 +358,13 @@ impl GlyphCache {
                 return i;
             }
         }
-        // The chosen faces, but not the embedded one yet.
-        let n = self.chain.len().saturating_sub(1);
+        // The chosen faces, but not the embedded one yet (unless it is the
+        // chosen one).
+        let n = if self.embedded_first {
+            self.chain.len()
+        } else {
+            self.chain.len().saturating_sub(1)
+        };
         for k in 0..n {
             let id = self.chain[k];
             if self.has(id, c) {
@@ -384,6 +407,10 @@ impl GlyphCache {
     ) -> Option<FaceId> {
         if self.faces.len() >= MAX_FACES {
             return None;
+        }
+        if let Some(weight) = self.discover_at.take() {
+            self.system = SystemFonts::discover();
+            self.fallback = self.system.fallback_order(weight);
         }
         for k in 0..self.fallback.len() {
             let si = self.fallback[k];
