@@ -145,3 +145,84 @@ fn clicks_follow_the_config_provider_and_a_closed_socket2_is_recovered() {
     assert!(err.matches("compositor IPC lost").count() <= 1, "{err}");
     bar.assert_running();
 }
+
+/// Hyprland answering socket1 late (a busy compositor) stalls nothing: the
+/// requests run in the client's worker thread while the bar keeps drawing
+/// (its clock keeps changing in screenshots), and the answers, when they
+/// come, are shown.
+#[test]
+fn a_slow_socket1_does_not_stall_the_bar() {
+    if !ready() {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    let hypr = FakeHyprland::start_in(sway.runtime_dir(), "slow", model());
+    let s2 = hypr.serve_events();
+    let dir = sway.config_home().join("rstat");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("config.toml"),
+        "[bar]\nleft = [\"workspaces\"]\ncenter = [\"clock\"]\nright = []\n[module.clock]\nformat = \"%H:%M:%S\"\npopup = false\n",
+    )
+    .unwrap();
+    let mut cmd = sway.client(common::rstat_bin());
+    cmd.env_remove("SWAYSOCK")
+        .env("HYPRLAND_INSTANCE_SIGNATURE", &hypr.sig)
+        .args(["--collector", "procfs"]);
+    let mut bar = Guarded::spawn("rstat", &mut cmd, &sway.runtime_dir().join("rstat.stderr"));
+    poll_every(Duration::from_millis(20), PATIENCE, || {
+        (s2.clients() == 1).then_some(())
+    })
+    .unwrap_or_else(|| panic!("the bar never subscribed to socket2\n{}", bar.stderr()));
+    assert_eq!(button_starts(&sway, 2).len(), 2);
+
+    // Every socket1 answer now takes 1.5 s; a new workspace appears.
+    let t0 = Instant::now();
+    {
+        let mut m = hypr.model.lock().unwrap();
+        m.delay = Duration::from_millis(1500);
+        m.workspaces.as_array_mut().unwrap().push(json!(
+            {"id": 3, "name": "3", "monitor": "HEADLESS-1", "monitorID": 0, "windows": 1}
+        ));
+    }
+    s2.post("createworkspace", "3");
+    s2.post("createworkspacev2", "3,3");
+    s2.flush();
+    let clock = |img: &support::image::Image| img.crop(760, 0, 400, 28).rgb.clone();
+    let mut seen: Vec<Vec<u8>> = Vec::new();
+    while t0.elapsed() < Duration::from_secs(4) {
+        if let Ok(img) = sway.try_screenshot("HEADLESS-1") {
+            let c = clock(&img);
+            if seen.last() != Some(&c) {
+                seen.push(c);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let asked = hypr
+        .model
+        .lock()
+        .unwrap()
+        .requests
+        .iter()
+        .filter(|(t, _)| *t > t0)
+        .count();
+    eprintln!(
+        "while socket1 answered in 1.5 s: {} clock faces in 4 s, {asked} requests answered",
+        seen.len()
+    );
+    assert!(
+        seen.len() >= 3,
+        "the clock stopped while Hyprland was slow: {} distinct faces in 4 s",
+        seen.len()
+    );
+    // The slow answers arrive and are drawn.
+    hypr.model.lock().unwrap().delay = Duration::ZERO;
+    assert_eq!(
+        button_starts(&sway, 3).len(),
+        3,
+        "the new workspace is drawn"
+    );
+    bar.assert_running();
+}

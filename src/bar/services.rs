@@ -31,6 +31,9 @@ struct Slot {
     unsaid: Option<String>,
     /// Connected now.
     connected: bool,
+    /// Why it is unavailable was said on stderr: once per process, not at
+    /// every reload (the environment does not change under a running bar).
+    said_unavailable: bool,
 }
 
 /// Every service the bar knows, connected while some module listens.
@@ -53,6 +56,7 @@ impl Services {
                     warned: false,
                     unsaid: None,
                     connected: false,
+                    said_unavailable: false,
                 })
                 .collect(),
         }
@@ -131,7 +135,10 @@ fn sync_one(handle: &Handle, ctl: &Rc<RefCell<Control>>, bars: &mut Bars, id: Id
     }
     if !slot.connected && !slot.reconnecting {
         if let Some(why) = slot.service.unavailable() {
-            eprintln!("rstat: {why}");
+            if !slot.said_unavailable {
+                eprintln!("rstat: {why}");
+                slot.said_unavailable = true;
+            }
         } else if let Err(e) = slot.connect() {
             slot.lost(&e);
             drop(guard);

@@ -25,7 +25,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
@@ -56,6 +56,9 @@ pub struct Model {
     /// The last [`REQUEST_LOG`] requests, with when they arrived (bounded,
     /// so tests counting the heap see the client's memory, not this log).
     pub requests: VecDeque<(Instant, String)>,
+    /// How long each socket1 request waits before its answer (a busy
+    /// Hyprland); zero by default.
+    pub delay: Duration,
 }
 
 impl Model {
@@ -73,6 +76,7 @@ impl Model {
             commands: Vec::new(),
             refused: Vec::new(),
             requests: VecDeque::with_capacity(REQUEST_LOG),
+            delay: Duration::ZERO,
         }
     }
 
@@ -277,6 +281,8 @@ impl FakeHyprland {
                 let mut buf = [0u8; 8192];
                 let n = conn.read(&mut buf).unwrap_or(0);
                 let cmd = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let delay = m.lock().unwrap_or_else(|p| p.into_inner()).delay;
+                std::thread::sleep(delay);
                 let reply = m.lock().unwrap_or_else(|p| p.into_inner()).answer(&cmd);
                 let _ = conn.write_all(reply.as_bytes());
                 // Answered and closed at once, as Hyprland does.
