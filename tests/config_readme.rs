@@ -83,3 +83,19 @@ fn the_full_example_parses() {
     assert_eq!(cfg.modules.len(), 7);
     assert!(cfg.module("cpu#detail").is_some());
 }
+
+#[test]
+fn every_theme_parses() {
+    let text = readme();
+    let start = text.find("### Themes").expect("a ### Themes section");
+    let rest = &text[start..];
+    let themes = &rest[..rest.find("\n## ").unwrap_or(rest.len())];
+    let mut n = 0;
+    for block in themes.split("```toml\n").skip(1) {
+        let toml = &block[..block.find("```").expect("a closed toml block")];
+        rstat::modules::registry::parse(toml, "README.md (themes)", None)
+            .unwrap_or_else(|e| panic!("{e}\n{toml}"));
+        n += 1;
+    }
+    assert!(n >= 4, "{n} themes");
+}
