@@ -364,7 +364,7 @@ background = "#{AFTER:06x}"
     let img = wait_shot(&sway, &mut rstat, "open drawer", |img| {
         let (xl, xr) = span_of(img, mid, rgb(X_BOX)).ok_or("x not shown")?;
         let (yl, _) = span_of(img, mid, rgb(Y_BOX)).ok_or("y not shown")?;
-        if !(xr < yl) {
+        if xr >= yl {
             return Err(format!("x ({xl}..{xr}) should come before y ({yl})"));
         }
         expect_px(img, 1, 2, rgb(DRAWER_HOVER), "the hovered group's box")?;
