@@ -226,3 +226,125 @@ fn a_slow_socket1_does_not_stall_the_bar() {
     );
     bar.assert_running();
 }
+
+/// What Hyprland's sockets could send that they should not: events with
+/// data of the wrong form, replies of unexpected shapes, a 4 MB reply of
+/// 20,000 workspaces. The bar draws on (its clock keeps changing), shows at
+/// most its 32 buttons, and follows sane state again when it comes.
+#[test]
+fn odd_events_and_replies_from_hyprland_leave_the_bar_drawing() {
+    if !ready() {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    let hypr = FakeHyprland::start_in(sway.runtime_dir(), "odd", model());
+    let s2 = hypr.serve_events();
+    let dir = sway.config_home().join("rstat");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("config.toml"),
+        "[bar]\nleft = [\"workspaces\"]\ncenter = [\"clock\"]\nright = []\n[module.clock]\nformat = \"%H:%M:%S\"\npopup = false\n",
+    )
+    .unwrap();
+    let mut cmd = sway.client(common::rstat_bin());
+    cmd.env_remove("SWAYSOCK")
+        .env("HYPRLAND_INSTANCE_SIGNATURE", &hypr.sig)
+        .args(["--collector", "procfs"]);
+    let mut bar = Guarded::spawn("rstat", &mut cmd, &sway.runtime_dir().join("rstat.stderr"));
+    poll_every(Duration::from_millis(20), PATIENCE, || {
+        (s2.clients() == 1).then_some(())
+    })
+    .unwrap_or_else(|| panic!("the bar never subscribed to socket2\n{}", bar.stderr()));
+    button_starts(&sway, 2);
+
+    // Replies of the wrong shape, then events of the wrong form.
+    {
+        let mut m = hypr.model.lock().unwrap();
+        m.workspaces = json!("not a list");
+        m.monitors = json!({"weird": true});
+        m.active = json!([1, 2, 3]);
+        m.devices = json!(null);
+    }
+    for (name, data) in [
+        ("workspace", "\u{fffd}\u{fffd}"),
+        ("workspacev2", "no comma"),
+        ("activewindow", "no comma at all"),
+        ("activewindowv2", "zz"),
+        ("fullscreen", "banana"),
+        ("submap", &"x".repeat(5000)),
+        ("activelayout", ""),
+        ("createworkspacev2", "abc,def"),
+        ("notanevent", "whatever"),
+    ] {
+        s2.post(name, data);
+    }
+    s2.flush();
+    let clock = |img: &support::image::Image| img.crop(760, 0, 400, 28).rgb.clone();
+    let mut faces: Vec<Vec<u8>> = Vec::new();
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_millis(3500) {
+        if let Ok(img) = sway.try_screenshot("HEADLESS-1") {
+            let c = clock(&img);
+            if faces.last() != Some(&c) {
+                faces.push(c);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bar.assert_running();
+    assert!(
+        faces.len() >= 2,
+        "the clock stopped: {} faces\n{}",
+        faces.len(),
+        bar.stderr()
+    );
+
+    // A 4 MB reply of 20,000 workspaces: at most 32 buttons, still drawing.
+    {
+        let mut m = hypr.model.lock().unwrap();
+        m.workspaces = serde_json::Value::Array(
+            (1..=20_000)
+                .map(|i| json!({"id": i, "name": format!("{i}-{}", "w".repeat(180)), "monitor": "HEADLESS-1", "windows": 1}))
+                .collect(),
+        );
+        m.monitors = model().monitors;
+        m.active = model().active;
+    }
+    s2.post("createworkspacev2", "20000,20000");
+    s2.flush();
+    poll_every(Duration::from_millis(100), PATIENCE, || {
+        let img = sway.try_screenshot("HEADLESS-1").ok()?;
+        let bg = img.dominant(0, 28);
+        // Long names fill the left of the bar.
+        (0..700)
+            .rev()
+            .find(|&x| (0..28).any(|y| support::image::diff(img.px(x, y), bg) > 24))
+            .filter(|&x| x > 500)
+            .map(|_| ())
+    })
+    .unwrap_or_else(|| panic!("the big reply was never drawn\n{}", bar.stderr()));
+    bar.assert_running();
+
+    // Sane again: the two workspaces of the model.
+    {
+        let mut m = hypr.model.lock().unwrap();
+        *m = model();
+    }
+    s2.post("destroyworkspacev2", "20000,20000");
+    s2.flush();
+    poll_every(Duration::from_millis(100), PATIENCE, || {
+        let img = sway.try_screenshot("HEADLESS-1").ok()?;
+        let bg = img.dominant(0, 28);
+        let cols: Vec<usize> = (0..img.width / 4)
+            .filter(|&x| (0..28).any(|y| support::image::diff(img.px(x, y), bg) > 24))
+            .collect();
+        let runs = cols.windows(2).filter(|w| w[1] > w[0] + 1).count() + 1;
+        (!cols.is_empty() && runs == 2 && *cols.last()? < 100).then_some(())
+    })
+    .unwrap_or_else(|| panic!("the sane state was never drawn again\n{}", bar.stderr()));
+    let err = bar.stderr();
+    assert!(!err.contains("panicked"), "{err}");
+    eprintln!("{} clock faces while odd; stderr:\n{err}", faces.len());
+    bar.assert_running();
+}
