@@ -3,7 +3,8 @@
 //! their margins give, a custom script's class restyling its module and
 //! back, hovering a module (a virtual pointer) restyling it and leaving
 //! restoring it, a group's shared box and a drawer opening on hover and
-//! closing when the pointer leaves, a plain bar and a floating rounded one
+//! closing when the pointer leaves, one opening leftwards by click and
+//! closing by a second click, a plain bar and a floating rounded one
 //! (transparent corners, the gap to the edge, the exclusive zone).
 //!
 //! Needs root (Sway runs as uid 65534), `sway`, `swaymsg`, `grim`.
@@ -397,6 +398,104 @@ background = "#{AFTER:06x}"
         }
         Ok(())
     });
+    drop(pointer);
+}
+
+const LEAD_BOX: u32 = 0xc04080;
+
+/// A drawer that opens by click: hovering does nothing, a click on its
+/// first member opens the others to its left (`transition_left_to_right =
+/// false`), it stays open when the pointer leaves, and a second click
+/// closes it.
+#[test]
+fn a_click_drawer_opens_leftwards_and_closes_on_a_second_click_in_sway() {
+    if !can_run() {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = sway();
+    let dir = Scratch::new("click-drawer");
+    let config = dir.put(
+        "config.toml",
+        &format!(
+            r##"
+[bar]
+height = 30
+spacing = 0
+padding = 0
+right = ["group#d"]
+[bar.colors]
+background = "#{DRAWER_BAR:06x}"
+[module."group#d"]
+modules = ["custom#lead", "custom#x"]
+drawer = {{ click_to_reveal = true, transition_left_to_right = false }}
+[module."custom#lead"]
+exec = "echo LEAD"
+interval_ms = 60000
+[module."custom#lead".style]
+background = "#{LEAD_BOX:06x}"
+[module."custom#x"]
+exec = "echo x"
+interval_ms = 60000
+[module."custom#x".style]
+background = "#{X_BOX:06x}"
+"##
+        ),
+    );
+    let mut rstat = start(&sway, &config, "click-drawer");
+    let mid = 15;
+    let img = wait_shot(&sway, &mut rstat, "closed click drawer", |img| {
+        expect_px(img, W - 1, 2, rgb(LEAD_BOX), "the handle at the right end")?;
+        match span_of(img, 2, rgb(X_BOX)) {
+            Some(s) => Err(format!("x shows at {s:?}")),
+            None => Ok(()),
+        }
+    });
+    let (lead_left, _) = span_of(&img, 2, rgb(LEAD_BOX)).expect("handle");
+    let mut pointer = VirtualPointer::new(&sway).expect("virtual pointer");
+    let at = ((lead_left + W) / 2) as u32;
+    pointer
+        .move_to(at, mid as u32)
+        .expect("move onto the handle");
+    // Hovering alone opens nothing: the bar has had time to redraw a hover
+    // (it restyles nothing here) and still shows no x.
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(
+        span_of(&sway.screenshot(OUTPUT), 2, rgb(X_BOX)).is_none(),
+        "hover opened a click drawer"
+    );
+    pointer.click(support::pointer::BTN_LEFT).expect("click");
+    let img = wait_shot(&sway, &mut rstat, "drawer opened by click", |img| {
+        let (_, xr) = span_of(img, 2, rgb(X_BOX)).ok_or("x not shown")?;
+        let (ll, _) = span_of(img, 2, rgb(LEAD_BOX)).ok_or("no handle")?;
+        if xr + 1 != ll {
+            return Err(format!(
+                "x should end where the handle starts: {xr} vs {ll}"
+            ));
+        }
+        Ok(())
+    });
+    let (lead_open, _) = span_of(&img, 2, rgb(LEAD_BOX)).expect("handle");
+    assert_eq!(lead_open, lead_left, "the handle stays at the right end");
+    pointer.move_to(100, 300).expect("move away");
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(
+        span_of(&sway.screenshot(OUTPUT), 2, rgb(X_BOX)).is_some(),
+        "leaving closed a click drawer"
+    );
+    pointer
+        .move_to(at, mid as u32)
+        .expect("back onto the handle");
+    pointer.click(support::pointer::BTN_LEFT).expect("click");
+    wait_shot(
+        &sway,
+        &mut rstat,
+        "drawer closed by a second click",
+        |img| match span_of(img, 2, rgb(X_BOX)) {
+            Some(s) => Err(format!("x still shows at {s:?}")),
+            None => Ok(()),
+        },
+    );
     drop(pointer);
 }
 
