@@ -278,6 +278,17 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
                 c.ticker.redraw(&mut bars);
             }
         }
+        // A tooltip shows its module's text as of now: set while the
+        // pointer rests (the popup's size follows it) and while it is open.
+        if let Some((p, open)) = hover.looking_at().filter(|(p, _)| p.is_tooltip()) {
+            let c = ctl.borrow();
+            match c.ticker.modules.tooltip_of(p) {
+                Some(text) => bars.set_tooltip_text(text),
+                // The module has no tooltip any more.
+                None if open => bars.close_popup(),
+                None => {}
+            }
+        }
         // The process walk runs only while its result is looked at.
         let looking = hover.looking_at().is_some_and(|(p, _)| p == HEALTH_POPUP);
         ctl.borrow_mut()

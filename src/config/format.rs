@@ -36,6 +36,9 @@ pub struct Template {
     pub pieces: Vec<Piece>,
     /// The text as written, for error messages and re-printing.
     pub source: String,
+    /// Its literal text holds markup ([`crate::render::markup`]): what it
+    /// renders is drawn as markup, and text values are escaped into it.
+    pub markup: bool,
 }
 
 /// A value a module hands to [`Template::render`] for one placeholder.
@@ -44,6 +47,8 @@ pub enum Value<'a> {
     Float(f64),
     Int(i64),
     Text(&'a str),
+    /// Text that is markup itself (a script's output): never escaped.
+    Markup(&'a str),
     /// The source is absent (no sensor): drawn as `--`, padded like the rest.
     Absent,
 }
@@ -126,9 +131,14 @@ impl Template {
         if !lit.is_empty() {
             pieces.push(Piece::Literal(lit));
         }
+        let markup = pieces.iter().any(|p| match p {
+            Piece::Literal(s) => crate::render::markup::has_markup(s),
+            Piece::Field { .. } => false,
+        });
         Ok(Template {
             pieces,
             source: src.to_string(),
+            markup,
         })
     }
 
@@ -145,7 +155,7 @@ impl Template {
                     precision,
                 } => {
                     let v = values.get(*index).copied().unwrap_or(Value::Absent);
-                    render_value(out, v, *align, *width, *precision);
+                    render_value(out, v, *align, *width, *precision, self.markup);
                 }
             }
         }
@@ -202,16 +212,33 @@ fn render_value(
     align: Option<Align>,
     width: usize,
     prec: Option<usize>,
+    escape: bool,
 ) {
     let numeric = matches!(v, Value::Float(_) | Value::Int(_));
     let align = align.unwrap_or(if numeric { Align::Right } else { Align::Left });
     // Formatting into `out` directly keeps this allocation-free; the padding
     // is computed from the characters written.
     let start = out.len();
+    // Characters shown, when escaping makes it differ from those written.
+    let mut shown = None;
     let _ = match v {
         Value::Float(f) => write!(out, "{f:.p$}", p = prec.unwrap_or(1)),
         Value::Int(n) => write!(out, "{n}"),
-        Value::Text(t) => {
+        Value::Text(t) if escape => {
+            let mut n = 0;
+            for c in t.chars().take(prec.unwrap_or(usize::MAX)) {
+                match c {
+                    '&' => out.push_str("&amp;"),
+                    '<' => out.push_str("&lt;"),
+                    '>' => out.push_str("&gt;"),
+                    c => out.push(c),
+                }
+                n += 1;
+            }
+            shown = Some(n);
+            Ok(())
+        }
+        Value::Text(t) | Value::Markup(t) => {
             match prec {
                 // Precision on text truncates by characters, as in Rust.
                 Some(p) => {
@@ -228,7 +255,7 @@ fn render_value(
             Ok(())
         }
     };
-    let n = out[start..].chars().count();
+    let n = shown.unwrap_or_else(|| out[start..].chars().count());
     if n >= width {
         return;
     }

@@ -246,6 +246,7 @@ pub fn default_template(kind: &KindDef) -> Template {
         super::kind::Syntax::Own(_) => Template {
             pieces: Vec::new(),
             source: kind.format.to_string(),
+            markup: crate::render::markup::has_markup(kind.format),
         },
         super::kind::Syntax::Template => {
             Template::parse(kind.format, &kind.placeholder_names()).unwrap_or_default()
@@ -386,6 +387,7 @@ impl Cx<'_> {
             super::kind::Syntax::Own(check) => check(f).map(|()| Template {
                 pieces: Vec::new(),
                 source: f.to_string(),
+                markup: crate::render::markup::has_markup(f),
             }),
             super::kind::Syntax::Template => {
                 Template::parse(f, &kind.placeholder_names()).map_err(|e| (e.offset, e.message))

@@ -169,6 +169,8 @@ pub struct Audio {
     icons: Vec<(String, Vec<String>)>,
     text: String,
     segment: Option<Segment>,
+    /// `tooltip_format` rendered at the last update.
+    tip: super::Tip,
     shown: Shown,
 }
 
@@ -193,6 +195,7 @@ impl Audio {
                 }),
             icons,
             text: String::with_capacity(128),
+            tip: super::Tip::default(),
             segment: None,
             shown: Shown::default(),
         };
@@ -226,6 +229,7 @@ impl Audio {
         let mut states = 0u32;
         let mut level = Level::Normal;
         let mut text = std::mem::take(&mut self.text);
+        let mut tip = std::mem::take(&mut self.tip);
         text.clear();
         match ready {
             None => {
@@ -256,6 +260,7 @@ impl Audio {
                     &self.spec.format
                 };
                 format.render(&mut text, &values);
+                tip.render(&self.spec, &values);
                 if muted {
                     states |= MUTED;
                     level = Level::Warning;
@@ -282,6 +287,7 @@ impl Audio {
             }
         }
         self.segment = Some(Segment {
+            markup: false,
             text: Text::new(&text),
             style: self.palette.style(level),
             align: self.align,
@@ -290,6 +296,7 @@ impl Audio {
             states,
         });
         self.text = text;
+        self.tip = tip;
         self.segment != before
     }
 
@@ -319,6 +326,10 @@ const BLUETOOTH: u32 = 1 << 2;
 const DISCONNECTED: u32 = 1 << 3;
 
 impl Module for Audio {
+    fn tooltip(&self, _index: usize) -> Option<&str> {
+        self.tip.get()
+    }
+
     fn spec(&self) -> &config::Module {
         &self.spec
     }

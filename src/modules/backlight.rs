@@ -94,6 +94,8 @@ pub struct Backlight {
     last: Option<BacklightReading>,
     text: String,
     segment: Option<Segment>,
+    /// `tooltip_format` rendered at the last update.
+    tip: super::Tip,
     /// Why the backlight cannot be read or set, when that is so.
     error: Option<String>,
 }
@@ -119,6 +121,7 @@ impl Backlight {
             uevents: None,
             last: None,
             text: String::with_capacity(128),
+            tip: super::Tip::default(),
             segment: None,
             error: None,
         };
@@ -190,7 +193,9 @@ impl Backlight {
             let mut values = values;
             values[1] = Value::Text(self.spec.icon(states, pct));
             self.spec.render(&mut self.text, states, &values);
+            self.tip.render(&self.spec, &values);
             Segment {
+                markup: false,
                 text: Text::new(&self.text),
                 style: self.palette.style(lv),
                 align: self.align,
@@ -233,6 +238,10 @@ impl Backlight {
 }
 
 impl Module for Backlight {
+    fn tooltip(&self, _index: usize) -> Option<&str> {
+        self.tip.get()
+    }
+
     fn spec(&self) -> &config::Module {
         &self.spec
     }

@@ -73,6 +73,8 @@ pub struct Battery {
     source: Option<Batteries>,
     text: String,
     segment: Option<Segment>,
+    /// `tooltip_format` rendered at the last update.
+    tip: super::Tip,
 }
 
 impl Battery {
@@ -87,6 +89,7 @@ impl Battery {
             next: now,
             source: (!b.is_empty()).then_some(b),
             text: String::with_capacity(128),
+            tip: super::Tip::default(),
             segment: None,
         }
     }
@@ -134,7 +137,9 @@ impl Battery {
             let states = status_state(r.status) | super::level_states(level);
             self.text.clear();
             self.spec.render(&mut self.text, states, &values);
+            self.tip.render(&self.spec, &values);
             Segment {
+                markup: false,
                 text: Text::new(&self.text),
                 style: self.palette.style(level),
                 align: self.align,
@@ -169,6 +174,10 @@ pub fn level_below(values: &[Value<'_>], warning: &Thresholds, critical: &Thresh
 }
 
 impl Module for Battery {
+    fn tooltip(&self, _index: usize) -> Option<&str> {
+        self.tip.get()
+    }
+
     fn spec(&self) -> &config::Module {
         &self.spec
     }

@@ -170,6 +170,7 @@ impl Bluetooth {
         };
         let text = self.text.trim();
         let seg = Segment {
+            markup: false,
             text: Text::new(text),
             style: self.palette.style(level),
             align: self.align,

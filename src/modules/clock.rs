@@ -89,6 +89,7 @@ impl Clock {
         let mut buf = [0u8; OUT_CAP];
         let text = format_local(secs, &self.format, &mut buf).unwrap_or("");
         let seg = Segment {
+            markup: false,
             text: Text::new(text),
             style: self.palette.style(super::Level::Normal),
             align: self.align,

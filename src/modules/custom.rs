@@ -80,6 +80,8 @@ pub struct CustomModule {
     /// The states of the script's last answer.
     states: u32,
     segment: Option<Segment>,
+    /// `tooltip_format` rendered with the last answer.
+    tip: super::Tip,
 }
 
 impl CustomModule {
@@ -107,6 +109,7 @@ impl CustomModule {
             text: String::with_capacity(256),
             states: 0,
             segment: None,
+            tip: super::Tip::default(),
         }
     }
 
@@ -149,9 +152,11 @@ impl CustomModule {
                     // An empty answer hides the module, as in Waybar.
                     None
                 } else {
+                    // The script's text and tooltip are markup (as
+                    // Waybar draws them): put into the format unescaped.
                     let values = [
-                        Value::Text(o.text.trim_end()),
-                        Value::Text(&o.tooltip),
+                        Value::Markup(o.text.trim_end()),
+                        Value::Markup(&o.tooltip),
                         Value::Text(&o.class),
                         o.percentage.map_or(Value::Absent, |p| Value::Int(p as i64)),
                     ];
@@ -171,12 +176,14 @@ impl CustomModule {
                     }
                     self.text.clear();
                     self.spec.render(&mut self.text, states, &values);
+                    self.tip.render(&self.spec, &values);
                     self.states = states;
                     Some(lvl)
                 }
             }
         };
         let seg = seg.map(|lvl| Segment {
+            markup: false,
             text: Text::new(&self.text),
             style: self.palette.style(lvl),
             align: self.align,
@@ -228,6 +235,19 @@ impl Module for CustomModule {
             r.on_readable();
         }
         self.refresh()
+    }
+
+    fn markup(&self) -> bool {
+        true
+    }
+
+    fn tooltip(&self, _index: usize) -> Option<&str> {
+        if self.spec.tooltip_format.is_some() {
+            return self.tip.get();
+        }
+        let r = self.runner.as_ref()?;
+        let t = r.output.tooltip.trim_end();
+        (matches!(r.status, Status::Ok) && !t.is_empty()).then_some(t)
     }
 
     fn error(&self) -> Option<&str> {

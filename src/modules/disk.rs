@@ -120,6 +120,7 @@ impl Disk {
                 .render(&mut self.text, super::level_states(lv), &values);
             (
                 Segment {
+                    markup: false,
                     text: Text::new(&self.text),
                     style: self.palette.style(lv),
                     align: self.align,

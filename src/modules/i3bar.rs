@@ -172,6 +172,7 @@ impl I3barModule {
             style.deco = deco(b, Some(i) == first, Some(i) == last);
             self.blocks.push(i);
             self.next.push(Segment {
+                markup: false,
                 text: Text::new(text),
                 style,
                 align: self.align,
@@ -195,6 +196,7 @@ impl I3barModule {
                 let mut t = Text::new(&self.spec.name);
                 t.push_str(": error");
                 self.next.push(Segment {
+                    markup: false,
                     text: t,
                     style: self.palette.style(Level::Critical),
                     align: self.align,

@@ -46,6 +46,8 @@ pub struct IdleInhibitor {
     due: Option<Instant>,
     text: String,
     segment: Option<Segment>,
+    /// `tooltip_format` rendered at the last update.
+    tip: super::Tip,
 }
 
 impl IdleInhibitor {
@@ -58,6 +60,7 @@ impl IdleInhibitor {
             active: false,
             due: Some(now),
             text: String::with_capacity(64),
+            tip: super::Tip::default(),
             segment: None,
         }
     }
@@ -83,11 +86,13 @@ impl IdleInhibitor {
         self.text.clear();
         let states = if self.active { 2 } else { 1 };
         self.spec.render(&mut self.text, states, &values);
+        self.tip.render(&self.spec, &values);
         let mut style = self.palette.style(super::Level::Normal);
         if self.active {
             style.fg = self.palette.accent;
         }
         let seg = Some(Segment {
+            markup: false,
             text: Text::new(&self.text),
             style,
             align: self.align,
@@ -102,6 +107,10 @@ impl IdleInhibitor {
 }
 
 impl Module for IdleInhibitor {
+    fn tooltip(&self, _index: usize) -> Option<&str> {
+        self.tip.get()
+    }
+
     fn spec(&self) -> &config::Module {
         &self.spec
     }

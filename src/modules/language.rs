@@ -71,6 +71,8 @@ pub struct Language {
     short: String,
     text: String,
     segment: Option<Segment>,
+    /// `tooltip_format` rendered at the last update.
+    tip: super::Tip,
 }
 
 impl Language {
@@ -83,6 +85,7 @@ impl Language {
             full: String::with_capacity(64),
             short: String::with_capacity(16),
             text: String::with_capacity(64),
+            tip: super::Tip::default(),
             segment: None,
         }
     }
@@ -103,10 +106,9 @@ impl Language {
         }
         let seg = (!full.is_empty()).then(|| {
             self.text.clear();
-            self.spec.format.render(
-                &mut self.text,
-                &[Value::Text(&self.short), Value::Text(&self.full)],
-            );
+            let values = [Value::Text(&self.short), Value::Text(&self.full)];
+            self.spec.format.render(&mut self.text, &values);
+            self.tip.render(&self.spec, &values);
             Segment::new(&self.text, self.palette.style(Level::Normal), self.align)
         });
         let changed = seg != self.segment;
@@ -116,6 +118,10 @@ impl Language {
 }
 
 impl Module for Language {
+    fn tooltip(&self, _index: usize) -> Option<&str> {
+        self.tip.get()
+    }
+
     fn spec(&self) -> &config::Module {
         &self.spec
     }

@@ -66,6 +66,8 @@ pub struct Media {
     next: Option<Instant>,
     text: String,
     segment: Option<Segment>,
+    /// `tooltip_format` rendered at the last update.
+    tip: super::Tip,
 }
 
 impl Media {
@@ -79,6 +81,7 @@ impl Media {
             shown: None,
             next: None,
             text: String::with_capacity(128),
+            tip: super::Tip::default(),
             segment: None,
         }
     }
@@ -107,12 +110,14 @@ impl Media {
             ];
             self.text.clear();
             self.spec.format.render(&mut self.text, &values);
+            self.tip.render(&self.spec, &values);
             let states = match p.status {
                 Status::Playing => 1,
                 Status::Paused => 2,
                 Status::Stopped => 4,
             };
             Segment {
+                markup: false,
                 text: Text::new(self.text.trim()),
                 style: self.palette.style(super::Level::Normal),
                 align: self.align,
@@ -145,6 +150,10 @@ fn clock(out: &mut Text, us: i64) {
 }
 
 impl Module for Media {
+    fn tooltip(&self, _index: usize) -> Option<&str> {
+        self.tip.get()
+    }
+
     fn spec(&self) -> &config::Module {
         &self.spec
     }

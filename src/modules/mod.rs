@@ -316,6 +316,39 @@ pub trait Module {
     fn tooltip(&self, _index: usize) -> Option<&str> {
         None
     }
+
+    /// Whether its text is markup whatever its format says (a script's
+    /// output, as Waybar draws it).
+    fn markup(&self) -> bool {
+        false
+    }
+}
+
+/// A module's `tooltip_format`, rendered at its last update into a reused
+/// buffer (no allocation once it is large enough).
+#[derive(Clone, Debug, Default)]
+pub struct Tip(String);
+
+impl Tip {
+    /// Renders `spec`'s `tooltip_format` with `values` (nothing when it has
+    /// none or tooltips are off).
+    pub fn render(&mut self, spec: &config::Module, values: &[config::format::Value<'_>]) {
+        self.0.clear();
+        spec.render_tooltip(&mut self.0, values);
+    }
+
+    /// The tooltip; `None` when empty.
+    pub fn get(&self) -> Option<&str> {
+        let t = self.0.trim_end();
+        (!t.is_empty()).then_some(t)
+    }
+}
+
+/// The popup id of the tooltip of segment `k` of instance `instance`:
+/// distinct per segment, so moving from one module to the next opens the
+/// next one's tooltip under it.
+pub fn tooltip_popup(instance: usize, k: usize) -> PopupId {
+    PopupId(PopupId::TOOLTIP_BASE | ((instance as u16 & 0x1ff) << 6) | (k as u16 & 0x3f))
 }
 
 /// What building an instance gets besides its config.
@@ -553,6 +586,11 @@ impl Modules {
                     s.style = style::resolve(cache, &self.bar_style, m.spec(), s.states, s.style);
                 }
                 s.style.group = gbox;
+                let spec = m.spec();
+                s.markup = s.markup || m.markup() || spec.format_for(s.states).markup;
+                if s.popup.is_none() && spec.tooltip && m.tooltip(k).is_some() {
+                    s.popup = Some(tooltip_popup(i, k));
+                }
                 self.owners.push((i as u16, k as u16));
                 self.tags.push(s.output);
             }
@@ -609,6 +647,19 @@ impl Modules {
             .filter(|(_, t)| t.is_none() || **t == tag)
             .nth(shown)
             .map(|(i, _)| i)
+    }
+
+    /// The tooltip a [`tooltip_popup`] id shows, if its module still has one.
+    pub fn tooltip_of(&self, popup: PopupId) -> Option<&str> {
+        if popup.0 & PopupId::TOOLTIP_BASE == 0 {
+            return None;
+        }
+        let i = ((popup.0 >> 6) & 0x1ff) as usize;
+        let m = self.list.get(i)?;
+        if !m.spec().tooltip {
+            return None;
+        }
+        m.tooltip((popup.0 & 0x3f) as usize)
     }
 
     /// A pointer action on segment `segment` of the last write: what the

@@ -28,6 +28,8 @@ pub struct Mode {
     align: Align,
     text: String,
     segment: Option<Segment>,
+    /// `tooltip_format` rendered at the last update.
+    tip: super::Tip,
 }
 
 impl Mode {
@@ -38,6 +40,7 @@ impl Mode {
             palette: place.palette,
             align: place.align,
             text: String::with_capacity(64),
+            tip: super::Tip::default(),
             segment: None,
         }
     }
@@ -47,9 +50,9 @@ impl Mode {
         let mode = state.map_or("", |s| s.mode.as_str());
         let seg = (!mode.is_empty()).then(|| {
             self.text.clear();
-            self.spec
-                .format
-                .render(&mut self.text, &[Value::Text(mode)]);
+            let values = [Value::Text(mode)];
+            self.spec.format.render(&mut self.text, &values);
+            self.tip.render(&self.spec, &values);
             let mut style = self.palette.style(Level::Normal);
             // A mode changes what keys do: make it stand out.
             style.fg = self.palette.warning;
@@ -62,6 +65,10 @@ impl Mode {
 }
 
 impl Module for Mode {
+    fn tooltip(&self, _index: usize) -> Option<&str> {
+        self.tip.get()
+    }
+
     fn spec(&self) -> &config::Module {
         &self.spec
     }

@@ -50,6 +50,8 @@ pub struct Network {
     source: net::Network,
     text: String,
     segment: Option<Segment>,
+    /// `tooltip_format` rendered at the last update.
+    tip: super::Tip,
 }
 
 impl Network {
@@ -63,6 +65,7 @@ impl Network {
             next: now,
             source: net::Network::open(roots),
             text: String::with_capacity(128),
+            tip: super::Tip::default(),
             segment: None,
         }
     }
@@ -106,7 +109,9 @@ impl Network {
             let states = link | if r.up { 0 } else { 4 };
             self.text.clear();
             self.spec.render(&mut self.text, states, &values);
+            self.tip.render(&self.spec, &values);
             Segment {
+                markup: false,
                 text: Text::new(&self.text),
                 style: self.palette.style(level),
                 align: self.align,
@@ -140,6 +145,10 @@ pub fn human_rate(bytes: u64, out: &mut Text) {
 }
 
 impl Module for Network {
+    fn tooltip(&self, _index: usize) -> Option<&str> {
+        self.tip.get()
+    }
+
     fn spec(&self) -> &config::Module {
         &self.spec
     }

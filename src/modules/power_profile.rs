@@ -81,6 +81,8 @@ pub struct PowerProfile {
     text: String,
     state: Text,
     segment: Option<Segment>,
+    /// `tooltip_format` rendered at the last update.
+    tip: super::Tip,
 }
 
 impl PowerProfile {
@@ -102,6 +104,7 @@ impl PowerProfile {
             acpi_profile: Text::default(),
             text: String::with_capacity(64),
             state: Text::default(),
+            tip: super::Tip::default(),
             segment: None,
         }
     }
@@ -146,11 +149,13 @@ impl PowerProfile {
             } else {
                 let values = [Value::Text(profile), Value::Text(source)];
                 self.spec.format.render(&mut self.text, &values);
+                self.tip.render(&self.spec, &values);
                 Level::Normal
             };
             let states = state_bit(if error.is_some() { "error" } else { profile })
                 | super::level_states(level);
             Segment {
+                markup: false,
                 text: Text::new(&self.text),
                 style: self.palette.style(level),
                 align: self.align,
@@ -171,6 +176,10 @@ impl PowerProfile {
 }
 
 impl Module for PowerProfile {
+    fn tooltip(&self, _index: usize) -> Option<&str> {
+        self.tip.get()
+    }
+
     fn spec(&self) -> &config::Module {
         &self.spec
     }

@@ -147,6 +147,8 @@ pub struct SampleModule {
     text: String,
     throttle: String,
     segment: Segment,
+    /// `tooltip_format` rendered at the last update.
+    tip: super::Tip,
 }
 
 impl SampleModule {
@@ -161,6 +163,7 @@ impl SampleModule {
             next: now,
             text: String::with_capacity(TEXT_RESERVE),
             throttle: String::with_capacity(THROTTLE_RESERVE),
+            tip: super::Tip::default(),
             segment: Segment {
                 align: place.align,
                 popup: spec.popup.then_some(HEALTH_POPUP),
@@ -176,7 +179,9 @@ impl SampleModule {
         self.text.clear();
         self.spec
             .render(&mut self.text, super::level_states(level), &values);
+        self.tip.render(&self.spec, &values);
         let seg = Segment {
+            markup: false,
             text: Text::new(&self.text),
             style: self.palette.style(level),
             align: self.align,
@@ -196,6 +201,10 @@ impl SampleModule {
 }
 
 impl Module for SampleModule {
+    fn tooltip(&self, _index: usize) -> Option<&str> {
+        self.tip.get()
+    }
+
     fn spec(&self) -> &config::Module {
         &self.spec
     }

@@ -350,3 +350,66 @@ drawer = { click_to_reveal = true, transition_left_to_right = false }
     m.write(&mut out);
     assert_eq!(out.len(), 1);
 }
+
+#[test]
+fn tooltip_format_opens_a_tooltip_per_segment_and_tooltip_false_turns_it_off() {
+    let mut m = Modules::from_config(
+        &cfg(r##"
+[bar]
+left = ["cpu", "memory", "cpu#quiet", "health"]
+[module.cpu]
+popup = false
+tooltip_format = "busy {usage:.0}% of {cores} & <b>more</b>"
+[module.memory]
+popup = false
+tooltip_format = "<span color='red'>{mem_percent:.0}%</span>"
+tooltip = false
+[module."cpu#quiet"]
+popup = false
+"##),
+        Instant::now(),
+    );
+    let s = sample();
+    m.update_all(&cx(Instant::now(), &s));
+    let mut out = Vec::new();
+    m.write(&mut out);
+    let p = out[0].popup.expect("cpu has a tooltip");
+    assert!(p.is_tooltip());
+    // The format's own text is markup as written (a stray `&` is drawn
+    // as itself).
+    assert_eq!(m.tooltip_of(p), Some("busy 7% of 4 & <b>more</b>"));
+    assert_eq!(out[1].popup, None, "tooltip = false");
+    assert_eq!(
+        out[2].popup, None,
+        "no tooltip_format, no tooltip of its own"
+    );
+    assert_eq!(out[3].popup, Some(HEALTH_POPUP), "the health popup stays");
+    assert_eq!(m.tooltip_of(HEALTH_POPUP), None);
+    assert_eq!(m.tooltip_of(tooltip_popup(1, 0)), None);
+}
+
+#[test]
+fn a_format_with_markup_marks_its_segment_and_escapes_its_values() {
+    let mut m = Modules::from_config(
+        &cfg(r##"
+[bar]
+left = ["cpu", "memory"]
+[module.cpu]
+format = "<b>CPU</b> {usage:>3.0}%"
+"##),
+        Instant::now(),
+    );
+    let s = sample();
+    m.update_all(&cx(Instant::now(), &s));
+    let mut out = Vec::new();
+    m.write(&mut out);
+    assert!(out[0].markup, "{:?}", out[0].text);
+    assert_eq!(out[0].text.as_str(), "<b>CPU</b>   7%");
+    assert!(!out[1].markup, "a plain format is drawn as it is");
+    let t = config::Template::parse("<i>{name}</i>", &["name"]).unwrap();
+    let mut s = String::new();
+    t.render(&mut s, &[config::format::Value::Text("a<b> & c")]);
+    assert_eq!(s, "<i>a&lt;b&gt; &amp; c</i>");
+    let t = config::Template::parse("[{name:>6}]", &["name"]).unwrap();
+    assert!(!t.markup);
+}

@@ -167,6 +167,7 @@ impl TrayModule {
                 Status::NeedsAttention => "needs-attention",
             };
             self.segments.push(Segment {
+                markup: false,
                 text: icon_text(IconId(s.uid), s.rev),
                 style: Style {
                     fg: self.place.palette.foreground,

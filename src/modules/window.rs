@@ -54,6 +54,8 @@ pub struct Window {
     title: String,
     text: String,
     segment: Option<Segment>,
+    /// `tooltip_format` rendered at the last update.
+    tip: super::Tip,
 }
 
 impl Window {
@@ -75,6 +77,7 @@ impl Window {
             align: place.align,
             title: String::with_capacity(256),
             text: String::with_capacity(256),
+            tip: super::Tip::default(),
             segment: None,
         }
     }
@@ -94,12 +97,11 @@ impl Window {
             self.title.clear();
             truncate_chars(title, self.max_chars, &mut self.title);
             self.text.clear();
-            self.spec.render(
-                &mut self.text,
-                states,
-                &[Value::Text(&self.title), Value::Text(class)],
-            );
+            let values = [Value::Text(&self.title), Value::Text(class)];
+            self.spec.render(&mut self.text, states, &values);
+            self.tip.render(&self.spec, &values);
             Some(Segment {
+                markup: false,
                 text: Text::new(&self.text),
                 style: self.palette.style(Level::Normal),
                 align: self.align,
@@ -133,6 +135,10 @@ pub fn truncate_chars(s: &str, max: usize, out: &mut String) {
 }
 
 impl Module for Window {
+    fn tooltip(&self, _index: usize) -> Option<&str> {
+        self.tip.get()
+    }
+
     fn spec(&self) -> &config::Module {
         &self.spec
     }

@@ -289,6 +289,7 @@ impl Workspaces {
             let output =
                 (!self.all_outputs && !w.output.is_empty()).then(|| OutputTag::of(&w.output));
             self.next.push(Segment {
+                markup: false,
                 text: Text::new(&self.text),
                 style: self.style(w),
                 align: self.align,

@@ -15,12 +15,16 @@ pub mod glyphs;
 pub mod icon;
 pub mod layout;
 pub mod menu;
+// The markup subset of formats, scripts and tooltips.
+pub mod markup;
 pub mod paint;
 // The hover popup's tables.
 pub mod popup;
 pub mod renderer;
 pub mod segment;
 pub mod text;
+// A module's tooltip in the hover popup.
+pub mod tooltip;
 
 pub use damage::{Mask, MAX_SEGMENTS};
 pub use glyphs::GlyphCache;

@@ -176,6 +176,49 @@ impl<'a> Canvas<'a> {
     }
 }
 
+impl Canvas<'_> {
+    /// As [`Canvas::draw_glyph`], each row shifted right by its height above
+    /// the baseline times `slant / 256` (a synthesised italic); colour
+    /// glyphs are drawn upright.
+    pub fn draw_glyph_slanted(
+        &mut self,
+        glyph: &Glyph,
+        x: i32,
+        baseline: i32,
+        color: [u8; 4],
+        clip: Rect,
+        slant: i32,
+    ) {
+        if glyph.color || slant == 0 {
+            self.draw_glyph(glyph, x, baseline, color, clip);
+            return;
+        }
+        let gx = x + glyph.left;
+        let gy = baseline + glyph.top;
+        let stride = self.width as usize * 4;
+        for row in 0..glyph.height as i32 {
+            let y = gy + row;
+            let dx = ((baseline - y) * slant) >> 8;
+            let area = Rect::new(gx + dx, y, glyph.width as i32, 1);
+            let Some(area) = area.intersect(clip).and_then(|a| self.clip(a)) else {
+                continue;
+            };
+            let src_row = row as usize * glyph.width as usize;
+            let dst_row = y as usize * stride;
+            for x in area.x..area.x + area.w {
+                let Some(&cov) = glyph.coverage.get(src_row + (x - gx - dx) as usize) else {
+                    break;
+                };
+                if cov == 0 {
+                    continue;
+                }
+                let i = dst_row + x as usize * 4;
+                over(&mut self.data[i..i + 4], color, cov);
+            }
+        }
+    }
+}
+
 /// `a × b / 255`, rounded.
 #[inline]
 fn mul255(a: u32, b: u32) -> u32 {

@@ -6,8 +6,9 @@ use super::damage::{History, Mask, MAX_SEGMENTS};
 use super::glyphs::GlyphCache;
 use super::icon::icon_of;
 use super::layout::{layout, Rect, Spacing};
+use super::markup::{self, SpanList};
 use super::paint::Canvas;
-use super::segment::{Deco, GroupBox, Rgba, Segment, TextAlign};
+use super::segment::{Deco, GroupBox, Rgba, Segment, Text, TextAlign};
 use super::text::{Shaped, NO_FACE};
 
 /// Glyphs each segment's shaped text has room for from the start: more than
@@ -65,6 +66,10 @@ pub struct Renderer {
     shaped: Vec<Shaped>,
     /// Where a changed segment is shaped before it replaces its slot.
     scratch: Shaped,
+    /// Each drawn segment's markup spans (empty for plain text), and the
+    /// scratch's.
+    spans: Vec<SpanList>,
+    scratch_spans: SpanList,
     widths: Vec<i32>,
     aligns: Vec<super::segment::Align>,
     rects: Vec<Rect>,
@@ -95,6 +100,8 @@ impl Renderer {
             drawn: Vec::with_capacity(MAX_SEGMENTS),
             shaped: Vec::with_capacity(MAX_SEGMENTS),
             scratch: Shaped::with_capacity(SHAPED_CAP),
+            spans: Vec::with_capacity(MAX_SEGMENTS),
+            scratch_spans: SpanList::default(),
             widths: Vec::with_capacity(MAX_SEGMENTS),
             aligns: Vec::with_capacity(MAX_SEGMENTS),
             rects: Vec::with_capacity(MAX_SEGMENTS),
@@ -177,7 +184,8 @@ impl Renderer {
                     break;
                 }
                 let icons = (icon_of(new.text.as_str()), icon_of(old.text.as_str()));
-                if new.text != old.text && (icons.0.is_some() || icons.1.is_some()) {
+                let text_changed = new.text != old.text || new.markup != old.markup;
+                if text_changed && (icons.0.is_some() || icons.1.is_some()) {
                     // An icon keeps its width (unless its box changed too);
                     // an icon for text does not.
                     if icons.0.is_none()
@@ -189,13 +197,15 @@ impl Renderer {
                         relayout = true;
                         break;
                     }
-                } else if new.text != old.text {
-                    glyphs.shape(new.text.as_str(), self.font_px, &mut self.scratch);
+                } else if text_changed {
+                    let (out, spans) = (&mut self.scratch, &mut self.scratch_spans);
+                    shape_segment(glyphs, new, self.font_px, out, spans);
                     if self.seg_width(i, new, self.scratch.width_px()) != self.widths[i] {
                         relayout = true;
                         break;
                     }
                     std::mem::swap(&mut self.scratch, &mut self.shaped[i]);
+                    self.spans[i] = self.scratch_spans;
                 } else if new.style.deco != old.style.deco && {
                     let content_w = match icons.0 {
                         Some(_) => self.icon_px(glyphs) as i32,
@@ -260,13 +270,18 @@ impl Renderer {
             self.shaped
                 .resize_with(segments.len(), || Shaped::with_capacity(SHAPED_CAP));
         }
+        if self.spans.len() < segments.len() {
+            self.spans.resize(segments.len(), SpanList::default());
+        }
         let icon_px = self.icon_px(glyphs) as i32;
         for (i, seg) in segments.iter().enumerate() {
             let text_w = if icon_of(seg.text.as_str()).is_some() {
                 self.shaped[i].glyphs.clear();
+                self.spans[i].clear();
                 icon_px
             } else {
-                glyphs.shape(seg.text.as_str(), self.font_px, &mut self.shaped[i]);
+                let (out, spans) = (&mut self.shaped[i], &mut self.spans[i]);
+                shape_segment(glyphs, seg, self.font_px, out, spans);
                 self.shaped[i].width_px()
             };
             let w = self.cell_width(seg, text_w) + self.ext[i].0 + self.ext[i].1;
@@ -507,10 +522,27 @@ impl Renderer {
                 }
                 continue;
             }
+            let (x, _) = self.text_origin(i).unwrap_or((cell.x + self.padding, 0));
+            let spans = self.spans.get(i).map_or(&[][..], |s| s.as_slice());
+            if !spans.is_empty() {
+                let b = self.box_rect(seg, cell);
+                markup::draw(
+                    canvas,
+                    glyphs,
+                    &self.shaped[i],
+                    (spans, 0),
+                    (x, self.baseline),
+                    (b.y, b.h),
+                    self.font_px,
+                    seg.style.fg,
+                    d.opacity(),
+                    cell,
+                );
+                continue;
+            }
             let [r, g, b, a] = seg.style.fg.0;
             let a = (a as u32 * d.opacity() as u32 + 127) / 255;
             let fg = Rgba([r, g, b, a as u8]).premultiplied();
-            let (x, _) = self.text_origin(i).unwrap_or((cell.x + self.padding, 0));
             for p in &self.shaped[i].glyphs {
                 if p.face == NO_FACE {
                     glyphs.count_box(Some(p.ch));
@@ -534,6 +566,26 @@ impl Renderer {
         let all = Rect::new(0, 0, self.width as i32, self.height as i32);
         let b = BoxPx::of(&self.look.frame, all, |v| self.px(v));
         boxes::paint_frame(canvas, &b, bg, &self.look.frame, clip);
+    }
+}
+
+/// Shapes `seg`'s text at `px` into `out`; markup is parsed first, its
+/// plain text shaped and its spans kept in `spans` (empty for plain text).
+fn shape_segment(
+    glyphs: &mut GlyphCache,
+    seg: &Segment,
+    px: u16,
+    out: &mut Shaped,
+    spans: &mut SpanList,
+) {
+    spans.clear();
+    if seg.markup {
+        let mut plain = Text::default();
+        let report = &mut |s: &str| markup::report_once(s);
+        markup::parse(seg.text.as_str(), &mut plain, 0, spans, report);
+        glyphs.shape(plain.as_str(), px, out);
+    } else {
+        glyphs.shape(seg.text.as_str(), px, out);
     }
 }
 

@@ -199,6 +199,14 @@ impl PopupId {
     pub const TABLES: PopupId = PopupId(1);
     /// A month calendar ([`super::calendar`]): the clock's.
     pub const CALENDAR: PopupId = PopupId(2);
+    /// The bit of every tooltip's id ([`super::tooltip`]: text, with
+    /// markup); the rest names the segment it belongs to.
+    pub const TOOLTIP_BASE: u16 = 0x8000;
+
+    /// Whether this id names a tooltip.
+    pub fn is_tooltip(self) -> bool {
+        self.0 & Self::TOOLTIP_BASE != 0
+    }
 }
 
 /// Where a click landed, in logical pixels: on the bar (`x`, `y` from its
@@ -249,6 +257,8 @@ pub struct Segment {
     /// The module's states while it drew this (bits named by the config's
     /// `state` table; the renderer only compares them).
     pub states: u32,
+    /// The text is markup ([`super::markup`]): parsed before it is drawn.
+    pub markup: bool,
 }
 
 impl Segment {
@@ -261,6 +271,7 @@ impl Segment {
             popup: None,
             output: None,
             states: 0,
+            markup: false,
         }
     }
 }

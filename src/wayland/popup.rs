@@ -30,6 +30,7 @@ use super::buffers::{Buffers, Format};
 use super::{Bars, Edge};
 use crate::render::calendar::{CalendarContent, CalendarRenderer};
 use crate::render::popup::{PopupContent, PopupLook, PopupRenderer, PopupSheet};
+use crate::render::tooltip::TooltipRenderer;
 use crate::render::{Canvas, GlyphCache, PopupId, Rect};
 
 /// The buffer-release id of the popup's buffers (bars count up from 1).
@@ -66,6 +67,8 @@ pub enum PopupKind {
     Tables,
     /// The clock's month calendar.
     Calendar,
+    /// A module's tooltip (text with markup).
+    Tooltip,
 }
 
 impl PopupKind {
@@ -74,6 +77,7 @@ impl PopupKind {
         match id {
             PopupId::TABLES => Some(PopupKind::Tables),
             PopupId::CALENDAR => Some(PopupKind::Calendar),
+            id if id.is_tooltip() => Some(PopupKind::Tooltip),
             _ => None,
         }
     }
@@ -84,8 +88,9 @@ struct Open {
     popup: Popup,
     /// What it shows.
     kind: PopupKind,
-    /// The bar it hangs from.
+    /// The bar it hangs from, and where on it (logical pixels).
     bar: u64,
+    anchor: Rect,
     configured: bool,
     dirty: bool,
     /// Frames committed to this surface (0: it has no content yet).
@@ -101,6 +106,8 @@ pub struct PopupState {
     /// The clock's calendar, content and renderer.
     calendar: CalendarContent,
     calendar_renderer: CalendarRenderer,
+    /// A module's tooltip (its text is its content).
+    tooltip: TooltipRenderer,
     open: Option<Open>,
     buffers: Option<Buffers>,
     /// Which renderer's frames the pool's buffers hold (their `shown`
@@ -137,6 +144,7 @@ impl PopupState {
             renderer: PopupRenderer::new(look, glyphs),
             calendar: CalendarContent::default(),
             calendar_renderer: CalendarRenderer::new(look, glyphs),
+            tooltip: TooltipRenderer::new(look, glyphs),
             open: None,
             buffers: None,
             pool_kind: PopupKind::Tables,
@@ -157,6 +165,7 @@ impl PopupState {
         match kind {
             PopupKind::Tables => &mut self.renderer,
             PopupKind::Calendar => &mut self.calendar_renderer,
+            PopupKind::Tooltip => &mut self.tooltip,
         }
     }
 }
@@ -184,8 +193,12 @@ pub fn placement_of(edge: Edge, kind: PopupKind) -> (Anchor, Gravity, Constraint
     let (a, g, adjust) = placement(edge);
     match (kind, edge) {
         (PopupKind::Tables, _) => (a, g, adjust),
-        (PopupKind::Calendar, Edge::Top) => (Anchor::Bottom, Gravity::Bottom, adjust),
-        (PopupKind::Calendar, Edge::Bottom) => (Anchor::Top, Gravity::Top, adjust),
+        (PopupKind::Calendar | PopupKind::Tooltip, Edge::Top) => {
+            (Anchor::Bottom, Gravity::Bottom, adjust)
+        }
+        (PopupKind::Calendar | PopupKind::Tooltip, Edge::Bottom) => {
+            (Anchor::Top, Gravity::Top, adjust)
+        }
     }
 }
 
@@ -214,6 +227,7 @@ impl Bars {
         let sheet = match kind {
             PopupKind::Tables => &mut self.popup.renderer as &mut dyn PopupSheet,
             PopupKind::Calendar => &mut self.popup.calendar_renderer,
+            PopupKind::Tooltip => &mut self.popup.tooltip,
         };
         sheet.set_scale(scale, &mut self.glyphs);
         let (w, h) = sheet.logical_size();
@@ -247,6 +261,7 @@ impl Bars {
             popup,
             kind,
             bar,
+            anchor,
             configured: false,
             dirty: true,
             frames: 0,
@@ -330,6 +345,35 @@ impl Bars {
         self.content_changed(PopupKind::Calendar);
     }
 
+    /// Shows `text` (markup) as the tooltip from now on; an open tooltip is
+    /// redrawn, or opened anew under the same module when its size changed.
+    /// The same text again costs one comparison.
+    pub fn set_tooltip_text(&mut self, text: &str) {
+        let before = self.popup.tooltip.size();
+        if !self.popup.tooltip.set_text(text, &mut self.glyphs) {
+            return;
+        }
+        let Some(o) = self
+            .popup
+            .open
+            .as_ref()
+            .filter(|o| o.kind == PopupKind::Tooltip)
+        else {
+            return;
+        };
+        if self.popup.tooltip.size() != before {
+            let (bar, anchor) = (o.bar, o.anchor);
+            self.open_popup_of(bar, PopupKind::Tooltip, anchor);
+        } else {
+            self.content_changed(PopupKind::Tooltip);
+        }
+    }
+
+    /// The tooltip's text as set (markup).
+    pub fn tooltip_text(&self) -> &str {
+        self.popup.tooltip.text()
+    }
+
     /// What the open popup shows, if one is open.
     pub fn popup_kind(&self) -> Option<PopupKind> {
         self.popup.open.as_ref().map(|o| o.kind)
@@ -366,6 +410,7 @@ impl Bars {
     pub(super) fn popup_glyphs_changed(&mut self) {
         self.popup.renderer.forget_layout();
         self.popup.calendar_renderer.forget_layout();
+        PopupSheet::forget_layout(&mut self.popup.tooltip);
     }
 
     /// The bar `bar` goes away: a popup hanging from it goes first.
@@ -431,10 +476,12 @@ impl Bars {
         let changed = match kind {
             PopupKind::Tables => p.renderer.update(&p.content),
             PopupKind::Calendar => p.calendar_renderer.update(&p.calendar),
+            PopupKind::Tooltip => p.tooltip.update(),
         };
         let sheet: &dyn PopupSheet = match kind {
             PopupKind::Tables => &p.renderer,
             PopupKind::Calendar => &p.calendar_renderer,
+            PopupKind::Tooltip => &p.tooltip,
         };
         o.dirty = false;
         // The buffer is brought up to date whatever it last showed (it

@@ -29,6 +29,9 @@ pub struct Placed {
     pub y: f32,
     /// The first character of the glyph's cluster (to name a missing one).
     pub ch: char,
+    /// Where that cluster starts in the text, bytes (markup spans are
+    /// byte ranges).
+    pub at: u16,
 }
 
 /// Shaped text: glyphs in visual order and the total advance.
@@ -151,7 +154,7 @@ impl GlyphCache {
         }
         let mut pen = 0.0;
         let s = px as f32;
-        for ch in text.chars() {
+        for (at, ch) in text.char_indices() {
             let (face, gid) = self.glyph_for(ch, false);
             let Some(f) = self.faces.get(face as usize).filter(|f| f.simple) else {
                 out.glyphs.clear();
@@ -163,6 +166,7 @@ impl GlyphCache {
                 x: pen,
                 y: 0.0,
                 ch,
+                at: at as u16,
             });
             // Whole-pixel advances, as a hinted face has: every glyph on
             // the pixel grid the same way (crisp digits), and no wider
@@ -245,13 +249,14 @@ impl GlyphCache {
         let part = &text[run.start..run.end];
         if run.face == NO_FACE || run.face as usize >= self.faces.len() {
             let adv = self.glyph_id(NO_FACE, 0, px).advance as f32;
-            for ch in part.chars() {
+            for (off, ch) in part.char_indices() {
                 out.glyphs.push(Placed {
                     face: NO_FACE,
                     gid: 0,
                     x: pen,
                     y: 0.0,
                     ch,
+                    at: (run.start + off) as u16,
                 });
                 pen += adv;
             }
@@ -299,6 +304,7 @@ impl GlyphCache {
                 x: pen + pos.x_offset as f32 * s,
                 y: -(pos.y_offset as f32) * s,
                 ch,
+                at: (run.start + info.cluster as usize) as u16,
             });
             let adv = pos.x_advance as f32 * s;
             // Faces without layout tables advance by whole pixels (as the
