@@ -32,8 +32,9 @@ static long (*bpf_seq_write)(struct seq_file *m, const void *data, __u32 len) = 
 #define BPF_MAP_TYPE_STACK 23
 #define BPF_F_MMAPABLE (1U << 10)
 #define BPF_NOEXIST 1
-/* Threads tracked at once; past this, new threads go uncounted (and
- * meta.dropped says how many tried). */
+/* Threads tracked at once, as built; the loader sizes the three task maps
+ * again at load time (userspace grows them, reloading, when meta.dropped
+ * says a thread found no slot), so nothing here depends on this number. */
 #define MAX_TASKS 16384
 #define PF_EXITING 0x00000004
 
@@ -245,15 +246,22 @@ int on_switch(__u64 *ctx)
 		return 0;
 	__u32 slot;
 	if (bpf_map_pop_elem(&free_slots, &slot)) {
-		/* No freed slot to reuse: take a new one from the top. */
-		slot = __sync_fetch_and_add(&m->next_slot, 1);
-		if (slot >= MAX_TASKS) {
+		/* No freed slot to reuse: take a new one from the top, unless
+		 * the top already ran out (then next_slot stays put). */
+		if (m->dropped) {
 			__sync_fetch_and_add(&m->dropped, 1);
 			return 0;
 		}
+		slot = __sync_fetch_and_add(&m->next_slot, 1);
 	}
 	st = bpf_map_lookup_elem(&slots, &slot);
-	if (!st || bpf_map_update_elem(&slot_of, &tid, &slot, BPF_NOEXIST)) {
+	if (!st) {
+		/* Past the end of the array (as sized at load): only a slot from
+		 * the top gets here, and it is nobody's to give back. */
+		__sync_fetch_and_add(&m->dropped, 1);
+		return 0;
+	}
+	if (bpf_map_update_elem(&slot_of, &tid, &slot, BPF_NOEXIST)) {
 		bpf_map_push_elem(&free_slots, &slot, 0);
 		return 0;
 	}
@@ -365,7 +373,9 @@ extern struct task_struct *bpf_iter_task_next(struct bpf_iter_task *it) KSYM;
 extern void bpf_iter_task_destroy(struct bpf_iter_task *it) KSYM;
 #define BPF_TASK_ITER_ALL_THREADS 1
 
-/* Threads one walk records; past this, meta.dropped counts the rest. */
+/* Threads one walk records, as built; the loader sizes walk_out again at
+ * load time, and past its end meta.dropped counts the rest (userspace then
+ * reloads with a larger one). */
 #define WALK_MAX 32768
 
 /* Shared with iter.rs (WalkRec): keep both in step. The layout of

@@ -795,6 +795,9 @@ impl Ticker {
 
     /// Reports a sampling error once; later ones only keep the last values.
     fn sampled(&mut self, r: Result<(), crate::collect::Error>) {
+        if let Some(notice) = self.sampler.take_notice() {
+            eprintln!("rstat: {notice}");
+        }
         if let Err(e) = r {
             if !self.warned {
                 eprintln!("rstat: sampling failed, showing the last values: {e}");

@@ -75,6 +75,12 @@ pub trait ProcessSource {
         None
     }
 
+    /// Something the user should hear once (a table that cannot grow any
+    /// further): taken by the bar after a walk and said on stderr.
+    fn take_notice(&mut self) -> Option<String> {
+        None
+    }
+
     /// Whether those programs run inside `collect` (an iterator read by the
     /// tick itself, so their time is already in the tick's) rather than in
     /// other tasks' context between ticks (a tracepoint hook).
@@ -289,6 +295,12 @@ impl Sampler {
             self.walk_rated = false;
             self.hold_walk_rates = true;
         }
+    }
+
+    /// What the process source has to say once, if anything (see
+    /// [`ProcessSource::take_notice`]).
+    pub fn take_notice(&mut self) -> Option<String> {
+        self.procs.take_notice()
     }
 
     /// Nobody looks at per-process figures for now: the next walk takes

@@ -96,6 +96,10 @@ const LEADER_REC: usize = THREAD_REC + 8 + 16;
 /// pages) per call; a larger buffer only wastes memory.
 const READ_BUF: usize = 64 * 1024;
 
+/// Records the one-pass walk's table holds at first (`WALK_MAX` in
+/// probe.bpf.c); it grows when a walk finds more threads.
+pub const START_RECORDS: u32 = 32768;
+
 /// Threads and processes the buffers hold before they must grow: a desktop
 /// has a few thousand; past this, the first larger tick allocates once.
 const START_THREADS: usize = 16384;
@@ -118,6 +122,13 @@ pub struct IterSource {
     link: OwnedFd,
     mode: Mode,
     dropped: u32,
+    /// The probe object, to load the walk again with a larger table.
+    object: &'static [u8],
+    /// The most records the walk's table grows to ([`super::thread_limit`]).
+    limit: u32,
+    /// What to say once on stderr; `noticed`: said already.
+    notice: Option<String>,
+    noticed: bool,
     probe: Loaded,
     buf: Vec<u8>,
     rows: Vec<Row>,
@@ -143,7 +154,7 @@ impl IterSource {
     /// Loads the cheapest walk this kernel supports: the one-pass walk,
     /// else the per-task iterator. The error is the per-task one's (the
     /// older, wider requirement).
-    pub fn open(object: &[u8]) -> Result<IterSource, Error> {
+    pub fn open(object: &'static [u8]) -> Result<IterSource, Error> {
         match Self::open_walk(object) {
             Ok(s) => Ok(s),
             Err(_) => Self::open_records(object),
@@ -158,8 +169,18 @@ impl IterSource {
     /// that exits before its threads stays as a zombie until they are gone).
     /// Pid 1 would seem the obvious anchor, but this 6.18 kernel's
     /// single-thread task iterator offers it no task at all.
-    pub fn open_walk(object: &[u8]) -> Result<IterSource, Error> {
-        let mut probe = super::loader::load_only(object, Some(&[WALK_PROGRAM]))?;
+    pub fn open_walk(object: &'static [u8]) -> Result<IterSource, Error> {
+        Self::open_walk_sized(object, START_RECORDS)
+    }
+
+    /// Like [`IterSource::open_walk`], with room for `records` threads per
+    /// walk to start with (the table grows when a walk finds more).
+    pub fn open_walk_sized(object: &'static [u8], records: u32) -> Result<IterSource, Error> {
+        let mut probe = super::loader::load_sized(
+            object,
+            Some(&[WALK_PROGRAM]),
+            &[("walk_out", records.max(1))],
+        )?;
         // SAFETY: getpid has no preconditions and cannot fail.
         let anchor = unsafe { libc::getpid() } as u32;
         probe.attach_task_iter(WALK_PROGRAM, anchor)?;
@@ -179,6 +200,7 @@ impl IterSource {
         let meta = Mmap::new(&meta.fd, std::mem::size_of::<WalkMeta>())
             .map_err(|e| Error::io("mapping map \"walk_meta\"", e))?;
         Self::new(
+            object,
             probe,
             WALK_PROGRAM,
             Mode::Walk {
@@ -192,16 +214,21 @@ impl IterSource {
     }
 
     /// The per-task iterator (`dump_task`), Linux 5.8+.
-    pub fn open_records(object: &[u8]) -> Result<IterSource, Error> {
+    pub fn open_records(object: &'static [u8]) -> Result<IterSource, Error> {
         let mut probe = super::loader::load_only(object, Some(&[PROGRAM]))?;
         probe.attach()?;
-        Self::new(probe, PROGRAM, Mode::Records)
+        Self::new(object, probe, PROGRAM, Mode::Records)
     }
 
     /// Wraps a loaded, attached iterator program; allocates every buffer.
     /// Before the first read, tells the program which tasks this user may
     /// see (see [`visibility`](super::visibility)).
-    fn new(probe: Loaded, program: &str, mode: Mode) -> Result<IterSource, Error> {
+    fn new(
+        object: &'static [u8],
+        probe: Loaded,
+        program: &str,
+        mode: Mode,
+    ) -> Result<IterSource, Error> {
         use super::visibility::{self, Visibility};
         let vis = probe.map("visible", 4, std::mem::size_of::<Visibility>())?;
         visibility::apply(&vis.fd, &visibility::current()?)?;
@@ -215,6 +242,10 @@ impl IterSource {
             link,
             mode,
             dropped: 0,
+            object,
+            limit: super::thread_limit(),
+            notice: None,
+            noticed: false,
             probe,
             buf: vec![0u8; READ_BUF],
             rows: Vec::with_capacity(START_THREADS),
@@ -355,7 +386,59 @@ impl IterSource {
                 at += LEADER_REC;
             }
         }
+        if self.dropped > 0 && !self.noticed && self.grow() {
+            // The same tick walks again, with room for every thread.
+            return self.walk();
+        }
         Ok(())
+    }
+
+    /// Room in the walk's table for the table's capacity in threads (the
+    /// one-pass walk only).
+    pub fn capacity(&self) -> Option<u32> {
+        match self.mode {
+            Mode::Walk { max, .. } => Some(max),
+            Mode::Records => None,
+        }
+    }
+
+    /// A walk found more threads than the table holds: loads the walk
+    /// again with a table twice as large (up to [`super::thread_limit`]).
+    /// False when it cannot, which is said once.
+    fn grow(&mut self) -> bool {
+        let Mode::Walk { max, .. } = self.mode else {
+            return false;
+        };
+        if max >= self.limit {
+            self.say(format!(
+                "the iter collector records at most {max} threads per walk (the kernel's pid_max and threads-max); {} threads past that are not counted",
+                self.dropped
+            ));
+            return false;
+        }
+        let n = max.saturating_mul(2).min(self.limit);
+        match Self::open_walk_sized(self.object, n) {
+            Ok(fresh) => {
+                // The old link and program go as they are replaced.
+                self.link = fresh.link;
+                self.mode = fresh.mode;
+                self.probe = fresh.probe;
+                true
+            }
+            Err(e) => {
+                self.say(format!(
+                    "the iter collector could not grow its table past {max} threads ({e}); threads past that are not counted"
+                ));
+                false
+            }
+        }
+    }
+
+    fn say(&mut self, what: String) {
+        if !self.noticed {
+            self.noticed = true;
+            self.notice = Some(what);
+        }
     }
 
     /// One fixed-size record of the one-pass walk: a leader record's
@@ -420,6 +503,10 @@ impl ProcessSource for IterSource {
 
     fn bpf_runs_in_tick(&self) -> bool {
         true
+    }
+
+    fn take_notice(&mut self) -> Option<String> {
+        self.notice.take()
     }
 
     fn collect(&mut self, elapsed_ns: u64, cores: u32, out: &mut Sample) -> Result<(), Error> {

@@ -152,7 +152,23 @@ pub fn load(object: &[u8]) -> Result<Loaded, Error> {
 /// `None`), and only the maps those programs use: the object holds both
 /// collectors' programs, and neither should pay for the other's maps.
 pub fn load_only(object: &[u8], only: Option<&[&str]>) -> Result<Loaded, Error> {
+    load_sized(object, only, &[])
+}
+
+/// Like [`load_only`], with the maps named in `sizes` created with that
+/// many entries instead of the object's (tables sized to the machine, or
+/// grown when they ran out).
+pub fn load_sized(
+    object: &[u8],
+    only: Option<&[&str]>,
+    sizes: &[(&str, u32)],
+) -> Result<Loaded, Error> {
     let mut obj = elf::parse(object)?;
+    for def in &mut obj.maps {
+        if let Some(&(_, n)) = sizes.iter().find(|(name, _)| *name == def.name) {
+            def.max_entries = n;
+        }
+    }
     if let Some(names) = only {
         obj.programs.retain(|p| names.contains(&p.name.as_str()));
         if obj.programs.len() != names.len() {

@@ -130,6 +130,11 @@ impl TaskMap {
         }
     }
 
+    /// Slots in the array (threads it can track at once).
+    pub fn capacity(&self) -> u32 {
+        self.max
+    }
+
     /// Thread ids read by the last `read`.
     pub fn keys(&self) -> &[u32] {
         &self.keys

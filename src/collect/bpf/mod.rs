@@ -17,8 +17,10 @@
 //! back to procfs.
 //!
 //! Known limits: a thread that changes its id in a multi-threaded `exec`
-//! (de_thread) leaves its old slot until restart; past 16384 live threads,
-//! new threads go untracked (counted in [`BpfSource::dropped`]); RSS is
+//! (de_thread) leaves its old slot until restart; the task tables start at
+//! 16384 threads and grow, reloading the probe, when a thread finds no slot
+//! (up to [`thread_limit`]; past that, said once, threads go untracked and
+//! are counted in [`BpfSource::dropped`]); RSS is
 //! `percpu_counter`-approximate (off by at most 3 × ncpu × batch pages).
 //!
 //! The second collector here, [`iter`], attaches nothing that runs between
@@ -27,8 +29,9 @@
 //! iterator kfuncs on Linux 6.7+, else once per task through `iter/task`,
 //! Linux 5.8+) and hands over one packed record per thread.
 //!
-//! The iterator collector's limits: the one-pass walk records at most
-//! 32768 threads per tick (the rest are counted in
+//! The iterator collector's limits: the one-pass walk's table starts at
+//! 32768 threads and grows, reloading the walk, when a walk finds more (up
+//! to [`thread_limit`]; past that, said once, the rest are counted in
 //! [`IterSource::dropped`]); the per-task fallback has no limit but costs
 //! about three times as much. RSS is `percpu_counter`-approximate there too.
 //!
@@ -69,9 +72,33 @@ pub fn open() -> Result<Box<dyn ProcessSource>, Error> {
 /// Like [`open`], keeping the concrete type (for tests and `--bench`, which
 /// read the probe's own statistics).
 pub fn open_bpf() -> Result<BpfSource, Error> {
+    open_bpf_sized(START_THREADS)
+}
+
+/// Threads the `bpf` collector's tables hold at first; they grow (twice as
+/// large, reloading the probe) when a thread finds no slot.
+pub const START_THREADS: u32 = 16384;
+
+/// The most threads this kernel can have at once: no task table needs more
+/// (`kernel.pid_max` bounds thread ids, `kernel.threads-max` their number).
+/// 4,194,304 (the largest pid_max) when neither can be read.
+pub fn thread_limit() -> u32 {
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+    };
+    let pid_max = read("/proc/sys/kernel/pid_max").unwrap_or(1 << 22);
+    let threads = read("/proc/sys/kernel/threads-max").unwrap_or(u32::MAX);
+    pid_max.min(threads).max(1)
+}
+
+/// Like [`open_bpf`], with tables of `slots` threads to start with.
+pub fn open_bpf_sized(slots: u32) -> Result<BpfSource, Error> {
     let ncpu = maps::possible_cpus()?;
-    let loaded =
-        loader::load_only(PROBE_OBJECT, Some(&["on_switch", "on_exit"])).map_err(explain)?;
+    let sizes = [("slots", slots), ("slot_of", slots), ("free_slots", slots)];
+    let loaded = loader::load_sized(PROBE_OBJECT, Some(&["on_switch", "on_exit"]), &sizes)
+        .map_err(explain)?;
     let mut src = BpfSource::new(loaded, ncpu)?;
     // Walk first, then attach: until the probe runs, the walk is the only
     // one handing out slots. A walked thread that exits before the exit hook

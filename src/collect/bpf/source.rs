@@ -54,6 +54,12 @@ pub struct BpfSource {
     running: Vec<(u32, u64)>,
     prev_busy: Option<u64>,
     page_size: u64,
+    /// The most slots the tables grow to (see [`super::thread_limit`]).
+    limit: u32,
+    /// What to say once on stderr (the tables hit `limit`, or could not grow).
+    notice: Option<String>,
+    /// `notice` has been set once: never again.
+    noticed: bool,
 }
 
 fn monotonic_ns() -> u64 {
@@ -103,6 +109,9 @@ impl BpfSource {
             running: Vec::with_capacity(ncpu),
             prev_busy: None,
             page_size: if page > 0 { page as u64 } else { 4096 },
+            limit: super::thread_limit().max(max),
+            notice: None,
+            noticed: false,
         })
     }
 
@@ -114,6 +123,52 @@ impl BpfSource {
     /// Attaches the probe's programs.
     pub(super) fn attach(&mut self) -> Result<(), Error> {
         self.probe.attach()
+    }
+
+    /// Threads the task tables hold at once (they grow when full).
+    pub fn capacity(&self) -> u32 {
+        self.tasks.capacity()
+    }
+
+    /// The probe found no free slot for some thread: loads it again with
+    /// tables twice as large (up to [`super::thread_limit`]), seeded from
+    /// `/proc` like at start, and carries the per-process baselines over so
+    /// rates go on. The busy counters start again: this tick's system CPU
+    /// stays `/proc/stat`'s. Where it cannot grow, it says so once and goes
+    /// on with the threads it has.
+    fn grow(&mut self) -> Result<(), Error> {
+        let max = self.tasks.capacity();
+        if max >= self.limit {
+            self.say(format!(
+                "the bpf collector tracks at most {max} threads (the kernel's pid_max and threads-max); threads past that are not counted (--collector iter counts them all)"
+            ));
+            return Ok(());
+        }
+        let n = max.saturating_mul(2).min(self.limit);
+        let mut fresh = match super::open_bpf_sized(n) {
+            Ok(f) => f,
+            Err(e) => {
+                self.say(format!(
+                    "the bpf collector could not grow past {max} threads ({e}); threads past that are not counted"
+                ));
+                return Ok(());
+            }
+        };
+        let mut prev = std::mem::take(&mut self.prev);
+        prev.reserve((n as usize).saturating_sub(prev.len()));
+        fresh.prev = prev;
+        fresh.noticed = self.noticed;
+        fresh.force_read_mode(self.tasks.mode());
+        // The old probe detaches as it drops.
+        *self = fresh;
+        self.tasks.read()
+    }
+
+    fn say(&mut self, what: String) {
+        if !self.noticed {
+            self.noticed = true;
+            self.notice = Some(what);
+        }
     }
 
     /// One past the highest slot ever used: stays near the peak number of
@@ -210,8 +265,15 @@ impl ProcessSource for BpfSource {
         Some(self.probe_stats())
     }
 
+    fn take_notice(&mut self) -> Option<String> {
+        self.notice.take()
+    }
+
     fn collect(&mut self, elapsed_ns: u64, cores: u32, out: &mut Sample) -> Result<(), Error> {
         self.tasks.read()?;
+        if self.tasks.meta()?.dropped > 0 && !self.noticed {
+            self.grow()?;
+        }
         let now = monotonic_ns();
         let busy = {
             let cpus = self.cpus.read()?;
