@@ -3,8 +3,11 @@
 //! [`crate::collect::backlight`]. It follows the kernel's uevents (a socket
 //! the bar watches: a change shows at once) and also reads at its interval,
 //! for drivers that change the level without telling. Scrolling changes it
-//! by `step` percent by writing the sysfs file. Hidden without a backlight
-//! (and when the device goes away, until one comes back).
+//! by `step` percent by writing the sysfs file, or, where that file is
+//! root's alone (the usual case for a user), through logind's
+//! `Session.SetBrightness` on the system bus ([`crate::services::logind`]).
+//! Hidden without a backlight (and when the device goes away, until one
+//! comes back).
 
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
@@ -14,6 +17,8 @@ use super::{Placement, Segment, Text};
 use crate::collect::backlight::{Backlight as Device, BacklightEvent, BacklightReading, Uevents};
 use crate::config::kind::Opt;
 use crate::config::{self, format::Value, Key, KeyType, KindDef};
+use crate::services::logind::Logind;
+use crate::services::{self, View};
 
 /// The built-in `{icon}` ramp, dimmest first (block elements: the embedded
 /// font has them).
@@ -98,6 +103,8 @@ pub struct Backlight {
     tip: super::Tip,
     /// Why the backlight cannot be read or set, when that is so.
     error: Option<String>,
+    /// logind's count of answered calls when last seen.
+    logind_done: u64,
 }
 
 impl Backlight {
@@ -124,6 +131,7 @@ impl Backlight {
             tip: super::Tip::default(),
             segment: None,
             error: None,
+            logind_done: 0,
         };
         b.discover();
         match Uevents::open() {
@@ -209,20 +217,24 @@ impl Backlight {
         changed
     }
 
-    fn scroll(&mut self, up: bool) {
+    /// Steps the level; what to ask of logind when the file is not ours
+    /// to write.
+    fn scroll(&mut self, up: bool) -> Option<Command> {
         let (Some(dev), Some(last)) = (self.device.as_ref(), self.last) else {
-            return;
+            return None;
         };
         let step = self.spec.float("step");
         let step = if up { step } else { -step };
         let to = dev.stepped(last.brightness, step);
+        let mut ask = None;
         match dev.write(to) {
-            Ok(()) => {
-                self.error = None;
-                // Steps before the next read add up.
-                if let Some(l) = &mut self.last {
-                    l.brightness = to;
-                }
+            Ok(()) => self.error = None,
+            Err(e) if not_ours(&e) => {
+                // The user's way: logind writes it for the active session.
+                ask = Some(Command::SetBrightness {
+                    device: dev.name.clone(),
+                    value: to.min(u32::MAX as u64) as u32,
+                });
             }
             Err(e) => {
                 let msg = format!(
@@ -232,9 +244,25 @@ impl Backlight {
                     eprintln!("rstat: backlight: {msg}");
                 }
                 self.error = Some(msg);
+                return None;
             }
         }
+        // Steps before the next read add up.
+        if let Some(l) = &mut self.last {
+            l.brightness = to;
+        }
+        ask
     }
+}
+
+/// Whether writing failed because the file is not ours to write (root's
+/// alone, or a read-only mount), rather than the device being broken.
+fn not_ours(e: &crate::collect::Error) -> bool {
+    e.os_error().is_some_and(|o| {
+        o.kind() == std::io::ErrorKind::PermissionDenied
+            || o.raw_os_error() == Some(libc::EROFS)
+            || o.raw_os_error() == Some(libc::EPERM)
+    })
 }
 
 impl Module for Backlight {
@@ -279,15 +307,44 @@ impl Module for Backlight {
     }
 
     fn pointer(&mut self, _index: usize, button: Button) -> Option<Command> {
-        match button {
+        let ask = match button {
             Button::ScrollUp => self.scroll(true),
             Button::ScrollDown => self.scroll(false),
             _ => return None,
-        }
+        };
         // Due now: the bar's next turn reads and shows the new level, also
         // where no uevent follows (a driver that sends none, a fixture tree).
         self.next = Instant::now();
-        None
+        ask
+    }
+
+    fn services(&self) -> services::Set {
+        services::Set::of(services::Id::SystemBus)
+    }
+
+    fn on_service(&mut self, view: View<'_>) -> bool {
+        let Some(Some(bus)) = view.system_bus() else {
+            return false;
+        };
+        let Some(l) = bus.client::<Logind>() else {
+            return false;
+        };
+        let mine = self.device.as_ref().is_some_and(|d| d.name == l.device);
+        if !mine || l.done == self.logind_done && l.error == self.error {
+            return false;
+        }
+        if l.done != self.logind_done {
+            self.logind_done = l.done;
+            self.error = None;
+        }
+        if let Some(e) = &l.error {
+            if self.error.as_ref() != Some(e) {
+                eprintln!("rstat: backlight: {e}");
+                self.error = Some(e.clone());
+            }
+        }
+        // logind has set it: show the level it reached.
+        self.refresh()
     }
 
     fn state(&self) -> Option<&str> {

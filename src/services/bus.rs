@@ -74,6 +74,7 @@ pub fn system_clients() -> Vec<Box<dyn Client>> {
     vec![
         Box::new(super::power::PowerProfiles::default()),
         Box::new(super::bluetooth::Bluetooth::default()),
+        Box::new(super::logind::Logind::default()),
     ]
 }
 
@@ -121,6 +122,17 @@ impl Service for BusService {
             Command::ToggleBluetooth(path) => {
                 self.shared
                     .command(|b: &mut super::bluetooth::Bluetooth, bus| b.toggle(bus, path));
+            }
+            Command::SetBrightness { device, value } => {
+                let done = self.shared.command(|l: &mut super::logind::Logind, bus| {
+                    l.set_brightness(bus, "backlight", device, *value)
+                });
+                if done.is_none() {
+                    return Err(Error(format!(
+                        "{}: not connected; cannot ask logind to set {device}'s brightness",
+                        self.id.name()
+                    )));
+                }
             }
             Command::Media { player, action } => {
                 self.shared

@@ -21,6 +21,7 @@ pub mod bus;
 pub mod channel;
 pub mod compositor;
 pub mod dbus;
+pub mod logind;
 pub mod media;
 pub mod power;
 pub mod pulse;
@@ -172,6 +173,8 @@ pub enum Command {
     CyclePowerProfile,
     /// BlueZ: switch the adapter at this object path on or off.
     ToggleBluetooth(String),
+    /// logind: set backlight `device` (`intel_backlight`) to `value`, raw.
+    SetBrightness { device: String, value: u32 },
     /// Set the default sink's or source's volume, in percent.
     SetVolume(pulse::Which, u32),
     /// Mute (true) or unmute the default sink or source.
@@ -191,7 +194,9 @@ impl Command {
             Command::FocusWorkspace(_) | Command::CycleWorkspace(_) | Command::NextLayout => {
                 Id::Compositor
             }
-            Command::CyclePowerProfile | Command::ToggleBluetooth(_) => Id::SystemBus,
+            Command::CyclePowerProfile
+            | Command::ToggleBluetooth(_)
+            | Command::SetBrightness { .. } => Id::SystemBus,
             Command::Tray(..) => Id::SessionBus,
             Command::SetVolume(..) | Command::SetMute(..) => Id::Sound,
             Command::Media { .. } => Id::SessionBus,
