@@ -508,3 +508,44 @@ fn a_thousand_disk_reads_and_idle_toggles_allocate_nothing() {
     draw(&mut m, Instant::now());
     assert_eq!(texts(&mut m)[1], "●");
 }
+
+#[test]
+fn power_profile_falls_back_to_the_acpi_platform_profile() {
+    // A laptop whose firmware offers profiles, no power-profiles-daemon (no
+    // bus here at all): the kernel's platform_profile, read at the interval.
+    let t = Tree::new("acpi-profile");
+    t.put("sys/firmware/acpi/platform_profile", "low-power\n");
+    t.put(
+        "sys/firmware/acpi/platform_profile_choices",
+        "low-power balanced performance\n",
+    );
+    let cfg = config(
+        "[bar]\nleft = [\"power_profile\"]\ncenter = []\nright = []\n\
+         [module.power_profile]\nformat = \"{profile} ({source})\"\n",
+    );
+    let t0 = Instant::now();
+    let src = Sources { roots: t.roots() };
+    let mut m = Modules::with_sources(&cfg, t0, &src);
+    assert_eq!(draw(&mut m, t0), ["low-power (acpi)"]);
+    assert_eq!(m.iter().next().and_then(|x| x.state()), Some("low-power"));
+    // Not switchable from the bar without the daemon.
+    assert!(m.pointer(0, Button::Left).is_none());
+    // The firmware switched (a hotkey): the next interval read shows it.
+    t.put(
+        "sys/firmware/acpi/platform_profile",
+        "balanced-performance\n",
+    );
+    assert_eq!(
+        draw(&mut m, t0 + Duration::from_secs(5)),
+        ["balanced-performance (acpi)"]
+    );
+    assert_eq!(
+        m.iter().next().and_then(|x| x.state()),
+        Some("balanced-performance")
+    );
+    // No platform_profile (a desktop): hidden.
+    let t = Tree::new("acpi-none");
+    let src = Sources { roots: t.roots() };
+    let mut m = Modules::with_sources(&cfg, t0, &src);
+    assert!(draw(&mut m, t0).is_empty());
+}
