@@ -596,3 +596,129 @@ fn tray_menu_drawn_in_our_popup_followed_and_clicked() {
     assert!(clicked.is_some(), "Write file ran the client's callback");
     bar.assert_running();
 }
+
+/// A bare Gio item: a left click reaches it with the click's screen
+/// position; its menu never answers, so a right click shows, after the
+/// call's timeout, a menu saying why (and stderr does), while the bar goes
+/// on answering clicks. Its themed icon exists only in Adwaita, found
+/// without any GTK setting.
+#[test]
+fn tray_click_position_and_a_menu_that_never_comes() {
+    if !common::need(common::is_root(), "needs root to start Sway as another uid")
+        || !common::need(common::have("sway"), "needs sway")
+        || !common::need(python_has("gi"), "needs python3-gi")
+    {
+        return;
+    }
+    if !Path::new("/usr/share/icons/Adwaita/index.theme").exists() {
+        common::need(false, "needs adwaita-icon-theme");
+        return;
+    }
+    let Some(pb) = PrivateBus::start("e2e-tray-gio") else {
+        common::need(false, "dbus-daemon is not installed");
+        return;
+    };
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    let dir = sway.config_home().join("rstat");
+    std::fs::create_dir_all(&dir).expect("config dir");
+    std::fs::write(
+        dir.join("config.toml"),
+        "[bar]\nleft = []\ncenter = []\nright = [\"tray\"]\n",
+    )
+    .expect("config");
+    let mut cmd = sway.client(common::rstat_bin());
+    cmd.args(["--collector", "procfs"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &pb.address);
+    let mut bar = Guarded::spawn("rstat", &mut cmd, &pb.dir().join("rstat.stderr"));
+    support::wait_for_bar(&sway, "HEADLESS-1", BAR, PATIENCE).ok();
+    poll_every(Duration::from_millis(100), PATIENCE, || {
+        owner(&pb.address, "org.kde.StatusNotifierWatcher")
+    })
+    .unwrap_or_else(|| panic!("rstat became the watcher\n{}", bar.stderr()));
+    let out = pb.dir().join("gio.out");
+    let mut gio_cmd = Command::new(PY);
+    gio_cmd
+        .arg(fixture("gio_item.py"))
+        .arg(&out)
+        .env("DBUS_SESSION_BUS_ADDRESS", &pb.address);
+    let mut gio = Client::spawn(gio_cmd, &pb.dir().join("gio.stderr"));
+    let (x, w) = poll_every(Duration::from_millis(100), PATIENCE, || {
+        let img = sway.try_screenshot("HEADLESS-1").ok()?;
+        let runs = icon_runs(&img);
+        (runs.len() == 1 && runs[0].1 >= 10).then(|| runs[0])
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "the Adwaita icon was not drawn\n{}\n{}",
+            bar.stderr(),
+            std::fs::read_to_string(pb.dir().join("gio.stderr")).unwrap_or_default()
+        )
+    });
+    let mut pointer = support::pointer::VirtualPointer::new(&sway).expect("virtual pointer");
+    pointer.move_to(AWAY.0, AWAY.1).expect("away");
+    let before = sway.screenshot("HEADLESS-1");
+    let at = ((x + w / 2) as u32, (BAR / 2) as u32);
+    pointer.move_to(at.0, at.1).expect("onto the icon");
+    let mut line = None;
+    for _ in 0..3 {
+        pointer.click(support::pointer::BTN_LEFT).expect("click");
+        line = poll_every(Duration::from_millis(50), Duration::from_secs(5), || {
+            let text = std::fs::read_to_string(&out).ok()?;
+            text.lines()
+                .find(|l| l.starts_with("Activate "))
+                .map(str::to_string)
+        });
+        if line.is_some() {
+            break;
+        }
+    }
+    let line = line.unwrap_or_else(|| panic!("no Activate reached the item\n{}", bar.stderr()));
+    let xy: Vec<i32> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // HEADLESS-1 sits at 0,0: the screen position is the pointer's.
+    assert_eq!(xy.len(), 2, "{line}");
+    assert!(
+        (xy[0] - at.0 as i32).abs() <= 1 && (xy[1] - at.1 as i32).abs() <= 1,
+        "Activate at {xy:?}, the click was at {at:?}"
+    );
+
+    // Right click: GetLayout is never answered. After the call's 3 s the
+    // menu shows one dim row saying why; nothing hung meanwhile.
+    let cursor = (at.0 as usize, at.1 as usize);
+    pointer
+        .click(support::pointer::BTN_RIGHT)
+        .expect("right click");
+    let note = poll_every(Duration::from_millis(100), PATIENCE, || {
+        let img = sway.try_screenshot("HEADLESS-1").ok()?;
+        changed_below_bar(&before, &img, cursor).filter(|b| b.1 == BAR && b.3 - b.1 < 60)
+    });
+    assert!(
+        note.is_some(),
+        "a one-row menu says the menu did not come\n{}",
+        bar.stderr()
+    );
+    assert!(
+        bar.stderr().contains("its menu did not come"),
+        "stderr says why: {}",
+        bar.stderr()
+    );
+    // The bar still answers: a middle click reaches the item.
+    pointer
+        .click(support::pointer::BTN_MIDDLE)
+        .expect("middle click");
+    let second = poll_every(Duration::from_millis(50), PATIENCE, || {
+        std::fs::read_to_string(&out)
+            .ok()
+            .filter(|t| t.contains("SecondaryActivate "))
+    });
+    assert!(
+        second.is_some(),
+        "the bar answers clicks after the silent menu"
+    );
+    gio.say("quit");
+    bar.assert_running();
+}

@@ -166,6 +166,7 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
         services: services::Services::new(crate::services::registry(&|k| std::env::var(k).ok())),
         watched: Vec::with_capacity(8),
         quit: None,
+        press_at: (0, 0),
     }));
     // The services' state first, so the first frame shows workspaces.
     services::sync(&handle, &ctl, &mut bars);
@@ -265,6 +266,8 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
         // What was done in a context menu goes to the module that showed
         // it, before this turn's clicks (which may open another).
         bars.drain_menu_events(|e| ctl.borrow_mut().menu_event(e));
+        // This turn's clicks happened there (a tray item is told where).
+        ctl.borrow_mut().press_at = bars.press_position();
         hover.process(Instant::now(), &mut bars, &command);
         sync_menu(&ctl, &mut bars, &mut menu_shown);
         // `hover` styles: only the segments entered and left are redrawn.
@@ -368,6 +371,8 @@ struct Control {
     watched: Vec<Watched>,
     /// A signal asked the bar to exit.
     quit: Option<()>,
+    /// Where the last press on a bar was, in global logical pixels.
+    press_at: (i32, i32),
 }
 
 /// A module's descriptor registered on the loop.
@@ -611,6 +616,7 @@ impl Control {
         let Some(cmd) = self.ticker.modules.pointer_at(segment, button, spot) else {
             return;
         };
+        let cmd = cmd.at(self.press_at.0, self.press_at.1);
         if let Err(e) = self.services.run(&cmd) {
             eprintln!("rstat: {e}");
         }

@@ -59,6 +59,8 @@ struct Shown {
     has_menu: bool,
     /// A left click opens the menu.
     item_is_menu: bool,
+    /// The item's `ToolTip`: its title, then its text without markup.
+    tooltip: String,
 }
 
 /// The menu the module shows: whose, its revision, its rows.
@@ -114,6 +116,18 @@ fn source_of(it: &Item, dim: bool) -> IconSource {
             .map(|p| (p.width, p.height, p.argb.clone()))
             .collect(),
         dim,
+        overlay: (!it.overlay_icon_name.is_empty() || !it.overlay_pixmaps.is_empty()).then(|| {
+            Box::new(IconSource {
+                name: it.overlay_icon_name.clone(),
+                theme_path: it.icon_theme_path.clone(),
+                pixmaps: it
+                    .overlay_pixmaps
+                    .iter()
+                    .map(|p| (p.width, p.height, p.argb.clone()))
+                    .collect(),
+                ..IconSource::default()
+            })
+        }),
     }
 }
 
@@ -157,6 +171,7 @@ impl TrayModule {
                 source: source_of(it, dim),
                 has_menu: it.menu.is_some(),
                 item_is_menu: it.item_is_menu,
+                tooltip: tooltip_of(it),
             });
         }
         self.segments.clear();
@@ -310,6 +325,10 @@ impl Module for TrayModule {
         Some(Command::Tray(uid, action))
     }
 
+    fn tooltip(&self, index: usize) -> Option<&str> {
+        Some(self.shown.get(index)?.tooltip.as_str()).filter(|t| !t.is_empty())
+    }
+
     fn menu(&self) -> Option<(u64, usize, &MenuContent)> {
         let m = self.menu.as_ref()?;
         let at = self.shown.iter().position(|s| s.uid == m.uid)?;
@@ -336,6 +355,30 @@ impl Module for TrayModule {
         self.items()
             .map(|(id, title, status)| [("id", id), ("title", title), ("status", status)])
             .collect()
+    }
+}
+
+/// An item's `ToolTip` as text: the title, then the body on its own line,
+/// the body's markup (the spec allows a subset of HTML) dropped.
+fn tooltip_of(it: &Item) -> String {
+    let mut body = String::with_capacity(it.tooltip_text.len());
+    let mut in_tag = false;
+    for c in it.tooltip_text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => body.push(c),
+            _ => {}
+        }
+    }
+    let body = body
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">");
+    match (it.tooltip_title.trim(), body.trim()) {
+        ("", b) => b.to_string(),
+        (t, "") => t.to_string(),
+        (t, b) => format!("{t}\n{b}"),
     }
 }
 
@@ -366,4 +409,42 @@ fn menu_content(m: &Menu, label: &str) -> MenuContent {
         })
         .collect();
     MenuContent { rows, note: None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::tray::MenuItem;
+
+    #[test]
+    fn tooltips_lose_their_markup() {
+        let mut it = Item::default();
+        it.tooltip_title = "Mail".into();
+        it.tooltip_text = "<b>3</b> unread &amp; <i>1</i> flagged".into();
+        assert_eq!(tooltip_of(&it), "Mail\n3 unread & 1 flagged");
+        assert_eq!(tooltip_of(&Item::default()), "");
+    }
+
+    #[test]
+    fn a_failed_menu_is_one_note_saying_why() {
+        let mut m = Menu::pending(1, ":1.5".into(), None, "/Menu".into());
+        m.error = Some("no reply within 3 s".into());
+        let c = menu_content(&m, "Mail");
+        assert!(c.rows.is_empty());
+        assert_eq!(
+            c.note.as_deref(),
+            Some("Mail: menu unavailable (no reply within 3 s)")
+        );
+        m.error = None;
+        m.entries = vec![MenuItem {
+            id: 7,
+            label: "Quit".into(),
+            enabled: true,
+            toggle: Toggle::Radio(true),
+            ..MenuItem::default()
+        }];
+        let c = menu_content(&m, "Mail");
+        assert_eq!(c.rows[0].id, 7);
+        assert_eq!(c.rows[0].mark, Mark::Radio(true));
+    }
 }

@@ -60,6 +60,10 @@ pub struct IconSource {
     pub pixmaps: Vec<(u32, u32, Vec<u8>)>,
     /// Drawn at half opacity (a passive item, when configured so).
     pub dim: bool,
+    /// An overlay (an item's `OverlayIconName` / `OverlayIconPixmap`):
+    /// drawn over the icon's lower right quarter. Its own `overlay` and
+    /// `dim` are ignored.
+    pub overlay: Option<Box<IconSource>>,
 }
 
 struct Raster {
@@ -191,6 +195,25 @@ pub fn rasterise(
         })
         .flatten();
     let mut out = from_name.or_else(|| from_pixmaps(&src.pixmaps, px))?;
+    if let Some(o) = src.overlay.as_deref() {
+        let half = (px / 2).max(1);
+        let plain = IconSource {
+            overlay: None,
+            dim: false,
+            ..o.clone()
+        };
+        if let Some(small) = rasterise(&plain, half, theme, themes) {
+            let at = (px - half) as i32;
+            out.draw_pixmap(
+                at,
+                at,
+                small.as_ref(),
+                &tiny_skia::PixmapPaint::default(),
+                tiny_skia::Transform::identity(),
+                None,
+            );
+        }
+    }
     if src.dim {
         for p in out.data_mut() {
             *p /= 2;
@@ -604,6 +627,28 @@ mod tests {
             from_pixmaps(&[(4, 4, vec![0; 3])], 4).is_none(),
             "short data refused"
         );
+    }
+
+    #[test]
+    fn overlay_drawn_over_the_lower_right_quarter() {
+        let red = [255u8, 255, 0, 0].repeat(8 * 8);
+        let blue = [255u8, 0, 0, 255].repeat(4 * 4);
+        let src = IconSource {
+            pixmaps: vec![(8, 8, red.clone())],
+            overlay: Some(Box::new(IconSource {
+                pixmaps: vec![(4, 4, blue)],
+                ..IconSource::default()
+            })),
+            ..IconSource::default()
+        };
+        let out = rasterise(&src, 8, None, &mut ThemeCache::default()).expect("drawn");
+        let px = |x: usize, y: usize| {
+            let i = (y * 8 + x) * 4;
+            [out.data()[i], out.data()[i + 1], out.data()[i + 2]]
+        };
+        assert_eq!(px(1, 1), [255, 0, 0], "the icon itself");
+        assert_eq!(px(6, 6), [0, 0, 255], "the overlay's quarter");
+        assert_eq!(px(6, 1), [255, 0, 0]);
     }
 
     #[test]

@@ -50,6 +50,19 @@ impl<'a> Canvas<'a> {
     /// Draws premultiplied RGBA `img` with its top-left at (`x`, `y`),
     /// source-over, inside `clip`.
     pub fn draw_image(&mut self, img: &tiny_skia::Pixmap, x: i32, y: i32, clip: Rect) {
+        self.draw_image_alpha(img, x, y, clip, 255);
+    }
+
+    /// [`Canvas::draw_image`] with the image's alpha scaled by `alpha`
+    /// (a style's opacity).
+    pub fn draw_image_alpha(
+        &mut self,
+        img: &tiny_skia::Pixmap,
+        x: i32,
+        y: i32,
+        clip: Rect,
+        alpha: u8,
+    ) {
         let Some(area) = self
             .clip(clip)
             .and_then(|c| c.intersect(Rect::new(x, y, img.width() as i32, img.height() as i32)))
@@ -61,13 +74,15 @@ impl<'a> Canvas<'a> {
             for col in area.x..area.x + area.w {
                 let si = (((row - y) as usize) * img.width() as usize + (col - x) as usize) * 4;
                 let di = (row as usize * w + col as usize) * 4;
-                let a = src[si + 3] as u32;
+                // Premultiplied: every channel scales with the opacity.
+                let sc = |c: u8| (c as u32 * alpha as u32 + 127) / 255;
+                let a = sc(src[si + 3]);
                 if a == 0 {
                     continue;
                 }
                 for k in 0..4 {
                     let d = self.data[di + k] as u32;
-                    self.data[di + k] = (src[si + k] as u32 + (d * (255 - a) + 127) / 255) as u8;
+                    self.data[di + k] = (sc(src[si + k]) + (d * (255 - a) + 127) / 255) as u8;
                 }
             }
         }
@@ -277,6 +292,17 @@ pub fn copy_rect(src: &[u8], dst: &mut [u8], width: u32, r: Rect) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_image_at_half_opacity_blends_half() {
+        let mut img = tiny_skia::Pixmap::new(1, 1).expect("pixmap");
+        img.data_mut().copy_from_slice(&[200, 100, 0, 255]);
+        let mut data = vec![0u8; 4];
+        let mut c = Canvas::new(&mut data, 1, 1).expect("canvas");
+        c.draw_image_alpha(&img, 0, 0, Rect::new(0, 0, 1, 1), 128);
+        assert_eq!(data, [100, 50, 0, 128]);
+    }
+
     use super::*;
 
     #[test]

@@ -518,7 +518,7 @@ impl Renderer {
                     .content_origin(i, px as i32)
                     .unwrap_or((cell.x + self.padding, 0));
                 if let Some(img) = glyphs.icons.get(id, px) {
-                    canvas.draw_image(img, x, y, cell);
+                    canvas.draw_image_alpha(img, x, y, cell, d.opacity());
                 }
                 continue;
             }

@@ -188,6 +188,21 @@ pub enum Command {
 }
 
 impl Command {
+    /// The command with a screen position (global logical pixels) filled
+    /// in where it takes one: a tray item's `Activate`, `SecondaryActivate`
+    /// and `ContextMenu` get where the click was.
+    pub fn at(self, x: i32, y: i32) -> Command {
+        use tray::Action as A;
+        match self {
+            Command::Tray(uid, A::Activate(..)) => Command::Tray(uid, A::Activate(x, y)),
+            Command::Tray(uid, A::SecondaryActivate(..)) => {
+                Command::Tray(uid, A::SecondaryActivate(x, y))
+            }
+            Command::Tray(uid, A::ContextMenu(..)) => Command::Tray(uid, A::ContextMenu(x, y)),
+            other => other,
+        }
+    }
+
     /// The service that runs it.
     pub fn service(&self) -> Id {
         match self {

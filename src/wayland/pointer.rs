@@ -95,6 +95,10 @@ pub struct PointerState {
     pressed_bar: Option<u64>,
     /// The seat and serial of the last press (a menu's grab names them).
     press_serial: Option<(wl_seat::WlSeat, u32)>,
+    /// Where the last press on a bar was, in the compositor's global
+    /// logical coordinates (as far as layer-shell lets a client know them:
+    /// the output's position, the bar's edge and margins, the pointer on it).
+    press_screen: (i32, i32),
 }
 
 impl PointerState {
@@ -111,6 +115,7 @@ impl PointerState {
             warned: false,
             pressed_bar: None,
             press_serial: None,
+            press_screen: (0, 0),
         }
     }
 
@@ -225,6 +230,36 @@ impl Bars {
     /// The bar the last press on a bar was on.
     pub fn pressed_bar(&self) -> Option<u64> {
         self.pointer.pressed_bar
+    }
+
+    /// Where the last press on a bar was, in global logical coordinates
+    /// (what a tray item's `Activate(x, y)` wants).
+    pub fn press_position(&self) -> (i32, i32) {
+        self.pointer.press_screen
+    }
+
+    /// Bar `bar`'s surface position (logical (`x`, `y`) on it) in global
+    /// logical coordinates: its output's position, plus the margins and,
+    /// at the bottom edge, the output's height less the bar's.
+    fn to_screen(&self, bar: u64, x: f64, y: f64) -> (i32, i32) {
+        let Some(b) = self.bars.iter().find(|b| b.id == bar) else {
+            return (x as i32, y as i32);
+        };
+        let info = self.outputs.info(&b.output);
+        let (ox, oy) = info
+            .as_ref()
+            .and_then(|i| i.logical_position)
+            .unwrap_or((0, 0));
+        let oh = info
+            .as_ref()
+            .and_then(|i| i.logical_size)
+            .map_or(0, |s| s.1);
+        let [top, _, bottom, left] = self.cfg.margin.map(|m| m as i32);
+        let by = match self.cfg.edge {
+            super::Edge::Top => top,
+            super::Edge::Bottom => oh - b.logical.1 as i32 - bottom,
+        };
+        (ox + left + x as i32, oy + by + y as i32)
     }
 
     /// The seat and serial of the last press (for a popup grab).
@@ -400,6 +435,8 @@ impl PointerHandler for Bars {
                         }
                         Target::Bar { bar, .. } => {
                             self.pointer.pressed_bar = Some(bar);
+                            self.pointer.press_screen =
+                                self.to_screen(bar, e.position.0, e.position.1);
                             self.menu_press_outside();
                         }
                         _ => self.menu_press_outside(),
