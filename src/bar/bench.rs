@@ -23,11 +23,27 @@ pub fn bench_render(n: usize) -> String {
         "render bench: {WIDTH}x{HEIGHT} logical bar, health + clock modules, {n} iterations each"
     );
     for scale in [1, 2] {
-        let (steady, segs) = steady_tick(&mut glyphs, scale, n);
+        let (steady, segs) = steady_tick(&mut glyphs, scale, n, modules());
         line(
             &mut out,
             &format!("steady tick, one number changes, 2 buffers (scale {scale}, {segs} segments)"),
             &steady,
+        );
+    }
+    // A themed bar: twelve modules with boxes, borders, radius, markup.
+    for scale in [1, 2] {
+        let (steady, segs) = steady_tick(&mut glyphs, scale, n, styled_modules());
+        line(
+            &mut out,
+            &format!(
+                "styled bar, steady tick, 2 buffers (scale {scale}, {segs} segments, 12 modules)"
+            ),
+            &steady,
+        );
+        line(
+            &mut out,
+            &format!("styled bar, hover restyle (pointer moves to the next module; scale {scale})"),
+            &hover_restyle(&mut glyphs, scale, n),
         );
     }
     for scale in [1, 2] {
@@ -418,6 +434,97 @@ fn modules() -> Modules {
     Modules::default()
 }
 
+/// Twelve modules in a theme's clothes: a box on every module (background,
+/// padding, margin, radius), a gradient, borders, an underline, per-state
+/// colours and a hover style, one format with markup.
+const STYLED: &str = r##"
+[bar]
+left = ["cpu", "cpu#freq", "memory", "memory#swap"]
+center = ["clock", "clock#date"]
+right = ["temperature", "load", "load#5", "disk", "cpu#cores", "health"]
+[bar.style]
+background = "#313244"
+padding = [0, 8]
+margin = [3, 2]
+radius = 8
+[bar.style.hover]
+background = "#45475a"
+underline = { width = 2, color = "#89b4fa" }
+[bar.style.warning]
+color = "#f9e2af"
+[bar.style.critical]
+background = "#f38ba8"
+color = "#1e1e2e"
+[module.cpu]
+format = "<b>CPU</b> {usage:>3.0}%"
+[module.cpu.style]
+background = { from = "#89b4fa", to = "#cba6f7", angle = 90 }
+color = "#1e1e2e"
+[module."cpu#freq"]
+format = "{freq_ghz:.1} GHz"
+[module.memory.style]
+border = { width = 1, color = "#a6e3a1" }
+[module."memory#swap"]
+format = "SWAP {swap_percent:>3.0}%"
+[module."clock#date"]
+format = "%a %d %b"
+[module."load#5"]
+format = "{load5:.2}"
+[module."cpu#cores"]
+format = "{cores} cores"
+[module.disk.style]
+radius = [0, 8, 8, 0]
+"##;
+
+fn styled_modules() -> Modules {
+    match crate::modules::registry::parse(STYLED, "bench.toml", None) {
+        Ok(c) => Modules::from_config(&c, Instant::now()),
+        // A defect of this file, not of the machine: say so in the report.
+        Err(e) => {
+            eprintln!("rstat: the styled bench config is invalid: {e}");
+            Modules::default()
+        }
+    }
+}
+
+/// The pointer moving from one module to the next on a styled bar: two
+/// boxes restyled (left, entered), written, diffed, painted, damage listed.
+fn hover_restyle(glyphs: &mut GlyphCache, scale: u32, n: usize) -> Vec<u64> {
+    let mut m = styled_modules();
+    let mut segs: Vec<Segment> = Vec::with_capacity(MAX_SEGMENTS);
+    write(&mut m, &sample(12.0), &mut segs);
+    let count = segs.len().max(1);
+    let mut r = Renderer::new(Look::default());
+    r.resize(WIDTH, HEIGHT, scale);
+    let (w, h) = r.size();
+    let mut bufs = [
+        vec![0u8; (w * h * 4) as usize],
+        vec![0u8; (w * h * 4) as usize],
+    ];
+    let mut shown = [0u64; 2];
+    let mut rects: Vec<Rect> = Vec::with_capacity(MAX_SEGMENTS + 1);
+    let mut times = Vec::with_capacity(n);
+    for i in 0..(n + 4) {
+        let t0 = Instant::now();
+        m.set_hover(Some(i % count));
+        m.write(&mut segs);
+        let changed = r.update(&segs, glyphs);
+        let k = i % 2;
+        let repaint = r.since(shown[k]);
+        if let Some(mut c) = Canvas::new(&mut bufs[k], w, h) {
+            r.paint(&mut c, repaint, glyphs);
+        }
+        shown[k] = r.frame();
+        r.rects(changed, &mut rects);
+        black_box(&rects);
+        let dt = t0.elapsed().as_nanos() as u64;
+        if i >= 4 {
+            times.push(dt);
+        }
+    }
+    times
+}
+
 /// The modules' segments for `s` (every module updated, as on a tick where
 /// all are due), at a fixed wall-clock time.
 fn write(m: &mut Modules, s: &Sample, segs: &mut Vec<Segment>) {
@@ -433,8 +540,7 @@ fn write(m: &mut Modules, s: &Sample, segs: &mut Vec<Segment>) {
 /// Modules write a sample whose CPU figure changed, the renderer diffs,
 /// paints what the reused buffer missed (two buffers alternate) and lists
 /// the damage rectangles: the whole userspace cost of a tick but sampling.
-fn steady_tick(glyphs: &mut GlyphCache, scale: u32, n: usize) -> (Vec<u64>, usize) {
-    let mut m = modules();
+fn steady_tick(glyphs: &mut GlyphCache, scale: u32, n: usize, mut m: Modules) -> (Vec<u64>, usize) {
     let mut r = Renderer::new(Look::default());
     r.resize(WIDTH, HEIGHT, scale);
     let (w, h) = r.size();
@@ -518,4 +624,15 @@ fn line(out: &mut String, what: &str, times: &[u64]) {
         pct(0.5) / 1e3,
         pct(0.95) / 1e3
     );
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_styled_bench_config_is_valid_and_has_twelve_modules() {
+        let c = crate::modules::registry::parse(super::STYLED, "bench.toml", None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let m = crate::modules::Modules::from_config(&c, std::time::Instant::now());
+        assert_eq!(m.len(), 12);
+    }
 }
