@@ -47,6 +47,14 @@ pub fn bench_render(n: usize) -> String {
         );
     }
     for scale in [1, 2] {
+        let (steady, segs) = steady_tick_themed(&mut glyphs, scale, n);
+        line(
+            &mut out,
+            &format!("steady tick, themed: islands in a group on a floating rounded bar (scale {scale}, {segs} segments)"),
+            &steady,
+        );
+    }
+    for scale in [1, 2] {
         line(
             &mut out,
             &format!(
@@ -553,6 +561,65 @@ fn steady_tick(glyphs: &mut GlyphCache, scale: u32, n: usize, mut m: Modules) ->
     let mut rects: Vec<Rect> = Vec::with_capacity(MAX_SEGMENTS + 1);
     let mut times = Vec::with_capacity(n);
     // Settle: first frames are full redraws into each buffer.
+    for i in 0..(n + 4) {
+        let t0 = Instant::now();
+        write(&mut m, &sample((i % 100) as f32), &mut segs);
+        let changed = r.update(&segs, glyphs);
+        let k = i % 2;
+        let repaint = r.since(shown[k]);
+        if let Some(mut c) = Canvas::new(&mut bufs[k], w, h) {
+            r.paint(&mut c, repaint, glyphs);
+        }
+        shown[k] = r.frame();
+        r.rects(changed, &mut rects);
+        black_box(&rects);
+        let dt = t0.elapsed().as_nanos() as u64;
+        if i >= 4 {
+            times.push(dt);
+        }
+    }
+    (times, segs.len())
+}
+
+/// The default modules as islands (`[bar.style]`), the health module's
+/// inside a group's box, on a floating rounded bar (`[bar.style.bar]`).
+const THEMED: &str = r##"
+[bar]
+center = ["clock"]
+right = ["group#sys"]
+[bar.style]
+background = "#2050a0"
+radius = 8
+margin = [3, 4]
+[bar.style.bar]
+margin = [6, 8]
+radius = 12
+border = { width = 1, color = "#808080" }
+[module."group#sys"]
+modules = ["health"]
+[module."group#sys".style]
+background = "#806020"
+radius = 10
+padding = [0, 6]
+"##;
+
+/// [`steady_tick`] of the [`THEMED`] bar.
+fn steady_tick_themed(glyphs: &mut GlyphCache, scale: u32, n: usize) -> (Vec<u64>, usize) {
+    let Ok(cfg) = crate::modules::registry::parse(THEMED, "bench", None) else {
+        return (vec![0], 0);
+    };
+    let mut m = Modules::from_config(&cfg, Instant::now());
+    let mut r = Renderer::new(super::settings::look(&cfg.bar));
+    r.resize(WIDTH, HEIGHT, scale);
+    let (w, h) = r.size();
+    let mut bufs = [
+        vec![0u8; (w * h * 4) as usize],
+        vec![0u8; (w * h * 4) as usize],
+    ];
+    let mut shown = [0u64; 2];
+    let mut segs: Vec<Segment> = Vec::with_capacity(MAX_SEGMENTS);
+    let mut rects: Vec<Rect> = Vec::with_capacity(MAX_SEGMENTS + 1);
+    let mut times = Vec::with_capacity(n);
     for i in 0..(n + 4) {
         let t0 = Instant::now();
         write(&mut m, &sample((i % 100) as f32), &mut segs);

@@ -97,8 +97,25 @@ pub fn paint_clipped(canvas: &mut Canvas<'_>, b: &BoxPx, bg: Option<Rgba>, d: &D
     };
     let p = Prepared::new(b, d);
     for y in area.y..area.y + area.h {
+        // The plain inside of the row is one blend; only the corners and
+        // border columns are worked out pixel by pixel (same result).
+        let (lo, hi) = match (bg, p.plain_span(b, y, d)) {
+            (Some(c), Some((lo, hi))) => {
+                let (lo, hi) = (lo.max(area.x), hi.min(area.x + area.w));
+                if hi > lo {
+                    let c = scale_alpha(c, p.op).premultiplied();
+                    canvas.blend_rect(Rect::new(lo, y, hi - lo, 1), c);
+                    (lo, hi)
+                } else {
+                    (0, 0)
+                }
+            }
+            _ => (0, 0),
+        };
         for x in area.x..area.x + area.w {
-            p.pixel(canvas, x, y, bg, d);
+            if x < lo || x >= hi {
+                p.pixel(canvas, x, y, bg, d);
+            }
         }
     }
 }
@@ -207,6 +224,35 @@ impl Prepared {
         }
     }
 
+    /// The columns of row `y` that are plain background (inside the border,
+    /// off the corners and the underline), if any; `None` for a gradient.
+    fn plain_span(&self, b: &BoxPx, y: i32, d: &Deco) -> Option<(i32, i32)> {
+        if d.gradient.is_some() {
+            return None;
+        }
+        let r = self.r;
+        let [bt, br, bb, bl] = b.border;
+        let [r0, r1, r2, r3] = self.radius;
+        let (y0, y1) = (r.y, r.y + r.h);
+        if y < y0 + bt || y >= y1 - bb.max(self.underline) {
+            return None;
+        }
+        let (mut lo, mut hi) = (r.x + bl, r.x + r.w - br);
+        if y < y0 + r0 {
+            lo = lo.max(r.x + r0);
+        }
+        if y < y0 + r1 {
+            hi = hi.min(r.x + r.w - r1);
+        }
+        if y >= y1 - r3 {
+            lo = lo.max(r.x + r3);
+        }
+        if y >= y1 - r2 {
+            hi = hi.min(r.x + r.w - r2);
+        }
+        (hi > lo).then_some((lo, hi))
+    }
+
     fn pixel(&self, canvas: &mut Canvas<'_>, x: i32, y: i32, bg: Option<Rgba>, d: &Deco) {
         let outer = coverage(x, y, self.r, self.radius);
         if outer == 0 {
@@ -263,6 +309,49 @@ fn blend(canvas: &mut Canvas<'_>, x: i32, y: i32, c: Rgba, cov16: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_plain_inside_fast_path_paints_what_every_pixel_would() {
+        let red = Rgba::hex(0xff000080);
+        let decos = [
+            Deco::default(),
+            Deco {
+                radius: [8, 3, 0, 11],
+                ..Deco::default()
+            },
+            Deco {
+                radius: [6; 4],
+                border: [(1, Rgba::hex(0x00ff00ff)), (3, red), (2, red), (4, red)],
+                underline: (3, Rgba::hex(0x0000ffff)),
+                transparency: 40,
+                ..Deco::default()
+            },
+        ];
+        for d in decos {
+            for bg in [Rgba::hex(0x2050a0ff), Rgba::hex(0x2050a080)] {
+                let (w, h) = (60u32, 24u32);
+                let mut fast = vec![7u8; (w * h * 4) as usize];
+                let mut slow = fast.clone();
+                let b = BoxPx::of(&d, Rect::new(3, 2, 50, 20), |v| v as i32);
+                let clip = Rect::new(5, 0, 40, 24);
+                paint_clipped(
+                    &mut Canvas::new(&mut fast, w, h).unwrap(),
+                    &b,
+                    Some(bg),
+                    &d,
+                    clip,
+                );
+                let p = Prepared::new(&b, &d);
+                let mut c = Canvas::new(&mut slow, w, h).unwrap();
+                for y in 2..22 {
+                    for x in 5..45 {
+                        p.pixel(&mut c, x, y, Some(bg), &d);
+                    }
+                }
+                assert!(fast == slow, "{d:?} {bg:?}");
+            }
+        }
+    }
 
     #[test]
     fn corners() {

@@ -121,6 +121,16 @@ impl<'a> Canvas<'a> {
     pub fn blend_rect(&mut self, r: Rect, color: [u8; 4]) {
         let Some(r) = self.clip(r) else { return };
         let stride = self.width as usize * 4;
+        if color[3] == 255 {
+            // Opaque: source-over is a plain copy.
+            for y in r.y..r.y + r.h {
+                let at = y as usize * stride + r.x as usize * 4;
+                for px in self.data[at..at + r.w as usize * 4].chunks_exact_mut(4) {
+                    px.copy_from_slice(&color);
+                }
+            }
+            return;
+        }
         for y in r.y..r.y + r.h {
             let row = y as usize * stride;
             for x in r.x..r.x + r.w {
