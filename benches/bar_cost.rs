@@ -112,11 +112,13 @@ fn main() {
     drop(stats_fd);
 }
 
-/// Clock, CPU and memory at 1 s: rstat (and `RSTAT_BENCH_BASELINE`),
-/// yambar, Waybar.
+/// Clock, CPU and memory at 1 s: rstat (and `RSTAT_BENCH_BASELINE`) with
+/// `support::bars::RSTAT_CONFIG`, yambar, Waybar.
 fn default_scenario(window: Duration, bpf_stats: bool, rstat_args: &str) {
     let sway = HeadlessSway::start();
     let dir = sway.runtime_dir().to_path_buf();
+    // An explicit config: the built-in layout may change, this comparison not.
+    let config = support::bars::rstat_config_args(&dir);
     let mut rows = Vec::new();
 
     rows.push(Row {
@@ -126,6 +128,7 @@ fn default_scenario(window: Duration, bpf_stats: bool, rstat_args: &str) {
             &sway,
             "rstat",
             sway.client(common::rstat_bin())
+                .args(&config)
                 .args(rstat_args.split_whitespace()),
             window,
             bpf_stats,
@@ -138,7 +141,9 @@ fn default_scenario(window: Duration, bpf_stats: bool, rstat_args: &str) {
             result: measure(
                 &sway,
                 "rstat-baseline",
-                sway.client(&base).args(rstat_args.split_whitespace()),
+                sway.client(&base)
+                    .args(&config)
+                    .args(rstat_args.split_whitespace()),
                 window,
                 bpf_stats,
             ),

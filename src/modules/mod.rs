@@ -776,5 +776,42 @@ pub fn next_on_grid(due: Instant, interval: Duration, now: Instant) -> Instant {
     }
 }
 
+/// How far past a wall-clock second whole-second instances fall: the
+/// clock's own margin, so a seconds clock and these share one wakeup.
+pub const PAST_SECOND: Duration = Duration::from_millis(5);
+
+/// [`next_on_grid`] for an instance on a whole-second interval, moved within
+/// its second to fall [`PAST_SECOND`] after a wall-clock second, where a
+/// seconds clock ticks: the bar then wakes once a second for both, not
+/// twice. `wall` is the wall-clock time at `now`. The first move shortens
+/// or lengthens one interval by at most half a second (rates are per
+/// elapsed time, so they stay right); after it the phase holds.
+pub fn next_on_wall_second(
+    due: Instant,
+    interval: Duration,
+    now: Instant,
+    wall: Duration,
+) -> Instant {
+    let next = next_on_grid(due, interval, now);
+    if interval.subsec_nanos() != 0 || interval.is_zero() {
+        return next;
+    }
+    let at = (wall + next.saturating_duration_since(now)).subsec_nanos() as i64;
+    let target = PAST_SECOND.as_nanos() as i64;
+    // The nearest instant with that phase: back or forward, at most ½ s.
+    let mut shift = target - at;
+    if shift > 500_000_000 {
+        shift -= 1_000_000_000;
+    } else if shift < -500_000_000 {
+        shift += 1_000_000_000;
+    }
+    let moved = if shift >= 0 {
+        next + Duration::from_nanos(shift as u64)
+    } else {
+        next - Duration::from_nanos(shift.unsigned_abs())
+    };
+    moved.max(now + DUE_SLACK)
+}
+
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{next_on_grid, Context, Init, Level, Module, Palette, Placement, Segment, Text};
+use super::{next_on_wall_second, Context, Init, Level, Module, Palette, Placement, Segment, Text};
 use super::{Align, PopupId, HEALTH_POPUP};
 use crate::collect::Sample;
 use crate::config::format::Value;
@@ -227,7 +227,7 @@ impl Module for SampleModule {
     }
 
     fn update(&mut self, cx: &Context<'_>) -> bool {
-        self.next = next_on_grid(self.next, self.interval, cx.now);
+        self.next = next_on_wall_second(self.next, self.interval, cx.now, cx.wall);
         self.render(cx.sample)
     }
 

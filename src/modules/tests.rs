@@ -114,7 +114,12 @@ interval_ms = 3000
     let mut m = Modules::from_config(&c, t0);
     let mut s = sample();
     m.update_due(&cx(t0, &s));
-    assert_eq!(m.next_due(), Some(t0 + Duration::from_secs(1)));
+    // On the wall clock's seconds (cx's wall is a whole second), where a
+    // seconds clock ticks too.
+    assert_eq!(
+        m.next_due(),
+        Some(t0 + Duration::from_secs(1) + PAST_SECOND)
+    );
     let mut out = Vec::new();
     for sec in 1..=3u64 {
         let now = t0 + Duration::from_secs(sec);
@@ -128,6 +133,52 @@ interval_ms = 3000
     }
     // Not due in between: nothing to sample.
     assert!(!m.due_needs_sample(t0 + Duration::from_millis(3500)));
+}
+
+#[test]
+fn whole_second_intervals_fall_just_past_the_wall_clocks_second() {
+    let t0 = Instant::now();
+    let i = Duration::from_secs(1);
+    // 0.3 s into a second: the next deadline moves back to 0.005.
+    let wall = Duration::new(100, 300_000_000);
+    let d = next_on_wall_second(t0, i, t0, wall);
+    assert_eq!(d, t0 + Duration::from_millis(705));
+    // Once there it stays on the phase.
+    let wall2 = wall + Duration::from_millis(705);
+    assert_eq!(next_on_wall_second(d, i, d, wall2), d + i);
+    // 0.8 s into a second: forward to the next second's 0.005.
+    let wall = Duration::new(100, 800_000_000);
+    assert_eq!(
+        next_on_wall_second(t0, i, t0, wall),
+        t0 + Duration::from_millis(1205)
+    );
+    // Not whole seconds: the plain grid.
+    let h = Duration::from_millis(1500);
+    assert_eq!(next_on_wall_second(t0, h, t0, wall), t0 + h);
+    // A clock and a 1 s sample module share their deadline.
+    let c = cfg(r#"
+[bar]
+left = ["cpu", "clock"]
+[module.clock]
+format = "%H:%M:%S"
+"#);
+    let mut m = Modules::from_config(&c, t0);
+    let s = sample();
+    m.update_due(&cx(t0, &s));
+    let Some(due) = m.next_due() else {
+        panic!("nothing due")
+    };
+    let now = due;
+    assert!(m.due_needs_sample(now));
+    m.update_due(&cx(now, &s));
+    let dues: Vec<Instant> = m.list.iter().filter_map(|x| x.next_due()).collect();
+    assert_eq!(dues.len(), 2);
+    assert!(
+        dues.iter()
+            .all(|d| d.saturating_duration_since(dues[0]) <= DUE_SLACK
+                && dues[0].saturating_duration_since(*d) <= DUE_SLACK),
+        "{dues:?}"
+    );
 }
 
 #[test]

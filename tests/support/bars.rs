@@ -53,6 +53,36 @@ window#waybar { background: #202020; color: #ffffff; }
 #cpu, #memory, #clock { padding: 0 8px; }
 "#;
 
+/// rstat with the same three modules (not the built-in layout, which may
+/// change): CPU and memory at 1 s, a clock with seconds, 28 px at the top,
+/// no font named (the embedded face; yambar and Waybar ask for `monospace`,
+/// DejaVu Sans Mono on Debian, the family the embedded face is cut from).
+pub const RSTAT_CONFIG: &str = r#"[bar]
+height = 28
+position = "top"
+left = ["cpu", "memory"]
+center = []
+right = ["clock"]
+
+[module.cpu]
+format = "cpu {usage:>3.0}%"
+interval_ms = 1000
+
+[module.memory]
+format = "mem {mem_percent:>3.0}%"
+interval_ms = 1000
+
+[module.clock]
+format = "%Y-%m-%d %H:%M:%S"
+"#;
+
+/// The arguments that run rstat with [`RSTAT_CONFIG`], written into `dir`.
+pub fn rstat_config_args(dir: &Path) -> Vec<std::ffi::OsString> {
+    let conf = dir.join("rstat-default.toml");
+    std::fs::write(&conf, RSTAT_CONFIG).expect("write rstat config");
+    vec!["--config".into(), conf.into()]
+}
+
 /// A command that runs yambar on `sway`, its config written into `dir`.
 pub fn yambar(sway: &HeadlessSway, dir: &Path) -> Command {
     let conf = dir.join("yambar.yml");
