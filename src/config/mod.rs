@@ -1023,7 +1023,7 @@ fn expand_home(p: &str) -> PathBuf {
 /// table inside the file, a character map, and a few glyphs rasterised (a
 /// corrupt outline shows here, bounded, not in the running bar).
 pub fn check_font(path: &Path, index: u32) -> Result<(), String> {
-    let face = crate::render::text::Face::open(path, index).map_err(|e| e.to_string())?;
+    let mut face = crate::render::text::Face::open(path, index).map_err(|e| e.to_string())?;
     let mut drawn = 0;
     for c in ['0', 'a', 'A', '\u{4E00}', '\u{1F600}'] {
         if let Some(gid) = face.glyph_index(c) {

@@ -465,6 +465,8 @@ impl PopupSheet for PopupRenderer {
         PopupRenderer::rects(self, mask, out)
     }
     fn paint(&self, canvas: &mut Canvas, mask: Mask, glyphs: &mut GlyphCache) {
-        PopupRenderer::paint(self, canvas, mask, glyphs)
+        PopupRenderer::paint(self, canvas, mask, glyphs);
+        // Process names in new scripts read new pages of fallback faces.
+        glyphs.release_pages();
     }
 }

@@ -3,12 +3,12 @@
 //! time when first drawn.
 //!
 //! fontdue, the project's rasteriser, parses and keeps every outline of a
-//! face at load: 25 MiB for DejaVu Sans, 320 MiB for Noto Sans CJK. So it
-//! serves only small faces (the embedded one, whose every outline costs less
-//! than a few drawn glyphs); a larger face costs its table directory until a
-//! glyph is drawn, and its outlines are parsed one glyph at a time by
-//! ttf-parser and filled by `ab_glyph_rasterizer` (the same exact-area
-//! method fontdue uses).
+//! face it loads: 25 MiB for DejaVu Sans, 320 MiB for Noto Sans CJK, 1.1 MiB
+//! even for the embedded subset. So a small TrueType face (the embedded one,
+//! an icon face) is handed to fontdue cut down to the glyphs drawn so far
+//! (see `subset`); a larger face costs its table directory until a glyph is
+//! drawn, and its outlines are parsed one glyph at a time by ttf-parser and
+//! filled by `ab_glyph_rasterizer` (the same exact-area method fontdue uses).
 
 use std::fs::File;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
@@ -16,13 +16,15 @@ use std::path::Path;
 
 use rustybuzz::ttf_parser::{self, GlyphId, OutlineBuilder, RasterImageFormat};
 
+use super::subset::Subset;
+
 /// Largest font file opened (the largest Debian ships, Noto Serif CJK's
 /// collection, is about 60 MiB); a bigger "font" is a mistake or an attack.
 pub const MAX_FONT_BYTES: u64 = 128 << 20;
 
-/// A face handed to fontdue whole has at most this many glyphs and bytes:
-/// fontdue keeps every outline it parses, so beyond a small face its memory
-/// grows with the fonts installed rather than the glyphs drawn.
+/// A face rasterised by fontdue has at most this many glyphs and bytes: its
+/// subset is rebuilt as new glyphs are drawn, and that costs time in
+/// proportion to the face (its glyph index, its tables).
 const FONTDUE_MAX_GLYPHS: u16 = 1024;
 const FONTDUE_MAX_BYTES: usize = 256 << 10;
 
@@ -85,14 +87,9 @@ impl Bytes {
 pub struct Face {
     // Declared before `bytes` so it is dropped first: it borrows them.
     shaper: rustybuzz::Face<'static>,
-    /// The whole face parsed by fontdue, for small faces only (see
-    /// [`FONTDUE_MAX_GLYPHS`]): parsed when a glyph is first rasterised and
-    /// dropped again by [`Face::release_pages`] after the frame, since it
-    /// holds every outline (850 KB for the embedded face) while the glyphs
-    /// drawn stay in the cache.
-    fontdue: std::cell::RefCell<Fontdue>,
-    /// Face index in its file (for fontdue's parse).
-    index: u32,
+    /// fontdue over the glyphs drawn so far, for small TrueType faces only
+    /// (see [`FONTDUE_MAX_GLYPHS`]); `None` rasterises lazily parsed outlines.
+    fontdue: Option<Subset>,
     bytes: Bytes,
     /// Units per em.
     pub upem: f32,
@@ -122,6 +119,29 @@ impl Face {
             .map_err(|e| FontError(format!("{} is not a usable font: {e}", path.display())))
     }
 
+    /// [`Face::open`], but only when face `index` of `path` has `c`: the
+    /// character map is asked first, so a fallback search that passes over
+    /// a face builds none of its shaping tables or outlines.
+    pub fn open_if_has(path: &Path, index: u32, c: char) -> Result<Option<Face>, FontError> {
+        let map = map_font_file(path)?;
+        let has = ttf_parser::Face::parse(&map, index)
+            .map_err(|e| {
+                FontError(format!(
+                    "{} is not a usable font: {}",
+                    path.display(),
+                    parse_error(e)
+                ))
+            })?
+            .glyph_index(c)
+            .is_some_and(|g| g.0 != 0);
+        if !has {
+            return Ok(None);
+        }
+        Face::new(Bytes::Mapped(map), index)
+            .map(Some)
+            .map_err(|e| FontError(format!("{} is not a usable font: {e}", path.display())))
+    }
+
     fn new(bytes: Bytes, index: u32) -> Result<Face, FontError> {
         let data = bytes.as_slice();
         // SAFETY: the slice points into `bytes` (a static or a mapping that
@@ -148,16 +168,11 @@ impl Face {
         let small = !color
             && data.len() <= FONTDUE_MAX_BYTES
             && face.number_of_glyphs() <= FONTDUE_MAX_GLYPHS;
-        let fontdue = if small {
-            Fontdue::Unparsed
-        } else {
-            Fontdue::No
-        };
+        let fontdue = if small { Subset::new(&face) } else { None };
         let shaper = rustybuzz::Face::from_face(face);
         Ok(Face {
             shaper,
-            fontdue: std::cell::RefCell::new(fontdue),
-            index,
+            fontdue,
             bytes,
             upem,
             ascender,
@@ -187,18 +202,6 @@ impl Face {
     /// stay in the page cache): a face read glyph by glyph over a week of
     /// window titles would otherwise keep every page it ever read resident.
     pub fn release_pages(&self) {
-        let mut fd = self.fontdue.borrow_mut();
-        if matches!(*fd, Fontdue::Parsed(_)) {
-            *fd = Fontdue::Unparsed;
-            drop(fd);
-            // Its outlines were a few hundred small allocations spread over
-            // the heap: give the pages back, not only the chunks.
-            #[cfg(all(target_os = "linux", target_env = "gnu"))]
-            // SAFETY: malloc_trim only walks glibc's own arenas.
-            unsafe {
-                libc::malloc_trim(0);
-            }
-        }
         if let Bytes::Mapped(m) = &self.bytes {
             // SAFETY: the mapping is private and read-only: dropped pages
             // are read back from the file on the next access, unchanged.
@@ -207,9 +210,26 @@ impl Face {
         }
     }
 
+    /// Readies glyphs `gids` for rasterising (one fontdue subset rebuild for
+    /// all those it lacks); nothing to do for a lazily parsed face.
+    pub fn prepare(&mut self, gids: &[u16]) {
+        if let Some(sub) = &mut self.fontdue {
+            if gids.iter().any(|&g| !sub.has(g)) && !sub.ensure(&self.shaper, gids) {
+                // A face that cannot be cut is drawn through the lazy path.
+                self.fontdue = None;
+            }
+        }
+    }
+
+    /// Whether glyph `gid` needs [`Face::prepare`] before it is drawn
+    /// cheaply (checked per drawn glyph: no heap, no parsing).
+    pub fn needs_prepare(&self, gid: u16) -> bool {
+        self.fontdue.as_ref().is_some_and(|s| !s.has(gid))
+    }
+
     /// Rasterises glyph `gid` at `px` pixels per em, or `None` when the face
     /// has no drawing for it (a space, or a broken glyph).
-    pub fn rasterize(&self, gid: u16, px: f32) -> Option<Glyph> {
+    pub fn rasterize(&mut self, gid: u16, px: f32) -> Option<Glyph> {
         let advance = self.advance(gid, px).round() as i32;
         if self.color {
             if let Some(g) = self.raster_image(gid, px, advance) {
@@ -219,23 +239,10 @@ impl Face {
         self.outline(gid, px, advance)
     }
 
-    fn outline(&self, gid: u16, px: f32, advance: i32) -> Option<Glyph> {
-        {
-            let mut fd = self.fontdue.borrow_mut();
-            if matches!(*fd, Fontdue::Unparsed) {
-                let settings = fontdue::FontSettings {
-                    collection_index: self.index,
-                    ..fontdue::FontSettings::default()
-                };
-                // A face fontdue refuses is still drawn, through the lazy path.
-                *fd = match fontdue::Font::from_bytes(self.bytes.as_slice(), settings) {
-                    Ok(f) => Fontdue::Parsed(Box::new(f)),
-                    Err(_) => Fontdue::No,
-                };
-            }
-            if let Fontdue::Parsed(font) = &*fd {
-                return fontdue_glyph(font, gid, px, advance);
-            }
+    fn outline(&mut self, gid: u16, px: f32, advance: i32) -> Option<Glyph> {
+        self.prepare(&[gid]);
+        if let Some(drawn) = self.fontdue.as_ref().and_then(|s| s.rasterize(gid, px)) {
+            return fontdue_glyph(drawn, advance);
         }
         let mut rec = Recorder::default();
         let bbox = self.shaper.outline_glyph(GlyphId(gid), &mut rec);
@@ -326,22 +333,9 @@ impl Face {
     }
 }
 
-/// fontdue's view of a face.
-enum Fontdue {
-    /// Not a small face, or one fontdue refused: outlines are parsed lazily.
-    No,
-    /// Small, not parsed now.
-    Unparsed,
-    /// Boxed: the parse is a large struct, held only while rasterising.
-    Parsed(Box<fontdue::Font>),
-}
-
-/// Glyph `gid` rasterised by fontdue (`None` for an empty one, a space).
-fn fontdue_glyph(font: &fontdue::Font, gid: u16, px: f32, advance: i32) -> Option<Glyph> {
-    let (m, coverage) = font.rasterize_indexed(gid, px);
-    if m.width == 0 || m.height == 0 {
-        return None;
-    }
+/// A glyph fontdue rasterised (`None` for an empty one, a space).
+fn fontdue_glyph(drawn: Option<(fontdue::Metrics, Vec<u8>)>, advance: i32) -> Option<Glyph> {
+    let (m, coverage) = drawn?;
     Some(Glyph {
         left: m.xmin,
         top: -(m.ymin + m.height as i32),

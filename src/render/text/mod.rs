@@ -13,6 +13,7 @@
 pub mod face;
 mod lru;
 mod shape;
+mod subset;
 pub mod system;
 
 use std::collections::HashMap;
@@ -279,6 +280,11 @@ impl GlyphCache {
 
     /// Rasterises every character of `chars` at `px` now, so ticks find them.
     pub fn warm(&mut self, chars: &str, px: u16) {
+        let mut by_face: Vec<(FaceId, u16)> = chars
+            .chars()
+            .map(|c| self.glyph_for(c, is_emoji(c)))
+            .collect();
+        self.prepare(&mut by_face);
         for c in chars.chars() {
             self.glyph(c, px);
         }
@@ -358,9 +364,12 @@ impl GlyphCache {
                 return i;
             }
         }
-        // The chosen faces, but not the embedded one yet (unless it is the
-        // chosen one).
-        let n = if self.embedded_first {
+        // Asking a face's character map reads its pages: hand them back
+        // after the frame.
+        self.touched = true;
+        // The chosen faces, but not the embedded one yet — unless it is the
+        // chosen one (no font named, or none of those named installed).
+        let n = if self.embedded_first || self.chain.len() == 1 {
             self.chain.len()
         } else {
             self.chain.len().saturating_sub(1)
@@ -422,13 +431,14 @@ impl GlyphCache {
                 continue;
             }
             self.touched = true;
-            let Ok(face) = Face::open(&info.path, info.index) else {
-                self.broken.push(si);
-                continue;
+            let face = match Face::open_if_has(&info.path, info.index, c) {
+                Ok(Some(face)) => face,
+                Ok(None) => continue,
+                Err(_) => {
+                    self.broken.push(si);
+                    continue;
+                }
             };
-            if face.glyph_index(c).is_none() {
-                continue;
-            }
             let id = self.faces.len() as FaceId;
             self.faces.push(face);
             self.loaded.push((si, id));
@@ -471,7 +481,7 @@ impl GlyphCache {
             return tofu(&self.faces[self.primary as usize], key.px);
         }
         self.touched = true;
-        let f = &self.faces[key.face as usize];
+        let f = &mut self.faces[key.face as usize];
         f.rasterize(key.gid, px).unwrap_or_else(|| Glyph {
             left: 0,
             top: 0,
@@ -481,6 +491,43 @@ impl GlyphCache {
             coverage: Box::new([]),
             color: false,
         })
+    }
+
+    /// Readies the glyphs `placed` for drawing: faces rasterised through a
+    /// fontdue subset get every glyph they lack at once (sorts `placed`).
+    fn prepare(&mut self, placed: &mut [(FaceId, u16)]) {
+        placed.sort_unstable();
+        let mut gids = Vec::new();
+        for run in placed.chunk_by(|a, b| a.0 == b.0) {
+            let Some(face) = self.faces.get_mut(run[0].0 as usize) else {
+                continue;
+            };
+            gids.clear();
+            gids.extend(run.iter().map(|p| p.1).filter(|&g| face.needs_prepare(g)));
+            if !gids.is_empty() {
+                face.prepare(&gids);
+            }
+        }
+    }
+
+    /// Readies the glyphs of shaped text for drawing (see `prepare`):
+    /// nothing is allocated when every glyph is ready, as in a steady tick.
+    pub(crate) fn prepare_shaped(&mut self, shaped: &Shaped) {
+        let needs = |g: &Placed| {
+            self.faces
+                .get(g.face as usize)
+                .is_some_and(|f| f.needs_prepare(g.gid))
+        };
+        if !shaped.glyphs.iter().any(needs) {
+            return;
+        }
+        let mut placed: Vec<(FaceId, u16)> = shaped
+            .glyphs
+            .iter()
+            .filter(|g| needs(g))
+            .map(|g| (g.face, g.gid))
+            .collect();
+        self.prepare(&mut placed);
     }
 
     /// Counts a missing-glyph box drawn for `c` (and says so on stderr, the

@@ -109,8 +109,14 @@ fn script_of(c: char) -> Option<Script> {
 }
 
 impl GlyphCache {
-    /// Shapes `text` at `px` into `out` (its capacity reused).
+    /// Shapes `text` at `px` into `out` (its capacity reused), and readies
+    /// its glyphs for drawing.
     pub fn shape(&mut self, text: &str, px: u16, out: &mut Shaped) {
+        self.shape_only(text, px, out);
+        self.prepare_shaped(out);
+    }
+
+    fn shape_only(&mut self, text: &str, px: u16, out: &mut Shaped) {
         out.glyphs.clear();
         out.width = 0.0;
         if text.is_empty() {
@@ -262,6 +268,9 @@ impl GlyphCache {
             }
             return pen;
         }
+        // Shaping reads the face's layout tables: their pages are handed
+        // back after the frame.
+        self.touched = true;
         let face = &self.faces[run.face as usize];
         let mut buf = self.shaper.buf.take().unwrap_or_default();
         buf.push_str(part);
