@@ -201,7 +201,16 @@ impl Face {
     /// Gives the kernel back the pages of the mapping touched so far (they
     /// stay in the page cache): a face read glyph by glyph over a week of
     /// window titles would otherwise keep every page it ever read resident.
-    pub fn release_pages(&self) {
+    pub fn release_pages(&mut self) {
+        if self.fontdue.as_mut().is_some_and(Subset::release) {
+            // Its outlines were a few hundred small allocations spread over
+            // the heap: give the pages back, not only the chunks.
+            #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            // SAFETY: malloc_trim only walks glibc's own arenas.
+            unsafe {
+                libc::malloc_trim(0);
+            }
+        }
         if let Bytes::Mapped(m) = &self.bytes {
             // SAFETY: the mapping is private and read-only: dropped pages
             // are read back from the file on the next access, unchanged.

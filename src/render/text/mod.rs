@@ -564,7 +564,7 @@ impl GlyphCache {
     /// (they stay in the page cache): call after a frame that drew new text.
     pub fn release_pages(&mut self) {
         if std::mem::take(&mut self.touched) {
-            for f in &self.faces {
+            for f in &mut self.faces {
                 f.release_pages();
             }
         }

@@ -9,7 +9,9 @@
 //! subset yet makes a new one (every glyph a frame needs at once, so one
 //! rebuild per new title, not per glyph); past [`MAX_KEPT`] glyphs the
 //! subset starts again from the glyphs asked for, whose bitmaps the glyph
-//! cache holds anyway.
+//! cache holds anyway. After a frame fontdue's parse is dropped (the glyph
+//! cache holds what was drawn), and parsed again, from the same glyphs, for
+//! the next glyph to rasterise.
 
 use rustybuzz::ttf_parser::{self, GlyphId, Tag};
 
@@ -61,6 +63,11 @@ impl Subset {
             .filter(|&&g| (g as usize) < self.index.len() && !self.has(g))
             .count();
         if missing == 0 {
+            if self.font.is_none() && !gids.is_empty() {
+                // Dropped after the last frame: the same glyphs again.
+                let kept = std::mem::take(&mut self.kept);
+                return self.build(face, kept);
+            }
             return self.font.is_some() || gids.is_empty();
         }
         let mut want: Vec<u16> = Vec::with_capacity(self.kept.len() + missing);
@@ -77,8 +84,10 @@ impl Subset {
 
     fn build(&mut self, face: &ttf_parser::Face<'_>, want: Vec<u16>) -> bool {
         self.builds += 1;
-        for &g in &self.kept {
-            self.index[g as usize] = 0;
+        for &g in self.kept.iter().chain(&want) {
+            if let Some(slot) = self.index.get_mut(g as usize) {
+                *slot = 0;
+            }
         }
         self.kept.clear();
         self.font = None;
@@ -121,6 +130,13 @@ impl Subset {
         };
         self.font = fontdue::Font::from_bytes(bytes, fontdue::FontSettings::default()).ok();
         self.font.is_some()
+    }
+
+    /// Drops fontdue's parse (the glyphs drawn from it are in the glyph
+    /// cache); the next glyph to rasterise parses the same subset again.
+    /// True when there was one to drop.
+    pub(super) fn release(&mut self) -> bool {
+        self.font.take().is_some()
     }
 
     /// Glyph `gid` rasterised at `px`: `None` when it is not in the subset,
@@ -360,6 +376,13 @@ mod tests {
         assert_eq!(sub.builds, 2);
         assert!(sub.rasterize(z, 15.0).unwrap().is_some());
         assert!(sub.has(gids[0]), "earlier glyphs stay");
+        // Dropped after a frame, parsed again for the next glyph.
+        assert!(sub.release());
+        assert!(sub.rasterize(z, 15.0).is_none());
+        assert!(sub.ensure(&face, &[z]));
+        assert_eq!(sub.builds, 3);
+        assert!(sub.rasterize(z, 15.0).unwrap().is_some());
+        assert!(sub.rasterize(gids[0], 15.0).unwrap().is_some());
     }
 
     #[test]
