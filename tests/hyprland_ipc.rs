@@ -401,3 +401,31 @@ fn support_wait(mut f: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+/// A window title with invalid UTF-8 (Hyprland copies a title's bytes into
+/// its JSON unchecked) is read lossily, like Sway's: the title shows
+/// U+FFFD, and the replies that carry it (`j/activewindow`, `j/clients`,
+/// `j/workspaces`' `lastwindowtitle`) still give workspaces and a title.
+#[test]
+fn a_title_with_invalid_utf8_is_read_lossily_in_replies() {
+    const MARK: &str = "RAW-TITLE";
+    let mut m = session_model();
+    m.workspaces[0]["lastwindowtitle"] = json!(MARK);
+    m.active["title"] = json!(MARK);
+    m.clients[0]["title"] = json!(MARK);
+    m.raw = vec![(MARK.to_string(), b"caf\xe9 \xff\xfe menu".to_vec())];
+    let hypr = FakeHyprland::start("lossy", m);
+    let mut c = open(&hypr);
+    let mut ev = hypr.accept_events();
+    assert_eq!(names(&c, |_| true), ["1", "2", "3"], "workspaces kept");
+    assert_eq!(c.state().title, "caf\u{FFFD} \u{FFFD}\u{FFFD} menu");
+    assert_eq!(c.state().class, "kitty");
+
+    // A title change is read again from `j/activewindow`: still lossy.
+    hypr.model.lock().unwrap().raw[0].1 = b"\xc3\x28 second".to_vec();
+    ev.write_all(b"windowtitle>>55a3c0\nwindowtitlev2>>55a3c0,x\n")
+        .unwrap();
+    assert!(pump(&mut c).unwrap());
+    assert_eq!(c.state().title, "\u{FFFD}( second");
+    assert_eq!(names(&c, |w| w.focused), ["1"]);
+}

@@ -63,7 +63,7 @@ impl Dispatch {
     /// From a `j/status` reply: `configProvider` `lua` is Lua, anything else
     /// (`hyprlang`, the field absent, a reply that is not JSON) the legacy form.
     pub fn from_status(reply: &[u8]) -> Dispatch {
-        let v: Value = serde_json::from_slice(reply).unwrap_or(Value::Null);
+        let v: Value = super::json_lossy(reply).unwrap_or(Value::Null);
         match v.get("configProvider").and_then(Value::as_str) {
             Some("lua") => Dispatch::Lua,
             _ => Dispatch::Legacy,
@@ -254,7 +254,7 @@ pub fn main_layout(devices: &Value) -> String {
 
 /// The submap a `j/submap` reply names; `default` is none.
 pub fn submap_of(reply: &[u8]) -> String {
-    match serde_json::from_slice::<Value>(reply) {
+    match super::json_lossy(reply) {
         Ok(Value::String(s)) if s != "default" => s,
         _ => String::new(),
     }
@@ -354,7 +354,9 @@ impl Client {
 
     fn json(&self, cmd: &str) -> Result<Value, Error> {
         let raw = self.request(cmd)?;
-        serde_json::from_slice(&raw).map_err(|e| {
+        // A title's invalid UTF-8 reaches the JSON as it is: read it
+        // lossily (U+FFFD) rather than lose the whole reply.
+        super::json_lossy(&raw).map_err(|e| {
             Error(format!(
                 "Hyprland IPC: the reply to `{cmd}` is not JSON: {e}"
             ))

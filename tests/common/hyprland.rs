@@ -59,6 +59,10 @@ pub struct Model {
     /// How long each socket1 request waits before its answer (a busy
     /// Hyprland); zero by default.
     pub delay: Duration,
+    /// Text replaced by raw bytes in every socket1 reply: Hyprland writes
+    /// the bytes of a window title into its JSON unchecked, so a title
+    /// holding invalid UTF-8 arrives as such.
+    pub raw: Vec<(String, Vec<u8>)>,
 }
 
 impl Model {
@@ -77,7 +81,20 @@ impl Model {
             refused: Vec::new(),
             requests: VecDeque::with_capacity(REQUEST_LOG),
             delay: Duration::ZERO,
+            raw: Vec::new(),
         }
+    }
+
+    /// `reply` with each [`Model::raw`] marker replaced by its bytes.
+    fn splice(&self, reply: String) -> Vec<u8> {
+        let mut out = reply.into_bytes();
+        for (marker, bytes) in &self.raw {
+            let m = marker.as_bytes();
+            while let Some(at) = out.windows(m.len()).position(|w| w == m) {
+                out.splice(at..at + m.len(), bytes.iter().copied());
+            }
+        }
+        out
     }
 
     /// When `req` was last asked, if ever.
@@ -283,8 +300,12 @@ impl FakeHyprland {
                 let cmd = String::from_utf8_lossy(&buf[..n]).into_owned();
                 let delay = m.lock().unwrap_or_else(|p| p.into_inner()).delay;
                 std::thread::sleep(delay);
-                let reply = m.lock().unwrap_or_else(|p| p.into_inner()).answer(&cmd);
-                let _ = conn.write_all(reply.as_bytes());
+                let reply = {
+                    let mut m = m.lock().unwrap_or_else(|p| p.into_inner());
+                    let r = m.answer(&cmd);
+                    m.splice(r)
+                };
+                let _ = conn.write_all(&reply);
                 // Answered and closed at once, as Hyprland does.
             }
         });
