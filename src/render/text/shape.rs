@@ -268,9 +268,6 @@ impl GlyphCache {
             }
             return pen;
         }
-        // Shaping reads the face's layout tables: their pages are handed
-        // back after the frame.
-        self.touched = true;
         let face = &self.faces[run.face as usize];
         let mut buf = self.shaper.buf.take().unwrap_or_default();
         buf.push_str(part);
