@@ -128,6 +128,11 @@ pub struct GlyphCache {
     missing_reported: u32,
     /// New pages of some mapping were read since the last release.
     touched: bool,
+    /// Text was shaped (layout tables read) since the last release, and
+    /// when that was: a title changing many times a second must not pay
+    /// the madvise on every frame.
+    shaped: bool,
+    released: Option<std::time::Instant>,
     /// The embedded face is asked before the installed ones (no font was
     /// named), and these are found only when it lacks a character: the
     /// weight to find them at, until then.
@@ -252,6 +257,8 @@ impl GlyphCache {
             boxes: 0,
             missing_reported: 0,
             touched: false,
+            shaped: false,
+            released: None,
             embedded_first: false,
             discover_at: None,
             icons: crate::render::icon::Icons::default(),
@@ -563,7 +570,13 @@ impl GlyphCache {
     /// Gives back the pages of the font mappings read since the last call
     /// (they stay in the page cache): call after a frame that drew new text.
     pub fn release_pages(&mut self) {
-        if std::mem::take(&mut self.touched) {
+        let shaped_long_ago = self.shaped
+            && self
+                .released
+                .is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
+        if std::mem::take(&mut self.touched) || shaped_long_ago {
+            self.shaped = false;
+            self.released = Some(std::time::Instant::now());
             for f in &mut self.faces {
                 f.release_pages();
             }

@@ -268,6 +268,9 @@ impl GlyphCache {
             }
             return pen;
         }
+        // Shaping reads the face's layout tables: their pages are handed
+        // back too, at most once a second (see `release_pages`).
+        self.shaped = true;
         let face = &self.faces[run.face as usize];
         let mut buf = self.shaper.buf.take().unwrap_or_default();
         buf.push_str(part);
