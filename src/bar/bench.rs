@@ -23,7 +23,7 @@ pub fn bench_render(n: usize) -> String {
         "render bench: {WIDTH}x{HEIGHT} logical bar, health + clock modules, {n} iterations each"
     );
     for scale in [1, 2] {
-        let (steady, segs) = steady_tick(&mut glyphs, scale, n, modules());
+        let (steady, segs) = steady_tick(&mut glyphs, scale, n, modules(), Look::default());
         line(
             &mut out,
             &format!("steady tick, one number changes, 2 buffers (scale {scale}, {segs} segments)"),
@@ -32,7 +32,7 @@ pub fn bench_render(n: usize) -> String {
     }
     // A themed bar: twelve modules with boxes, borders, radius, markup.
     for scale in [1, 2] {
-        let (steady, segs) = steady_tick(&mut glyphs, scale, n, styled_modules());
+        let (steady, segs) = steady_tick(&mut glyphs, scale, n, styled_modules(), Look::default());
         line(
             &mut out,
             &format!(
@@ -548,8 +548,14 @@ fn write(m: &mut Modules, s: &Sample, segs: &mut Vec<Segment>) {
 /// Modules write a sample whose CPU figure changed, the renderer diffs,
 /// paints what the reused buffer missed (two buffers alternate) and lists
 /// the damage rectangles: the whole userspace cost of a tick but sampling.
-fn steady_tick(glyphs: &mut GlyphCache, scale: u32, n: usize, mut m: Modules) -> (Vec<u64>, usize) {
-    let mut r = Renderer::new(Look::default());
+fn steady_tick(
+    glyphs: &mut GlyphCache,
+    scale: u32,
+    n: usize,
+    mut m: Modules,
+    look: Look,
+) -> (Vec<u64>, usize) {
+    let mut r = Renderer::new(look);
     r.resize(WIDTH, HEIGHT, scale);
     let (w, h) = r.size();
     let mut bufs = [
@@ -608,36 +614,8 @@ fn steady_tick_themed(glyphs: &mut GlyphCache, scale: u32, n: usize) -> (Vec<u64
     let Ok(cfg) = crate::modules::registry::parse(THEMED, "bench", None) else {
         return (vec![0], 0);
     };
-    let mut m = Modules::from_config(&cfg, Instant::now());
-    let mut r = Renderer::new(super::settings::look(&cfg.bar));
-    r.resize(WIDTH, HEIGHT, scale);
-    let (w, h) = r.size();
-    let mut bufs = [
-        vec![0u8; (w * h * 4) as usize],
-        vec![0u8; (w * h * 4) as usize],
-    ];
-    let mut shown = [0u64; 2];
-    let mut segs: Vec<Segment> = Vec::with_capacity(MAX_SEGMENTS);
-    let mut rects: Vec<Rect> = Vec::with_capacity(MAX_SEGMENTS + 1);
-    let mut times = Vec::with_capacity(n);
-    for i in 0..(n + 4) {
-        let t0 = Instant::now();
-        write(&mut m, &sample((i % 100) as f32), &mut segs);
-        let changed = r.update(&segs, glyphs);
-        let k = i % 2;
-        let repaint = r.since(shown[k]);
-        if let Some(mut c) = Canvas::new(&mut bufs[k], w, h) {
-            r.paint(&mut c, repaint, glyphs);
-        }
-        shown[k] = r.frame();
-        r.rects(changed, &mut rects);
-        black_box(&rects);
-        let dt = t0.elapsed().as_nanos() as u64;
-        if i >= 4 {
-            times.push(dt);
-        }
-    }
-    (times, segs.len())
+    let m = Modules::from_config(&cfg, Instant::now());
+    steady_tick(glyphs, scale, n, m, super::settings::look(&cfg.bar))
 }
 
 fn full_redraw(glyphs: &mut GlyphCache, scale: u32, n: usize) -> Vec<u64> {
