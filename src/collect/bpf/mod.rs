@@ -44,6 +44,7 @@
 
 pub mod btf;
 pub mod core_reloc;
+pub mod cpus;
 pub mod elf;
 mod fold;
 pub mod iter;
@@ -105,6 +106,7 @@ pub fn open_bpf_sized(slots: u32) -> Result<BpfSource, Error> {
     // is attached would keep its slot: `prune` frees those afterwards.
     let walked = walk::seed(src.task_map())?;
     src.attach()?;
+    cpus::visit_each();
     walk::prune(src.task_map(), &walked)?;
     Ok(src)
 }

@@ -52,6 +52,9 @@ pub struct BpfSource {
     cur: Vec<ProcState>,
     /// Threads on a CPU right now: (tid, ns since switched in).
     running: Vec<(u32, u64)>,
+    /// CPUs online at start, by number: one of them the probe has not yet
+    /// seen switch keeps system CPU at `/proc/stat`'s figure.
+    online: Vec<bool>,
     prev_busy: Option<u64>,
     page_size: u64,
     /// The most slots the tables grow to (see [`super::thread_limit`]).
@@ -107,6 +110,7 @@ impl BpfSource {
             prev: Vec::with_capacity(max as usize),
             cur: Vec::with_capacity(max as usize),
             running: Vec::with_capacity(ncpu),
+            online: super::cpus::online(ncpu),
             prev_busy: None,
             page_size: if page > 0 { page as u64 } else { 4096 },
             limit: super::thread_limit().max(max),
@@ -223,11 +227,21 @@ impl BpfSource {
 
     /// Busy time of all CPUs so far, crediting each CPU's current task with
     /// the time since it was switched in (it is only accounted when it
-    /// switches out). Fills `running`.
-    fn busy_ns(cpus: &[CpuState], now: u64, running: &mut Vec<(u32, u64)>) -> u64 {
+    /// switches out). Fills `running`. `None` while an online CPU has not
+    /// switched since the probe attached: its busy time is unknown.
+    fn busy_ns(
+        cpus: &[CpuState],
+        online: &[bool],
+        now: u64,
+        running: &mut Vec<(u32, u64)>,
+    ) -> Option<u64> {
         running.clear();
         let mut busy = 0u64;
-        for c in cpus {
+        let mut known = true;
+        for (i, c) in cpus.iter().enumerate() {
+            if c.switch_in_ns == 0 && online.get(i).copied().unwrap_or(false) {
+                known = false;
+            }
             busy = busy.wrapping_add(c.busy_ns);
             if c.cur_tid != 0 && c.switch_in_ns != 0 && now > c.switch_in_ns {
                 let d = now - c.switch_in_ns;
@@ -237,7 +251,19 @@ impl BpfSource {
                 }
             }
         }
-        busy
+        known.then_some(busy)
+    }
+
+    /// Online CPUs the probe has not seen switch tasks since it attached
+    /// (none, once [`super::cpus::visit_each`] has run on every CPU).
+    pub fn unseen_cpus(&mut self) -> Result<usize, Error> {
+        let online = &self.online;
+        let cpus = self.cpus.read()?;
+        Ok(cpus
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| c.switch_in_ns == 0 && online.get(*i).copied().unwrap_or(false))
+            .count())
     }
 }
 
@@ -277,7 +303,7 @@ impl ProcessSource for BpfSource {
         let now = monotonic_ns();
         let busy = {
             let cpus = self.cpus.read()?;
-            Self::busy_ns(cpus, now, &mut self.running)
+            Self::busy_ns(cpus, &self.online, now, &mut self.running)
         };
         let cores = if cores == 0 { 1 } else { cores } as u64;
         let span = elapsed_ns.saturating_mul(cores);
@@ -287,13 +313,14 @@ impl ProcessSource for BpfSource {
             page_size: self.page_size,
         };
 
-        if let Some(pb) = self.prev_busy {
+        // Until every online CPU has been seen, `/proc/stat`'s figure stays.
+        if let (Some(pb), Some(b)) = (self.prev_busy, busy) {
             if span > 0 {
-                let pct = busy.saturating_sub(pb) as f64 * 100.0 / span as f64;
+                let pct = b.saturating_sub(pb) as f64 * 100.0 / span as f64;
                 out.cpu_percent = pct.clamp(0.0, 100.0) as f32;
             }
         }
-        self.prev_busy = Some(busy);
+        self.prev_busy = busy;
 
         let keys = self.tasks.keys();
         let vals = self.tasks.values();
