@@ -35,8 +35,10 @@ fn can_run(tools: &[&str]) -> bool {
         .all(|t| common::need(common::have(t), &format!("needs `{t}` on PATH")))
 }
 
-/// Starts `rstat` (no flags) as a client of `sway`, stderr kept in a file.
+/// Starts `rstat` (no flags) as a client of `sway`, stderr kept in a file,
+/// with the clock and health layout these tests measure.
 fn start_rstat(sway: &HeadlessSway, tag: &str) -> Guarded {
+    sway.write_rstat_config(common::CLOCK_HEALTH);
     let mut cmd = sway.client(common::rstat_bin());
     cmd.env("RUST_BACKTRACE", "1");
     Guarded::spawn(
@@ -593,6 +595,7 @@ fn ticks_reuse_two_buffers_and_damage_only_what_changed() {
     }
     let _lock = support::compositor_lock();
     let sway = HeadlessSway::start();
+    sway.write_rstat_config(common::CLOCK_HEALTH);
     let mut cmd = sway.client(common::rstat_bin());
     cmd.env("WAYLAND_DEBUG", "1");
     let mut rstat = Guarded::spawn(

@@ -35,10 +35,28 @@ fn config_path(sway: &HeadlessSway) -> PathBuf {
 }
 
 /// Saves `text` at `path` the way editors do: a new file renamed over the old.
+/// A text that sets no layout gets the clock and health one
+/// (`common::clock_health`), which these tests' reloads were measured with.
 fn save(path: &Path, text: &str) {
     let tmp = path.with_extension("toml.tmp");
-    std::fs::write(&tmp, text).expect("write the new config");
+    std::fs::write(&tmp, pinned(text)).expect("write the new config");
     std::fs::rename(&tmp, path).expect("rename it over the config");
+}
+
+/// `text` (a lone `[bar]` table) with the clock and health layout unless it
+/// sets a layout itself; appended, so the lines an error names stay put.
+fn pinned(text: &str) -> String {
+    if ["left =", "center =", "right ="]
+        .iter()
+        .any(|k| text.contains(k))
+    {
+        return text.to_string();
+    }
+    assert!(
+        text.starts_with("[bar]\n") && !text[1..].contains("\n["),
+        "pinned() appends to a lone [bar] table: {text:?}"
+    );
+    format!("{text}center = [\"clock\"]\nright = [\"health\"]\n")
 }
 
 /// Starts `rstat` (no flags: the config comes from the XDG location).
@@ -156,6 +174,7 @@ fn sigusr1_hides_and_shows_the_bar() {
     }
     let _lock = support::compositor_lock();
     let sway = HeadlessSway::start();
+    sway.write_rstat_config(common::CLOCK_HEALTH);
     let mut rstat = start_rstat(&sway, "toggle", &[]);
     expect_area(&sway, &mut rstat, below_top_bar(28));
     support::wait_for_bar(&sway, "HEADLESS-1", 28, PATIENCE).unwrap_or_else(|e| panic!("{e}"));
@@ -196,12 +215,12 @@ fn sigusr2_reloads() {
     let dotfiles = sway.config_home().join("dotfiles");
     std::fs::create_dir_all(&dotfiles).expect("create dotfiles dir");
     let target = dotfiles.join("rstat.toml");
-    std::fs::write(&target, "[bar]\nheight = 28\n").expect("write config");
+    std::fs::write(&target, pinned("[bar]\nheight = 28\n")).expect("write config");
     std::os::unix::fs::symlink(&target, &link).expect("symlink the config");
     let mut rstat = start_rstat(&sway, "usr2", &[]);
     expect_area(&sway, &mut rstat, below_top_bar(28));
 
-    std::fs::write(&target, "[bar]\nheight = 36\n").expect("edit config");
+    std::fs::write(&target, pinned("[bar]\nheight = 36\n")).expect("edit config");
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
         sway.usable_area("HEADLESS-1"),
@@ -352,7 +371,7 @@ fn thirty_reloads_leave_one_bar_and_no_leaks() {
         } else {
             // By signal: written in place, then SIGUSR2 (the watch also
             // sees the write; the second reload finds nothing changed).
-            std::fs::write(&path, configs[k]).expect("write config");
+            std::fs::write(&path, pinned(configs[k])).expect("write config");
             rstat.signal(libc::SIGUSR2);
         }
         expect_area(&sway, rstat, expect[k]);

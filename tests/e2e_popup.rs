@@ -77,7 +77,12 @@ impl Drop for FakeBin {
     }
 }
 
+/// Starts rstat with `bin` first in its PATH; a test that wrote no config
+/// gets the clock and health layout these tests hover.
 fn start_rstat(sway: &HeadlessSway, bin: &Path, tag: &str) -> Guarded {
+    if !sway.config_home().join("rstat/config.toml").exists() {
+        sway.write_rstat_config(common::CLOCK_HEALTH);
+    }
     let mut cmd = sway.client(common::rstat_bin());
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut dirs = vec![bin.to_path_buf()];
@@ -338,7 +343,7 @@ fn right_click_on_the_health_module_runs_its_command() {
     std::fs::create_dir_all(&cfg).expect("config dir");
     std::fs::write(
         cfg.join("config.toml"),
-        "[module.health]\non_right_click = [\"foot\", \"btop\"]\n",
+        common::clock_health("[module.health]\non_right_click = [\"foot\", \"btop\"]\n"),
     )
     .expect("write config");
     let mut rstat = start_rstat(&sway, &bin.dir, "click");

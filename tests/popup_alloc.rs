@@ -73,9 +73,11 @@ fn steady_tick_with_the_popup_open_allocates_nothing() {
     let mut content = PopupContent::default();
     let mut month = CalendarContent::default();
     for scale in [1u32, 2] {
-        // The built-in config's modules (health and clock), as the bar runs them.
+        // The health and clock modules, as the bar runs them.
         let t0 = Instant::now();
-        let mut modules = Modules::default();
+        let config = rstat::modules::registry::parse(common::CLOCK_HEALTH, "test.toml", None)
+            .expect("the clock and health config parses");
+        let mut modules = Modules::from_config(&config, t0);
         let mut bar = Renderer::new(Look::default());
         bar.resize(1920, 28, scale);
         let mut popup = PopupRenderer::new(PopupLook::default(), &mut glyphs);

@@ -30,14 +30,19 @@ fn cx(now: Instant, s: &Sample) -> Context<'_> {
     }
 }
 
+/// The clock in the centre, the health module at the right.
+fn clock_health() -> Config {
+    cfg("[bar]\ncenter = [\"clock\"]\nright = [\"health\"]\n")
+}
+
 fn texts(out: &[Segment]) -> Vec<&str> {
     out.iter().map(|s| s.text.as_str()).collect()
 }
 
 #[test]
-fn default_layout_is_clock_centre_health_right() {
+fn clock_centre_health_right() {
     let now = Instant::now();
-    let mut m = Modules::from_config(&registry::default_config(), now);
+    let mut m = Modules::from_config(&clock_health(), now);
     assert_eq!(m.len(), 2);
     let s = sample();
     assert!(m.due_needs_sample(now));
@@ -241,7 +246,7 @@ fn every_placeholder_has_a_value() {
 #[test]
 fn widths_do_not_change_with_digits() {
     let now = Instant::now();
-    let mut m = Modules::from_config(&registry::default_config(), now);
+    let mut m = Modules::from_config(&clock_health(), now);
     let mut a = sample();
     let mut out = Vec::new();
     let mut lens = Vec::new();

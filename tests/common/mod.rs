@@ -46,3 +46,20 @@ pub fn have(cmd: &str) -> bool {
 pub fn rstat_bin() -> &'static str {
     env!("CARGO_BIN_EXE_rstat")
 }
+
+/// A config holding the layout the built-in one had before it became
+/// Waybar-like: the clock in the centre, the health module at the right.
+/// Tests of the bar itself (geometry, damage, popups, reloads, wakeups) pin
+/// it, so they keep measuring the two modules they were written for
+/// whatever the built-in layout shows.
+pub const CLOCK_HEALTH: &str = "[bar]\ncenter = [\"clock\"]\nright = [\"health\"]\n";
+
+/// `text`, a config that sets no layout, with the [`CLOCK_HEALTH`] one
+/// (merged into its `[bar]` table when it has one).
+pub fn clock_health(text: &str) -> String {
+    if text.contains("[bar]\n") {
+        text.replacen("[bar]\n", CLOCK_HEALTH, 1)
+    } else {
+        format!("{CLOCK_HEALTH}{text}")
+    }
+}

@@ -256,6 +256,17 @@ impl HeadlessSway {
         dir
     }
 
+    /// Writes `text` as the clients' rstat config
+    /// (`config_home()/rstat/config.toml`), the file rstat reads without
+    /// `--config`; its path.
+    pub fn write_rstat_config(&self, text: &str) -> PathBuf {
+        let dir = self.config_home().join("rstat");
+        let _ = fs::create_dir_all(&dir);
+        let path = dir.join("config.toml");
+        fs::write(&path, text).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        path
+    }
+
     /// Runs `swaymsg ARGS` (raw JSON output); errors carry swaymsg's stderr.
     pub fn try_swaymsg(&self, args: &[&str]) -> Result<String, String> {
         // `-t get_x` is a query; anything else is one command line, as
