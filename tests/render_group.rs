@@ -31,6 +31,7 @@ fn seg(text: &str, group: Option<GroupBox>, align: Align) -> Segment {
             bg: None,
             deco: Deco::default(),
             group,
+            ..Style::default()
         },
         align,
     )

@@ -25,6 +25,7 @@ fn seg(text: &str, bg: Option<Rgba>, deco: Deco, align: Align) -> Segment {
             bg,
             deco,
             group: None,
+            ..Style::default()
         },
         align,
     )

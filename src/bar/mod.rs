@@ -128,13 +128,15 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
         .ok();
     let force_argb = opts.force_argb
         || std::env::var("RSTAT_SHM_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("argb8888"));
-    let cfg = settings::surface_config(&opts.config, force_argb);
+    let mut cfg = settings::surface_config(&opts.config, force_argb);
     // The font was validated with the config; if it vanished since, the
     // embedded font still draws a bar.
-    let glyphs = settings::glyphs(&opts.config.bar.font).unwrap_or_else(|e| {
+    let mut glyphs = settings::glyphs(&opts.config.bar.font).unwrap_or_else(|e| {
         eprintln!("rstat: {e}; using the embedded font");
         GlyphCache::with_default_font()
     });
+    settings::add_style_fonts(&opts.config, &mut glyphs);
+    cfg.height = settings::fit_height(&opts.config, &mut glyphs);
     // Font discovery's scratch (fontconfig's XML, the faces' names) is
     // freed; hand that heap back so it does not count as resident.
     resident::trim_heap();
@@ -653,9 +655,15 @@ impl Control {
             eprintln!("rstat: config reloaded from {from}: unchanged");
             return None;
         }
-        let glyphs = if cfg.bar.font != self.config.bar.font {
+        let fonts_changed = cfg.bar.font != self.config.bar.font
+            || cfg.bar.style_families != self.config.bar.style_families
+            || settings::font_sets(&cfg) != settings::font_sets(&self.config);
+        let glyphs = if fonts_changed {
             match settings::glyphs(&cfg.bar.font) {
-                Ok(g) => Some(g),
+                Ok(mut g) => {
+                    settings::add_style_fonts(&cfg, &mut g);
+                    Some(g)
+                }
                 Err(e) => {
                     eprintln!("rstat: {e}; keeping the running config");
                     return None;
@@ -678,11 +686,12 @@ impl Control {
                 .offer_icons(&mut bars.glyphs_mut().icons),
         }
         let segments = self.ticker.refresh(now);
-        bars.reconfigure(
-            settings::surface_config(&cfg, self.force_argb),
-            glyphs,
-            segments,
-        );
+        let mut surface = settings::surface_config(&cfg, self.force_argb);
+        surface.height = match glyphs.as_mut() {
+            Some(g) => settings::fit_height(&cfg, g),
+            None => settings::fit_height(&cfg, bars.glyphs_mut()),
+        };
+        bars.reconfigure(surface, glyphs, segments);
         bars.set_idle_inhibit(self.ticker.modules.inhibits_idle());
         self.config = cfg;
         // A font change freed the old glyphs and outlines.

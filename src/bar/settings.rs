@@ -93,6 +93,92 @@ pub fn glyphs(font: &config::Font) -> Result<GlyphCache, String> {
     Ok(cache)
 }
 
+/// The (family list, weight) pairs the styles of `cfg` can combine into,
+/// the bar's own (0, 0) left out: a module's family with a state's weight
+/// is one of them, so each is resolved at load and none while running.
+pub fn font_sets(cfg: &Config) -> Vec<(u8, u16)> {
+    let mut fams = vec![0u8];
+    let mut weights = vec![0u16];
+    let specs = std::iter::once(&cfg.bar.style)
+        .chain(cfg.modules.iter().map(|m| &m.styles))
+        .flat_map(|s| std::iter::once(&s.base).chain(s.states.iter().map(|(_, st)| st)));
+    for spec in specs {
+        if let Some(f) = spec.font.family {
+            if !fams.contains(&f) {
+                fams.push(f);
+            }
+        }
+        if let Some(w) = spec.font.weight {
+            if !weights.contains(&w) {
+                weights.push(w);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for &f in &fams {
+        for &w in &weights {
+            if (f, w) != (0, 0) && out.len() < crate::render::text::MAX_FONTS - 1 {
+                out.push((f, w));
+            }
+        }
+    }
+    out
+}
+
+/// Resolves every font the styles of `cfg` name into `glyphs` (once, at
+/// load: a family lookup each), warmed at their sizes.
+pub fn add_style_fonts(cfg: &Config, glyphs: &mut GlyphCache) {
+    let bar = &cfg.bar.font;
+    for (f, w) in font_sets(cfg) {
+        let families: &[String] = match f {
+            0 => &bar.family,
+            k => cfg
+                .bar
+                .style_families
+                .get(k as usize - 1)
+                .map_or(&[][..], |l| &l[..]),
+        };
+        let weight = if w == 0 { bar.weight } else { w };
+        glyphs.add_font((f, w), families, weight);
+    }
+}
+
+/// The bar's height: `height` when it is set; else at least the default,
+/// grown so the tallest font any style names keeps the room above and
+/// below its line that the bar's font has (Waybar's bar grows to fit its
+/// modules the same way).
+pub fn fit_height(cfg: &Config, glyphs: &mut GlyphCache) -> u32 {
+    let b = &cfg.bar;
+    if b.height_set {
+        return b.height;
+    }
+    let px = |size: f32| (size.round() as u16).max(1);
+    let line = |g: &mut GlyphCache, id, size| {
+        let m = g.line_metrics_in(id, px(size));
+        (m.ascent + m.descent).max(0) as u32
+    };
+    let own = line(glyphs, 0, b.font.size);
+    let room = b.height.saturating_sub(own);
+    let mut sizes = vec![b.font.size];
+    let specs = std::iter::once(&b.style)
+        .chain(cfg.modules.iter().map(|m| &m.styles))
+        .flat_map(|s| std::iter::once(&s.base).chain(s.states.iter().map(|(_, st)| st)));
+    for spec in specs {
+        if let Some(s) = spec.font.size {
+            sizes.push(s);
+        }
+    }
+    let mut ids = vec![0];
+    ids.extend(font_sets(cfg).into_iter().map(|k| glyphs.font_of(k)));
+    let mut tallest = own;
+    for &id in &ids {
+        for &s in &sizes {
+            tallest = tallest.max(line(glyphs, id, s));
+        }
+    }
+    (tallest + room).clamp(b.height, 512)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

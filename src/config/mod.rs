@@ -73,6 +73,9 @@ pub struct Margin {
     pub left: u32,
 }
 
+/// The keys of `bar.font`.
+pub const FONT_KEYS: &[&str] = &["family", "path", "index", "size", "weight"];
+
 /// The text font.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Font {
@@ -119,6 +122,10 @@ pub struct Bar {
     pub layer: Layer,
     /// Logical pixels.
     pub height: u32,
+    /// `height` was given: the bar keeps it even when a module's larger
+    /// font would need more (that text is centred and clipped); without
+    /// it the bar grows to fit its tallest font.
+    pub height_set: bool,
     pub outputs: Outputs,
     pub margin: Margin,
     /// Logical pixels between modules.
@@ -137,6 +144,9 @@ pub struct Bar {
     /// margin, opacity, underline); its margin, when set, replaces
     /// `margin`.
     pub frame: style::StyleSpec,
+    /// The family lists named by style `font` tables anywhere in the file,
+    /// each once: a style's `FontPatch::family` k names entry k − 1.
+    pub style_families: Vec<Vec<String>>,
 }
 
 impl Default for Bar {
@@ -145,6 +155,7 @@ impl Default for Bar {
             position: Position::Top,
             layer: Layer::Top,
             height: 28,
+            height_set: false,
             outputs: Outputs::All,
             margin: Margin::default(),
             spacing: 16,
@@ -157,6 +168,7 @@ impl Default for Bar {
                 critical: Color::hex(0xf38ba8ff),
                 accent: Color::hex(0x89b4faff),
             },
+            style_families: Vec::new(),
             left: vec![],
             center: vec!["clock".into()],
             right: vec!["health".into()],
@@ -373,6 +385,7 @@ pub fn parse_with(
         found: Vec::new(),
         positions: error::Positions::new(text),
         unlisted: 0,
+        families: Vec::new(),
     };
     let doc = match DeTable::parse(text) {
         Ok(d) => d,
@@ -407,6 +420,9 @@ struct Cx<'a> {
     positions: error::Positions<'a>,
     /// Errors found past [`MAX_ERRORS`], counted but not listed.
     unlisted: usize,
+    /// The family lists style `font` tables name, each once (see
+    /// [`Bar::style_families`]).
+    families: Vec<Vec<String>>,
 }
 
 /// The most errors one file reports; past them only a count.
@@ -701,6 +717,7 @@ impl<'a> Cx<'a> {
                 );
             }
         }
+        bar.style_families = std::mem::take(&mut self.families);
         Config {
             bar,
             modules,
@@ -781,6 +798,7 @@ impl<'a> Cx<'a> {
                 "height" => {
                     if let Some(h) = self.uint(v, "bar.height", 8, 512) {
                         bar.height = h as u32;
+                        bar.height_set = true;
                     }
                 }
                 "spacing" => {
@@ -883,14 +901,14 @@ impl<'a> Cx<'a> {
     }
 
     fn font(&mut self, v: &Val<'_>, font: &mut Font) {
-        self.font_table(v, "bar.font", font);
+        self.font_table(v, "bar.font", font, FONT_KEYS);
     }
 
     /// Reads a font: a string (one family) or a table of `family` (a string
     /// or a list, fontconfig aliases allowed), `path`, `index`, `size` and
     /// `weight`, naming keys as `at.KEY`. Any style key that takes a font
     /// reads it with this.
-    pub(crate) fn font_table(&mut self, v: &Val<'_>, at: &str, font: &mut Font) {
+    pub(crate) fn font_table(&mut self, v: &Val<'_>, at: &str, font: &mut Font, keys: &[&str]) {
         if let DeValue::String(s) = v.get_ref() {
             font.family = vec![s.to_string()];
             font.path = None;
@@ -899,7 +917,7 @@ impl<'a> Cx<'a> {
         let Some(t) = self.table(v, at) else {
             return;
         };
-        self.known_keys(t, &["family", "path", "index", "size", "weight"], at);
+        self.known_keys(t, keys, at);
         for (k, v) in t.iter() {
             let key = format!("{at}.{}", k.get_ref());
             match k.get_ref().as_ref() {
@@ -951,7 +969,11 @@ impl<'a> Cx<'a> {
             }
         }
         // The path last: a collection index given after it still applies.
-        if let Some((_, v)) = t.iter().find(|(k, _)| k.get_ref() == "path") {
+        let path = keys
+            .contains(&"path")
+            .then(|| t.iter().find(|(k, _)| k.get_ref() == "path"))
+            .flatten();
+        if let Some((_, v)) = path {
             let key = format!("{at}.path");
             let Some(p) = self.string(v, &key) else {
                 return;

@@ -25,7 +25,12 @@ pub const STYLE_KEYS: &[&str] = &[
     "align",
     "opacity",
     "underline",
+    "font",
 ];
+
+/// The keys of a style's `font` table (a file and face index are the
+/// bar's alone: `bar.font`).
+pub const STYLE_FONT_KEYS: &[&str] = &["family", "size", "weight"];
 
 /// The table of `[bar.style]` that styles the bar itself, not its modules.
 pub const FRAME: &str = "bar";
@@ -68,6 +73,26 @@ pub struct Side {
     pub color: Color,
 }
 
+/// A style's `font`: the bar's font with what it sets replaced.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct FontPatch {
+    /// Which family list ([`super::Bar::style_families`], from 1).
+    pub family: Option<u8>,
+    /// Logical pixels.
+    pub size: Option<f32>,
+    /// 100..=900.
+    pub weight: Option<u16>,
+}
+
+impl FontPatch {
+    /// Lays `top` over `self`, key by key.
+    pub fn over(&mut self, top: &FontPatch) {
+        self.family = top.family.or(self.family);
+        self.size = top.size.or(self.size);
+        self.weight = top.weight.or(self.weight);
+    }
+}
+
 /// One style table; `None`: not set here (an earlier layer's, or the
 /// built-in look, applies).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -87,6 +112,8 @@ pub struct StyleSpec {
     pub opacity: Option<f32>,
     /// A bar of colour along the box's bottom edge.
     pub underline: Option<Side>,
+    /// The font, partly overriding the bar's (and earlier layers').
+    pub font: FontPatch,
 }
 
 impl StyleSpec {
@@ -109,6 +136,7 @@ impl StyleSpec {
         set(&mut self.align, top.align);
         set(&mut self.opacity, top.opacity);
         set(&mut self.underline, top.underline);
+        self.font.over(&top.font);
     }
 
     /// Whether no key is set.
@@ -151,6 +179,7 @@ impl Cx<'_> {
                 let hint = match key {
                     "color" => "text colour: set it in [bar.style]",
                     "padding" => "the space at the bar's ends is `bar.padding`",
+                    "font" => "the bar's font is `bar.font`",
                     _ => "the bar's own box spans the output",
                 };
                 self.err(
@@ -277,12 +306,47 @@ impl Cx<'_> {
                         _ => self.side(v, &q),
                     }
                 }
+                "font" => s.font = self.style_font(v, &q),
                 // The caller reports what is neither a key nor a state.
                 _ if nested => {}
                 _ => self.unknown_style_key(k.span(), key, at, &[]),
             }
         }
         s
+    }
+
+    /// A style's `font`: a family name, or a table of `family`, `size` and
+    /// `weight` (as `bar.font`'s); only what it sets is kept.
+    fn style_font(&mut self, v: &Val<'_>, q: &str) -> FontPatch {
+        let mut f = super::Font {
+            family: Vec::new(),
+            path: None,
+            index: 0,
+            weight: 0,
+            size: 0.0,
+        };
+        self.font_table(v, q, &mut f, STYLE_FONT_KEYS);
+        let family = if f.family.is_empty() {
+            None
+        } else {
+            let i = match self.families.iter().position(|l| *l == f.family) {
+                Some(i) => i,
+                None if self.families.len() < 200 => {
+                    self.families.push(f.family);
+                    self.families.len() - 1
+                }
+                None => {
+                    self.err(v.span(), format!("`{q}`: too many different font families"));
+                    return FontPatch::default();
+                }
+            };
+            Some(i as u8 + 1)
+        };
+        FontPatch {
+            family,
+            size: (f.size > 0.0).then_some(f.size),
+            weight: (f.weight > 0).then_some(f.weight),
+        }
     }
 
     /// One to four numbers (CSS order: all; vertical horizontal; top

@@ -7,7 +7,7 @@
 use crate::config::state;
 use crate::config::style::{Background, StyleSpec, Styles, TextAlign as CfgAlign};
 use crate::config::{self, Color};
-use crate::render::{Deco, GroupBox, Rgba, Style, TextAlign};
+use crate::render::{Deco, FontKey, GroupBox, Rgba, Style, TextAlign};
 
 /// Resolved looks kept per instance (workspace buttons have several).
 pub const CACHE: usize = 8;
@@ -75,6 +75,14 @@ pub fn apply(base: Style, spec: &StyleSpec) -> Style {
     if let Some(u) = spec.underline {
         d.underline = (u.width, rgba(u.color));
     }
+    let f = &spec.font;
+    s.font = FontKey {
+        family: f.family.unwrap_or(s.font.family),
+        weight: f.weight.unwrap_or(s.font.weight),
+        size: f.size.map_or(s.font.size, |px| {
+            (px * 4.0).round().clamp(1.0, 4096.0) as u16
+        }),
+    };
     s
 }
 

@@ -32,5 +32,5 @@ pub use layout::Rect;
 pub use paint::Canvas;
 pub use renderer::{Look, Renderer};
 pub use segment::{
-    Align, Deco, GroupBox, OutputTag, PopupId, Rgba, Segment, Spot, Style, Text, TextAlign,
+    Align, Deco, FontKey, GroupBox, OutputTag, PopupId, Rgba, Segment, Spot, Style, Text, TextAlign,
 };

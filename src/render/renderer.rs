@@ -8,13 +8,26 @@ use super::icon::icon_of;
 use super::layout::{layout, Rect, Spacing};
 use super::markup::{self, SpanList};
 use super::paint::Canvas;
-use super::segment::{Deco, GroupBox, Rgba, Segment, Text, TextAlign};
-use super::text::{Shaped, NO_FACE};
+use super::segment::{Deco, FontKey, GroupBox, Rgba, Segment, Text, TextAlign};
+use super::text::{FontId, Shaped, NO_FACE};
 
 /// Glyphs each segment's shaped text has room for from the start: more than
 /// any number-and-unit segment a tick rewrites, so steady ticks never grow
 /// them (a long window title may, once).
 const SHAPED_CAP: usize = 64;
+
+/// The font a segment is drawn in, in buffer pixels: resolved on relayout
+/// from its style's [`FontKey`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct SegFont {
+    id: FontId,
+    px: u16,
+    /// Each font's line is centred on the bar on its own (as Waybar
+    /// centres each module's label): a larger module font sits lower.
+    baseline: i32,
+    /// A second stroke, for bold asked of a face that has none.
+    bold: bool,
+}
 
 /// How the bar looks, in logical pixels (multiplied by the scale when drawn).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -71,6 +84,8 @@ pub struct Renderer {
     spans: Vec<SpanList>,
     scratch_spans: SpanList,
     widths: Vec<i32>,
+    /// Per segment: its font.
+    fonts: Vec<SegFont>,
     aligns: Vec<super::segment::Align>,
     rects: Vec<Rect>,
     /// Per segment: the room its group's box takes before and after it
@@ -103,6 +118,7 @@ impl Renderer {
             spans: Vec::with_capacity(MAX_SEGMENTS),
             scratch_spans: SpanList::default(),
             widths: Vec::with_capacity(MAX_SEGMENTS),
+            fonts: Vec::with_capacity(MAX_SEGMENTS),
             aligns: Vec::with_capacity(MAX_SEGMENTS),
             rects: Vec::with_capacity(MAX_SEGMENTS),
             ext: Vec::with_capacity(MAX_SEGMENTS),
@@ -175,7 +191,7 @@ impl Renderer {
                 if new == old {
                     continue;
                 }
-                if new.align != old.align {
+                if new.align != old.align || new.style.font != old.style.font {
                     relayout = true;
                     break;
                 }
@@ -199,7 +215,7 @@ impl Renderer {
                     }
                 } else if text_changed {
                     let (out, spans) = (&mut self.scratch, &mut self.scratch_spans);
-                    shape_segment(glyphs, new, self.font_px, out, spans);
+                    shape_segment(glyphs, new, &self.fonts[i], out, spans);
                     if self.seg_width(i, new, self.scratch.width_px()) != self.widths[i] {
                         relayout = true;
                         break;
@@ -245,6 +261,11 @@ impl Renderer {
         self.baseline = top + lm.ascent;
         self.drawn.clear();
         self.drawn.extend_from_slice(segments);
+        self.fonts.clear();
+        for seg in segments {
+            let f = self.seg_font(seg.style.font, glyphs);
+            self.fonts.push(f);
+        }
         self.widths.clear();
         self.aligns.clear();
         self.ext.clear();
@@ -281,7 +302,7 @@ impl Renderer {
                 icon_px
             } else {
                 let (out, spans) = (&mut self.shaped[i], &mut self.spans[i]);
-                shape_segment(glyphs, seg, self.font_px, out, spans);
+                shape_segment(glyphs, seg, &self.fonts[i], out, spans);
                 self.shaped[i].width_px()
             };
             let w = self.cell_width(seg, text_w) + self.ext[i].0 + self.ext[i].1;
@@ -327,6 +348,32 @@ impl Renderer {
                 self.group_rects[k] = r;
             }
             i = j + 1;
+        }
+    }
+
+    /// The font `key` names at this scale (the bar's when it names none).
+    fn seg_font(&self, key: FontKey, glyphs: &mut GlyphCache) -> SegFont {
+        let bar = SegFont {
+            id: 0,
+            px: self.font_px,
+            baseline: self.baseline,
+            bold: false,
+        };
+        if key == FontKey::default() {
+            return bar;
+        }
+        let id = glyphs.font_of(key.faces());
+        let px = match key.size {
+            0 => self.font_px,
+            q => ((q as f32 / 4.0 * self.scale120 as f32 / 120.0).round() as u16).max(1),
+        };
+        let lm = glyphs.line_metrics_in(id, px);
+        let top = (self.height as i32 - (lm.ascent + lm.descent)) / 2;
+        SegFont {
+            id,
+            px,
+            baseline: top + lm.ascent,
+            bold: glyphs.synthetic_bold(id),
         }
     }
 
@@ -423,7 +470,8 @@ impl Renderer {
             TextAlign::Center => room.max(0) / 2,
             TextAlign::Right => room.max(0),
         };
-        Some((b.x + bl + pl + off, self.baseline))
+        let baseline = self.fonts.get(i).map_or(self.baseline, |f| f.baseline);
+        Some((b.x + bl + pl + off, baseline))
     }
 
     /// Where segment `i`'s box is drawn (its cell less its margins).
@@ -523,6 +571,7 @@ impl Renderer {
                 continue;
             }
             let (x, _) = self.text_origin(i).unwrap_or((cell.x + self.padding, 0));
+            let font = self.fonts.get(i).copied().unwrap_or_default();
             let spans = self.spans.get(i).map_or(&[][..], |s| s.as_slice());
             if !spans.is_empty() {
                 let b = self.box_rect(seg, cell);
@@ -531,9 +580,9 @@ impl Renderer {
                     glyphs,
                     &self.shaped[i],
                     (spans, 0),
-                    (x, self.baseline),
+                    (x, font.baseline),
                     (b.y, b.h),
-                    self.font_px,
+                    font.px,
                     seg.style.fg,
                     d.opacity(),
                     cell,
@@ -543,13 +592,19 @@ impl Renderer {
             let [r, g, b, a] = seg.style.fg.0;
             let a = (a as u32 * d.opacity() as u32 + 127) / 255;
             let fg = Rgba([r, g, b, a as u8]).premultiplied();
+            // A synthetic bold's second stroke, as markup's `<b>` draws it.
+            let stroke = (font.px as i32 / 14).max(1);
             for p in &self.shaped[i].glyphs {
                 if p.face == NO_FACE {
                     glyphs.count_box(Some(p.ch));
                 }
-                let g = glyphs.glyph_id(p.face, p.gid, self.font_px);
+                let g = glyphs.glyph_id(p.face, p.gid, font.px);
                 let gx = x + p.x.round() as i32;
-                canvas.draw_glyph(g, gx, self.baseline + p.y.round() as i32, fg, cell);
+                let gy = font.baseline + p.y.round() as i32;
+                canvas.draw_glyph(g, gx, gy, fg, cell);
+                if font.bold {
+                    canvas.draw_glyph(g, gx + stroke, gy, fg, cell);
+                }
             }
         }
         glyphs.release_pages();
@@ -569,12 +624,12 @@ impl Renderer {
     }
 }
 
-/// Shapes `seg`'s text at `px` into `out`; markup is parsed first, its
+/// Shapes `seg`'s text in `font` into `out`; markup is parsed first, its
 /// plain text shaped and its spans kept in `spans` (empty for plain text).
 fn shape_segment(
     glyphs: &mut GlyphCache,
     seg: &Segment,
-    px: u16,
+    font: &SegFont,
     out: &mut Shaped,
     spans: &mut SpanList,
 ) {
@@ -583,9 +638,9 @@ fn shape_segment(
         let mut plain = Text::default();
         let report = &mut |s: &str| markup::report_once(s);
         markup::parse(seg.text.as_str(), &mut plain, 0, spans, report);
-        glyphs.shape(plain.as_str(), px, out);
+        glyphs.shape_in(font.id, plain.as_str(), font.px, out);
     } else {
-        glyphs.shape(seg.text.as_str(), px, out);
+        glyphs.shape_in(font.id, seg.text.as_str(), font.px, out);
     }
 }
 

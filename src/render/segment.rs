@@ -122,6 +122,29 @@ pub struct Style {
     /// The group box the segment sits on, shared with its neighbours of the
     /// same group; `None`: none.
     pub group: Option<GroupBox>,
+    /// The font of its text (the default: the bar's).
+    pub font: FontKey,
+}
+
+/// Which font a segment's text is drawn in, as a style names it; every
+/// field 0 is the bar's. The renderer finds the faces the config resolved
+/// for (`family`, `weight`) when the config was loaded
+/// ([`super::text::GlyphCache::font_of`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct FontKey {
+    /// The style's family list (from 1), 0: the bar's families.
+    pub family: u8,
+    /// 100..=900; 0: the bar's weight.
+    pub weight: u16,
+    /// Logical pixels × 4; 0: the bar's size.
+    pub size: u16,
+}
+
+impl FontKey {
+    /// The set of faces it names (family list, weight).
+    pub fn faces(&self) -> (u8, u16) {
+        (self.family, self.weight)
+    }
 }
 
 /// The shared box of a group of modules (an island): consecutive segments

@@ -11,6 +11,7 @@
 //! face last. Only when no face has it is a box drawn, and counted.
 
 pub mod face;
+mod fonts;
 mod lru;
 mod shape;
 mod subset;
@@ -22,6 +23,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use face::{Face, FontError, Glyph, MAX_FONT_BYTES};
+pub use fonts::{FontId, MAX_FONTS};
 pub use shape::{Placed, Shaped};
 pub use system::SystemFonts;
 
@@ -138,6 +140,10 @@ pub struct GlyphCache {
     /// weight to find them at, until then.
     embedded_first: bool,
     discover_at: Option<u16>,
+    /// Other fonts' chosen faces (`fonts.rs`): slot 0 keeps the bar's
+    /// while another set is in use; `active` is the one in the fields above.
+    sets: Vec<fonts::FontSet>,
+    active: FontId,
     /// The other images segments show (the tray's icons): rasterised once
     /// per size like glyphs, kept here so they reach every renderer the
     /// glyphs do.
@@ -261,6 +267,8 @@ impl GlyphCache {
             released: None,
             embedded_first: false,
             discover_at: None,
+            sets: Vec::new(),
+            active: 0,
             icons: crate::render::icon::Icons::default(),
         }
     }
