@@ -65,7 +65,8 @@ impl GlyphCache {
                 .find(fam, weight)
                 .or_else(|| self.system.resolve(fam, weight));
             let Some(info) = found else {
-                if !families.is_empty() {
+                if !families.is_empty() && !self.not_installed.contains(fam) {
+                    self.not_installed.push(fam.clone());
                     let instead = self.faces[self.primary as usize].family.clone();
                     eprintln!("rstat: font family `{fam}` is not installed; using {instead}");
                 }

@@ -144,6 +144,8 @@ pub struct GlyphCache {
     /// while another set is in use; `active` is the one in the fields above.
     sets: Vec<fonts::FontSet>,
     active: FontId,
+    /// Families a style named that are not installed (said once each).
+    not_installed: Vec<String>,
     /// The other images segments show (the tray's icons): rasterised once
     /// per size like glyphs, kept here so they reach every renderer the
     /// glyphs do.
@@ -269,6 +271,7 @@ impl GlyphCache {
             discover_at: None,
             sets: Vec::new(),
             active: 0,
+            not_installed: Vec::new(),
             icons: crate::render::icon::Icons::default(),
         }
     }
