@@ -241,7 +241,8 @@ impl CalendarRenderer {
         self.line_rect(i).y + self.baseline
     }
 
-    /// Draws `text` with its left end at `x`, clipped to `clip`.
+    /// Draws `text` with its left end at `x`, clipped to `clip` (shaped, as
+    /// the bar's text is).
     #[allow(clippy::too_many_arguments)]
     fn text(
         &self,
@@ -253,12 +254,18 @@ impl CalendarRenderer {
         color: [u8; 4],
         clip: Rect,
     ) {
-        let mut x = x;
-        for c in text.chars() {
-            let g = glyphs.glyph(c, self.font_px);
-            canvas.draw_glyph(g, x, baseline, color, clip);
-            x += g.advance;
-        }
+        let at = super::line::Place::Left(x);
+        super::line::draw(
+            canvas,
+            glyphs,
+            text,
+            self.font_px,
+            at,
+            baseline,
+            color,
+            clip,
+            false,
+        );
     }
 }
 

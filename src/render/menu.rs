@@ -12,6 +12,7 @@
 
 use super::glyphs::GlyphCache;
 use super::layout::Rect;
+use super::line::{self, Place};
 use super::paint::Canvas;
 use super::popup::PopupLook;
 
@@ -278,12 +279,19 @@ impl MenuLayout {
                 }
             };
             let clip = Rect::new(self.label_x, r.y, self.label_w, r.h);
-            let mut x = self.label_x;
-            for c in text.chars() {
-                let g = glyphs.glyph(c, self.font_px);
-                canvas.draw_glyph(g, x, r.y + self.baseline, color.premultiplied(), clip);
-                x += g.advance;
-            }
+            let at = Place::Left(self.label_x);
+            let (base, fg) = (r.y + self.baseline, color.premultiplied());
+            line::draw(
+                canvas,
+                glyphs,
+                &text,
+                self.font_px,
+                at,
+                base,
+                fg,
+                clip,
+                true,
+            );
         }
     }
 

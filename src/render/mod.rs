@@ -14,6 +14,8 @@ pub mod glyphs;
 // Tray icons: theme lookup, PNG/SVG/pixmap rasterising, the cache.
 pub mod icon;
 pub mod layout;
+// One shaped line for the popups that are not segments.
+pub mod line;
 pub mod menu;
 // The markup subset of formats, scripts and tooltips.
 pub mod markup;

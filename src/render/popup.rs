@@ -11,6 +11,7 @@
 use super::damage::{History, Mask};
 use super::glyphs::GlyphCache;
 use super::layout::Rect;
+use super::line::{self, Place};
 use super::paint::Canvas;
 use super::segment::{Rgba, Text};
 
@@ -33,8 +34,6 @@ const NAME_CHARS: i32 = 15;
 const VALUE_CHARS: i32 = 12;
 /// Space between columns, in digit advances.
 const GAP_CHARS: i32 = 2;
-/// What a cut name ends with.
-const ELLIPSIS: char = '…';
 
 /// One process in a table. `pid == 0` is not a process: blank, or a dim
 /// note (its `name`) when the table has nothing to list.
@@ -335,8 +334,9 @@ impl PopupRenderer {
         }
     }
 
-    /// Draws `text` from the left of `cell`; when it is wider than the cell,
-    /// as many whole characters as fit before an ellipsis.
+    /// Draws `text` from the left of `cell`, shaped as the bar's text is;
+    /// when it is wider than the cell, as many whole grapheme clusters as
+    /// fit before an ellipsis.
     fn text(
         &self,
         canvas: &mut Canvas,
@@ -347,26 +347,18 @@ impl PopupRenderer {
         color: Rgba,
     ) {
         let fg = color.premultiplied();
-        let end = cell.x + cell.w;
-        let fits = cell.x + glyphs.text_width(text, self.font_px) <= end;
-        let room = if fits {
-            end
-        } else {
-            end - glyphs.glyph(ELLIPSIS, self.font_px).advance
-        };
-        let mut x = cell.x;
-        for c in text.chars() {
-            let g = glyphs.glyph(c, self.font_px);
-            if x + g.advance > room {
-                break;
-            }
-            canvas.draw_glyph(g, x, baseline, fg, cell);
-            x += g.advance;
-        }
-        if !fits {
-            let g = glyphs.glyph(ELLIPSIS, self.font_px);
-            canvas.draw_glyph(g, x, baseline, fg, cell);
-        }
+        let at = Place::Left(cell.x);
+        line::draw(
+            canvas,
+            glyphs,
+            text,
+            self.font_px,
+            at,
+            baseline,
+            fg,
+            cell,
+            true,
+        );
     }
 
     /// Draws `text` ending at the right of `cell` (numbers line up).
@@ -379,15 +371,18 @@ impl PopupRenderer {
         baseline: i32,
         color: Rgba,
     ) {
-        let w = glyphs.text_width(text, self.font_px);
-        let x = (cell.x + cell.w - w).max(cell.x);
-        self.text(
+        let fg = color.premultiplied();
+        let at = Place::Right(cell.x + cell.w);
+        line::draw(
             canvas,
             glyphs,
             text,
-            Rect::new(x, cell.y, cell.x + cell.w - x, cell.h),
+            self.font_px,
+            at,
             baseline,
-            color,
+            fg,
+            cell,
+            true,
         );
     }
 

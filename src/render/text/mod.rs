@@ -125,6 +125,8 @@ pub struct GlyphCache {
     memo: FastMap<char, (FaceId, u16)>,
     glyphs: Lru,
     shaper: shape::Shaper,
+    /// Where popups' lines are shaped (kept: their ticks allocate nothing).
+    line: Shaped,
     /// Boxes drawn for characters no face has (the renderer counts them).
     boxes: u64,
     missing_reported: u32,
@@ -262,6 +264,7 @@ impl GlyphCache {
             memo: FastMap::default(),
             glyphs: Lru::new(GLYPH_BUDGET),
             shaper: shape::Shaper::default(),
+            line: Shaped::with_capacity(64),
             boxes: 0,
             missing_reported: 0,
             touched: false,
@@ -564,10 +567,26 @@ impl GlyphCache {
         }
     }
 
-    /// Width in pixels of `text` at `px` (the sum of the nominal advances:
-    /// popups' columns; the bar's segments are shaped instead).
+    /// Width in whole pixels of `text` shaped at `px` (popups' columns and
+    /// menus), through a buffer kept between calls: no allocation once it
+    /// has grown to the longest line.
     pub fn text_width(&mut self, text: &str, px: u16) -> i32 {
-        text.chars().map(|c| self.glyph(c, px).advance).sum()
+        let mut line = self.take_line();
+        self.shape(text, px, &mut line);
+        let w = line.width_px();
+        self.put_line(line);
+        w
+    }
+
+    /// The kept line buffer (see [`crate::render::line`]); hand it back
+    /// with [`GlyphCache::put_line`] so its room is reused.
+    pub(crate) fn take_line(&mut self) -> Shaped {
+        std::mem::take(&mut self.line)
+    }
+
+    /// Returns the line buffer taken by [`GlyphCache::take_line`].
+    pub(crate) fn put_line(&mut self, line: Shaped) {
+        self.line = line;
     }
 
     /// Width in whole pixels of `text` shaped at `px`, as the bar lays out
