@@ -11,6 +11,7 @@
 mod bench;
 // Hover popup and pointer actions.
 pub mod hover;
+pub mod reload;
 pub mod resident;
 pub mod services;
 pub mod settings;
@@ -165,6 +166,13 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
         timer: None,
         timer_at: now,
         reload_at: None,
+        reloader: opts.source.as_ref().and_then(|_| {
+            reload::Reloader::new()
+                .map_err(|e| {
+                    eprintln!("rstat: reloads will read the config on the event loop ({e})")
+                })
+                .ok()
+        }),
         services: services::Services::new(crate::services::registry(&|k| std::env::var(k).ok())),
         watched: Vec::with_capacity(8),
         quit: None,
@@ -196,6 +204,7 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
             )
             .map_err(|e| Error::EventLoop(e.error.to_string()))?;
     }
+    watch_reloads(&handle, &ctl);
     watch_wall_clock(&handle, &ctl);
     if let Some(path) = opts.source.as_ref().and_then(config::Source::watched) {
         match Watch::new(&path) {
@@ -367,6 +376,9 @@ struct Control {
     timer_at: Instant,
     /// A file change is waiting out [`RELOAD_DEBOUNCE`] until then.
     reload_at: Option<Instant>,
+    /// Loads reloaded configs on a worker (`None`: on the loop, as a last
+    /// resort when it could not be set up, or no reloads at all).
+    reloader: Option<reload::Reloader>,
     /// The services (compositor IPC, …) and their places on the loop.
     services: services::Services,
     /// Module descriptors on the loop (custom scripts' stdout).
@@ -596,10 +608,67 @@ fn file_changed(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
     }
 }
 
-/// Reads the config again and applies it, or reports why not and keeps the
-/// running one.
+/// Asks for the config to be read again: on the worker, whose result
+/// [`watch_reloads`] applies; on the loop only if there is no worker.
 fn reload(handle: &Handle, ctl: &Rc<RefCell<Control>>, bars: &mut Bars) {
-    let next = ctl.borrow_mut().reload(bars);
+    let here = {
+        let mut c = ctl.borrow_mut();
+        let Some(source) = c.source.clone() else {
+            return;
+        };
+        let job = reload::Job {
+            source,
+            running: c.config.clone(),
+        };
+        match c.reloader.as_mut() {
+            Some(r) => {
+                r.request(job);
+                None
+            }
+            None => Some(job),
+        }
+    };
+    if let Some(job) = here {
+        let asked = Instant::now();
+        let outcome = reload::load(job);
+        apply(handle, ctl, bars, reload::Done { outcome, asked });
+    }
+}
+
+/// Puts the reload worker's channel on the loop: each result that answers
+/// the newest request is applied.
+fn watch_reloads(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
+    let Some(fd) = ctl.borrow().reloader.as_ref().map(reload::Reloader::fd) else {
+        return;
+    };
+    let Some(dup) = EventFd::dup(fd) else {
+        eprintln!("rstat: out of descriptors; reloads will read the config on the event loop");
+        ctl.borrow_mut().reloader = None;
+        return;
+    };
+    let (c, h) = (ctl.clone(), handle.clone());
+    let inserted = handle.insert_source(
+        Generic::new(dup, Interest::READ, Mode::Level),
+        move |_, _, bars| {
+            let done = c.borrow_mut().reloader.as_mut().and_then(|r| r.take());
+            if let Some(done) = done {
+                apply(&h, &c, bars, done);
+            }
+            Ok(PostAction::Continue)
+        },
+    );
+    if let Err(e) = inserted {
+        eprintln!(
+            "rstat: reloads will read the config on the event loop ({})",
+            e.error
+        );
+        ctl.borrow_mut().reloader = None;
+    }
+}
+
+/// Applies a loaded config, or reports why not and keeps the running one.
+fn apply(handle: &Handle, ctl: &Rc<RefCell<Control>>, bars: &mut Bars, done: reload::Done) {
+    let next = ctl.borrow_mut().apply(bars, done);
     if let Some(at) = next {
         // New instances: the compositor's state for them, their pipes.
         services::sync(handle, ctl, bars);
@@ -635,18 +704,23 @@ impl Control {
         }
     }
 
-    /// Applies the config as it is now; the new first tick deadline, or
+    /// Applies what a reload loaded; the new first tick deadline, or
     /// `None` when nothing changed (or nothing could).
-    fn reload(&mut self, bars: &mut Bars) -> Option<Instant> {
-        let source = self.source.as_ref()?;
-        let started = Instant::now();
-        let (cfg, path) = match source.load() {
-            Ok(x) => x,
-            Err(errors) => {
+    fn apply(&mut self, bars: &mut Bars, done: reload::Done) -> Option<Instant> {
+        let loaded = match done.outcome {
+            reload::Outcome::Loaded(l) => *l,
+            reload::Outcome::Invalid(errors) => {
                 eprintln!("rstat: the config has errors; keeping the running one:\n{errors}");
+                // A hostile file's syntax tree was large: give it back.
+                resident::trim_heap();
+                return None;
+            }
+            reload::Outcome::Font(e) | reload::Outcome::Failed(e) => {
+                eprintln!("rstat: {e}; keeping the running config");
                 return None;
             }
         };
+        let (cfg, path) = (loaded.config, loaded.path);
         let from = path.as_ref().map_or_else(
             || "the built-in defaults".to_string(),
             |p| p.display().to_string(),
@@ -655,15 +729,11 @@ impl Control {
             eprintln!("rstat: config reloaded from {from}: unchanged");
             return None;
         }
-        let fonts_changed = cfg.bar.font != self.config.bar.font
-            || cfg.bar.style_families != self.config.bar.style_families
-            || settings::font_sets(&cfg) != settings::font_sets(&self.config);
-        let glyphs = if fonts_changed {
-            match settings::glyphs(&cfg.bar.font) {
-                Ok(mut g) => {
-                    settings::add_style_fonts(&cfg, &mut g);
-                    Some(g)
-                }
+        let glyphs = if reload::fonts_changed(&cfg, &self.config) {
+            // The worker loaded them when the fonts differed from those
+            // running as it started; were they missing, they load here.
+            match loaded.glyphs.map_or_else(|| reload::glyphs_of(&cfg), Ok) {
+                Ok(g) => Some(g),
                 Err(e) => {
                     eprintln!("rstat: {e}; keeping the running config");
                     return None;
@@ -698,7 +768,7 @@ impl Control {
         resident::trim_heap();
         eprintln!(
             "rstat: config reloaded from {from} in {:.1} ms",
-            started.elapsed().as_secs_f64() * 1e3
+            done.asked.elapsed().as_secs_f64() * 1e3
         );
         Some(self.ticker.next_due(now))
     }
