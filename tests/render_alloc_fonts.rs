@@ -1,6 +1,7 @@
 //! A steady tick of a bar whose modules and states have their own fonts
 //! allocates nothing: families, sizes and a bold hover resolved when the
-//! config is loaded (as the bar does it), modules updating on their
+//! config is loaded (as the bar does it), a markup format with sizes and
+//! families changing every tick, modules updating on their
 //! intervals, the pointer moving between them, counted by a global
 //! allocator. Its own test binary with a single test, so no other
 //! thread's allocations are counted.
@@ -16,7 +17,7 @@ use rstat::render::{Canvas, Renderer, MAX_SEGMENTS};
 
 const CONFIG: &str = r##"
 [bar]
-left = ["cpu", "memory"]
+left = ["cpu", "memory", "cpu#markup"]
 center = ["clock"]
 right = ["load", "temperature"]
 [bar.style]
@@ -32,6 +33,8 @@ font = { family = "DejaVu Sans", size = 18 }
 font = { weight = "bold" }
 [module.cpu.style.critical]
 font = { family = ["DejaVu Serif", "monospace"], weight = 700 }
+[module."cpu#markup"]
+format = "<big>{usage:>3.0}</big><span size='9pt'>%</span> <span face='DejaVu Serif' size='x-large'>{usage:>3.0}</span><tt>!</tt>"
 [module.memory.style]
 font = { size = 11 }
 [module.clock]

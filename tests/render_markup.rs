@@ -193,3 +193,111 @@ fn a_tooltips_size_follows_its_plain_text() {
     t.set_text(&"x\n".repeat(10_000), &mut g);
     assert_eq!(t.plain_lines().count(), rstat::render::tooltip::MAX_LINES);
 }
+
+/// Rows (first, last) and columns (first, last) with ink in columns `x0..x1`.
+fn ink_box(d: &Drawn, x0: i32, x1: i32) -> Option<(i32, i32, i32, i32)> {
+    let mut b: Option<(i32, i32, i32, i32)> = None;
+    for y in 0..d.h as i32 {
+        for x in x0.max(0)..x1.min(d.w as i32) {
+            if d.at(x, y) != [0, 0, 0, 255] {
+                b = Some(match b {
+                    None => (y, y, x, x),
+                    Some((t, bo, l, r)) => (t.min(y), bo.max(y), l.min(x), r.max(x)),
+                });
+            }
+        }
+    }
+    b
+}
+
+#[test]
+fn pango_sizes_draw_at_their_size() {
+    let mut g = GlyphCache::with_default_font();
+    let plain = draw("HHHH", false, &mut g);
+    let (t0, b0, _, _) = ink_box(&plain, 0, 400).unwrap();
+    let h0 = b0 - t0 + 1;
+    let w0 = plain.r.segment_rect(0).unwrap().w;
+    // Each form of a larger size: taller ink and a wider segment (the
+    // advances are the larger size's too); the same text smaller: shorter.
+    for (text, bigger) in [
+        ("<span size='20480'>HHHH</span>", true),
+        ("<span font_size='15pt'>HHHH</span>", true),
+        ("<span size='x-large'>HHHH</span>", true),
+        ("<span size='larger'>HHHH</span>", true),
+        ("<span size='150%'>HHHH</span>", true),
+        ("<big><big>HHHH</big></big>", true),
+        ("<span size='small'>HHHH</span>", false),
+        ("<small>HHHH</small>", false),
+        ("<span size='9pt'>HHHH</span>", false),
+    ] {
+        let d = draw(text, true, &mut g);
+        let (t, b, _, _) = ink_box(&d, 0, 400).unwrap();
+        let (h, w) = (b - t + 1, d.r.segment_rect(0).unwrap().w);
+        if bigger {
+            assert!(h > h0 && w > w0, "{text}: {h}×{w} vs {h0}×{w0}");
+        } else {
+            assert!(h < h0 && w < w0, "{text}: {h}×{w} vs {h0}×{w0}");
+        }
+    }
+    // 20480/1024 = 20 pt = 26.7 px: the H is 26.7/14 as tall as at 14 px.
+    let d = draw("<span size='20480'>HHHH</span>", true, &mut g);
+    let (t, b, _, _) = ink_box(&d, 0, 400).unwrap();
+    let ratio = (b - t + 1) as f32 / h0 as f32;
+    assert!((ratio - 26.67 / 14.0).abs() < 0.2, "ratio {ratio}");
+    // Nested relative sizes multiply: <big><big> is 1.44×, as x-large.
+    let a = draw("<big><big>HH</big></big>", true, &mut g);
+    let b = draw("<span size='x-large'>HH</span>", true, &mut g);
+    assert_eq!(a.px, b.px);
+}
+
+#[test]
+fn a_sized_span_sits_on_the_line_and_moves_what_follows() {
+    let mut g = GlyphCache::with_default_font();
+    let d = draw("ab<span size='x-large'>CD</span>ef", true, &mut g);
+    let plain = draw("abCDef", false, &mut g);
+    let (x, _) = d.r.text_origin(0).unwrap();
+    let adv = g.text_width("a", 14);
+    let big = g.text_width("C", 20);
+    // `ab` is drawn as in the plain text; `ef` starts after the wider `CD`.
+    let left = |d: &Drawn| ink_box(d, x, x + 2 * adv).map(|b| (b.0, b.1));
+    assert_eq!(left(&d), left(&plain));
+    let (_, _, ef_left, _) = ink_box(&d, x + 2 * adv + 2 * big, 400).unwrap();
+    assert!(ef_left >= x + 2 * adv + 2 * big, "{ef_left}");
+    // One baseline: the large capitals end on the row the small letters do.
+    let (_, cd_bottom, _, _) = ink_box(&d, x + 2 * adv + 1, x + 2 * adv + 2 * big - 1).unwrap();
+    let (_, ab_bottom) = left(&d).unwrap();
+    assert_eq!(cd_bottom, ab_bottom, "the same baseline");
+}
+
+#[test]
+fn a_family_span_draws_in_that_family_and_an_unknown_one_as_the_segment() {
+    if rstat::render::text::SystemFonts::discover()
+        .find("DejaVu Serif", 400)
+        .is_none()
+    {
+        if std::env::var("RSTAT_REQUIRE_E2E").is_ok_and(|v| v == "1") {
+            panic!("DejaVu Serif is not installed");
+        }
+        eprintln!("SKIPPED: DejaVu Serif is not installed");
+        return;
+    }
+    let mut g = GlyphCache::embedded_then_installed(400);
+    let plain = draw("Hello", false, &mut g);
+    let serif = draw(
+        "<span font_family='DejaVu Serif'>Hello</span>",
+        true,
+        &mut g,
+    );
+    let face = draw("<span face='DejaVu Serif'>Hello</span>", true, &mut g);
+    let odd = draw(
+        "<span face='No Such Family Anywhere'>Hello</span>",
+        true,
+        &mut g,
+    );
+    assert!(serif.px != plain.px, "serif differs from the bar's face");
+    assert_eq!(serif.px, face.px, "`face` is `font_family`");
+    assert_eq!(odd.px, plain.px, "an unknown family is the segment's font");
+    // Resolved once: the same family again finds the same set.
+    let a = g.font_named("DejaVu Serif");
+    assert_eq!(g.font_named("dejavu serif"), a);
+}

@@ -4,6 +4,8 @@
 //! `background`/`bgcolor`, `font_weight`/`weight`, `font_style`/`style`,
 //! `underline`, `strikethrough`, `font_size`/`size`, `font_family`/`face`,
 //! and the entities `&amp;` `&lt;` `&gt;` `&quot;` `&apos;` `&#N;` `&#xH;`.
+//! Sizes and families are drawn: [`shape`] shapes a run in its own size or
+//! family separately, [`draw`] rasterises each glyph at its run's size.
 //!
 //! Parsing writes the plain text and runs of uniform [`Attrs`] ([`Span`]s,
 //! byte ranges of the plain text). It never fails: whatever is not markup
@@ -18,7 +20,7 @@ use super::glyphs::GlyphCache;
 use super::layout::Rect;
 use super::paint::Canvas;
 use super::segment::Rgba;
-use super::text::{Shaped, NO_FACE};
+use super::text::{FontId, Placed, Shaped, NO_FACE};
 
 /// How a run of text is drawn, beyond the segment's own style.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -36,6 +38,96 @@ pub struct Attrs {
     pub strike: bool,
     /// Raised (`> 0`, `<sup>`) or lowered (`< 0`, `<sub>`).
     pub rise: i8,
+    /// An absolute size (`size="12288"`, `"12pt"`), logical pixels × 4;
+    /// 0: the segment's.
+    pub size: u16,
+    /// Times that size, in 1024ths (`<big>`, `larger`, `x-large`, `150%`);
+    /// 0 stands for 1×.
+    pub scale: u16,
+    /// The font set of a `font_family`/`face` (the caller resolves the
+    /// name once per text change); 0: the segment's.
+    pub family: FontId,
+}
+
+impl Attrs {
+    /// Whether the run is drawn in another font or size than the segment.
+    pub fn resized(&self) -> bool {
+        self.size != 0 || (self.scale != 0 && self.scale != 1024) || self.family != 0
+    }
+
+    /// Its glyphs' size in buffer pixels, for a segment drawn at `px` at
+    /// `scale120` (120ths, as the renderer's).
+    pub fn px(&self, px: u16, scale120: u32) -> u16 {
+        let base = match self.size {
+            0 => px as f32,
+            q => q as f32 / 4.0 * scale120 as f32 / 120.0,
+        };
+        let k = match self.scale {
+            0 => 1.0,
+            n => n as f32 / 1024.0,
+        };
+        (base * k).round().clamp(1.0, 1024.0) as u16
+    }
+
+    fn times(&mut self, k: f32) {
+        let now = match self.scale {
+            0 => 1024.0,
+            n => n as f32,
+        };
+        self.scale = (now * k).round().clamp(64.0, 16384.0) as u16;
+    }
+}
+
+/// Pango's sizes: 1024ths of a point (`"12288"`), points (`"12pt"`,
+/// `"12.5pt"`; 96 dpi: 4/3 px each), the absolute keywords (`medium` is
+/// the segment's size, each step 1.2×), `larger`/`smaller` and a
+/// percentage of the current size.
+fn size_attr(a: &mut Attrs, v: &str) -> bool {
+    let steps = [
+        ("xx-small", -3),
+        ("x-small", -2),
+        ("small", -1),
+        ("medium", 0),
+        ("large", 1),
+        ("x-large", 2),
+        ("xx-large", 3),
+    ];
+    if let Some(&(_, n)) = steps.iter().find(|(k, _)| *k == v) {
+        a.size = 0;
+        a.scale = 0;
+        a.times(1.2f32.powi(n));
+        return true;
+    }
+    let pt = |n: f32| ((n * 4.0 / 3.0 * 4.0).round().clamp(4.0, 4096.0)) as u16;
+    match v {
+        "larger" => a.times(1.2),
+        "smaller" => a.times(1.0 / 1.2),
+        _ => {
+            if let Some(p) = v.strip_suffix('%') {
+                match p.trim().parse::<f32>() {
+                    Ok(p) if p > 0.0 && p <= 1000.0 => a.times(p / 100.0),
+                    _ => return false,
+                }
+            } else if let Some(p) = v.strip_suffix("pt") {
+                match p.trim().parse::<f32>() {
+                    Ok(p) if p > 0.0 && p <= 1000.0 => {
+                        a.size = pt(p);
+                        a.scale = 0;
+                    }
+                    _ => return false,
+                }
+            } else {
+                match v.parse::<u32>() {
+                    Ok(n) if n > 0 && n <= 1024 * 1000 => {
+                        a.size = pt(n as f32 / 1024.0);
+                        a.scale = 0;
+                    }
+                    _ => return false,
+                }
+            }
+        }
+    }
+    true
 }
 
 /// A run of plain text `start..end` (bytes) drawn with `attrs`.
@@ -213,9 +305,12 @@ fn color(v: &str) -> Option<Rgba> {
     Some(Rgba::hex(hex << 8 | 0xff))
 }
 
+/// Resolves a `font_family` name to a font set (once per text change).
+pub type Families<'a> = dyn FnMut(&str) -> FontId + 'a;
+
 /// Applies one `name="value"` of a `<span>`; false when it is not one this
 /// subset knows (or its value is bad).
-fn span_attr(a: &mut Attrs, name: &str, value: &str) -> bool {
+fn span_attr(a: &mut Attrs, name: &str, value: &str, family: &mut Families) -> bool {
     match name {
         "color" | "foreground" | "fgcolor" => color(value).map(|c| a.fg = Some(c)).is_some(),
         "background" | "bgcolor" => color(value).map(|c| a.bg = Some(c)).is_some(),
@@ -264,16 +359,24 @@ fn span_attr(a: &mut Attrs, name: &str, value: &str) -> bool {
             }
             _ => false,
         },
-        // Sizes and families are accepted; the text keeps the bar's font
-        // and size (one line height per bar).
-        "font_size" | "size" | "font_family" | "face" | "font" | "font_desc" => !value.is_empty(),
+        "font_size" | "size" => size_attr(a, value.trim()),
+        "font_family" | "face" => {
+            let name = value.trim();
+            if !name.is_empty() {
+                a.family = family(name);
+            }
+            !name.is_empty()
+        }
+        // A whole font description ("Sans Bold 12") is accepted; the text
+        // keeps the segment's font.
+        "font" | "font_desc" => !value.is_empty(),
         _ => false,
     }
 }
 
 /// Applies a `<span>`'s attribute text; false when any part of it is not
 /// understood (then the whole tag is text).
-fn span_attrs(a: &mut Attrs, mut rest: &str) -> bool {
+fn span_attrs(a: &mut Attrs, mut rest: &str, family: &mut Families) -> bool {
     loop {
         rest = rest.trim_start();
         if rest.is_empty() {
@@ -291,7 +394,7 @@ fn span_attrs(a: &mut Attrs, mut rest: &str) -> bool {
             return false;
         };
         let value = &after[1..1 + close];
-        if !span_attr(a, name, value) {
+        if !span_attr(a, name, value, family) {
             return false;
         }
         rest = &after[close + 2..];
@@ -308,6 +411,18 @@ pub fn parse<W: Write, S: Extend<Span>>(
     base: usize,
     spans: &mut S,
     report: &mut dyn FnMut(&str),
+) {
+    parse_fonts(src, plain, base, spans, report, &mut |_| 0);
+}
+
+/// [`parse`], with `font_family` names resolved by `family`.
+pub fn parse_fonts<W: Write, S: Extend<Span>>(
+    src: &str,
+    plain: &mut W,
+    base: usize,
+    spans: &mut S,
+    report: &mut dyn FnMut(&str),
+    family: &mut Families,
 ) {
     let mut stack = [(Attrs::default(), ""); DEPTH];
     let mut depth = 0usize;
@@ -355,8 +470,19 @@ pub fn parse<W: Write, S: Extend<Span>>(
                                 next.rise = 1;
                                 true
                             }
-                            "tt" | "small" | "big" => true,
-                            _ => span_attrs(&mut next, attrs),
+                            "small" => {
+                                next.times(1.0 / 1.2);
+                                true
+                            }
+                            "big" => {
+                                next.times(1.2);
+                                true
+                            }
+                            "tt" => {
+                                next.family = family("monospace");
+                                true
+                            }
+                            _ => span_attrs(&mut next, attrs, family),
                         };
                         if good {
                             if depth < DEPTH {
@@ -441,6 +567,79 @@ fn span(start: usize, end: usize, attrs: Attrs) -> Span {
     }
 }
 
+/// Shapes `text` (plain text that starts at byte `base` of what `spans`
+/// count) into `out`: in font set `font` at `px`, or, where spans change
+/// the size or family, run by run in theirs (`tmp` is scratch), one pen.
+#[allow(clippy::too_many_arguments)]
+pub fn shape(
+    glyphs: &mut GlyphCache,
+    text: &str,
+    (spans, base): (&[Span], usize),
+    (font, px, scale120): (FontId, u16, u32),
+    out: &mut Shaped,
+    tmp: &mut Shaped,
+) {
+    let end = base + text.len();
+    let resized = spans
+        .iter()
+        .any(|s| s.attrs.resized() && (s.start as usize) < end && (s.end as usize) > base);
+    if !resized {
+        glyphs.shape_in(font, text, px, out);
+        return;
+    }
+    out.glyphs.clear();
+    let mut pen = 0.0;
+    let mut at = 0;
+    while at < text.len() {
+        // The run from `at` in one font and size: spans that agree join
+        // (shaped together, so kerning holds across them).
+        let a = attrs_at(spans, base + at);
+        let key = |a: &Attrs| {
+            (
+                if a.family != 0 { a.family } else { font },
+                a.px(px, scale120),
+            )
+        };
+        let mut to = at;
+        while to < text.len() {
+            let b = attrs_at(spans, base + to);
+            if key(&b) != key(&a) {
+                break;
+            }
+            // The end of the span holding `to`, or the start of the next.
+            let p = base + to;
+            let next = spans
+                .iter()
+                .find(|s| (s.start as usize) <= p && p < s.end as usize)
+                .map(|s| s.end as usize)
+                .or_else(|| {
+                    spans
+                        .iter()
+                        .map(|s| s.start as usize)
+                        .filter(|&st| st > p)
+                        .min()
+                })
+                .map_or(text.len(), |e| (e - base).min(text.len()));
+            to = next.max(to + 1);
+        }
+        while !text.is_char_boundary(to) {
+            to += 1;
+        }
+        let (id, run_px) = key(&a);
+        glyphs.shape_in(id, &text[at..to], run_px, tmp);
+        for g in &tmp.glyphs {
+            out.glyphs.push(Placed {
+                x: g.x + pen,
+                at: g.at + at as u16,
+                ..*g
+            });
+        }
+        pen += tmp.width;
+        at = to;
+    }
+    out.width = pen;
+}
+
 /// Draws shaped plain text with its spans' looks (the text starts at byte
 /// `base` of what the spans count): pen at (`x`, `baseline`) in buffer pixels, glyphs at `px`, in `fg` (straight RGBA)
 /// where a span gives no colour, each colour's alpha scaled by `opacity`;
@@ -453,7 +652,7 @@ pub fn draw(
     (spans, base): (&[Span], usize),
     (x, baseline): (i32, i32),
     (line_top, line_h): (i32, i32),
-    px: u16,
+    (px, scale120): (u16, u32),
     fg: Rgba,
     opacity: u8,
     clip: Rect,
@@ -492,7 +691,7 @@ pub fn draw(
         let gx = x + g.x.round() as i32;
         let by = baseline + g.y.round() as i32 - a.rise as i32 * p / 3;
         let slant = if a.italic { 56 } else { 0 };
-        let glyph = glyphs.glyph_id(g.face, g.gid, px);
+        let glyph = glyphs.glyph_id(g.face, g.gid, a.px(px, scale120));
         canvas.draw_glyph_slanted(glyph, gx, by, color, clip, slant);
         if a.bold {
             canvas.draw_glyph_slanted(glyph, gx + stroke, by, color, clip, slant);
@@ -541,6 +740,42 @@ mod tests {
             bad.push(s.to_string())
         });
         (plain, spans, bad)
+    }
+
+    #[test]
+    fn pango_sizes_parse_to_pixels() {
+        let px = |src: &str| {
+            let (_, s, bad) = run(src);
+            assert!(bad.is_empty(), "{src}: {bad:?}");
+            s[0].attrs.px(14, 120)
+        };
+        // 1024ths of a point and points: 96 dpi, 4/3 px a point.
+        assert_eq!(px("<span size='12288'>x</span>"), 16);
+        assert_eq!(px("<span font_size='12pt'>x</span>"), 16);
+        assert_eq!(px("<span size='7.5pt'>x</span>"), 10);
+        // Keywords: medium is the segment's size, 1.2× a step.
+        assert_eq!(px("<span size='medium'>x</span>"), 14);
+        assert_eq!(px("<span size='x-large'>x</span>"), 20);
+        assert_eq!(px("<span size='small'>x</span>"), 12);
+        // Relative: to the current size, and they nest.
+        assert_eq!(px("<span size='200%'>x</span>"), 28);
+        assert_eq!(px("<big>x</big>"), 17);
+        assert_eq!(px("<small><small>x</small></small>"), 10);
+        assert_eq!(px("<span size='12pt'><big>x</big></span>"), 19);
+        assert_eq!(px("<span size='larger'>x</span>"), 17);
+        // At scale 2 an absolute size doubles; a relative one follows px.
+        let (_, s, _) = run("<span size='12pt'>x</span>");
+        assert_eq!(s[0].attrs.px(28, 240), 32);
+        // Bad sizes are text, reported.
+        for bad in [
+            "<span size='huge'>x</span>",
+            "<span size='-3pt'>x</span>",
+            "<span size='0'>x</span>",
+        ] {
+            let (t, _, b) = run(bad);
+            assert_eq!(t, bad, "{bad}");
+            assert_eq!(b.len(), 2, "{bad}: {b:?}");
+        }
     }
 
     #[test]

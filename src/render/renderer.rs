@@ -79,6 +79,8 @@ pub struct Renderer {
     shaped: Vec<Shaped>,
     /// Where a changed segment is shaped before it replaces its slot.
     scratch: Shaped,
+    /// Where one run of a markup segment in its own size or family is shaped.
+    runs: Shaped,
     /// Each drawn segment's markup spans (empty for plain text), and the
     /// scratch's.
     spans: Vec<SpanList>,
@@ -115,6 +117,7 @@ impl Renderer {
             drawn: Vec::with_capacity(MAX_SEGMENTS),
             shaped: Vec::with_capacity(MAX_SEGMENTS),
             scratch: Shaped::with_capacity(SHAPED_CAP),
+            runs: Shaped::with_capacity(SHAPED_CAP),
             spans: Vec::with_capacity(MAX_SEGMENTS),
             scratch_spans: SpanList::default(),
             widths: Vec::with_capacity(MAX_SEGMENTS),
@@ -215,7 +218,8 @@ impl Renderer {
                     }
                 } else if text_changed {
                     let (out, spans) = (&mut self.scratch, &mut self.scratch_spans);
-                    shape_segment(glyphs, new, &self.fonts[i], out, spans);
+                    let f = (&self.fonts[i], self.scale120);
+                    shape_segment(glyphs, new, f, (out, &mut self.runs), spans);
                     if self.seg_width(i, new, self.scratch.width_px()) != self.widths[i] {
                         relayout = true;
                         break;
@@ -302,7 +306,8 @@ impl Renderer {
                 icon_px
             } else {
                 let (out, spans) = (&mut self.shaped[i], &mut self.spans[i]);
-                shape_segment(glyphs, seg, &self.fonts[i], out, spans);
+                let f = (&self.fonts[i], self.scale120);
+                shape_segment(glyphs, seg, f, (out, &mut self.runs), spans);
                 self.shaped[i].width_px()
             };
             let w = self.cell_width(seg, text_w) + self.ext[i].0 + self.ext[i].1;
@@ -582,7 +587,7 @@ impl Renderer {
                     (spans, 0),
                     (x, font.baseline),
                     (b.y, b.h),
-                    font.px,
+                    (font.px, self.scale120),
                     seg.style.fg,
                     d.opacity(),
                     cell,
@@ -624,21 +629,25 @@ impl Renderer {
     }
 }
 
-/// Shapes `seg`'s text in `font` into `out`; markup is parsed first, its
-/// plain text shaped and its spans kept in `spans` (empty for plain text).
+/// Shapes `seg`'s text in `font` (at `scale120`) into `out`; markup is
+/// parsed first (its families resolved, once each), its plain text shaped
+/// run by run where spans change the size or family (`runs`: scratch), and
+/// its spans kept in `spans` (empty for plain text).
 fn shape_segment(
     glyphs: &mut GlyphCache,
     seg: &Segment,
-    font: &SegFont,
-    out: &mut Shaped,
+    (font, scale120): (&SegFont, u32),
+    (out, runs): (&mut Shaped, &mut Shaped),
     spans: &mut SpanList,
 ) {
     spans.clear();
     if seg.markup {
         let mut plain = Text::default();
         let report = &mut |s: &str| markup::report_once(s);
-        markup::parse(seg.text.as_str(), &mut plain, 0, spans, report);
-        glyphs.shape_in(font.id, plain.as_str(), font.px, out);
+        let family = &mut |name: &str| glyphs.font_named(name);
+        markup::parse_fonts(seg.text.as_str(), &mut plain, 0, spans, report, family);
+        let f = (font.id, font.px, scale120);
+        markup::shape(glyphs, plain.as_str(), (spans.as_slice(), 0), f, out, runs);
     } else {
         glyphs.shape_in(font.id, seg.text.as_str(), font.px, out);
     }

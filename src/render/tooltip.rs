@@ -38,6 +38,8 @@ pub struct TooltipRenderer {
     spans: Vec<Span>,
     /// Each line: where it starts in `plain`, and its shaped glyphs.
     lines: Vec<(usize, Shaped)>,
+    /// Scratch for a run in its own size or family.
+    runs: Shaped,
     used: usize,
     history: History,
     /// Text or scale changed since the last layout.
@@ -63,6 +65,7 @@ impl TooltipRenderer {
             plain: String::with_capacity(256),
             spans: Vec::with_capacity(16),
             lines: Vec::new(),
+            runs: Shaped::default(),
             used: 0,
             history: History::default(),
             dirty: true,
@@ -116,7 +119,16 @@ impl TooltipRenderer {
         self.plain.clear();
         self.spans.clear();
         let report = &mut |t: &str| markup::report_once(t);
-        markup::parse(&self.source, &mut self.plain, 0, &mut self.spans, report);
+        let family = &mut |name: &str| glyphs.font_named(name);
+        markup::parse_fonts(
+            &self.source,
+            &mut self.plain,
+            0,
+            &mut self.spans,
+            report,
+            family,
+        );
+        let scale120 = self.scale * 120;
         let mut widest = 0;
         let mut used = 0;
         let mut start = 0;
@@ -126,7 +138,10 @@ impl TooltipRenderer {
             }
             let slot = &mut self.lines[used];
             slot.0 = start;
-            glyphs.shape(line.trim_end_matches('\r'), self.font_px, &mut slot.1);
+            let line = line.trim_end_matches('\r');
+            let f = (0, self.font_px, scale120);
+            let spans = (&self.spans[..], start);
+            markup::shape(glyphs, line, spans, f, &mut slot.1, &mut self.runs);
             widest = widest.max(slot.1.width_px());
             start += line.len() + 1;
             used += 1;
@@ -205,7 +220,7 @@ impl PopupSheet for TooltipRenderer {
                 (&self.spans, *start),
                 (b + self.pad, top + self.baseline),
                 (top, self.line_h),
-                self.font_px,
+                (self.font_px, self.scale * 120),
                 self.look.foreground,
                 255,
                 text,

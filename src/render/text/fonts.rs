@@ -25,6 +25,8 @@ pub(super) struct FontSet {
     key: (u8, u16),
     /// Bold was asked and the chosen face is not: glyphs get a second stroke.
     synth_bold: bool,
+    /// The family name markup asked for (empty: a config's set).
+    name: String,
 }
 
 impl GlyphCache {
@@ -41,6 +43,29 @@ impl GlyphCache {
         if let Some(i) = self.sets.iter().position(|s| s.key == key) {
             return i as FontId;
         }
+        self.build_set(key, families, weight)
+    }
+
+    /// The font set of the family markup names (`font_family`, `face`,
+    /// `<tt>`'s `monospace`), resolved at the bar's weight the first time
+    /// and remembered by name: asked again, it is a search, no lookup.
+    pub fn font_named(&mut self, name: &str) -> FontId {
+        if let Some(i) = self
+            .sets
+            .iter()
+            .position(|s| !s.name.is_empty() && s.name.eq_ignore_ascii_case(name))
+        {
+            return i as FontId;
+        }
+        self.use_font(0);
+        let id = self.build_set((u8::MAX, 0), &[name.to_string()], 0);
+        if id != 0 {
+            self.sets[id as usize].name = name.to_string();
+        }
+        id
+    }
+
+    fn build_set(&mut self, key: (u8, u16), families: &[String], weight: u16) -> FontId {
         if self.sets.len() >= MAX_FONTS {
             return 0;
         }
@@ -119,6 +144,7 @@ impl GlyphCache {
             embedded_first: base_first,
             key,
             synth_bold: weight >= 600 && face_weight < 600,
+            name: String::new(),
         });
         (self.sets.len() - 1) as FontId
     }
