@@ -209,6 +209,61 @@ fn a_style_change_damages_only_that_segments_cell() {
     assert!(r.update(&segs, &mut g).is_empty());
 }
 
+#[test]
+fn a_text_change_copies_the_kept_box_back_and_paints_no_box() {
+    let mut g = GlyphCache::with_default_font();
+    let rounded = Deco {
+        radius: [8; 4],
+        border: [(1, GREEN); 4],
+        gradient: Some((BLUE, 30)),
+        margin: [3, 2, 3, 2],
+        ..Deco::default()
+    };
+    let mut segs = vec![
+        seg("CPU  7%", Some(RED), rounded, Align::Left),
+        seg("MEM 3.1G", Some(RED), Deco::default(), Align::Right),
+    ];
+    let mut r = Renderer::new(look());
+    r.resize(400, 28, 1);
+    let (w, h) = r.size();
+    let mut px = vec![0u8; (w * h * 4) as usize];
+    let m = r.update(&segs, &mut g);
+    r.paint(&mut Canvas::new(&mut px, w, h).unwrap(), m, &mut g);
+    let (painted, bytes) = r.backgrounds();
+    assert_eq!(painted, 2, "both boxes painted once");
+    // Two cells' worth: every byte kept is under a segment.
+    let cells: i32 = (0..2).map(|i| r.segment_rect(i).unwrap().w * 28 * 4).sum();
+    assert_eq!(bytes, cells as usize);
+    // Same width, new digits: only text is drawn, over the kept box.
+    segs[0].text = rstat::render::Text::new("CPU  9%");
+    let m = r.update(&segs, &mut g);
+    assert!(!m.full);
+    r.paint(&mut Canvas::new(&mut px, w, h).unwrap(), m, &mut g);
+    assert_eq!(r.backgrounds().0, 2, "a text change paints no box");
+    let fresh = draw(&segs, &mut g);
+    assert!(
+        px == fresh.px,
+        "the kept box under new text = a full redraw"
+    );
+    // A restyle paints that one box again.
+    segs[0].style.bg = Some(GREEN);
+    let m = r.update(&segs, &mut g);
+    r.paint(&mut Canvas::new(&mut px, w, h).unwrap(), m, &mut g);
+    assert_eq!(r.backgrounds().0, 3);
+    assert!(px == draw(&segs, &mut g).px);
+}
+
+#[test]
+fn a_plain_bar_keeps_no_backgrounds() {
+    let mut g = GlyphCache::with_default_font();
+    let segs = [
+        seg("one", None, Deco::default(), Align::Left),
+        seg("two", None, Deco::default(), Align::Right),
+    ];
+    let d = draw(&segs, &mut g);
+    assert_eq!(d.r.backgrounds(), (0, 0));
+}
+
 /// A small deterministic generator (xorshift).
 struct Rng(u64);
 impl Rng {

@@ -53,13 +53,14 @@ fn coverage(x: i32, y: i32, r: Rect, rad: [i32; 4]) -> u32 {
     let Some((rr, cx, cy)) = corner else {
         return 16;
     };
-    let (rr, cx, cy) = (rr as f32, cx as f32, cy as f32);
+    // Relative to the corner's centre: the same coverage wherever the box
+    // is drawn (in the bar, or in a segment's kept background).
+    let (rr, ox, oy) = (rr as f32, (x - cx) as f32, (y - cy) as f32);
     let mut n = 0;
     for sy in 0..4 {
         for sx in 0..4 {
-            let px = x as f32 + (sx as f32 + 0.5) / 4.0;
-            let py = y as f32 + (sy as f32 + 0.5) / 4.0;
-            let (dx, dy) = (px - cx, py - cy);
+            let dx = ox + (sx as f32 + 0.5) / 4.0;
+            let dy = oy + (sy as f32 + 0.5) / 4.0;
             if dx * dx + dy * dy <= rr * rr {
                 n += 1;
             }
@@ -193,17 +194,15 @@ impl Prepared {
             (b.radius[2] - bb.max(br)).max(0),
             (b.radius[3] - bb.max(bl)).max(0),
         ];
-        // The gradient runs along the angle's direction across the box.
+        // The gradient runs along the angle's direction across the box,
+        // measured from the box's corner (so the same colours come out
+        // wherever the box is drawn).
         let dir = match d.gradient {
             Some((_, angle)) => {
                 let a = (angle as f32).to_radians();
                 let (dx, dy) = (a.cos(), a.sin());
-                let corners = [
-                    (r.x as f32, r.y as f32),
-                    ((r.x + r.w) as f32, r.y as f32),
-                    (r.x as f32, (r.y + r.h) as f32),
-                    ((r.x + r.w) as f32, (r.y + r.h) as f32),
-                ];
+                let (w, h) = (r.w as f32, r.h as f32);
+                let corners = [(0.0, 0.0), (w, 0.0), (0.0, h), (w, h)];
                 let proj = corners.map(|(x, y)| x * dx + y * dy);
                 let lo = proj.iter().copied().fold(f32::MAX, f32::min);
                 let hi = proj.iter().copied().fold(f32::MIN, f32::max);
@@ -267,7 +266,7 @@ impl Prepared {
             let c = match d.gradient {
                 Some((to, _)) => {
                     let (dx, dy, t0, span) = self.dir;
-                    let p = (x as f32 + 0.5) * dx + (y as f32 + 0.5) * dy;
+                    let p = ((x - self.r.x) as f32 + 0.5) * dx + ((y - self.r.y) as f32 + 0.5) * dy;
                     lerp(c, to, (p - t0) / span)
                 }
                 None => c,
@@ -350,6 +349,39 @@ mod tests {
                 }
                 assert!(fast == slow, "{d:?} {bg:?}");
             }
+        }
+    }
+
+    #[test]
+    fn a_box_drawn_elsewhere_has_the_same_pixels() {
+        let d = Deco {
+            radius: [7, 3, 9, 0],
+            border: [
+                (1, Rgba::hex(0x00ff00ff)),
+                (2, Rgba::hex(0xff0000ff)),
+                (3, Rgba::hex(0x0000ffff)),
+                (1, Rgba::hex(0xffffffff)),
+            ],
+            gradient: Some((Rgba::hex(0xff8000ff), 33)),
+            underline: (2, Rgba::hex(0x80808080)),
+            transparency: 30,
+            ..Deco::default()
+        };
+        let (w, h) = (50u32, 22u32);
+        let at = |x0: i32, y0: i32, cw: u32, ch: u32| {
+            let mut px = vec![9u8; (cw * ch * 4) as usize];
+            let b = BoxPx::of(&d, Rect::new(x0, y0, w as i32, h as i32), |v| v as i32);
+            let mut c = Canvas::new(&mut px, cw, ch).unwrap();
+            paint(&mut c, &b, Some(Rgba::hex(0x2050a0c0)), &d);
+            px
+        };
+        let here = at(0, 0, w, h);
+        let (x0, y0, cw) = (1337, 3, 1400u32);
+        let there = at(x0, y0, cw, 30);
+        for y in 0..h as usize {
+            let a = &here[y * w as usize * 4..(y + 1) * w as usize * 4];
+            let at = ((y + y0 as usize) * cw as usize + x0 as usize) * 4;
+            assert_eq!(a, &there[at..at + w as usize * 4], "row {y}");
         }
     }
 

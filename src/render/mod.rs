@@ -7,6 +7,8 @@
 //! for `damage_buffer`; [`Renderer::since`] tells what a reused buffer missed.
 
 // The clock's calendar popup.
+// The pixels under each segment's text, kept between frames.
+mod backs;
 pub mod boxes;
 pub mod calendar;
 pub mod damage;

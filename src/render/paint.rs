@@ -140,6 +140,22 @@ impl<'a> Canvas<'a> {
         }
     }
 
+    /// Replaces the pixels of `r` with `rows` (a packed image of `r`,
+    /// `r.w × 4` bytes a row). False, and nothing drawn, when `r` is not
+    /// wholly inside the canvas or `rows` is not its size.
+    pub fn put_rows(&mut self, r: Rect, rows: &[u8]) -> bool {
+        let row = r.w.max(0) as usize * 4;
+        if r.is_empty() || self.clip(r) != Some(r) || rows.len() != row * r.h as usize {
+            return false;
+        }
+        let stride = self.width as usize * 4;
+        for (k, src) in rows.chunks_exact(row).enumerate() {
+            let at = (r.y as usize + k) * stride + r.x as usize * 4;
+            self.data[at..at + row].copy_from_slice(src);
+        }
+        true
+    }
+
     /// Sets pixel (x, y) to `color` (premultiplied); nothing outside the canvas.
     pub fn put_px(&mut self, x: i32, y: i32, color: [u8; 4]) {
         if x < 0 || y < 0 || x >= self.width as i32 || y >= self.height as i32 {

@@ -1,6 +1,7 @@
 //! One bar's pixels: diffs the segments against what it drew last, lays them
 //! out, paints only what changed, and says which rectangles those were.
 
+use super::backs::{Backs, Key};
 use super::boxes::{self, BoxPx};
 use super::damage::{History, Mask, MAX_SEGMENTS};
 use super::glyphs::GlyphCache;
@@ -99,6 +100,8 @@ pub struct Renderer {
     /// Per segment: its group's box (empty: no group).
     group_rects: Vec<Rect>,
     history: History,
+    /// The pixels under each segment's text (on a bar with boxes).
+    backs: Backs,
     /// Size, scale or look changed: the next update lays out and repaints all.
     stale: bool,
 }
@@ -128,6 +131,7 @@ impl Renderer {
             joined: Vec::with_capacity(MAX_SEGMENTS),
             group_rects: Vec::with_capacity(MAX_SEGMENTS),
             history: History::default(),
+            backs: Backs::default(),
             stale: true,
         }
     }
@@ -251,8 +255,82 @@ impl Renderer {
         }
         if !mask.is_empty() {
             self.history.push(mask);
+            self.refresh_backs(mask);
         }
         mask
+    }
+
+    /// Brings the kept background of each segment in `mask` up to date
+    /// (painted again only when its box or place changed).
+    fn refresh_backs(&mut self, mask: Mask) {
+        if !self.backs.is_on() {
+            return;
+        }
+        let mut backs = std::mem::take(&mut self.backs);
+        for i in 0..self.drawn.len() {
+            if !mask.contains(i) {
+                continue;
+            }
+            let Some(key) = self.back_key(i) else {
+                continue;
+            };
+            backs.refresh(i, key, |c| {
+                self.paint_back(c, i, key.cell, (key.cell.x, key.cell.y));
+            });
+        }
+        self.backs = backs;
+    }
+
+    /// What segment `i`'s background depends on (see [`Key`]).
+    fn back_key(&self, i: usize) -> Option<Key> {
+        let (seg, cell) = (self.drawn.get(i)?, *self.rects.get(i)?);
+        let own = self.own_cell(i).unwrap_or(cell);
+        Some(Key {
+            cell,
+            own: self.box_rect(seg, own),
+            bg: seg.style.bg,
+            deco: seg.style.deco,
+            group: seg.style.group,
+            group_rect: self.group_box_of(i).unwrap_or_default(),
+        })
+    }
+
+    /// Paints segment `i`'s background — the bar's backdrop, its group's
+    /// box, its own box — inside its `cell`, every position less `off`
+    /// (the canvas's origin in the bar: (0, 0) for the bar's buffer, the
+    /// cell's corner for its kept copy).
+    fn paint_back(&self, canvas: &mut Canvas, i: usize, cell: Rect, off: (i32, i32)) {
+        let Some(seg) = self.drawn.get(i) else {
+            return;
+        };
+        let at = |r: Rect| Rect::new(r.x - off.0, r.y - off.1, r.w, r.h);
+        self.backdrop_at(canvas, at(cell), off);
+        self.paint_boxes(canvas, i, seg, cell, off);
+    }
+
+    /// Segment `i`'s group box (clipped to its `cell`) and its own box,
+    /// every position less `off`.
+    fn paint_boxes(
+        &self,
+        canvas: &mut Canvas,
+        i: usize,
+        seg: &Segment,
+        cell: Rect,
+        off: (i32, i32),
+    ) {
+        let at = |r: Rect| Rect::new(r.x - off.0, r.y - off.1, r.w, r.h);
+        if let (Some(g), Some(gr)) = (seg.style.group, self.group_box_of(i)) {
+            if g.bg.is_some() || g.deco != Deco::default() {
+                let b = BoxPx::of(&g.deco, at(gr), |v| self.px(v));
+                boxes::paint_clipped(canvas, &b, g.bg, &g.deco, at(cell));
+            }
+        }
+        let own = self.own_cell(i).unwrap_or(cell);
+        let d = &seg.style.deco;
+        if seg.style.bg.is_some() || *d != Deco::default() {
+            let b = BoxPx::of(d, at(self.box_rect(seg, own)), |v| self.px(v));
+            boxes::paint(canvas, &b, seg.style.bg, d);
+        }
     }
 
     fn relayout(&mut self, segments: &[Segment], glyphs: &mut GlyphCache) {
@@ -354,6 +432,13 @@ impl Renderer {
             }
             i = j + 1;
         }
+        // Keep backgrounds when anything but a plain fill lies under text.
+        let boxed = self.look.frame != Deco::default()
+            || segments.iter().any(|s| {
+                s.style.bg.is_some() || s.style.deco != Deco::default() || s.style.group.is_some()
+            });
+        self.backs
+            .layout(&self.rects, self.width, self.height, boxed);
     }
 
     /// The font `key` names at this scale (the bar's when it names none).
@@ -420,6 +505,14 @@ impl Renderer {
         let c = *self.rects.get(i)?;
         let (a, b) = self.ext.get(i).copied().unwrap_or((0, 0));
         Some(Rect::new(c.x + a, c.y, (c.w - a - b).max(0), c.h))
+    }
+
+    /// How many segment backgrounds (the bar's backdrop, group box and own
+    /// box under a segment's text) were painted into the kept copies so
+    /// far, and the bytes those copies take: a change of text alone paints
+    /// none (its kept background is copied back under the new text).
+    pub fn backgrounds(&self) -> (u64, usize) {
+        (self.backs.painted(), self.backs.bytes())
     }
 
     /// Where segment `i`'s group box is drawn, if it is in a group.
@@ -549,21 +642,18 @@ impl Renderer {
             if cell.is_empty() {
                 continue;
             }
-            if !mask.full {
-                self.backdrop(canvas, cell);
-            }
-            if let (Some(g), Some(gr)) = (seg.style.group, self.group_box_of(i)) {
-                if g.bg.is_some() || g.deco != Deco::default() {
-                    let b = BoxPx::of(&g.deco, gr, |v| self.px(v));
-                    boxes::paint_clipped(canvas, &b, g.bg, &g.deco, cell);
+            // The kept background when there is one (the same pixels).
+            let kept = self
+                .back_key(i)
+                .is_some_and(|key| self.backs.put(i, &key, canvas));
+            if !kept {
+                if mask.full {
+                    self.paint_boxes(canvas, i, seg, cell, (0, 0));
+                } else {
+                    self.paint_back(canvas, i, cell, (0, 0));
                 }
             }
-            let own = self.own_cell(i).unwrap_or(cell);
             let d = &seg.style.deco;
-            if seg.style.bg.is_some() || *d != Deco::default() {
-                let b = BoxPx::of(d, self.box_rect(seg, own), |v| self.px(v));
-                boxes::paint(canvas, &b, seg.style.bg, d);
-            }
             if let Some(id) = icon_of(seg.text.as_str()) {
                 let px = self.icon_px(glyphs);
                 let y = (self.height as i32 - px as i32) / 2;
@@ -618,12 +708,18 @@ impl Renderer {
     /// Paints the bar's background inside `clip`: a plain fill, or the
     /// bar's own box ([`Look::frame`]) with transparency outside it.
     fn backdrop(&self, canvas: &mut Canvas, clip: Rect) {
+        self.backdrop_at(canvas, clip, (0, 0));
+    }
+
+    /// [`Renderer::backdrop`] into a canvas whose origin is at `off` in
+    /// the bar (`clip` is in the canvas's coordinates).
+    fn backdrop_at(&self, canvas: &mut Canvas, clip: Rect, off: (i32, i32)) {
         let bg = self.look.background;
         if self.look.frame == Deco::default() {
             canvas.fill(clip, bg.premultiplied());
             return;
         }
-        let all = Rect::new(0, 0, self.width as i32, self.height as i32);
+        let all = Rect::new(-off.0, -off.1, self.width as i32, self.height as i32);
         let b = BoxPx::of(&self.look.frame, all, |v| self.px(v));
         boxes::paint_frame(canvas, &b, bg, &self.look.frame, clip);
     }
