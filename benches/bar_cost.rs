@@ -95,16 +95,21 @@ fn main() {
     let stats_fd = enable_bpf_stats();
     let bpf_stats = stats_fd.is_some();
     let scenario = std::env::var("RSTAT_BENCH_SCENARIO").unwrap_or_else(|_| "all".into());
-    let known = ["all", "default", "desktop"];
+    // `builtin` (rstat with no config file) runs only when asked for.
+    let known = ["all", "default", "desktop", "builtin"];
     assert!(
         known.contains(&scenario.as_str()),
         "RSTAT_BENCH_SCENARIO={scenario:?}: one of {known:?}"
     );
-    if scenario != "desktop" {
-        default_scenario(window, bpf_stats, &rstat_args);
-    }
-    if scenario != "default" {
-        desktop::run(window, bpf_stats, &rstat_args);
+    if scenario == "builtin" {
+        desktop::builtin(window, bpf_stats, &rstat_args);
+    } else {
+        if scenario != "desktop" {
+            default_scenario(window, bpf_stats, &rstat_args);
+        }
+        if scenario != "default" {
+            desktop::run(window, bpf_stats, &rstat_args);
+        }
     }
     if !bpf_stats {
         println!("(BPF run-time accounting unavailable: a probe's in-kernel cost is not counted)");

@@ -536,3 +536,100 @@ fn which(program: &str) -> Option<PathBuf> {
         .map(|d| d.join(program))
         .find(|p| p.is_file())
 }
+
+/// `RSTAT_BENCH_SCENARIO=builtin`: rstat with no config file (its built-in
+/// Waybar-like layout and theme) on the desktop scenario's machine: PipeWire's
+/// pulse server with a null sink, a private session bus with the two tray
+/// items, the battery/backlight/thermal fixtures. rstat alone: the issue's
+/// target is its own resident memory (≤ 6 MiB).
+pub fn builtin(window: Duration, bpf_stats: bool, rstat_args: &str) {
+    let tools = [
+        "unshare",
+        "setpriv",
+        "pipewire",
+        "wireplumber",
+        "pipewire-pulse",
+        "dbus-daemon",
+    ];
+    if !tools.iter().all(|t| {
+        common::need(
+            common::have(t),
+            &format!("the builtin scenario needs `{t}`"),
+        )
+    }) {
+        return;
+    }
+    let python = "/usr/bin/python3";
+    let sway = HeadlessSway::start();
+    let dir = sway.runtime_dir().to_path_buf();
+    assert!(
+        !sway.config_home().join("rstat/config.toml").exists(),
+        "the builtin scenario runs rstat without a config file"
+    );
+    let Some(bus) = PrivateBus::start("bench-builtin") else {
+        common::need(false, "the builtin scenario needs dbus-daemon");
+        return;
+    };
+    let sound = match start_sound(&dir.join("sound"), &bus.address) {
+        Ok(s) => s,
+        Err(e) => {
+            common::need(false, &format!("the builtin scenario's sound server: {e}"));
+            return;
+        }
+    };
+    let class = sys_class(&dir).unwrap_or_else(|e| panic!("the /sys/class fixture: {e}"));
+    for (f, text) in [("appindicator.py", APPINDICATOR), ("qt_tray.py", QT_TRAY)] {
+        std::fs::write(dir.join(f), text).expect("write a tray client");
+    }
+    let args: Vec<String> = rstat_args.split_whitespace().map(String::from).collect();
+    let mut cmd = in_fixture(&sway, &class, Path::new(common::rstat_bin()), &args);
+    cmd.env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .env("PULSE_SERVER", &sound.server);
+    let mut items = Vec::new();
+    let result = measure_with(&sway, "rstat", &mut cmd, window, bpf_stats, &mut || {
+        for (f, extra) in [
+            ("appindicator.py", ("GDK_BACKEND", "wayland")),
+            ("qt_tray.py", ("QT_QPA_PLATFORM", "wayland")),
+        ] {
+            let mut c = sway.client(python);
+            c.env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+                .env("PULSE_SERVER", &sound.server)
+                .arg(dir.join(f))
+                .env(extra.0, extra.1);
+            items.push(Guarded::spawn(
+                f,
+                &mut c,
+                &dir.join(format!("builtin-{f}.stderr")),
+            ));
+        }
+    });
+    drop(items);
+    let said = std::fs::read_to_string(dir.join("rstat.bench.stderr")).unwrap_or_default();
+    for line in said.lines().filter(|l| !l.trim().is_empty()).take(8) {
+        println!("rstat stderr: {line}");
+    }
+    let rows = vec![Row {
+        name: "rstat",
+        version: version(common::rstat_bin(), &["--version"]),
+        result,
+    }];
+    report(
+        &rows,
+        &format!(
+            "bar_cost builtin: rstat with no config file (the built-in layout and theme) in one \
+             headless Sway with PipeWire (null sink), a private session bus with 2 tray items, \
+             battery/backlight/thermal fixtures; {}s window after {}s settling",
+            window.as_secs(),
+            SETTLE.as_secs()
+        ),
+    );
+    if let Some(r) = get(&rows, "rstat") {
+        let mib = r.rss_kib as f64 / 1024.0;
+        println!(
+            "target: whole-bar RSS with the default layout <= 6 MiB ({mib:.1} MiB: {})",
+            if mib <= 6.0 { "met" } else { "NOT met" }
+        );
+    }
+    drop(sound);
+    drop(bus);
+}

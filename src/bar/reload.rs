@@ -248,6 +248,7 @@ mod tests {
             source: config::Source {
                 explicit: Some(path.to_path_buf()),
                 kinds: crate::modules::registry::kinds(),
+                builtin: None,
             },
             running: crate::modules::registry::default_config(),
         }

@@ -31,6 +31,9 @@ struct Slot {
     unsaid: Option<String>,
     /// Connected now.
     connected: bool,
+    /// Connected at least once: a peer that was there and went away is
+    /// said, one that never was and has no socket file is not.
+    ever: bool,
     /// Why it is unavailable was said on stderr: once per process, not at
     /// every reload (the environment does not change under a running bar).
     said_unavailable: bool,
@@ -56,6 +59,7 @@ impl Services {
                     warned: false,
                     unsaid: None,
                     connected: false,
+                    ever: false,
                     said_unavailable: false,
                 })
                 .collect(),
@@ -80,6 +84,7 @@ impl Slot {
     fn connect(&mut self) -> Result<(), Error> {
         self.service.connect()?;
         self.connected = true;
+        self.ever = true;
         self.backoff.reset();
         // Back at the first retry: the loss was never said, nor is this.
         if self.warned && self.unsaid.is_none() {
@@ -93,7 +98,7 @@ impl Slot {
     fn lost(&mut self, e: &Error) {
         self.service.disconnect();
         self.connected = false;
-        if !self.warned {
+        if !self.warned && (self.ever || !self.service.absent()) {
             self.unsaid = Some(format!(
                 "rstat: {} lost ({e}); reconnecting",
                 self.service.id().name()

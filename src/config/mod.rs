@@ -115,6 +115,25 @@ pub struct Colors {
     pub accent: Color,
 }
 
+/// The layout of a config that sets none, Waybar's for a Sway or Hyprland
+/// user: workspaces and the binding mode at the left, the window title in
+/// the centre, then whatever the machine has of sound, network, health,
+/// backlight, battery and tray, and the clock (modules whose source is
+/// absent show nothing).
+pub const DEFAULT_LEFT: &[&str] = &["workspaces", "mode"];
+/// See [`DEFAULT_LEFT`].
+pub const DEFAULT_CENTER: &[&str] = &["window"];
+/// See [`DEFAULT_LEFT`].
+pub const DEFAULT_RIGHT: &[&str] = &[
+    "audio",
+    "network",
+    "health",
+    "backlight",
+    "battery",
+    "tray",
+    "clock",
+];
+
 /// `[bar]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Bar {
@@ -169,9 +188,9 @@ impl Default for Bar {
                 accent: Color::hex(0x89b4faff),
             },
             style_families: Vec::new(),
-            left: vec![],
-            center: vec!["clock".into()],
-            right: vec!["health".into()],
+            left: DEFAULT_LEFT.iter().map(|s| s.to_string()).collect(),
+            center: DEFAULT_CENTER.iter().map(|s| s.to_string()).collect(),
+            right: DEFAULT_RIGHT.iter().map(|s| s.to_string()).collect(),
             style: style::Styles::default(),
             frame: style::StyleSpec::default(),
         }
@@ -266,12 +285,15 @@ fn candidates() -> [Option<PathBuf>; 2] {
 /// Where the running bar's config comes from, so a reload reads the same
 /// place: `--config PATH`, or the XDG lookup done afresh each time (a file
 /// created or deleted since start-up counts).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct Source {
     /// `--config PATH`.
     pub explicit: Option<PathBuf>,
     /// The module kinds a config may use (the registry's).
     pub kinds: Kinds,
+    /// The config used when there is no file (the registry's built-in
+    /// layout and theme); `None`: [`Config::defaults`].
+    pub builtin: Option<fn() -> Config>,
 }
 
 /// The module kinds a config may name: the registry's list, handed down so
@@ -285,11 +307,15 @@ impl Source {
         find(self.explicit.as_deref())
     }
 
-    /// Reads the config: the file's (validated) or the defaults when there
-    /// is no file. Also returns the file read.
+    /// Reads the config: the file's (validated) or the built-in one when
+    /// there is no file. Also returns the file read.
     pub fn load(&self) -> Result<(Config, Option<PathBuf>), ConfigErrors> {
         match self.file() {
-            None => Ok((Config::defaults(&self.kinds.0), None)),
+            None => Ok((
+                self.builtin
+                    .map_or_else(|| Config::defaults(&self.kinds.0), |f| f()),
+                None,
+            )),
             Some(p) => load(&p, &self.kinds.0).map(|c| (c, Some(p))),
         }
     }

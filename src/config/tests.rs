@@ -2,6 +2,7 @@ use super::*;
 // The machinery is tested through the registered kinds.
 use crate::modules::registry::{default_config, parse, REGISTRY};
 use crate::modules::sample;
+use style::Styles;
 
 fn errors(text: &str) -> Vec<ConfigError> {
     match parse(text, "test.toml", None) {
@@ -16,21 +17,61 @@ fn one_error(text: &str) -> ConfigError {
     e.into_iter().next().unwrap()
 }
 
+/// An empty file is every key's plain default: the default layout, no
+/// theme (the built-in config adds the theme, more spacing and a quiet
+/// audio module: `default_config`).
 #[test]
-fn empty_file_is_the_defaults() {
-    assert_eq!(parse("", "t", None).unwrap(), default_config());
+fn empty_file_is_the_plain_defaults() {
+    let plain = Config::defaults(&crate::modules::registry::kinds().0);
+    assert_eq!(parse("", "t", None).unwrap(), plain);
+    assert_eq!(parse("# only a comment\n", "t", None).unwrap(), plain);
+    assert_eq!(plain.bar.style, Styles::default());
+    assert_eq!(plain.bar.spacing, 16);
+    let builtin = default_config();
     assert_eq!(
-        parse("# only a comment\n", "t", None).unwrap(),
-        default_config()
+        (&plain.bar.left, &plain.bar.center, &plain.bar.right),
+        (&builtin.bar.left, &builtin.bar.center, &builtin.bar.right)
     );
+    assert_ne!(builtin.bar.style, Styles::default());
 }
 
+/// `--print-default-config`, saved as the config, is the built-in config:
+/// compared piece by piece (the bar's keys, its theme state by state,
+/// each module) so a difference names itself, then whole.
 #[test]
-fn default_text_parses_back_to_the_defaults() {
+fn default_text_parses_back_to_the_builtin_config() {
+    let printed = parse(DEFAULT_TEXT, "default.toml", None).unwrap();
+    let builtin = default_config();
+    let (p, b) = (&printed.bar, &builtin.bar);
     assert_eq!(
-        parse(DEFAULT_TEXT, "default.toml", None).unwrap(),
-        default_config()
+        (p.position, p.layer, p.height, &p.outputs, p.margin),
+        (b.position, b.layer, b.height, &b.outputs, b.margin)
     );
+    assert_eq!(
+        (p.spacing, p.padding, &p.font),
+        (b.spacing, b.padding, &b.font)
+    );
+    assert_eq!(p.colors, b.colors);
+    assert_eq!(
+        (&p.left, &p.center, &p.right),
+        (&b.left, &b.center, &b.right)
+    );
+    assert_eq!(p.style.base, b.style.base);
+    let names = |s: &Styles| s.states.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&p.style), names(&b.style));
+    for (name, spec) in &b.style.states {
+        assert_eq!(p.style.state(name), Some(spec), "[bar.style.{name}]");
+    }
+    assert_eq!(p.frame, b.frame);
+    assert_eq!(
+        printed.modules.iter().map(|m| &m.name).collect::<Vec<_>>(),
+        builtin.modules.iter().map(|m| &m.name).collect::<Vec<_>>()
+    );
+    for (pm, bm) in printed.modules.iter().zip(&builtin.modules) {
+        assert_eq!(pm, bm, "[module.{}]", bm.name);
+    }
+    assert_eq!(printed.groups, builtin.groups);
+    assert_eq!(printed, builtin);
 }
 
 #[test]
@@ -90,7 +131,7 @@ fn every_default() {
     assert_eq!(b.height, 28);
     assert_eq!(b.outputs, Outputs::All);
     assert_eq!(b.margin, Margin::default());
-    assert_eq!((b.spacing, b.padding), (16, 8));
+    assert_eq!((b.spacing, b.padding), (8, 8));
     assert_eq!(
         b.font,
         Font {
@@ -100,9 +141,13 @@ fn every_default() {
         }
     );
     assert_eq!(b.colors.background, Color::hex(0x1e1e2ee6));
+    assert_eq!((b.left.clone(), b.center.clone(), b.right.clone()), {
+        let v = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        (v(DEFAULT_LEFT), v(DEFAULT_CENTER), v(DEFAULT_RIGHT))
+    });
     assert_eq!(
-        (b.left.len(), b.center.clone(), b.right.clone()),
-        (0, vec!["clock".to_string()], vec!["health".to_string()])
+        b.left.iter().chain(&b.center).chain(&b.right).count(),
+        c.modules.len()
     );
     let h = c.module("health").unwrap();
     assert_eq!(h.kind, &sample::HEALTH);

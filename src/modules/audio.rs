@@ -169,6 +169,8 @@ pub struct Audio {
     icons: Vec<(String, Vec<String>)>,
     text: String,
     segment: Option<Segment>,
+    /// Its states, kept while an empty text hides the segment.
+    bits: u32,
     /// `tooltip_format` rendered at the last update.
     tip: super::Tip,
     shown: Shown,
@@ -197,6 +199,7 @@ impl Audio {
             text: String::with_capacity(128),
             tip: super::Tip::default(),
             segment: None,
+            bits: 0,
             shown: Shown::default(),
         };
         a.show(None);
@@ -286,7 +289,9 @@ impl Audio {
                 };
             }
         }
-        self.segment = Some(Segment {
+        self.bits = states;
+        // An empty text (`format_disconnected = ""`) hides the module.
+        self.segment = (!text.is_empty()).then(|| Segment {
             markup: false,
             text: Text::new(&text),
             style: self.palette.style(level),
@@ -314,8 +319,7 @@ impl Audio {
 
     /// The state names it is in now.
     pub fn states(&self) -> impl Iterator<Item = &str> + '_ {
-        let bits = self.segment.map_or(0, |s| s.states);
-        config::state::names(&KIND, &[], bits)
+        config::state::names(&KIND, &[], self.bits)
     }
 }
 
@@ -374,8 +378,7 @@ impl Module for Audio {
     /// The first of its states (`disconnected`, then `muted`, …), else
     /// `normal`; every one is on the segment.
     fn state(&self) -> Option<&str> {
-        let bits = self.segment.map_or(0, |s| s.states);
-        Some(if bits & DISCONNECTED != 0 {
+        Some(if self.bits & DISCONNECTED != 0 {
             "disconnected"
         } else {
             self.states().next().unwrap_or("normal")
@@ -437,6 +440,23 @@ mod tests {
         assert_eq!(a.states().collect::<Vec<_>>(), ["muted", "bluetooth"]);
         assert!(a.show(None));
         assert_eq!(text(&a), "audio: disconnected");
+    }
+
+    #[test]
+    fn an_empty_format_hides_it_while_disconnected() {
+        let mut s = spec();
+        s.options[KIND.key("format_disconnected").unwrap()] = Opt::Text(String::new());
+        let mut a = Audio::new(&s, place());
+        let mut v = Vec::new();
+        a.write(&mut v);
+        assert!(v.is_empty(), "{v:?}");
+        assert_eq!(a.state(), Some("disconnected"));
+        assert!(a.show(Some(&state(50, false, Port::SPEAKER))));
+        assert_eq!(text(&a), "▄  50%");
+        assert!(a.show(None));
+        v.clear();
+        a.write(&mut v);
+        assert!(v.is_empty(), "hidden again: {v:?}");
     }
 
     #[test]

@@ -319,7 +319,13 @@ impl Module for Backlight {
     }
 
     fn services(&self) -> services::Set {
-        services::Set::of(services::Id::SystemBus)
+        // logind sets the brightness of a device there is; without one the
+        // system bus is not needed.
+        if self.device.is_some() {
+            services::Set::of(services::Id::SystemBus)
+        } else {
+            services::Set::EMPTY
+        }
     }
 
     fn on_service(&mut self, view: View<'_>) -> bool {

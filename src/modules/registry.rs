@@ -9,7 +9,8 @@ use super::{audio, bluetooth, media, sample};
 use super::{backlight, battery, clock, custom, disk, idle_inhibitor, network, power_profile};
 use super::{i3bar, language, mode, scratchpad, tray, window, workspaces};
 use super::{Build, Init, Module};
-use crate::config::{self, Config, ConfigErrors, KindDef, Kinds};
+use crate::config::style::{Background, Side, StyleSpec, Styles};
+use crate::config::{self, Color, Config, ConfigErrors, KindDef, Kinds};
 
 /// A kind's config definition and how to build an instance of it.
 #[derive(Clone, Copy)]
@@ -81,9 +82,98 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     config::load(path, &kinds().0)
 }
 
-/// The built-in config (no file).
+/// The config rstat runs with no file, which `--print-default-config`
+/// prints ([`config::DEFAULT_TEXT`] parses to it): the default layout, the
+/// [`theme`], a little more room around each module, and an audio module
+/// that hides while no sound server answers.
 pub fn default_config() -> Config {
-    Config::defaults(&kinds().0)
+    let mut c = Config::defaults(&kinds().0);
+    c.bar.spacing = 8;
+    c.bar.style = theme();
+    for m in &mut c.modules {
+        if m.kind.name == audio::KIND.name {
+            if let Some(i) = m.kind.key("format_disconnected") {
+                m.options[i] = config::Opt::Text(String::new());
+            }
+        }
+    }
+    c
+}
+
+/// The built-in theme (`[bar.style]` of the default config): quiet, on the
+/// palette of `[bar.colors]`; a box that shows under the pointer, the
+/// focused and urgent workspaces, levels, a muted sink, a link that is
+/// down, a charging or full battery and a tray item asking for attention.
+pub fn theme() -> Styles {
+    let hex = Color::hex;
+    let side = |width, c| {
+        Some(Side {
+            width,
+            color: hex(c),
+        })
+    };
+    let bg = |c| {
+        Some(Background {
+            from: hex(c),
+            to: None,
+        })
+    };
+    let fg = |c| StyleSpec {
+        color: Some(hex(c)),
+        ..StyleSpec::default()
+    };
+    let alarm = StyleSpec {
+        color: Some(hex(0x1e1e2eff)),
+        background: bg(0xf38ba8ff),
+        ..StyleSpec::default()
+    };
+    let states: [(&str, StyleSpec); 9] = [
+        (
+            "focused",
+            StyleSpec {
+                background: bg(0x45475aff),
+                underline: side(2, 0x89b4faff),
+                ..StyleSpec::default()
+            },
+        ),
+        ("urgent", alarm),
+        ("muted", fg(0x6c7086ff)),
+        ("disconnected", fg(0x6c7086ff)),
+        ("charging", fg(0xa6e3a1ff)),
+        ("full", fg(0xa6e3a1ff)),
+        (
+            "needs-attention",
+            StyleSpec {
+                underline: side(2, 0xf38ba8ff),
+                ..StyleSpec::default()
+            },
+        ),
+        ("critical", alarm),
+        (
+            "hover",
+            StyleSpec {
+                background: bg(0x313244ff),
+                ..StyleSpec::default()
+            },
+        ),
+    ];
+    Styles {
+        base: StyleSpec {
+            padding: Some([0, 6, 0, 6]),
+            radius: Some([4; 4]),
+            ..StyleSpec::default()
+        },
+        // In name order, as a parsed file lists them (they apply in state
+        // order whatever the list's).
+        states: {
+            let mut v: Vec<_> = states
+                .into_iter()
+                .map(|(n, s)| (n.to_string(), s))
+                .collect();
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v
+        },
+    }
 }
 
 /// Where the config comes from: `--config PATH` or the XDG lookup, with the
@@ -92,6 +182,7 @@ pub fn source(explicit: Option<std::path::PathBuf>) -> config::Source {
     config::Source {
         explicit,
         kinds: kinds(),
+        builtin: Some(default_config),
     }
 }
 

@@ -87,6 +87,20 @@ impl Service for BusService {
         self.address.as_ref().err().cloned()
     }
 
+    fn absent(&self) -> bool {
+        // Only an address whose every entry is a socket file that does not
+        // exist: an abstract socket cannot be looked at without connecting.
+        let Ok(address) = &self.address else {
+            return false;
+        };
+        let entries = super::dbus::parse_address(address);
+        !entries.is_empty()
+            && entries.iter().all(|a| match a {
+                super::dbus::Addr::Path(p) => !std::path::Path::new(p).exists(),
+                super::dbus::Addr::Abstract(_) => false,
+            })
+    }
+
     fn connect(&mut self) -> Result<(), Error> {
         let addr = self.address.clone().map_err(Error)?;
         self.shared

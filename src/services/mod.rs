@@ -255,6 +255,13 @@ pub trait Service {
         None
     }
 
+    /// Its peer is not there (no file at its socket's path): a machine
+    /// without a sound server or a system bus is no error, so the bar
+    /// retries without a word and picks up a server started later.
+    fn absent(&self) -> bool {
+        false
+    }
+
     /// Opens the connection and reads the peer's full state (called at
     /// start and after every loss, after the backoff's delay).
     fn connect(&mut self) -> Result<(), Error>;

@@ -72,6 +72,10 @@ impl Service for Sound {
         }
     }
 
+    fn absent(&self) -> bool {
+        pulse::socket_path(&|k| self.env(k)).is_ok_and(|p| !p.exists())
+    }
+
     fn connect(&mut self) -> Result<(), Error> {
         if let Some((at, why)) = &self.retry_at {
             if Instant::now() < *at {
