@@ -275,10 +275,11 @@ fn check_config_names_bad_font_keys_with_their_place_and_the_nearest_name() {
     let bad = dir.join("fonts.toml");
     std::fs::write(
         &bad,
-        "[bar]\nleft = [\"cpu\"]\n[module.cpu.style]\nfont = { sise = 20 }\n\
+        "[bar]\nleft = [\"group#g\"]\n[module.cpu.style]\nfont = { sise = 20 }\n\
          [module.cpu.style.hover]\nfont = { weight = \"boldd\" }\n\
          [bar.style]\nfont = { family = \"Noto Sans\", path = \"x.ttf\" }\n\
-         [bar.style.bar]\nfont = \"Noto Sans\"\n",
+         [bar.style.bar]\nfont = \"Noto Sans\"\n\
+         [module.\"group#g\"]\nmodules = [\"cpu\"]\nstyle = { font = { size = 20 }, hover = { font = \"x\" } }\n",
     )
     .unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_rstat"))
@@ -293,6 +294,8 @@ fn check_config_names_bad_font_keys_with_their_place_and_the_nearest_name() {
         format!("{f}:6:19: `module.cpu.style.hover.font.weight`: `boldd` is not a weight"),
         format!("{f}:8:32: unknown key `path` in bar.style.font (expected one of: family, size, weight)"),
         format!("{f}:10:1: `bar.style.bar.font` does not apply to the bar itself"),
+        format!("{f}:13:11: `module.group#g.style.font`: a group's box has no text"),
+        format!("{f}:13:43: `module.group#g.style.hover.font`: a group's box has no text"),
     ] {
         assert!(err.contains(&want), "missing {want:?} in:\n{err}");
     }

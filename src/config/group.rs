@@ -59,6 +59,37 @@ pub fn is_group(name: &str) -> bool {
 }
 
 impl Cx<'_> {
+    /// A group's box has no text: `font` in its style tables is an error
+    /// (a member's own style sets its font).
+    fn group_fonts(&mut self, v: &Val<'_>, at: &str) {
+        let DeValue::Table(t) = v.get_ref() else {
+            return;
+        };
+        for (k, v) in t.iter() {
+            let key: &str = k.get_ref();
+            let inner = match v.get_ref() {
+                DeValue::Table(st) if key != "font" => {
+                    st.iter().find(|(k, _)| k.get_ref() == "font")
+                }
+                _ => None,
+            };
+            let span = match (key, inner) {
+                ("font", _) => k.span(),
+                (_, Some((fk, _))) => fk.span(),
+                _ => continue,
+            };
+            let q = if key == "font" {
+                format!("{at}.font")
+            } else {
+                format!("{at}.{key}.font")
+            };
+            self.err(
+                span,
+                format!("`{q}`: a group's box has no text; set `font` in its members' [module.NAME.style]"),
+            );
+        }
+    }
+
     /// Reads `[module."group#NAME"]`; the members with their spans (checked
     /// by the caller against the defined modules and kinds).
     pub(super) fn group(&mut self, name: &str, body: &Val<'_>) -> Option<(Group, Names)> {
@@ -77,7 +108,10 @@ impl Cx<'_> {
             let q = format!("module.{name}.{key}");
             match key {
                 "modules" => members = self.string_list(v, &q),
-                "style" => g.styles = self.styles(v, &q, GROUP_STATES, |_| false),
+                "style" => {
+                    g.styles = self.styles(v, &q, GROUP_STATES, |_| false);
+                    self.group_fonts(v, &q);
+                }
                 "drawer" => g.drawer = self.drawer(v, &q),
                 _ => {}
             }
