@@ -280,4 +280,38 @@ background = "#10203040"
         let e = glyphs(&f).err().unwrap();
         assert!(e.contains("/nonexistent/font.ttf"), "{e}");
     }
+
+    #[test]
+    fn style_fonts_combine_families_and_weights_once_each() {
+        let parse = |t: &str| crate::modules::registry::parse(t, "t.toml", None).unwrap();
+        let cfg = parse(
+            r##"
+[bar]
+left = ["cpu", "memory"]
+[module.cpu.style]
+font = { family = "DejaVu Serif", size = 20 }
+[module.cpu.style.hover]
+font = { weight = "bold" }
+[module.memory.style.critical]
+font = { family = "DejaVu Serif", weight = 700 }
+"##,
+        );
+        // One family list, one weight: the module's family at the hover's
+        // weight is resolved too (the state combines with the module).
+        assert_eq!(cfg.bar.style_families, [vec!["DejaVu Serif".to_string()]]);
+        assert_eq!(font_sets(&cfg), [(0, 700), (1, 0), (1, 700)]);
+        assert_eq!(font_sets(&parse("[bar]\nleft = [\"cpu\"]\n")), []);
+        // A size alone resolves no faces (glyphs are kept per size), but
+        // the reload still sees the fonts changed when a family does.
+        let sized = parse("[bar]\nleft = [\"cpu\"]\n[module.cpu.style]\nfont = { size = 30 }\n");
+        assert_eq!(font_sets(&sized), []);
+        let plain = parse("[bar]\nleft = [\"cpu\"]\n");
+        assert!(!crate::bar::reload::fonts_changed(&sized, &plain));
+        assert!(crate::bar::reload::fonts_changed(&cfg, &plain));
+        // Its height does change.
+        let mut g = GlyphCache::with_default_font();
+        add_style_fonts(&sized, &mut g);
+        assert!(fit_height(&sized, &mut g) > 28);
+        assert_eq!(fit_height(&plain, &mut g), 28);
+    }
 }
