@@ -9,7 +9,7 @@
 use super::glyphs::GlyphCache;
 use super::layout::Rect;
 use super::paint::Canvas;
-use super::text::{Shaped, NO_FACE};
+use super::text::{round_px, Shaped, NO_FACE};
 
 /// What a line cut short ends with.
 pub const ELLIPSIS: char = '…';
@@ -64,13 +64,7 @@ pub fn draw(
             glyphs.count_box(Some(p.ch));
         }
         let g = glyphs.glyph_id(p.face, p.gid, px);
-        canvas.draw_glyph(
-            g,
-            x + p.x.round() as i32,
-            baseline + p.y.round() as i32,
-            color,
-            clip,
-        );
+        canvas.draw_glyph(g, x + round_px(p.x), baseline + round_px(p.y), color, clip);
     }
     let cut_at = line.glyphs.get(keep).filter(|_| keep < line.glyphs.len());
     let mut pen = x + cut_at.map_or(w, |next| next.x.round() as i32);

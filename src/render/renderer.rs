@@ -10,7 +10,7 @@ use super::layout::{layout, Rect, Spacing};
 use super::markup::{self, SpanList};
 use super::paint::Canvas;
 use super::segment::{Deco, FontKey, GroupBox, Rgba, Segment, Text, TextAlign};
-use super::text::{FontId, Shaped, NO_FACE};
+use super::text::{round_px, FontId, Shaped, NO_FACE};
 
 /// Glyphs each segment's shaped text has room for from the start: more than
 /// any number-and-unit segment a tick rewrites, so steady ticks never grow
@@ -694,8 +694,8 @@ impl Renderer {
                     glyphs.count_box(Some(p.ch));
                 }
                 let g = glyphs.glyph_id(p.face, p.gid, font.px);
-                let gx = x + p.x.round() as i32;
-                let gy = font.baseline + p.y.round() as i32;
+                let gx = x + round_px(p.x);
+                let gy = font.baseline + round_px(p.y);
                 canvas.draw_glyph(g, gx, gy, fg, cell);
                 if font.bold {
                     canvas.draw_glyph(g, gx + stroke, gy, fg, cell);

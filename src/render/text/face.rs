@@ -193,7 +193,12 @@ impl Face {
         self.shaper.glyph_index(c).map(|g| g.0).filter(|&g| g != 0)
     }
 
-    /// The nominal advance of glyph `gid` at `px`, in pixels.
+    /// The nominal advance of glyph `gid`, in font units.
+    pub fn advance_units(&self, gid: u16) -> u16 {
+        self.shaper.glyph_hor_advance(GlyphId(gid)).unwrap_or(0)
+    }
+
+    /// The nominal advance of `gid` at `px` pixels per em.
     pub fn advance(&self, gid: u16, px: f32) -> f32 {
         self.shaper.glyph_hor_advance(GlyphId(gid)).unwrap_or(0) as f32 * px / self.upem
     }

@@ -5,7 +5,7 @@
 //! cached per size). Shaping in a set swaps its faces in and back, which
 //! moves vectors and maps without touching the heap.
 
-use super::{FaceId, FastMap, GlyphCache, LineMetrics, Shaped};
+use super::{FaceId, GlyphCache, LineMetrics, Shaped};
 
 /// Index of a font set; 0 is the bar's own.
 pub type FontId = u8;
@@ -18,7 +18,7 @@ pub const MAX_FONTS: usize = 32;
 pub(super) struct FontSet {
     chain: Vec<FaceId>,
     primary: FaceId,
-    memo: FastMap<char, (FaceId, u16)>,
+    memo: super::Memo,
     embedded_first: bool,
     /// What the config calls it: (family list index, weight); the bar's is
     /// (0, 0).
@@ -140,7 +140,7 @@ impl GlyphCache {
         self.sets.push(FontSet {
             chain,
             primary,
-            memo: FastMap::default(),
+            memo: super::Memo::default(),
             embedded_first: base_first,
             key,
             synth_bold: weight >= 600 && face_weight < 600,

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 pub use face::{Face, FontError, Glyph, MAX_FONT_BYTES};
 pub use fonts::{FontId, MAX_FONTS};
-pub use shape::{Placed, Shaped};
+pub use shape::{round_px, Placed, Shaped};
 pub use system::SystemFonts;
 
 use lru::{GlyphKey, Lru};
@@ -107,6 +107,62 @@ impl Hasher for KeyHasher {
 
 type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<KeyHasher>>;
 
+/// Marks a simple character whose face is not decided yet.
+const UNSEEN: FaceId = u16::MAX - 1;
+
+/// Entries of the simple characters' table (U+0000 to the last simple one).
+const SIMPLE_SLOTS: usize = shape::SIMPLE_END as usize + 1;
+
+/// What was decided per character: its face and glyph there. The simple
+/// characters — Latin and its symbols, the digits and units a steady tick
+/// rewrites — sit in a table with the glyph's advance in font units, so
+/// reshaping changed figures needs no hashing and no metrics read; the rest
+/// in a map. The table is boxed: font sets swap memories by pointer.
+#[derive(Clone)]
+pub(super) struct Memo {
+    simple: Box<[(FaceId, u16, u16); SIMPLE_SLOTS]>,
+    map: FastMap<char, (FaceId, u16)>,
+}
+
+impl Default for Memo {
+    fn default() -> Memo {
+        Memo {
+            simple: Box::new([(UNSEEN, 0, 0); SIMPLE_SLOTS]),
+            map: FastMap::default(),
+        }
+    }
+}
+
+impl Memo {
+    fn get(&self, c: char) -> Option<(FaceId, u16)> {
+        match self.simple.get(c as usize) {
+            Some(&(f, g, _)) => (f != UNSEEN).then_some((f, g)),
+            None => self.map.get(&c).copied(),
+        }
+    }
+
+    /// The face, glyph and advance (font units) of a simple character
+    /// already decided.
+    #[inline]
+    fn simple(&self, c: char) -> Option<(FaceId, u16, u16)> {
+        self.simple
+            .get(c as usize)
+            .copied()
+            .filter(|e| e.0 != UNSEEN)
+    }
+
+    fn insert(&mut self, c: char, (face, gid): (FaceId, u16), advance: u16) {
+        if let Some(e) = self.simple.get_mut(c as usize) {
+            *e = (face, gid, advance);
+            return;
+        }
+        if self.map.len() >= MEMO_CAP {
+            self.map.clear();
+        }
+        self.map.insert(c, (face, gid));
+    }
+}
+
 /// The faces in use, every glyph drawn from them so far (within a budget),
 /// and the installed faces to fall back to.
 pub struct GlyphCache {
@@ -122,7 +178,7 @@ pub struct GlyphCache {
     /// System faces that failed to load (not asked again).
     broken: Vec<usize>,
     /// Character → its face and glyph there, decided once.
-    memo: FastMap<char, (FaceId, u16)>,
+    memo: Memo,
     glyphs: Lru,
     shaper: shape::Shaper,
     /// Where popups' lines are shaped (kept: their ticks allocate nothing).
@@ -261,7 +317,7 @@ impl GlyphCache {
             fallback: Vec::new(),
             loaded: Vec::new(),
             broken: Vec::new(),
-            memo: FastMap::default(),
+            memo: Memo::default(),
             glyphs: Lru::new(GLYPH_BUDGET),
             shaper: shape::Shaper::default(),
             line: Shaped::with_capacity(64),
@@ -352,18 +408,18 @@ impl GlyphCache {
 
     /// The face to draw `c` with and its glyph there (0 with `NO_FACE`).
     pub fn glyph_for(&mut self, c: char, emoji: bool) -> (FaceId, u16) {
-        if let Some(&f) = self.memo.get(&c) {
+        if let Some(f) = self.memo.get(c) {
             return f;
         }
         let face = self.choose_face(c, emoji);
-        let gid = match self.faces.get(face as usize) {
-            Some(f) => f.glyph_index(c).unwrap_or(0),
-            None => 0,
+        let (gid, advance) = match self.faces.get(face as usize) {
+            Some(f) => {
+                let gid = f.glyph_index(c).unwrap_or(0);
+                (gid, f.advance_units(gid))
+            }
+            None => (0, 0),
         };
-        if self.memo.len() >= MEMO_CAP {
-            self.memo.clear();
-        }
-        self.memo.insert(c, (face, gid));
+        self.memo.insert(c, (face, gid), advance);
         (face, gid)
     }
 
@@ -471,8 +527,8 @@ impl GlyphCache {
     /// The glyph for `c` at `px` (unshaped: popups, tables), rasterising it
     /// on first use; a character no face has is the shared box.
     pub fn glyph(&mut self, c: char, px: u16) -> &Glyph {
-        let (face, gid) = match self.memo.get(&c) {
-            Some(&fg) => fg,
+        let (face, gid) = match self.memo.get(c) {
+            Some(fg) => fg,
             None => self.glyph_for(c, is_emoji(c)),
         };
         let face = if gid == 0 && !c.is_whitespace() {

@@ -89,8 +89,24 @@ pub(super) fn test_full_shaping(g: &mut GlyphCache, text: &str, px: u16, out: &m
 /// Characters that are each their own grapheme cluster, left to right, with
 /// no marks to place: text made only of these is itemised without the
 /// segmentation tables (the steady tick's numbers and units).
-fn is_simple(c: char) -> bool {
-    matches!(c as u32, 0x20..=0x7E | 0xA0..=0x2FF)
+pub(super) fn is_simple(c: char) -> bool {
+    matches!(c as u32, 0x20..=0x7E | 0xA0..=SIMPLE_END)
+}
+
+/// The last simple character (the end of the spacing modifier letters).
+pub(super) const SIMPLE_END: u32 = 0x2FF;
+
+/// `v.round() as i32` for pixel positions (|v| < 2³¹), without the library
+/// call the baseline x86-64 target makes for `f32::round`: glyphs are
+/// placed with it per glyph, per frame.
+#[inline]
+pub fn round_px(v: f32) -> i32 {
+    let r = (v.abs() + 0.5) as i32;
+    if v < 0.0 {
+        -r
+    } else {
+        r
+    }
 }
 
 /// Characters that make a text need the bidi algorithm.
@@ -159,13 +175,24 @@ impl GlyphCache {
             return false;
         }
         let mut pen = 0.0;
-        let s = px as f32;
+        let (mut last, mut scale) = (NO_FACE, 0.0);
         for (at, ch) in text.char_indices() {
-            let (face, gid) = self.glyph_for(ch, false);
-            let Some(f) = self.faces.get(face as usize).filter(|f| f.simple) else {
-                out.glyphs.clear();
-                return false;
+            // The memory's table holds face, glyph and advance of every
+            // simple character: no hashing, no metrics read per tick.
+            let (face, gid, adv) = match self.memo.simple(ch) {
+                Some(e) => e,
+                None => {
+                    self.glyph_for(ch, false);
+                    self.memo.simple(ch).unwrap_or((NO_FACE, 0, 0))
+                }
             };
+            if face != last {
+                let Some(f) = self.faces.get(face as usize).filter(|f| f.simple) else {
+                    out.glyphs.clear();
+                    return false;
+                };
+                (last, scale) = (face, px as f32 / f.upem);
+            }
             out.glyphs.push(Placed {
                 face,
                 gid,
@@ -177,7 +204,7 @@ impl GlyphCache {
             // Whole-pixel advances, as a hinted face has: every glyph on
             // the pixel grid the same way (crisp digits), and no wider
             // than the embedded face's cells always were.
-            pen += f.advance(gid, s).round();
+            pen += round_px(adv as f32 * scale) as f32;
         }
         out.width = pen;
         true
@@ -318,7 +345,11 @@ impl GlyphCache {
             let adv = pos.x_advance as f32 * s;
             // Faces without layout tables advance by whole pixels (as the
             // map-and-advance path does).
-            pen += if face.simple { adv.round() } else { adv };
+            pen += if face.simple {
+                round_px(adv) as f32
+            } else {
+                adv
+            };
         }
         self.shaper.buf = Some(glyphs.clear());
         pen
