@@ -221,6 +221,216 @@ fn text_lines(out: &mut String, n: usize) {
         &changed,
     );
     line(out, "baseline: the same title unchanged (diff only)", &same);
+    start_up_lines(out);
+    hostile_title_lines(out, n);
+}
+
+/// Whether the cold figures are wanted: `RSTAT_BENCH_DROP_CACHES=1` (as
+/// root) drops the page cache before each cold run. Never by default: it
+/// slows everything else on the machine for a while.
+fn drop_caches_asked() -> bool {
+    std::env::var("RSTAT_BENCH_DROP_CACHES").is_ok_and(|v| v == "1")
+}
+
+/// Empties the page cache (dirty pages written first), so the next reads
+/// come from the disk as at a start-up after boot.
+fn drop_caches() -> Result<(), String> {
+    // SAFETY: sync has no preconditions and cannot fail.
+    unsafe { libc::sync() };
+    std::fs::write("/proc/sys/vm/drop_caches", "3")
+        .map_err(|e| format!("/proc/sys/vm/drop_caches: {e} (needs root)"))
+}
+
+/// Font discovery and the first frame of a bar with `family = ["DejaVu
+/// Sans"]` and a mixed title (discovery, the chosen and fallback faces
+/// mapped, shaping, glyphs rasterised, painted), warm and — when asked —
+/// with the page cache dropped before each run; and the first frame of a
+/// bar with no font named (the embedded face, no discovery).
+fn start_up_lines(out: &mut String) {
+    use crate::render::text::{FontChoice, SystemFonts};
+    const RUNS: usize = 5;
+    let first_frame = |named: bool| -> u64 {
+        let t0 = Instant::now();
+        let mut glyphs = if named {
+            let choice = FontChoice {
+                families: vec!["DejaVu Sans".into()],
+                weight: 400,
+                ..FontChoice::default()
+            };
+            match GlyphCache::load(&choice, SystemFonts::discover()) {
+                Ok(g) => g,
+                Err(_) => return 0,
+            }
+        } else {
+            GlyphCache::embedded_then_installed(400)
+        };
+        let mut m = modules();
+        let mut segs = Vec::with_capacity(MAX_SEGMENTS);
+        write(&mut m, &sample(12.0), &mut segs);
+        if named {
+            let mut t = Segment::new(MIXED[0], Default::default(), crate::render::Align::Left);
+            t.style.fg = crate::render::Rgba::hex(0xffffffff);
+            segs.insert(0, t);
+        }
+        let mut r = Renderer::new(Look::default());
+        r.resize(WIDTH, HEIGHT, 1);
+        let (w, h) = r.size();
+        let mut buf = vec![0u8; (w * h * 4) as usize];
+        let mask = r.update(&segs, &mut glyphs);
+        if let Some(mut c) = Canvas::new(&mut buf, w, h) {
+            r.paint(&mut c, mask, &mut glyphs);
+        }
+        black_box(&buf);
+        t0.elapsed().as_nanos() as u64
+    };
+    let cold = drop_caches_asked();
+    let mut warm_disc = Vec::new();
+    let mut cold_disc = Vec::new();
+    let mut warm_first = Vec::new();
+    let mut cold_first = Vec::new();
+    let mut plain_first = Vec::new();
+    let mut failed = None;
+    for _ in 0..RUNS {
+        let t0 = Instant::now();
+        black_box(SystemFonts::discover());
+        warm_disc.push(t0.elapsed().as_nanos() as u64);
+        warm_first.push(first_frame(true));
+        plain_first.push(first_frame(false));
+        if cold && failed.is_none() {
+            match drop_caches() {
+                Ok(()) => {
+                    let t0 = Instant::now();
+                    black_box(SystemFonts::discover());
+                    cold_disc.push(t0.elapsed().as_nanos() as u64);
+                }
+                Err(e) => failed = Some(e),
+            }
+            if failed.is_none() {
+                if let Err(e) = drop_caches() {
+                    failed = Some(e);
+                } else {
+                    cold_first.push(first_frame(true));
+                }
+            }
+        }
+    }
+    let ms = |v: &[u64]| {
+        let mut v = v.to_vec();
+        v.sort_unstable();
+        let p = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize] as f64 / 1e6;
+        format!("p50 {:.1} ms, max {:.1} ms", p(0.5), p(1.0))
+    };
+    let _ = writeln!(
+        out,
+        "font discovery at start-up, warm page cache ({RUNS} runs): {} (target 30 ms)",
+        ms(&warm_disc)
+    );
+    let _ = writeln!(
+        out,
+        "first frame, font = DejaVu Sans + a mixed title, warm ({RUNS} runs: discovery, faces mapped, shaped, rasterised, painted): {} (target 50 ms)",
+        ms(&warm_first)
+    );
+    let _ = writeln!(
+        out,
+        "first frame, no font named (embedded face, health + clock; {RUNS} runs): {}",
+        ms(&plain_first)
+    );
+    match (cold, failed) {
+        (false, _) => {
+            let _ = writeln!(
+                out,
+                "font discovery and first frame, cold: not measured (RSTAT_BENCH_DROP_CACHES=1 as root drops the page cache before each run)"
+            );
+        }
+        (true, Some(e)) => {
+            let _ = writeln!(out, "font discovery, cold: not measured: {e}");
+        }
+        (true, None) => {
+            let _ = writeln!(
+                out,
+                "font discovery at start-up, page cache dropped before each ({RUNS} runs): {} (target 30 ms)",
+                ms(&cold_disc)
+            );
+            let _ = writeln!(
+                out,
+                "first frame, font = DejaVu Sans + a mixed title, page cache dropped before each ({RUNS} runs): {} (target 50 ms)",
+                ms(&cold_first)
+            );
+        }
+    }
+}
+
+/// Hostile window titles, through the window module's cut (at its default
+/// 50 characters, by grapheme clusters) and the bar's segment cap, shaped
+/// and drawn with DejaVu Sans and the installed faces: a 64 KiB title in
+/// many scripts, a letter with 10,000 combining marks, and invalid bytes
+/// read as U+FFFD. First sight (a fresh glyph cache: fallback faces found)
+/// and then alternating with a plain title, so every frame is a change.
+fn hostile_title_lines(out: &mut String, n: usize) {
+    use crate::render::text::{FontChoice, SystemFonts};
+    let mut big = String::new();
+    while big.len() < 64 << 10 {
+        big.push_str(MIXED[big.len() % MIXED.len()]);
+    }
+    let marks: String = std::iter::once('a')
+        .chain(std::iter::repeat_n('\u{301}', 10_000))
+        .collect();
+    let bytes: Vec<u8> = (0..4000u32)
+        .map(|i| {
+            if i % 3 == 0 {
+                b'x'
+            } else {
+                0xff - (i % 7) as u8
+            }
+        })
+        .collect();
+    let invalid = String::from_utf8_lossy(&bytes).into_owned();
+    let choice = FontChoice {
+        families: vec!["DejaVu Sans".into()],
+        weight: 400,
+        ..FontChoice::default()
+    };
+    let cases = [
+        ("a 64 KiB title in many scripts", &big),
+        ("a letter and 10,000 combining marks", &marks),
+        ("4000 invalid bytes (U+FFFD)", &invalid),
+    ];
+    let mut cut = String::new();
+    for (what, title) in cases {
+        let Ok(mut glyphs) = GlyphCache::load(&choice, SystemFonts::discover()) else {
+            return;
+        };
+        let mut r = Renderer::new(Look::default());
+        r.resize(WIDTH, HEIGHT, 1);
+        let (w, h) = r.size();
+        let mut buf = vec![0u8; (w * h * 4) as usize];
+        let mut frame = |text: &str, glyphs: &mut GlyphCache, cut: &mut String| {
+            let t0 = Instant::now();
+            cut.clear();
+            crate::modules::window::truncate_chars(text, 50, cut);
+            let seg = Segment::new(cut, Default::default(), crate::render::Align::Left);
+            let m = r.update(&[seg], glyphs);
+            if let Some(mut c) = Canvas::new(&mut buf, w, h) {
+                r.paint(&mut c, m, glyphs);
+            }
+            t0.elapsed().as_nanos() as u64
+        };
+        let first = frame(title, &mut glyphs, &mut cut);
+        let mut times = Vec::with_capacity(n / 10 + 1);
+        for _ in 0..n / 10 + 1 {
+            times.push(frame(title, &mut glyphs, &mut cut));
+            frame("plain title", &mut glyphs, &mut cut);
+        }
+        times.sort_unstable();
+        let _ = writeln!(
+            out,
+            "hostile title frame, {what}: first sight {:.2} ms; then p50 {:.1} µs, max {:.1} µs ({} frames; target 5 ms)",
+            first as f64 / 1e6,
+            times[times.len() / 2] as f64 / 1e3,
+            times[times.len() - 1] as f64 / 1e3,
+            times.len()
+        );
+    }
 }
 
 /// The calendar open. A tick on the same day: the local date
