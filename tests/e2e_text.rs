@@ -227,7 +227,17 @@ fn ten_thousand_cjk_titles_do_not_grow_the_bar() {
             }
             w.set_raw_title(title.as_bytes()).expect("set the title");
         }
-        // Let the bar catch up: until it has used no CPU for 300 ms.
+        // Sway has taken the last title (so its event is on the way to the
+        // bar: a busy compositor must not make the bar look idle too early)…
+        poll_every(Duration::from_millis(50), Duration::from_secs(60), || {
+            let tree = sway.get_tree();
+            support::sway::tree_nodes(&tree)
+                .iter()
+                .any(|n| n["name"].as_str() == Some(title.as_str()))
+                .then_some(())
+        })
+        .unwrap_or_else(|| panic!("Sway never showed the title {title:?}"));
+        // …then let the bar catch up: until it has used no CPU for 300 ms.
         let mut last = proc_cost(pid).map_or(0, |c| c.cpu_ticks);
         for _ in 0..100 {
             std::thread::sleep(Duration::from_millis(300));
