@@ -303,3 +303,25 @@ fn check_config_names_bad_font_keys_with_their_place_and_the_nearest_name() {
     assert!(!err.contains("x.ttf"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_bold_font_thickens_markup_text_too() {
+    let mut g = GlyphCache::with_default_font();
+    g.add_font((0, 700), &[], 700);
+    let mk = |weight: u16| {
+        let mut s = Segment::new(
+            "<span color='#ff0000'>CPU</span> 42%",
+            Style {
+                fg: Rgba::hex(0xffffffff),
+                ..Style::default()
+            },
+            Align::Left,
+        );
+        s.markup = true;
+        s.style.font.weight = weight;
+        s
+    };
+    let d = draw(&[mk(0), mk(700)], &mut g, 28);
+    let (a, b) = (d.ink(0).2, d.ink(1).2);
+    assert!(b > a, "bold markup {b} vs regular {a} inked pixels");
+}

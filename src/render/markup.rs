@@ -641,7 +641,10 @@ pub fn shape(
 }
 
 /// Draws shaped plain text with its spans' looks (the text starts at byte
-/// `base` of what the spans count): pen at (`x`, `baseline`) in buffer pixels, glyphs at `px`, in `fg` (straight RGBA)
+/// `base` of what the spans count): pen at (`x`, `baseline`) in buffer
+/// pixels, glyphs at `px` (a span's size scaled at `scale120`), all of it
+/// bold with `bold` (the segment's font asks bold of a face without it),
+/// in `fg` (straight RGBA)
 /// where a span gives no colour, each colour's alpha scaled by `opacity`;
 /// backgrounds fill `line_top..line_top + line_h`. Touches only `clip`.
 #[allow(clippy::too_many_arguments)]
@@ -652,7 +655,7 @@ pub fn draw(
     (spans, base): (&[Span], usize),
     (x, baseline): (i32, i32),
     (line_top, line_h): (i32, i32),
-    (px, scale120): (u16, u32),
+    (px, scale120, bold): (u16, u32, bool),
     fg: Rgba,
     opacity: u8,
     clip: Rect,
@@ -693,7 +696,7 @@ pub fn draw(
         let slant = if a.italic { 56 } else { 0 };
         let glyph = glyphs.glyph_id(g.face, g.gid, a.px(px, scale120));
         canvas.draw_glyph_slanted(glyph, gx, by, color, clip, slant);
-        if a.bold {
+        if a.bold || bold {
             canvas.draw_glyph_slanted(glyph, gx + stroke, by, color, clip, slant);
         }
         let w = (x + advance_end(k) - gx).max(0);

@@ -677,7 +677,7 @@ impl Renderer {
                     (spans, 0),
                     (x, font.baseline),
                     (b.y, b.h),
-                    (font.px, self.scale120),
+                    (font.px, self.scale120, font.bold),
                     seg.style.fg,
                     d.opacity(),
                     cell,

@@ -220,7 +220,7 @@ impl PopupSheet for TooltipRenderer {
                 (&self.spans, *start),
                 (b + self.pad, top + self.baseline),
                 (top, self.line_h),
-                (self.font_px, self.scale * 120),
+                (self.font_px, self.scale * 120, false),
                 self.look.foreground,
                 255,
                 text,
