@@ -66,6 +66,8 @@ pub struct Disk {
     /// One per path; `None`: that path is hidden.
     segments: Vec<Option<Segment>>,
     levels: Vec<Level>,
+    /// `tooltip_format` rendered per path at its last reading.
+    tips: Vec<super::Tip>,
     text: String,
     /// Why the last read of some path failed.
     error: Option<String>,
@@ -87,6 +89,7 @@ impl Disk {
             next: now,
             segments: vec![None; paths.len()],
             levels: vec![Level::Normal; paths.len()],
+            tips: (0..paths.len()).map(|_| super::Tip::default()).collect(),
             paths,
             text: String::with_capacity(128),
             error: None,
@@ -118,6 +121,7 @@ impl Disk {
             self.text.clear();
             self.spec
                 .render(&mut self.text, super::level_states(lv), &values);
+            self.tips[i].render(&self.spec, &values);
             (
                 Segment {
                     markup: false,
@@ -133,7 +137,10 @@ impl Disk {
         });
         let (seg, lv) = match seg {
             Some((s, l)) => (Some(s), l),
-            None => (None, Level::Normal),
+            None => {
+                self.tips[i] = super::Tip::default();
+                (None, Level::Normal)
+            }
         };
         let changed = seg != self.segments[i];
         self.segments[i] = seg;
@@ -180,6 +187,17 @@ impl Module for Disk {
         out.extend(self.segments.iter().flatten());
     }
 
+    fn tooltip(&self, index: usize) -> Option<&str> {
+        // `index` counts the segments written: the shown paths.
+        let (i, _) = self
+            .segments
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.is_some())
+            .nth(index)?;
+        self.tips.get(i)?.get()
+    }
+
     fn state(&self) -> Option<&str> {
         let worst = self.levels.iter().max().copied()?;
         Some(match worst {
@@ -191,5 +209,69 @@ impl Module for Disk {
 
     fn error(&self) -> Option<&str> {
         self.error.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::registry;
+
+    fn disk(text: &str) -> Disk {
+        let c = registry::parse(text, "test.toml", None).unwrap_or_else(|e| panic!("{e}"));
+        let place = Placement {
+            align: Align::Right,
+            palette: Palette::default(),
+        };
+        Disk::new(&c.modules[0], place, Instant::now())
+    }
+
+    const GIB: u64 = 1 << 30;
+
+    #[test]
+    fn tooltip_format_per_shown_path() {
+        let mut d = disk(
+            "[bar]\nright = [\"disk\"]\n[module.disk]\npaths = [\"/\", \"/tmp\"]\n\
+             tooltip_format = \"{path}: {free_gib:.0} GiB free of {total_gib:.0}\"\n",
+        );
+        let r = |free| DiskReading {
+            total: 100 * GIB,
+            used: (100 - free) * GIB,
+            available: free * GIB,
+        };
+        d.show(0, Some(&r(40)));
+        d.show(1, Some(&r(5)));
+        assert_eq!(d.tooltip(0), Some("/: 40 GiB free of 100"));
+        assert_eq!(d.tooltip(1), Some("/tmp: 5 GiB free of 100"));
+        // The first path hidden: the one segment written is /tmp's.
+        d.show(0, None);
+        assert_eq!(d.tooltip(0), Some("/tmp: 5 GiB free of 100"));
+        assert_eq!(d.tooltip(1), None);
+    }
+
+    #[test]
+    fn no_tooltip_without_a_format_or_when_off() {
+        let mut d = disk("[bar]\nright = [\"disk\"]\n");
+        d.show(
+            0,
+            Some(&DiskReading {
+                total: GIB,
+                used: 0,
+                available: GIB,
+            }),
+        );
+        assert_eq!(d.tooltip(0), None);
+        let mut d = disk(
+            "[bar]\nright = [\"disk\"]\n[module.disk]\ntooltip = false\ntooltip_format = \"{path}\"\n",
+        );
+        d.show(
+            0,
+            Some(&DiskReading {
+                total: GIB,
+                used: 0,
+                available: GIB,
+            }),
+        );
+        assert_eq!(d.tooltip(0), None);
     }
 }

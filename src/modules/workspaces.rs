@@ -142,6 +142,9 @@ pub struct Workspaces {
     /// `names[i]`: the workspace of `segments[i]`, for clicks. Strings are
     /// reused in place.
     names: Vec<String>,
+    /// `tips[i]`: `tooltip_format` rendered for `segments[i]` (reused in
+    /// place as `names`).
+    tips: Vec<super::Tip>,
     text: String,
     /// The compositor's workspaces with the missing `persistent` ones added
     /// (`true`), in Sway's order; reused between events.
@@ -161,6 +164,7 @@ impl Workspaces {
             segments: Vec::with_capacity(MAX_BUTTONS),
             next: Vec::with_capacity(MAX_BUTTONS),
             names: Vec::with_capacity(MAX_BUTTONS),
+            tips: Vec::with_capacity(MAX_BUTTONS),
             text: String::with_capacity(64),
             merged: Vec::with_capacity(MAX_BUTTONS),
             persistent: spec
@@ -275,17 +279,22 @@ impl Workspaces {
                     "" => w.name.as_str(),
                     i => i,
                 });
+            let values = [
+                Value::Text(&w.name),
+                Value::Int(w.id),
+                Value::Text(&w.output),
+                Value::Text(icon),
+            ];
             self.text.clear();
-            self.spec.render(
-                &mut self.text,
-                st,
-                &[
-                    Value::Text(&w.name),
-                    Value::Int(w.id),
-                    Value::Text(&w.output),
-                    Value::Text(icon),
-                ],
-            );
+            self.spec.render(&mut self.text, st, &values);
+            match self.tips.get_mut(i) {
+                Some(t) => t.render(&self.spec, &values),
+                None => {
+                    let mut t = super::Tip::default();
+                    t.render(&self.spec, &values);
+                    self.tips.push(t);
+                }
+            }
             let output =
                 (!self.all_outputs && !w.output.is_empty()).then(|| OutputTag::of(&w.output));
             self.next.push(Segment {
@@ -307,6 +316,7 @@ impl Workspaces {
         }
         self.merged = merged;
         self.names.truncate(self.next.len());
+        self.tips.truncate(self.next.len());
         let changed = self.next != self.segments;
         std::mem::swap(&mut self.next, &mut self.segments);
         changed
@@ -339,6 +349,10 @@ impl Module for Workspaces {
 
     fn write(&self, out: &mut Vec<Segment>) {
         out.extend_from_slice(&self.segments);
+    }
+
+    fn tooltip(&self, index: usize) -> Option<&str> {
+        self.tips.get(index)?.get()
     }
 
     fn services(&self) -> services::Set {
@@ -383,5 +397,59 @@ mod tests {
         assert!(ok(&["@DP-1"]).unwrap_err().contains("name is empty"));
         assert!(ok(&["1@"]).unwrap_err().contains("after `@`"));
         assert!(ok(&["x"; 33]).is_err());
+    }
+
+    fn ws(name: &str, id: i64, focused: bool) -> Workspace {
+        Workspace {
+            id,
+            name: name.into(),
+            output: "DP-1".into(),
+            focused,
+            visible: focused,
+            urgent: false,
+            special: false,
+        }
+    }
+
+    fn instance(text: &str) -> Workspaces {
+        let c = crate::modules::registry::parse(text, "test.toml", None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let place = Placement {
+            align: Align::Left,
+            palette: Palette::default(),
+        };
+        Workspaces::new(&c.modules[0], place)
+    }
+
+    #[test]
+    fn tooltip_format_per_button() {
+        let mut w = instance(
+            "[bar]\nleft = [\"workspaces\"]\n[module.workspaces]\n\
+             tooltip_format = \"workspace {name} (#{id}) on {output}\"\n",
+        );
+        let state = State {
+            workspaces: vec![ws("1", 1, true), ws("mail", -1, false)],
+            ..State::default()
+        };
+        assert!(w.on_compositor(Some(&state)));
+        assert_eq!(w.tooltip(0), Some("workspace 1 (#1) on DP-1"));
+        assert_eq!(w.tooltip(1), Some("workspace mail (#-1) on DP-1"));
+        assert_eq!(w.tooltip(2), None);
+        let state = State {
+            workspaces: vec![ws("2", 2, true)],
+            ..State::default()
+        };
+        w.on_compositor(Some(&state));
+        assert_eq!(w.tooltip(0), Some("workspace 2 (#2) on DP-1"));
+        assert_eq!(w.tooltip(1), None, "a closed workspace's tooltip goes");
+        let mut off = instance(
+            "[bar]\nleft = [\"workspaces\"]\n[module.workspaces]\ntooltip = false\n\
+             tooltip_format = \"{name}\"\n",
+        );
+        off.on_compositor(Some(&state));
+        assert_eq!(off.tooltip(0), None);
+        let mut none = instance("[bar]\nleft = [\"workspaces\"]\n");
+        none.on_compositor(Some(&state));
+        assert_eq!(none.tooltip(0), None, "no tooltip_format: none");
     }
 }
