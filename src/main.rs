@@ -136,6 +136,12 @@ fn run(args: &Args) -> Result<(), Fatal> {
         Mode::CheckConfig(ref path) => check_config(path.as_deref().or(args.config.as_deref())),
         Mode::BenchRender(n) => write_stdout(rstat::bar::bench_render(n).as_bytes()),
         Mode::Bar => {
+            // The scripts' watchdog first, while the process is one thread
+            // and has touched little memory: the pages it shares with the
+            // bar at the fork count as its resident memory.
+            if let Err(e) = rstat::exec::reaper::start() {
+                eprintln!("rstat: scripts' children may outlive a killed bar (watchdog: {e})");
+            }
             // Privileges go before Wayland is touched: the bar never runs
             // with CAP_BPF/CAP_PERFMON (beyond what map reads need).
             let sampler = open_sampler_unprivileged(choice, &roots)?;
