@@ -26,19 +26,8 @@ fn drive(c: &mut Custom, limit: Duration, done: impl Fn(&Custom) -> bool) -> usi
             .map(|t| t.saturating_duration_since(Instant::now()))
             .unwrap_or(Duration::from_millis(100))
             .min(Duration::from_millis(100));
-        match c.fd() {
-            Some(fd) => {
-                let mut p = libc::pollfd {
-                    fd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
-                // SAFETY: one valid pollfd, bounded timeout.
-                if unsafe { libc::poll(&mut p, 1, wait.as_millis() as i32) } > 0 {
-                    changes += usize::from(c.on_readable());
-                }
-            }
-            None => std::thread::sleep(wait),
+        if poll_fds(c, wait) {
+            changes += usize::from(c.on_readable());
         }
         if done(c) {
             return changes;
@@ -48,6 +37,32 @@ fn drive(c: &mut Custom, limit: Duration, done: impl Fn(&Custom) -> bool) -> usi
         "not done within {limit:?}: status {:?}, output {:?}",
         c.status, c.output
     );
+}
+
+/// Waits up to `wait` for the runner's pipe or its exit descriptor (the
+/// pidfd) to be readable, as the event loop watches both.
+fn poll_fds(c: &Custom, wait: Duration) -> bool {
+    let mut p: Vec<libc::pollfd> = [c.fd(), c.exit_fd()]
+        .into_iter()
+        .flatten()
+        .map(|fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    if p.is_empty() {
+        std::thread::sleep(wait);
+        return false;
+    }
+    // SAFETY: valid pollfds, bounded timeout.
+    unsafe {
+        libc::poll(
+            p.as_mut_ptr(),
+            p.len() as libc::nfds_t,
+            wait.as_millis() as i32,
+        ) > 0
+    }
 }
 
 fn alive(pid: u32) -> bool {
@@ -396,4 +411,52 @@ fn a_script_that_closes_stdout_before_exiting_is_collected_promptly() {
         d1,
         "a deadline that moves with the clock never comes due"
     );
+}
+
+/// A script's exit is one readable event (its pidfd), not a timer looking
+/// for it: once started, the run is read, collected and shown with no
+/// timer at all, even when the process lingers after closing its output;
+/// the only deadline while it runs is its timeout.
+#[test]
+fn a_scripts_exit_is_a_readable_event_not_a_timer() {
+    for line in ["echo hi", "echo hi; exec 1>&-; sleep 0.3"] {
+        let timeout = Duration::from_secs(20);
+        let mut c = Custom::new(
+            sh(line),
+            Mode::Interval(Duration::from_secs(60)),
+            Format::Plain,
+            timeout,
+        );
+        let t0 = Instant::now();
+        c.on_timer(t0);
+        assert!(c.pid().is_some(), "{line}: not started: {:?}", c.status);
+        if c.exit_fd().is_none() {
+            // Linux before 6.9: no pidfs; the reap timers stand in.
+            println!("SKIPPED: no pidfd on pidfs here (Linux < 6.9)");
+            return;
+        }
+        assert!(
+            c.next_deadline().unwrap() >= t0 + timeout,
+            "{line}: a timer looks for the exit: {:?}",
+            c.next_deadline().map(|d| d.saturating_duration_since(t0))
+        );
+        let end = Instant::now() + Duration::from_secs(30);
+        let mut events = 0;
+        while c.pid().is_some() {
+            assert!(
+                Instant::now() < end,
+                "{line}: never collected: {:?}",
+                c.status
+            );
+            if poll_fds(&c, Duration::from_millis(500)) {
+                events += 1;
+                c.on_readable();
+            }
+        }
+        assert_eq!(c.output.text, "hi", "{line}");
+        assert_eq!(c.status, Status::Ok, "{line}");
+        assert!(c.exit_fd().is_none(), "{line}: the pidfd outlives the run");
+        eprintln!("{line}: read and collected in {events} readable events, no timer");
+        assert!(events <= 4, "{line}: {events} wakeups");
+    }
 }

@@ -131,7 +131,13 @@ fn a_script_that_never_prints_stays_hidden_and_an_interval_one_times_out() {
     let mut m = Modules::from_config(&cfg, Instant::now());
     let segs = drive(&mut m, Duration::from_millis(500), |_| false);
     assert!(segs.is_empty(), "nothing printed, nothing shown");
-    assert_eq!(m.fds().count(), 1, "its pipe is watched, not polled");
+    // Its pipe, and where pidfds are on pidfs (Linux 6.9+) its exit.
+    let pidfd = rstat::exec::custom::open_pidfd(std::process::id()).is_some();
+    assert_eq!(
+        m.fds().count(),
+        1 + usize::from(pidfd),
+        "its pipe and exit are watched, not polled"
+    );
     drop(m);
 
     let cfg = custom("exec = \"sleep 1000\"\ntimeout_ms = 300");

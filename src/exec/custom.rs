@@ -20,7 +20,7 @@
 //! script's first process also gets `PR_SET_PDEATHSIG`.
 
 use std::io::{ErrorKind, Read};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdout, Stdio};
 use std::time::{Duration, Instant};
@@ -101,6 +101,10 @@ pub struct Custom {
     format: Format,
     timeout: Duration,
     child: Option<Child>,
+    /// Readable once the running script's first process has exited: its
+    /// exit wakes the loop, no timer polls for it. `None` where pidfds are
+    /// not to be had ([`open_pidfd`]): the reap timers then.
+    pidfd: Option<OwnedFd>,
     stdout: Option<ChildStdout>,
     started: Instant,
     next_run: Option<Instant>,
@@ -145,6 +149,7 @@ impl Custom {
             format,
             timeout,
             child: None,
+            pidfd: None,
             stdout: None,
             started: Instant::now(),
             next_run: Some(Instant::now()),
@@ -177,6 +182,13 @@ impl Custom {
         self.stdout.as_ref().map(|s| s.as_raw_fd())
     }
 
+    /// The descriptor that is readable when the running script exits (a
+    /// pidfd), while there is one.
+    pub fn exit_fd(&self) -> Option<RawFd> {
+        self.child.as_ref()?;
+        self.pidfd.as_ref().map(AsRawFd::as_raw_fd)
+    }
+
     /// Whether the pipe is paused for flooding now.
     pub fn throttled(&self) -> bool {
         self.paused_until.is_some()
@@ -198,6 +210,11 @@ impl Custom {
 
     fn own_deadline(&self) -> Option<Instant> {
         match (&self.child, self.mode) {
+            // The exit wakes the loop through the pidfd: only the timeout.
+            (Some(_), Mode::Interval(_)) if self.pidfd.is_some() => {
+                Some(self.started + self.timeout)
+            }
+            (Some(_), Mode::Continuous) if self.pidfd.is_some() => None,
             // Output is over: collect the exit soon (an interval run is still
             // bounded by its timeout).
             (Some(_), mode) if self.stdout.is_none() => {
@@ -249,6 +266,7 @@ impl Custom {
                 if let Ok(pgid) = i32::try_from(child.id()) {
                     super::reaper::watch(pgid);
                 }
+                self.pidfd = open_pidfd(child.id());
                 let out = child.stdout.take();
                 if let Some(o) = &out {
                     // SAFETY: fcntl on a pipe descriptor we own.
@@ -331,7 +349,12 @@ impl Custom {
     pub fn on_readable_at(&mut self, now: Instant) -> bool {
         let before = (self.output.clone(), self.status.clone());
         if self.paused_until.is_some() {
-            return false;
+            // Only the pidfd is watched meanwhile: the script may have
+            // exited (and the pidfd stays readable until it is reaped).
+            if self.pidfd.is_some() {
+                self.try_reap(now);
+            }
+            return (self.output.clone(), self.status.clone()) != before;
         }
         if now.saturating_duration_since(self.window) >= Duration::from_secs(1) {
             if self.status == Status::Throttled && self.window_lines <= FLOOD_LINES {
@@ -354,7 +377,17 @@ impl Custom {
             self.close_pipe();
             self.apply_last();
             self.try_reap(now);
-        } else if self.window_lines > FLOOD_LINES || self.window_bytes > FLOOD_BYTES {
+        } else if self.pidfd.is_some()
+            && self.child.is_some()
+            && (read == 0 || matches!(self.mode, Mode::Interval(_)))
+        {
+            // Woken with nothing to read (the pidfd: the script exited, a
+            // background child holding its pipe), or an interval run whose
+            // first process may be done while a child still prints.
+            self.try_reap(now);
+        }
+        let flooding = self.window_lines > FLOOD_LINES || self.window_bytes > FLOOD_BYTES;
+        if !eof && self.child.is_some() && flooding {
             self.paused_until = Some(now + PAUSE);
             if !matches!(self.status, Status::Error(_)) {
                 self.status = Status::Throttled;
@@ -410,8 +443,12 @@ impl Custom {
     /// Closes stdout; a last line without a newline still counts.
     fn close_pipe(&mut self) {
         self.stdout = None;
-        // Scripts exit right after their output ends, usually.
-        self.reap_at = Some(Instant::now() + Duration::from_millis(10));
+        // Scripts exit right after their output ends, usually (with a
+        // pidfd, the exit itself wakes the loop).
+        self.reap_at = match self.pidfd {
+            Some(_) => None,
+            None => Some(Instant::now() + Duration::from_millis(10)),
+        };
         if !self.line.is_empty() || self.skipping {
             self.end_line();
         }
@@ -510,6 +547,7 @@ impl Custom {
             Err(e) => {
                 self.status = Status::Error(format!("waiting for `{}`: {e}", self.cmd.display()));
                 self.child = None;
+                self.pidfd = None;
                 self.schedule_after_failure(now);
                 return;
             }
@@ -522,6 +560,7 @@ impl Custom {
             self.close_pipe();
             self.apply_last();
         }
+        self.pidfd = None;
         if let Some(pgid) = self.child.take().and_then(|c| i32::try_from(c.id()).ok()) {
             if group_alive(pgid) {
                 self.groups.push(pgid);
@@ -561,6 +600,7 @@ impl Custom {
     }
 
     fn kill(&mut self) {
+        self.pidfd = None;
         if let Some(mut child) = self.child.take() {
             if let Ok(pgid) = i32::try_from(child.id()) {
                 // SAFETY: signals the process group we created for this child.
@@ -607,6 +647,29 @@ impl Drop for Custom {
 /// How long an interval run may go before the runner first looks whether its
 /// first process exited while something else holds the pipe.
 const FIRST_LOOK: Duration = Duration::from_millis(50);
+
+/// `statfs.f_type` of the pidfd file system (Linux 6.9 and later).
+const PIDFS_MAGIC: i64 = 0x5049_4446;
+
+/// A pidfd for `pid`, readable once it exits; `None` where there is none
+/// (`pidfd_open` is Linux 5.3: ENOSYS before) or where pidfds are not on
+/// pidfs (before Linux 6.9 they all share one anonymous inode, and the bar
+/// tells a watched descriptor from a newer one with the same number by its
+/// inode): the caller falls back to its reap timers.
+pub fn open_pidfd(pid: u32) -> Option<OwnedFd> {
+    let pid = libc::pid_t::try_from(pid).ok()?;
+    // SAFETY: pidfd_open(2) with a pid and no flags; the result is checked.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let fd = RawFd::try_from(fd).ok().filter(|fd| *fd >= 0)?;
+    // SAFETY: `fd` is a fresh descriptor nobody else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: fstatfs writes into the zeroed struct we pass, for an open fd.
+    let on_pidfs = unsafe {
+        let mut st: libc::statfs = std::mem::zeroed();
+        libc::fstatfs(fd.as_raw_fd(), &mut st) == 0 && st.f_type as i64 == PIDFS_MAGIC
+    };
+    on_pidfs.then_some(fd)
+}
 
 /// Whether process group `pgid` still has a member.
 fn group_alive(pgid: i32) -> bool {

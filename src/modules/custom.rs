@@ -230,6 +230,10 @@ impl Module for CustomModule {
         self.runner.as_ref().and_then(Custom::fd)
     }
 
+    fn exit_fd(&self) -> Option<RawFd> {
+        self.runner.as_ref().and_then(Custom::exit_fd)
+    }
+
     fn on_readable(&mut self) -> bool {
         if let Some(r) = &mut self.runner {
             r.on_readable();

@@ -246,7 +246,14 @@ pub trait Module {
         None
     }
 
-    /// Its [`Module::fd`] is readable; true when its segments changed.
+    /// A second descriptor the bar watches for it, readable when its child
+    /// process exits (a custom script's pidfd); [`Module::on_readable`]
+    /// is called for either.
+    fn exit_fd(&self) -> Option<RawFd> {
+        None
+    }
+
+    /// Its [`Module::fd`] (or [`Module::exit_fd`]) is readable; true when its segments changed.
     fn on_readable(&mut self) -> bool {
         false
     }
@@ -719,10 +726,12 @@ impl Modules {
 
     /// The descriptors to watch: (instance, fd).
     pub fn fds(&self) -> impl Iterator<Item = (usize, RawFd)> + '_ {
-        self.list
-            .iter()
-            .enumerate()
-            .filter_map(|(i, m)| Some((i, m.fd()?)))
+        self.list.iter().enumerate().flat_map(|(i, m)| {
+            [m.fd(), m.exit_fd()]
+                .into_iter()
+                .flatten()
+                .map(move |fd| (i, fd))
+        })
     }
 
     /// Drops every instance: the bar is exiting, and dropping a custom
