@@ -22,15 +22,28 @@ struct Slot {
 
 pub struct Lru {
     map: FastMap<GlyphKey, u32>,
+    /// A direct-mapped guess of each key's slot, checked against the slot's
+    /// own key (evictions move slots, so a guess may be stale): a frame's
+    /// glyphs are found without hashing.
+    recent: [u32; RECENT],
     slots: Vec<Slot>,
     bytes: usize,
     budget: usize,
     clock: u64,
 }
 
+/// Entries of [`Lru::recent`] (a power of two).
+const RECENT: usize = 256;
+
+fn recent_index(k: GlyphKey) -> usize {
+    (k.gid as usize ^ (k.px as usize).wrapping_mul(37) ^ (k.face as usize).wrapping_mul(101))
+        & (RECENT - 1)
+}
+
 impl Lru {
     pub fn new(budget: usize) -> Lru {
         Lru {
+            recent: [u32::MAX; RECENT],
             map: FastMap::default(),
             slots: Vec::new(),
             bytes: 0,
@@ -49,7 +62,15 @@ impl Lru {
 
     /// The slot of `key`, marked as just used.
     pub fn find(&mut self, key: GlyphKey) -> Option<usize> {
+        let r = recent_index(key);
+        let guess = self.recent[r] as usize;
+        if let Some(slot) = self.slots.get_mut(guess).filter(|s| s.key == key) {
+            self.clock += 1;
+            slot.used = self.clock;
+            return Some(guess);
+        }
         let &i = self.map.get(&key)?;
+        self.recent[r] = i;
         self.clock += 1;
         self.slots[i as usize].used = self.clock;
         Some(i as usize)
