@@ -111,6 +111,12 @@ pub fn open_bpf_sized(slots: u32) -> Result<BpfSource, Error> {
     Ok(src)
 }
 
+/// Like [`open_bpf_sized`], growing to at most `limit` threads rather than
+/// [`thread_limit`] (a test reaches the limit with a few hundred threads).
+pub fn open_bpf_limited(slots: u32, limit: u32) -> Result<BpfSource, Error> {
+    Ok(open_bpf_sized(slots)?.limited(limit))
+}
+
 /// Loads the task-iterator program and creates its link; the error says
 /// why it cannot be used here.
 pub fn open_iter() -> Result<IterSource, Error> {

@@ -129,6 +129,13 @@ impl BpfSource {
         self.probe.attach()
     }
 
+    /// This source with its tables growing to at most `limit` threads
+    /// (never below what they hold now) instead of [`super::thread_limit`].
+    pub(super) fn limited(mut self, limit: u32) -> BpfSource {
+        self.limit = limit.max(self.tasks.capacity());
+        self
+    }
+
     /// Threads the task tables hold at once (they grow when full).
     pub fn capacity(&self) -> u32 {
         self.tasks.capacity()
@@ -162,6 +169,7 @@ impl BpfSource {
         prev.reserve((n as usize).saturating_sub(prev.len()));
         fresh.prev = prev;
         fresh.noticed = self.noticed;
+        fresh.limit = self.limit;
         fresh.force_read_mode(self.tasks.mode());
         // The old probe detaches as it drops.
         *self = fresh;
