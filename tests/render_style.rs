@@ -254,6 +254,51 @@ fn a_text_change_copies_the_kept_box_back_and_paints_no_box() {
 }
 
 #[test]
+fn a_changed_digit_repaints_only_its_columns() {
+    let mut g = GlyphCache::with_default_font();
+    let rounded = Deco {
+        radius: [8; 4],
+        gradient: Some((BLUE, 30)),
+        ..Deco::default()
+    };
+    for (bg, deco) in [(Some(RED), rounded), (None, Deco::default())] {
+        let mut segs = vec![seg("CPU  7% MEM 3.1G", bg, deco, Align::Left)];
+        let mut r = Renderer::new(look());
+        r.resize(400, 28, 1);
+        let (w, h) = r.size();
+        let mut px = vec![0u8; (w * h * 4) as usize];
+        let m = r.update(&segs, &mut g);
+        r.paint(&mut Canvas::new(&mut px, w, h).unwrap(), m, &mut g);
+        // A marker left of the text and one right of it: a repaint of
+        // the digit's columns leaves both.
+        let cell = r.segment_rect(0).unwrap();
+        let (x, _) = r.text_origin(0).unwrap();
+        let marks = [(x + 1, 14), (cell.x + cell.w - 12, 14)];
+        for (mx, my) in marks {
+            let i = (my as usize * w as usize + mx as usize) * 4;
+            px[i..i + 4].copy_from_slice(&[1, 2, 3, 4]);
+        }
+        segs[0].text = rstat::render::Text::new("CPU  9% MEM 3.1G");
+        let m = r.update(&segs, &mut g);
+        r.paint(&mut Canvas::new(&mut px, w, h).unwrap(), m, &mut g);
+        let fresh = draw(&segs, &mut g);
+        let mut differ = Vec::new();
+        for y in 0..h as i32 {
+            for x in 0..w as i32 {
+                let i = (y as usize * w as usize + x as usize) * 4;
+                if px[i..i + 4] != fresh.px[i..i + 4] {
+                    differ.push((x, y));
+                }
+            }
+        }
+        assert_eq!(
+            differ, marks,
+            "{bg:?}: only the markers differ from a full redraw"
+        );
+    }
+}
+
+#[test]
 fn a_plain_bar_keeps_no_backgrounds() {
     let mut g = GlyphCache::with_default_font();
     let segs = [

@@ -124,6 +124,23 @@ impl Backs {
             None => false,
         }
     }
+
+    /// [`Backs::put`] of the columns of `cols` only (inside the cell).
+    pub fn put_cols(&self, i: usize, key: &Key, cols: Rect, canvas: &mut Canvas<'_>) -> bool {
+        let Some(slot) = self.slots.get(i) else {
+            return false;
+        };
+        let c = key.cell;
+        if slot.key.as_ref() != Some(key) || cols.intersect(c) != Some(cols) || cols.h != c.h {
+            return false;
+        }
+        let (row, skip) = (c.w as usize * 4, (cols.x - c.x) as usize * 4);
+        let n = cols.w as usize * 4;
+        let Some(px) = self.px.get(slot.at..slot.at + bytes(c)) else {
+            return false;
+        };
+        canvas.put_rows_strided(cols, &px[skip..], row, n)
+    }
 }
 
 /// Bytes of a packed image of `r`.

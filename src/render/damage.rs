@@ -11,7 +11,7 @@
 pub const MAX_SEGMENTS: usize = 64;
 
 /// Frames of history kept; a buffer older than this is repainted whole.
-const HISTORY: usize = 8;
+pub const HISTORY: usize = 8;
 
 /// A set of segments to repaint, or the whole bar.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -20,6 +20,9 @@ pub struct Mask {
     pub full: bool,
     /// Bit `i` set: segment `i`.
     pub bits: u64,
+    /// The frames it covers are those after this one, up to the newest (0:
+    /// not known; a renderer then repaints whole cells).
+    pub from: u64,
 }
 
 impl Mask {
@@ -27,12 +30,14 @@ impl Mask {
     pub const FULL: Mask = Mask {
         full: true,
         bits: 0,
+        from: 0,
     };
 
     /// Nothing.
     pub const EMPTY: Mask = Mask {
         full: false,
         bits: 0,
+        from: 0,
     };
 
     /// Nothing to repaint.
@@ -58,6 +63,7 @@ impl Mask {
             Mask {
                 full: false,
                 bits: self.bits | other.bits,
+                from: self.from.min(other.from),
             }
         }
     }
@@ -100,11 +106,20 @@ impl History {
         if shown == 0 || shown > self.frame || self.frame - shown >= HISTORY as u64 {
             return Mask::FULL;
         }
-        let mut m = Mask::EMPTY;
+        let mut m = Mask {
+            from: shown,
+            ..Mask::EMPTY
+        };
         for f in shown + 1..=self.frame {
             m = m.union(self.masks[(f as usize) % HISTORY]);
         }
-        m
+        Mask { from: shown, ..m }
+    }
+
+    /// The mask of frame `f`, if it is still in the history.
+    pub fn mask_of(&self, f: u64) -> Option<Mask> {
+        (f > 0 && f <= self.frame && self.frame - f < HISTORY as u64)
+            .then(|| self.masks[(f as usize) % HISTORY])
     }
 }
 
@@ -116,6 +131,7 @@ mod tests {
         Mask {
             full: false,
             bits: b,
+            from: 0,
         }
     }
 
@@ -126,9 +142,10 @@ mod tests {
         let f2 = h.push(bits(0b001));
         let _f3 = h.push(bits(0b100));
         assert_eq!(h.since(0), Mask::FULL);
-        assert_eq!(h.since(f1), bits(0b101));
-        assert_eq!(h.since(f2), bits(0b100));
-        assert_eq!(h.since(h.frame()), Mask::EMPTY);
+        let from = |m: Mask, f: u64| Mask { from: f, ..m };
+        assert_eq!(h.since(f1), from(bits(0b101), f1));
+        assert_eq!(h.since(f2), from(bits(0b100), f2));
+        assert_eq!(h.since(h.frame()), from(Mask::EMPTY, h.frame()));
     }
 
     #[test]
@@ -140,6 +157,12 @@ mod tests {
         }
         assert_eq!(h.since(f1), Mask::FULL);
         let fresh = h.frame() - 1;
-        assert_eq!(h.since(fresh), bits(2));
+        assert_eq!(
+            h.since(fresh),
+            Mask {
+                from: fresh,
+                ..bits(2)
+            }
+        );
     }
 }

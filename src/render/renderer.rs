@@ -3,7 +3,7 @@
 
 use super::backs::{Backs, Key};
 use super::boxes::{self, BoxPx};
-use super::damage::{History, Mask, MAX_SEGMENTS};
+use super::damage::{History, Mask, HISTORY, MAX_SEGMENTS};
 use super::glyphs::GlyphCache;
 use super::icon::icon_of;
 use super::layout::{layout, Rect, Spacing};
@@ -102,6 +102,9 @@ pub struct Renderer {
     history: History,
     /// The pixels under each segment's text (on a bar with boxes).
     backs: Backs,
+    /// Per frame (its number modulo [`HISTORY`]) and segment: the columns
+    /// whose pixels changed, when only its text did ([`WHOLE`]: the cell).
+    cols: [[(i32, i32); MAX_SEGMENTS]; HISTORY],
     /// Size, scale or look changed: the next update lays out and repaints all.
     stale: bool,
 }
@@ -132,6 +135,7 @@ impl Renderer {
             group_rects: Vec::with_capacity(MAX_SEGMENTS),
             history: History::default(),
             backs: Backs::default(),
+            cols: [[WHOLE; MAX_SEGMENTS]; HISTORY],
             stale: true,
         }
     }
@@ -192,6 +196,7 @@ impl Renderer {
     pub fn update(&mut self, segments: &[Segment], glyphs: &mut GlyphCache) -> Mask {
         let segments = &segments[..segments.len().min(MAX_SEGMENTS)];
         let mut mask = Mask::EMPTY;
+        let mut cols = [WHOLE; MAX_SEGMENTS];
         let mut relayout = self.stale || segments.len() != self.drawn.len();
         if !relayout {
             for (i, (new, old)) in segments.iter().zip(&self.drawn).enumerate() {
@@ -228,6 +233,14 @@ impl Renderer {
                         relayout = true;
                         break;
                     }
+                    if new.style == old.style
+                        && !new.markup
+                        && !old.markup
+                        && self.spans[i].as_slice().is_empty()
+                        && self.scratch_spans.as_slice().is_empty()
+                    {
+                        cols[i] = self.changed_cols(i, glyphs);
+                    }
                     std::mem::swap(&mut self.scratch, &mut self.shaped[i]);
                     self.spans[i] = self.scratch_spans;
                 } else if new.style.deco != old.style.deco && {
@@ -254,10 +267,80 @@ impl Renderer {
             }
         }
         if !mask.is_empty() {
-            self.history.push(mask);
+            let f = self.history.push(mask);
+            self.cols[f as usize % HISTORY] = cols;
             self.refresh_backs(mask);
+            mask.from = f - 1;
         }
         mask
+    }
+
+    /// The columns of segment `i`'s cell whose pixels differ between its
+    /// drawn text (`shaped[i]`) and the newly shaped one (`scratch`), same
+    /// style and width: the ink of the glyphs between the first and the
+    /// last that differ, old and new. [`WHOLE`] when the text moved.
+    fn changed_cols(&self, i: usize, glyphs: &mut GlyphCache) -> (i32, i32) {
+        let (old, new) = (&self.shaped[i], &self.scratch);
+        let (Some((ox, _)), Some((nx, _))) = (
+            self.content_origin(i, old.width_px()),
+            self.content_origin(i, new.width_px()),
+        ) else {
+            return WHOLE;
+        };
+        if ox != nx {
+            return WHOLE;
+        }
+        let (a, b) = (&old.glyphs[..], &new.glyphs[..]);
+        let same = |p: &super::text::Placed, q: &super::text::Placed| {
+            p.face == q.face && p.gid == q.gid && p.x == q.x && p.y == q.y
+        };
+        let pre = a.iter().zip(b).take_while(|(p, q)| same(p, q)).count();
+        let suf = a[pre..]
+            .iter()
+            .rev()
+            .zip(b[pre..].iter().rev())
+            .take_while(|(p, q)| same(p, q))
+            .count();
+        let font = self.fonts.get(i).copied().unwrap_or_default();
+        let stroke = if font.bold {
+            (font.px as i32 / 14).max(1)
+        } else {
+            0
+        };
+        let (mut x0, mut x1) = (i32::MAX, i32::MIN);
+        for p in a[pre..a.len() - suf].iter().chain(&b[pre..b.len() - suf]) {
+            let g = glyphs.glyph_id(p.face, p.gid, font.px);
+            if g.width == 0 || g.height == 0 {
+                continue;
+            }
+            let gx = ox + round_px(p.x) + g.left;
+            x0 = x0.min(gx);
+            x1 = x1.max(gx + g.width as i32 + stroke);
+        }
+        (x0, x1)
+    }
+
+    /// The columns of segment `i` that `mask` (a mask of frames after
+    /// `mask.from`) repaints: `None` for the whole cell, an empty range
+    /// when no pixel changed.
+    fn repaint_cols(&self, i: usize, mask: Mask) -> Option<(i32, i32)> {
+        let frame = self.history.frame();
+        if mask.full || mask.from == 0 || mask.from >= frame {
+            return None;
+        }
+        let (mut x0, mut x1) = (i32::MAX, i32::MIN);
+        for f in mask.from + 1..=frame {
+            let m = self.history.mask_of(f)?;
+            if !m.contains(i) {
+                continue;
+            }
+            let c = self.cols[f as usize % HISTORY][i];
+            if c == WHOLE || m.full {
+                return None;
+            }
+            (x0, x1) = (x0.min(c.0), x1.max(c.1));
+        }
+        Some((x0, x1))
     }
 
     /// Brings the kept background of each segment in `mask` up to date
@@ -642,6 +725,35 @@ impl Renderer {
             if cell.is_empty() {
                 continue;
             }
+            // Only the columns a text change touched, over the kept
+            // background (or the bar's plain fill): the same pixels.
+            let plain = !self.backs.is_on()
+                && self.look.frame == Deco::default()
+                && seg.style.bg.is_none()
+                && seg.style.deco == Deco::default()
+                && seg.style.group.is_none();
+            let narrow = match self.repaint_cols(i, mask) {
+                Some((x0, x1)) if plain || self.backs.is_on() => {
+                    let (x0, x1) = (x0.max(cell.x), x1.min(cell.x + cell.w));
+                    Some(Rect::new(x0, cell.y, (x1 - x0).max(0), cell.h))
+                }
+                _ => None,
+            };
+            if let Some(cols) = narrow {
+                if cols.is_empty() {
+                    continue;
+                }
+                let kept = self
+                    .back_key(i)
+                    .is_some_and(|key| self.backs.put_cols(i, &key, cols, canvas));
+                if kept || plain {
+                    if !kept {
+                        self.backdrop(canvas, cols);
+                    }
+                    self.draw_text(canvas, i, seg, cols, glyphs);
+                    continue;
+                }
+            }
             // The kept background when there is one (the same pixels).
             let kept = self
                 .back_key(i)
@@ -653,56 +765,71 @@ impl Renderer {
                     self.paint_back(canvas, i, cell, (0, 0));
                 }
             }
-            let d = &seg.style.deco;
-            if let Some(id) = icon_of(seg.text.as_str()) {
-                let px = self.icon_px(glyphs);
-                let y = (self.height as i32 - px as i32) / 2;
-                let (x, _) = self
-                    .content_origin(i, px as i32)
-                    .unwrap_or((cell.x + self.padding, 0));
-                if let Some(img) = glyphs.icons.get(id, px) {
-                    canvas.draw_image_alpha(img, x, y, cell, d.opacity());
-                }
-                continue;
-            }
-            let (x, _) = self.text_origin(i).unwrap_or((cell.x + self.padding, 0));
-            let font = self.fonts.get(i).copied().unwrap_or_default();
-            let spans = self.spans.get(i).map_or(&[][..], |s| s.as_slice());
-            if !spans.is_empty() {
-                let b = self.box_rect(seg, cell);
-                markup::draw(
-                    canvas,
-                    glyphs,
-                    &self.shaped[i],
-                    (spans, 0),
-                    (x, font.baseline),
-                    (b.y, b.h),
-                    (font.px, self.scale120, font.bold),
-                    seg.style.fg,
-                    d.opacity(),
-                    cell,
-                );
-                continue;
-            }
-            let [r, g, b, a] = seg.style.fg.0;
-            let a = (a as u32 * d.opacity() as u32 + 127) / 255;
-            let fg = Rgba([r, g, b, a as u8]).premultiplied();
-            // A synthetic bold's second stroke, as markup's `<b>` draws it.
-            let stroke = (font.px as i32 / 14).max(1);
-            for p in &self.shaped[i].glyphs {
-                if p.face == NO_FACE {
-                    glyphs.count_box(Some(p.ch));
-                }
-                let g = glyphs.glyph_id(p.face, p.gid, font.px);
-                let gx = x + round_px(p.x);
-                let gy = font.baseline + round_px(p.y);
-                canvas.draw_glyph(g, gx, gy, fg, cell);
-                if font.bold {
-                    canvas.draw_glyph(g, gx + stroke, gy, fg, cell);
-                }
-            }
+            self.draw_text(canvas, i, seg, cell, glyphs);
         }
         glyphs.release_pages();
+    }
+
+    /// Draws segment `i`'s text (or icon) over its background, touching
+    /// only pixels inside `clip` (its cell, or the columns a text change
+    /// touched).
+    fn draw_text(
+        &self,
+        canvas: &mut Canvas,
+        i: usize,
+        seg: &Segment,
+        clip: Rect,
+        glyphs: &mut GlyphCache,
+    ) {
+        let cell = self.rects[i];
+        let d = &seg.style.deco;
+        if let Some(id) = icon_of(seg.text.as_str()) {
+            let px = self.icon_px(glyphs);
+            let y = (self.height as i32 - px as i32) / 2;
+            let (x, _) = self
+                .content_origin(i, px as i32)
+                .unwrap_or((cell.x + self.padding, 0));
+            if let Some(img) = glyphs.icons.get(id, px) {
+                canvas.draw_image_alpha(img, x, y, clip, d.opacity());
+            }
+            return;
+        }
+        let (x, _) = self.text_origin(i).unwrap_or((cell.x + self.padding, 0));
+        let font = self.fonts.get(i).copied().unwrap_or_default();
+        let spans = self.spans.get(i).map_or(&[][..], |s| s.as_slice());
+        if !spans.is_empty() {
+            let b = self.box_rect(seg, cell);
+            markup::draw(
+                canvas,
+                glyphs,
+                &self.shaped[i],
+                (spans, 0),
+                (x, font.baseline),
+                (b.y, b.h),
+                (font.px, self.scale120, font.bold),
+                seg.style.fg,
+                d.opacity(),
+                clip,
+            );
+            return;
+        }
+        let [r, g, b, a] = seg.style.fg.0;
+        let a = (a as u32 * d.opacity() as u32 + 127) / 255;
+        let fg = Rgba([r, g, b, a as u8]).premultiplied();
+        // A synthetic bold's second stroke, as markup's `<b>` draws it.
+        let stroke = (font.px as i32 / 14).max(1);
+        for p in &self.shaped[i].glyphs {
+            if p.face == NO_FACE {
+                glyphs.count_box(Some(p.ch));
+            }
+            let g = glyphs.glyph_id(p.face, p.gid, font.px);
+            let gx = x + round_px(p.x);
+            let gy = font.baseline + round_px(p.y);
+            canvas.draw_glyph(g, gx, gy, fg, clip);
+            if font.bold {
+                canvas.draw_glyph(g, gx + stroke, gy, fg, clip);
+            }
+        }
     }
 
     /// Paints the bar's background inside `clip`: a plain fill, or the
@@ -748,6 +875,9 @@ fn shape_segment(
         glyphs.shape_in(font.id, seg.text.as_str(), font.px, out);
     }
 }
+
+/// A change that repaints a segment's whole cell (see `Renderer::cols`).
+const WHOLE: (i32, i32) = (i32::MIN, i32::MAX);
 
 /// `v × scale120 / 120`, rounded half up (as fractional-scale-v1 asks).
 fn scaled(v: u32, scale120: u32) -> u32 {
