@@ -240,3 +240,161 @@ fn the_bar_keeps_drawing_while_a_hostile_config_loads_and_the_last_reload_wins()
     let err = rstat.stderr();
     assert!(!err.contains("panicked"), "rstat panicked:\n{}", tail(&err));
 }
+
+/// Protocol-log timestamps (milliseconds) of the surface commits in `text`.
+fn commit_times(text: &[u8]) -> Vec<f64> {
+    String::from_utf8_lossy(text)
+        .lines()
+        .filter(|l| l.contains("-> wl_surface@") && l.contains(".commit()"))
+        .filter_map(|l| l.strip_prefix('[')?.split(']').next()?.trim().parse().ok())
+        .collect()
+}
+
+/// A copy of a real font with `n` bits flipped at spread, repeatable places.
+fn corrupt_font(dst: &Path, n: usize) {
+    let mut bytes =
+        std::fs::read("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf").expect("read DejaVu Sans");
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let at = (x % bytes.len() as u64) as usize;
+        bytes[at] ^= 1 << (x % 8);
+    }
+    std::fs::write(dst, bytes).expect("write the corrupt font");
+}
+
+/// Done means, the other hostile configs the loader was measured with (a
+/// font path that is a FIFO, `/dev/zero`, a font with flipped bits, 40,000
+/// unknown keys, 100,000 layout entries): each is read by SIGUSR2 while the
+/// script changes the bar, the bar never stops committing frames for long
+/// (the widest gap between two commits around the reload is bounded), a
+/// refused file is named, and the 28-px bar stays and goes on drawing.
+#[test]
+fn each_hostile_config_loads_while_the_bar_draws_on() {
+    if !can_run() {
+        return;
+    }
+    if !common::need(
+        Path::new("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf").exists(),
+        "needs DejaVu Sans (fonts-dejavu-core)",
+    ) {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    let dir = sway.config_home().join("rstat");
+    std::fs::create_dir_all(&dir).expect("create the config directory");
+    let dotfiles: PathBuf = sway.config_home().join("dotfiles");
+    std::fs::create_dir_all(&dotfiles).expect("create the dotfiles directory");
+    let target = dotfiles.join("rstat.toml");
+    save(&target, &good(28));
+    let link = dir.join("config.toml");
+    std::os::unix::fs::symlink(&target, &link).expect("symlink the config");
+
+    let fifo = dotfiles.join("font.fifo");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("path");
+    // SAFETY: a NUL-terminated path we own.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
+    let flipped = dotfiles.join("flipped.ttf");
+    corrupt_font(&flipped, 45);
+    let with_font = |path: &Path| {
+        good(28).replacen(
+            "height = 28\n",
+            &format!("height = 28\nfont = {{ path = \"{}\" }}\n", path.display()),
+            1,
+        )
+    };
+    let unknown_keys = {
+        let mut s = good(28);
+        for i in 0..40_000 {
+            s.push_str(&format!("nosuch{i} = 1\n"));
+        }
+        s
+    };
+    let long_layout = {
+        let names: Vec<String> = (0..100_000).map(|i| format!("\"nosuch{i}\"")).collect();
+        good(28).replacen(
+            "right = [\"clock\"]",
+            &format!("right = [\"clock\", {}]", names.join(", ")),
+            1,
+        )
+    };
+    let cases = [
+        ("a font path that is a FIFO", with_font(&fifo)),
+        ("/dev/zero as the font", with_font(Path::new("/dev/zero"))),
+        ("a font with 45 flipped bits", with_font(&flipped)),
+        ("40,000 unknown keys", unknown_keys),
+        ("100,000 layout entries", long_layout),
+    ];
+
+    let mut cmd = sway.client(common::rstat_bin());
+    cmd.env("WAYLAND_DEBUG", "client")
+        .env("RUST_BACKTRACE", "1");
+    let mut rstat = Guarded::spawn(
+        "rstat",
+        &mut cmd,
+        &sway.runtime_dir().join("rstat-reload-hostile.stderr"),
+    );
+    expect_area(&sway, &mut rstat, below_top_bar(28));
+    support::wait_for_bar(&sway, "HEADLESS-1", 28, PATIENCE)
+        .unwrap_or_else(|e| panic!("no bar: {e}\n{}", tail(&rstat.stderr())));
+    let at = log(&rstat).len();
+    expect_frames(&mut rstat, at, 10);
+
+    for (what, text) in &cases {
+        save(&target, text);
+        let before = log(&rstat).len();
+        rstat.signal(libc::SIGUSR2);
+        let verdict = wait_for(PATIENCE, || {
+            rstat.assert_running();
+            let l = log(&rstat);
+            let hay = String::from_utf8_lossy(l.get(before..)?).into_owned();
+            ["keeping the running one", "config reloaded from"]
+                .iter()
+                .filter_map(|n| hay.find(n))
+                .min()
+                .map(|p| before + p)
+        })
+        .unwrap_or_else(|| panic!("{what}: no verdict\n{}", tail(&rstat.stderr())));
+        // Frames after the verdict close the window whose gaps count.
+        expect_frames(&mut rstat, verdict, 5);
+        let l = log(&rstat);
+        let refused = l[verdict..].starts_with(b"keeping the running one");
+        let times = commit_times(&l[before.saturating_sub(4096)..]);
+        let widest = times.windows(2).map(|w| w[1] - w[0]).fold(0.0f64, f64::max);
+        eprintln!(
+            "{what}: {} after {} frames, widest gap between commits {widest:.0} ms",
+            if refused { "refused" } else { "applied" },
+            commits(&l[before..verdict]),
+        );
+        // The script asks for a frame every 20 ms; a loop busy validating
+        // would leave a gap as long as the validation.
+        assert!(
+            widest < 1500.0,
+            "{what}: the bar committed no frame for {widest:.0} ms while it reloaded\n{}",
+            tail(&rstat.stderr())
+        );
+        if refused {
+            let message = String::from_utf8_lossy(&l[before..]).into_owned();
+            assert!(
+                message.contains(&link.display().to_string()),
+                "{what}: the refusal names the file:\n{}",
+                tail(&message)
+            );
+        }
+        assert_eq!(
+            sway.usable_area("HEADLESS-1"),
+            Some(below_top_bar(28)),
+            "{what}: the bar's size changed"
+        );
+    }
+    // Hostile files do not stick: a good one still applies.
+    save(&target, &good(40));
+    rstat.signal(libc::SIGUSR2);
+    expect_area(&sway, &mut rstat, below_top_bar(40));
+    rstat.assert_running();
+    let err = rstat.stderr();
+    assert!(!err.contains("panicked"), "rstat panicked:\n{}", tail(&err));
+}
