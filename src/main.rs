@@ -25,6 +25,7 @@ impl From<collect::Error> for Fatal {
 }
 
 fn main() -> ExitCode {
+    rstat::bar::resident::one_heap();
     let args = match cli::parse(std::env::args().skip(1)) {
         Ok(a) => a,
         Err(e) => {

@@ -243,3 +243,82 @@ fn no_compositor_ipc_is_said_once_not_at_every_reload() {
     let said = err.matches("no compositor IPC").count();
     assert_eq!(said, 1, "said once:\n{err}");
 }
+
+/// Start-up and reconnects never wait for the compositor's IPC: with a
+/// socket that accepts and never answers (a stalled compositor), the bar's
+/// first frame comes at once and it goes on committing frames at its
+/// script's pace. Frames are read on the wire (`WAYLAND_DEBUG=client` logs
+/// each `wl_surface.commit` with a timestamp); a client that asked the
+/// socket on the loop would leave gaps as long as its 2 s read timeout.
+#[test]
+fn a_silent_ipc_socket_delays_no_frame() {
+    if !ready() {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    write_config(
+        &sway,
+        "[bar]\nleft = [\"workspaces\", \"custom#fast\"]\nright = [\"clock\"]\n\
+         [module.\"custom#fast\"]\nexec = \"i=0; while :; do i=$((i+1)); echo $i; sleep 0.02; done\"\n\
+         continuous = true\n[module.clock]\nformat = \"%H:%M:%S\"\npopup = false\n",
+    );
+    let silent = sway.runtime_dir().join("silent.sock");
+    let listener = UnixListener::bind(&silent).expect("bind the silent socket");
+    let held = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = held.clone();
+    std::thread::spawn(move || {
+        for c in listener.incoming().flatten() {
+            // Held open, never read from or written to.
+            if let Ok(mut k) = keep.lock() {
+                k.push(c);
+            }
+        }
+    });
+
+    let mut cmd = sway.client(common::rstat_bin());
+    cmd.env("SWAYSOCK", &silent)
+        .env("WAYLAND_DEBUG", "client")
+        .args(["--collector", "procfs"]);
+    let stderr = sway.runtime_dir().join("rstat-silent.stderr");
+    let mut bar = Guarded::spawn("rstat", &mut cmd, &stderr);
+    let commit_times = || -> Vec<f64> {
+        let text = std::fs::read(&stderr).unwrap_or_default();
+        String::from_utf8_lossy(&text)
+            .lines()
+            .filter(|l| l.contains("-> wl_surface@") && l.contains(".commit()"))
+            .filter_map(|l| l.strip_prefix('[')?.split(']').next()?.trim().parse().ok())
+            .collect()
+    };
+    // Five seconds of frames after the first: more than two of the
+    // client's 2 s timeouts and a reconnect.
+    let times = poll_every(Duration::from_millis(100), PATIENCE, || {
+        bar.assert_running();
+        let t = commit_times();
+        (t.len() > 2 && t[t.len() - 1] - t[1] > 5000.0).then_some(t)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "the bar committed {} frames in {PATIENCE:?}\n{}",
+            commit_times().len(),
+            bar.stderr()
+        )
+    });
+    let accepted = held.lock().map_or(0, |h| h.len());
+    assert!(accepted >= 1, "the bar never connected to the socket");
+    let widest = times[1..]
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .fold(0.0f64, f64::max);
+    eprintln!(
+        "{} frames, widest gap {widest:.0} ms, {accepted} connections to the silent socket",
+        times.len()
+    );
+    assert!(
+        widest < 1000.0,
+        "the bar committed no frame for {widest:.0} ms while the IPC socket was silent"
+    );
+    bar.assert_running();
+    let err = bar.stderr();
+    assert!(!err.contains("panicked"), "{err}");
+}

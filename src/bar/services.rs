@@ -31,6 +31,9 @@ struct Slot {
     unsaid: Option<String>,
     /// Connected now.
     connected: bool,
+    /// Connected, but the service has not confirmed it yet (its worker's
+    /// first state has not arrived): see [`crate::services::Service::ready`].
+    pending: bool,
     /// Connected at least once: a peer that was there and went away is
     /// said, one that never was and has no socket file is not.
     ever: bool,
@@ -59,6 +62,7 @@ impl Services {
                     warned: false,
                     unsaid: None,
                     connected: false,
+                    pending: false,
                     ever: false,
                     said_unavailable: false,
                 })
@@ -84,6 +88,16 @@ impl Slot {
     fn connect(&mut self) -> Result<(), Error> {
         self.service.connect()?;
         self.connected = true;
+        self.pending = true;
+        if self.service.ready() {
+            self.confirmed();
+        }
+        Ok(())
+    }
+
+    /// The peer answered: the outage (if any) is over.
+    fn confirmed(&mut self) {
+        self.pending = false;
         self.ever = true;
         self.backoff.reset();
         // Back at the first retry: the loss was never said, nor is this.
@@ -92,12 +106,23 @@ impl Slot {
         }
         self.warned = false;
         self.unsaid = None;
-        Ok(())
+    }
+
+    /// A connection lost before the service confirmed it: what a failed
+    /// `connect` is for a service that connects synchronously (the first
+    /// failure of an outage is held back, the next one says it).
+    fn failed_connect(&mut self, e: &Error) {
+        let first = self.unsaid.is_none() && !self.warned;
+        self.lost(e);
+        if !first {
+            self.say_loss();
+        }
     }
 
     fn lost(&mut self, e: &Error) {
         self.service.disconnect();
         self.connected = false;
+        self.pending = false;
         if !self.warned && (self.ever || !self.service.absent()) {
             self.unsaid = Some(format!(
                 "rstat: {} lost ({e}); reconnecting",
@@ -133,6 +158,7 @@ fn sync_one(handle: &Handle, ctl: &Rc<RefCell<Control>>, bars: &mut Bars, id: Id
     if !wanted {
         slot.service.disconnect();
         slot.connected = false;
+        slot.pending = false;
         if let Some(t) = slot.token.take() {
             handle.remove(t);
         }
@@ -263,7 +289,11 @@ impl Control {
         if !slot.connected {
             return true;
         }
-        match slot.service.dispatch() {
+        let result = slot.service.dispatch();
+        if result.is_ok() && slot.pending && slot.service.ready() {
+            slot.confirmed();
+        }
+        match result {
             Ok(false) => false,
             Ok(true) => {
                 if self.ticker.modules.on_service(slot.service.view()) {
@@ -272,7 +302,11 @@ impl Control {
                 false
             }
             Err(e) => {
-                slot.lost(&e);
+                if slot.pending {
+                    slot.failed_connect(&e);
+                } else {
+                    slot.lost(&e);
+                }
                 if self.ticker.modules.on_service(slot.service.view()) {
                     self.ticker.redraw(bars);
                 }

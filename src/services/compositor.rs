@@ -1,30 +1,31 @@
 //! The compositor IPC as a service: Sway's or Hyprland's client
 //! ([`crate::compositor`]) behind [`Service`], found from the environment.
 //!
-//! Hyprland answers state only on request sockets (socket1: connect, write,
-//! read to EOF) that a busy or stalled Hyprland may answer late, so its
-//! client runs in one worker thread: it connects, reads socket2's events,
-//! asks socket1 what they imply and sends each new state to the loop as a
-//! plain message ([`super::channel`]); the loop's clicks go to it the same
-//! way. Nothing on the loop waits for Hyprland.
+//! Both answer state only to requests that a busy or stalled compositor
+//! may answer late (Sway: replies on its request socket, read with a 2 s
+//! timeout; Hyprland: socket1, connect, write, read to EOF), and an event
+//! implies follow-up requests. So the client runs in one worker thread: it
+//! connects, follows the events, asks what they imply and sends each new
+//! state to the loop as a plain message ([`super::channel`]); the loop's
+//! clicks go to it the same way. Nothing on the loop waits for the
+//! compositor, not even the first frame.
 
 use std::os::fd::RawFd;
 use std::path::PathBuf;
 
 use super::channel::{self, Receiver, Sender};
 use super::{Command, Error, Id, Service, View};
-use crate::compositor::{self, hyprland, Connection, Detected, State};
+use crate::compositor::{self, Connection, Detected, State};
 
 /// The compositor's IPC: what the environment names and, while connected,
-/// the client (Sway's on the loop, Hyprland's in its worker).
+/// the loop's end of the worker that holds the client.
 pub struct Compositor {
     detected: Detected,
     runtime_dir: Option<PathBuf>,
-    conn: Option<Connection>,
     worker: Option<Worker>,
 }
 
-/// What the Hyprland worker tells the loop.
+/// What the worker tells the loop.
 enum Report {
     /// The state changed (or the first state after connecting).
     State(Box<State>),
@@ -34,14 +35,14 @@ enum Report {
     Lost(String),
 }
 
-/// What the loop asks of the Hyprland worker.
+/// What the loop asks of the worker.
 enum Ask {
     Focus(String),
     Cycle(i32),
     NextLayout,
 }
 
-/// The loop's end of a Hyprland worker thread.
+/// The loop's end of the worker thread.
 struct Worker {
     reports: Receiver<Report>,
     asks: Sender<Ask>,
@@ -50,15 +51,15 @@ struct Worker {
 
 impl Worker {
     /// Starts the worker; it connects on its own thread.
-    fn start(sig: String, runtime_dir: Option<PathBuf>) -> Result<Worker, Error> {
+    fn start(detected: Detected, runtime_dir: Option<PathBuf>) -> Result<Worker, Error> {
         let (report, reports) = channel::channel::<Report>()
-            .map_err(|e| Error(format!("Hyprland IPC: eventfd for its worker: {e}")))?;
+            .map_err(|e| Error(format!("compositor IPC: eventfd for its worker: {e}")))?;
         let (asks, asked) = channel::channel::<Ask>()
-            .map_err(|e| Error(format!("Hyprland IPC: eventfd for its worker: {e}")))?;
+            .map_err(|e| Error(format!("compositor IPC: eventfd for its worker: {e}")))?;
         std::thread::Builder::new()
-            .name("rstat-hyprland".into())
-            .spawn(move || work(&sig, runtime_dir.as_deref(), &report, &asked))
-            .map_err(|e| Error(format!("Hyprland IPC: starting its worker thread: {e}")))?;
+            .name("rstat-compositor".into())
+            .spawn(move || work(&detected, runtime_dir.as_deref(), &report, &asked))
+            .map_err(|e| Error(format!("compositor IPC: starting its worker thread: {e}")))?;
         Ok(Worker {
             reports,
             asks,
@@ -70,12 +71,12 @@ impl Worker {
 /// The worker's life: connect, then follow events and run asks until the
 /// connection is lost or the loop drops its end.
 fn work(
-    sig: &str,
+    detected: &Detected,
     runtime_dir: Option<&std::path::Path>,
     report: &Sender<Report>,
     asked: &Receiver<Ask>,
 ) {
-    let mut client = match hyprland::Client::connect(sig, runtime_dir) {
+    let mut client = match Connection::open(detected, runtime_dir) {
         Ok(c) => c,
         Err(e) => {
             let _ = report.send(Report::Lost(e.0));
@@ -109,7 +110,7 @@ fn work(
             if e.kind() == std::io::ErrorKind::Interrupted {
                 continue;
             }
-            let _ = report.send(Report::Lost(format!("Hyprland IPC: poll: {e}")));
+            let _ = report.send(Report::Lost(format!("compositor IPC: poll: {e}")));
             return;
         }
         if polls[1].revents != 0 {
@@ -119,7 +120,7 @@ fn work(
                 let r = match &a {
                     Ask::Focus(name) => client.focus_workspace(name),
                     Ask::Cycle(d) => client.cycle_workspace(*d),
-                    Ask::NextLayout => client.dispatch_command("switchxkblayout current next"),
+                    Ask::NextLayout => client.next_layout(),
                 };
                 if let Err(e) = r {
                     if report.send(Report::Refused(e.0)).is_err() {
@@ -161,28 +162,19 @@ impl Compositor {
             runtime_dir: env("XDG_RUNTIME_DIR")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
-            conn: None,
             worker: None,
         }
-    }
-
-    /// The live client, if connected (Sway's: Hyprland's lives in its worker).
-    pub fn connection(&self) -> Option<&Connection> {
-        self.conn.as_ref()
     }
 }
 
 /// Connects to the compositor the process environment names, reading its
-/// full state (`--once`, which needs no loop).
+/// full state on this thread (`--once`, which needs no loop).
 pub fn open_from_env() -> Result<Connection, Error> {
-    let mut c = Compositor::from_env(&|k| std::env::var(k).ok());
+    let c = Compositor::from_env(&|k| std::env::var(k).ok());
     if let Some(why) = c.unavailable() {
         return Err(Error(why));
     }
-    c.connect()?;
-    c.conn
-        .take()
-        .ok_or_else(|| Error("compositor IPC: connected but no client".into()))
+    Ok(Connection::open(&c.detected, c.runtime_dir.as_deref())?)
 }
 
 impl Service for Compositor {
@@ -197,22 +189,19 @@ impl Service for Compositor {
     }
 
     fn connect(&mut self) -> Result<(), Error> {
-        if let Detected::Hyprland(sig) = &self.detected {
-            self.worker = Some(Worker::start(sig.clone(), self.runtime_dir.clone())?);
-            return Ok(());
-        }
-        self.conn = Some(Connection::open(
-            &self.detected,
-            self.runtime_dir.as_deref(),
+        self.worker = Some(Worker::start(
+            self.detected.clone(),
+            self.runtime_dir.clone(),
         )?);
         Ok(())
     }
 
     fn fd(&self) -> Option<RawFd> {
-        if let Some(w) = &self.worker {
-            return Some(w.reports.fd());
-        }
-        self.conn.as_ref().map(Connection::event_fd)
+        self.worker.as_ref().map(|w| w.reports.fd())
+    }
+
+    fn ready(&self) -> bool {
+        self.worker.as_ref().is_some_and(|w| w.state.is_some())
     }
 
     fn dispatch(&mut self) -> Result<bool, Error> {
@@ -233,28 +222,21 @@ impl Service for Compositor {
                 .is_err();
             return match lost {
                 Some(e) => Err(Error(e)),
-                None if ended => Err(Error("Hyprland IPC: its worker thread ended".into())),
+                None if ended => Err(Error("compositor IPC: its worker thread ended".into())),
                 None => Ok(changed),
             };
         }
-        match self.conn.as_mut() {
-            Some(c) => Ok(c.dispatch()?),
-            None => Err(Error("compositor IPC: not connected".into())),
-        }
+        Err(Error("compositor IPC: not connected".into()))
     }
 
     fn disconnect(&mut self) {
-        self.conn = None;
         // Dropping the worker's end wakes it and it ends (after a request
         // it may be waiting on: never joined here, so never waited for).
         self.worker = None;
     }
 
     fn view(&self) -> View<'_> {
-        if let Some(w) = &self.worker {
-            return View::Compositor(w.state.as_ref());
-        }
-        View::Compositor(self.conn.as_ref().map(Connection::state))
+        View::Compositor(self.worker.as_ref().and_then(|w| w.state.as_ref()))
     }
 
     fn run(&mut self, cmd: &Command) -> Result<(), Error> {
@@ -268,17 +250,7 @@ impl Service for Compositor {
             return w
                 .asks
                 .send(ask)
-                .map_err(|_| Error("Hyprland IPC: its worker thread ended".into()));
-        }
-        let Some(conn) = self.conn.as_mut() else {
-            return Ok(());
-        };
-        match cmd {
-            Command::FocusWorkspace(name) => conn.focus_workspace(name)?,
-            Command::CycleWorkspace(d) => conn.cycle_workspace(*d)?,
-            Command::NextLayout => conn.next_layout()?,
-            // Other services' commands are routed to them, never here.
-            _ => {}
+                .map_err(|_| Error("compositor IPC: its worker thread ended".into()));
         }
         Ok(())
     }

@@ -266,6 +266,14 @@ pub trait Service {
     /// start and after every loss, after the backoff's delay).
     fn connect(&mut self) -> Result<(), Error>;
 
+    /// The connection made by `connect` has been confirmed by the peer. A
+    /// service that connects in a worker thread returns from `connect` at
+    /// once and is ready only when its worker's first state arrives; a loss
+    /// before that is a failed connect (the backoff keeps growing).
+    fn ready(&self) -> bool {
+        true
+    }
+
     /// The descriptor the loop watches for readability while connected
     /// (a socket, or a [`Receiver`]'s).
     fn fd(&self) -> Option<RawFd>;
