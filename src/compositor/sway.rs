@@ -1,9 +1,11 @@
 //! Sway (and i3-compatible) IPC: `i3-ipc` framed JSON over `$SWAYSOCK`.
 //!
 //! Two connections, as the protocol intends: one subscribed to events (read
-//! when the event loop says it is readable, never polled), one for requests
+//! when poll says it is readable, never polled on a timer), one for requests
 //! (`GET_WORKSPACES`, `GET_TREE`, `RUN_COMMAND`) answered synchronously with
-//! a timeout, so a hung compositor cannot hang the bar for long.
+//! a 2 s timeout. The bar runs this client in the compositor service's worker
+//! thread (`services::compositor`), so a hung Sway stalls no frame; `--once`
+//! runs it directly.
 
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
