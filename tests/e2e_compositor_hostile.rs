@@ -282,14 +282,7 @@ fn a_silent_ipc_socket_delays_no_frame() {
         .args(["--collector", "procfs"]);
     let stderr = sway.runtime_dir().join("rstat-silent.stderr");
     let mut bar = Guarded::spawn("rstat", &mut cmd, &stderr);
-    let commit_times = || -> Vec<f64> {
-        let text = std::fs::read(&stderr).unwrap_or_default();
-        String::from_utf8_lossy(&text)
-            .lines()
-            .filter(|l| l.contains("-> wl_surface@") && l.contains(".commit()"))
-            .filter_map(|l| l.strip_prefix('[')?.split(']').next()?.trim().parse().ok())
-            .collect()
-    };
+    let commit_times = || support::wire::commit_times(&std::fs::read(&stderr).unwrap_or_default());
     // Five seconds of frames after the first: more than two of the
     // client's 2 s timeouts and a reconnect.
     let times = poll_every(Duration::from_millis(100), PATIENCE, || {
@@ -306,10 +299,7 @@ fn a_silent_ipc_socket_delays_no_frame() {
     });
     let accepted = held.lock().map_or(0, |h| h.len());
     assert!(accepted >= 1, "the bar never connected to the socket");
-    let widest = times[1..]
-        .windows(2)
-        .map(|w| w[1] - w[0])
-        .fold(0.0f64, f64::max);
+    let widest = support::wire::widest_gap(&times[1..]);
     eprintln!(
         "{} frames, widest gap {widest:.0} ms, {accepted} connections to the silent socket",
         times.len()

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use support::proc::{poll_every, wait_for, Guarded};
 use support::sway::{HeadlessSway, Rect};
+use support::wire::{commit_times, commits, widest_gap};
 
 /// Where waiting stops. The hostile file takes about 1.5 s of CPU to
 /// validate (debug build) and far longer in wall time on a loaded machine.
@@ -103,14 +104,6 @@ fn tail(text: &str) -> String {
         .filter(|l| l.starts_with("rstat") || l.contains("panicked"))
         .collect();
     lines[lines.len().saturating_sub(30)..].join("\n")
-}
-
-/// Surface commits (frames sent to the compositor) in a protocol log.
-fn commits(text: &[u8]) -> usize {
-    String::from_utf8_lossy(text)
-        .lines()
-        .filter(|l| l.contains("-> wl_surface@") && l.contains(".commit()"))
-        .count()
 }
 
 /// Waits until `needle` appears in the log past `from`; its offset.
@@ -241,15 +234,6 @@ fn the_bar_keeps_drawing_while_a_hostile_config_loads_and_the_last_reload_wins()
     assert!(!err.contains("panicked"), "rstat panicked:\n{}", tail(&err));
 }
 
-/// Protocol-log timestamps (milliseconds) of the surface commits in `text`.
-fn commit_times(text: &[u8]) -> Vec<f64> {
-    String::from_utf8_lossy(text)
-        .lines()
-        .filter(|l| l.contains("-> wl_surface@") && l.contains(".commit()"))
-        .filter_map(|l| l.strip_prefix('[')?.split(']').next()?.trim().parse().ok())
-        .collect()
-}
-
 /// A copy of a real font with `n` bits flipped at spread, repeatable places.
 fn corrupt_font(dst: &Path, n: usize) {
     let mut bytes =
@@ -363,7 +347,7 @@ fn each_hostile_config_loads_while_the_bar_draws_on() {
         let l = log(&rstat);
         let refused = l[verdict..].starts_with(b"keeping the running one");
         let times = commit_times(&l[before.saturating_sub(4096)..]);
-        let widest = times.windows(2).map(|w| w[1] - w[0]).fold(0.0f64, f64::max);
+        let widest = widest_gap(&times);
         eprintln!(
             "{what}: {} after {} frames, widest gap between commits {widest:.0} ms",
             if refused { "refused" } else { "applied" },

@@ -32,6 +32,7 @@ pub mod proc;
 pub mod sound;
 pub mod sway;
 pub mod window;
+pub mod wire;
 
 use std::sync::{Mutex, MutexGuard};
 

@@ -8,29 +8,28 @@
 //! makes every CPU it may use switch twice (to us and back), so the probe
 //! knows each one's current task from the start.
 
-/// CPUs in a kernel CPU list such as `"0-3"` or `"0,2-5"` (as in
-/// `/sys/devices/system/cpu/online`), as flags indexed by CPU number; CPUs
-/// at or past `ncpu` are ignored. `None` if the text does not parse.
-pub fn parse_list(text: &str, ncpu: usize) -> Option<Vec<bool>> {
-    let mut on = vec![false; ncpu];
+/// The `(first, last)` ranges of a kernel CPU list such as `"0-3"` or
+/// `"0,2-5"` (the format of `/sys/devices/system/cpu/{possible,online}`);
+/// empty for an empty list, `None` if the text does not parse.
+pub fn ranges(text: &str) -> Option<Vec<(usize, usize)>> {
     let text = text.trim();
     if text.is_empty() {
-        return Some(on);
+        return Some(Vec::new());
     }
-    for part in text.split(',') {
-        let (lo, hi) = match part.split_once('-') {
-            Some((a, b)) => (
-                a.trim().parse::<usize>().ok()?,
-                b.trim().parse::<usize>().ok()?,
-            ),
-            None => {
-                let n = part.trim().parse::<usize>().ok()?;
-                (n, n)
-            }
-        };
-        if lo > hi {
-            return None;
-        }
+    text.split(',')
+        .map(|part| {
+            let (lo, hi) = part.split_once('-').unwrap_or((part, part));
+            let (lo, hi) = (lo.trim().parse().ok()?, hi.trim().parse().ok()?);
+            (lo <= hi).then_some((lo, hi))
+        })
+        .collect()
+}
+
+/// The CPUs of a kernel CPU list as flags indexed by CPU number; CPUs at or
+/// past `ncpu` are ignored. `None` if the text does not parse.
+pub fn parse_list(text: &str, ncpu: usize) -> Option<Vec<bool>> {
+    let mut on = vec![false; ncpu];
+    for (lo, hi) in ranges(text)? {
         for flag in on.iter_mut().take(hi.saturating_add(1)).skip(lo) {
             *flag = true;
         }
@@ -96,5 +95,8 @@ mod tests {
         assert_eq!(parse_list("3-1", 4), None);
         assert_eq!(parse_list("x", 4), None);
         assert_eq!(parse_list("0-", 4), None);
+        // `possible` is read through the same ranges.
+        assert_eq!(super::ranges("0-3,8"), Some(vec![(0, 3), (8, 8)]));
+        assert_eq!(super::ranges(""), Some(vec![]));
     }
 }

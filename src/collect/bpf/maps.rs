@@ -356,16 +356,9 @@ pub fn possible_cpus() -> Result<usize, Error> {
     const PATH: &str = "/sys/devices/system/cpu/possible";
     let text =
         std::fs::read_to_string(PATH).map_err(|e| Error::io(format!("reading {PATH}"), e))?;
-    let mut max = None;
-    for part in text.trim().split(',') {
-        let hi = part.rsplit('-').next().unwrap_or(part);
-        let n: usize = hi
-            .parse()
-            .map_err(|_| Error::msg(format!("{PATH}: cannot parse {text:?}")))?;
-        max = Some(max.map_or(n, |m: usize| m.max(n)));
-    }
-    max.map(|m| m + 1)
-        .ok_or_else(|| Error::msg(format!("{PATH} is empty")))
+    super::cpus::ranges(&text)
+        .and_then(|r| r.iter().map(|&(_, hi)| hi.saturating_add(1)).max())
+        .ok_or_else(|| Error::msg(format!("{PATH}: cannot parse {text:?}")))
 }
 
 impl CpuMap {
