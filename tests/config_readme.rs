@@ -59,6 +59,15 @@ fn every_key_kind_and_placeholder_is_listed() {
             );
         }
     }
+    for e in rstat::modules::registry::REGISTRY {
+        for (p, doc) in e.def.tooltip_placeholders {
+            let row = format!("| `{}.tooltip_format.{p}` | {doc} |", e.def.name);
+            assert!(
+                s.contains(&row),
+                "{row} missing (or its description differs)"
+            );
+        }
+    }
     for (p, doc) in rstat::modules::sample::SAMPLE_PLACEHOLDERS {
         assert!(
             s.contains(&format!("| `{p}` | {doc} |")),

@@ -165,6 +165,13 @@ pub struct KindDef {
     /// Any other state name the config uses is one of its script's classes
     /// (the custom module).
     pub classes: bool,
+    /// The placeholders `tooltip_format` may use, in the order the module
+    /// hands their values, when they are not `format`'s (a tray item's
+    /// properties, an i3bar block's fields). Empty: `format`'s.
+    pub tooltip_placeholders: &'static [Doc],
+    /// How `tooltip_format` is written when not as `format` is (the clock's:
+    /// strftime with a `{calendar}`); `None`: as `format`.
+    pub tooltip_syntax: Option<Syntax>,
 }
 
 impl KindDef {
@@ -184,11 +191,21 @@ impl KindDef {
         keys: &[],
         icons: &[],
         classes: false,
+        tooltip_placeholders: &[],
+        tooltip_syntax: None,
     };
 
     /// The placeholder names, in order.
     pub fn placeholder_names(&self) -> Vec<&'static str> {
         self.placeholders.iter().map(|(n, _)| *n).collect()
+    }
+
+    /// The placeholder names `tooltip_format` may use, in order.
+    pub fn tooltip_placeholder_names(&self) -> Vec<&'static str> {
+        if self.tooltip_placeholders.is_empty() {
+            return self.placeholder_names();
+        }
+        self.tooltip_placeholders.iter().map(|(n, _)| *n).collect()
     }
 
     /// The index of placeholder `name`.

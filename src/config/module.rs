@@ -84,8 +84,9 @@ pub struct Module {
     pub icons: Icons,
     /// `tooltip = false` turns the module's tooltip off.
     pub tooltip: bool,
-    /// `tooltip_format`: the tooltip's template (same placeholders as
-    /// `format`); `None`: the kind's own tooltip, if it has one.
+    /// `tooltip_format`: the tooltip's template (the kind's
+    /// [`KindDef::tooltip_placeholders`], else `format`'s; always markup);
+    /// `None`: the kind's own tooltip, if it has one.
     pub tooltip_format: Option<Template>,
     /// A custom module's script classes named in the config (`format_wet`),
     /// each a state: bit `kind.states.len() + i`.
@@ -315,7 +316,13 @@ impl Cx<'_> {
                     }
                 }
                 "tooltip_format" => {
-                    if let Some(t) = self.format(v, &qkey, kind) {
+                    let syntax = kind.tooltip_syntax.unwrap_or(kind.syntax);
+                    let names = kind.tooltip_placeholder_names();
+                    if let Some(mut t) = self.template(v, &qkey, syntax, &names) {
+                        // The popup draws every tooltip as markup: a value
+                        // holding `&` or `<` (a window title) is escaped
+                        // into it, whatever the format's own text is.
+                        t.markup = true;
                         m.tooltip_format = Some(t);
                     }
                 }
@@ -382,15 +389,26 @@ impl Cx<'_> {
 
     /// A format string in the kind's syntax.
     fn format(&mut self, v: &Val<'_>, qkey: &str, kind: &KindDef) -> Option<Template> {
+        self.template(v, qkey, kind.syntax, &kind.placeholder_names())
+    }
+
+    /// A format string in `syntax`, over placeholders `names`.
+    fn template(
+        &mut self,
+        v: &Val<'_>,
+        qkey: &str,
+        syntax: super::kind::Syntax,
+        names: &[&str],
+    ) -> Option<Template> {
         let f = self.string(v, qkey)?;
-        let checked = match kind.syntax {
+        let checked = match syntax {
             super::kind::Syntax::Own(check) => check(f).map(|()| Template {
                 pieces: Vec::new(),
                 source: f.to_string(),
                 markup: crate::render::markup::has_markup(f),
             }),
             super::kind::Syntax::Template => {
-                Template::parse(f, &kind.placeholder_names()).map_err(|e| (e.offset, e.message))
+                Template::parse(f, names).map_err(|e| (e.offset, e.message))
             }
         };
         match checked {

@@ -33,6 +33,9 @@ pub const MAX_BLOCKS: usize = 32;
 /// Bytes of text kept per block.
 pub const MAX_TEXT: usize = 256;
 
+/// Bytes of a block's `tooltip` kept (a tooltip is a few lines).
+pub const MAX_TOOLTIP: usize = 4096;
+
 /// The header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
@@ -81,6 +84,9 @@ pub struct Block {
     pub pango: bool,
     pub name: String,
     pub instance: String,
+    /// `tooltip`: not in the protocol, but some status commands of one's
+    /// own send it (as Waybar's custom scripts do); markup, kept as sent.
+    pub tooltip: Option<String>,
 }
 
 /// A colour in the protocol's `#RRGGBB` / `#RRGGBBAA` notation.
@@ -132,7 +138,11 @@ pub fn strip_pango(s: &str, out: &mut String) {
 }
 
 fn cut(s: &str) -> String {
-    let mut n = s.len().min(MAX_TEXT);
+    cut_at(s, MAX_TEXT)
+}
+
+fn cut_at(s: &str, max: usize) -> String {
+    let mut n = s.len().min(max);
     while !s.is_char_boundary(n) {
         n -= 1;
     }
@@ -192,6 +202,7 @@ impl Block {
             pango,
             name: text("name").map(cut).unwrap_or_default(),
             instance: text("instance").map(cut).unwrap_or_default(),
+            tooltip: text("tooltip").map(|t| cut_at(t, MAX_TOOLTIP)),
         })
     }
 }
@@ -821,6 +832,17 @@ mod tests {
         );
         assert_eq!(b.separator_block_width, 20);
         assert_eq!((b.name.as_str(), b.instance.as_str()), ("cpu", "0"));
+        assert_eq!(b.tooltip, None);
+        let t = Block::from_json(
+            &serde_json::json!({"full_text": "x", "tooltip": "<b>é</b>".repeat(1000)}),
+        )
+        .unwrap();
+        let tip = t.tooltip.unwrap();
+        assert!(
+            tip.len() <= MAX_TOOLTIP && tip.starts_with("<b>é</b>"),
+            "{}",
+            tip.len()
+        );
         let d = Block::from_json(&serde_json::json!({"full_text": "x"})).unwrap();
         assert_eq!(
             (

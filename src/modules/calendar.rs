@@ -1,11 +1,16 @@
 //! The clock's popup content: the local date as a
 //! [`CalendarContent`] — this month, today highlighted. Written every tick
 //! into a reused value (no heap); it only differs, and so only redraws,
-//! when the day changes.
+//! when the day changes. [`grid`] writes the same month as lines of text
+//! for a clock's `tooltip_format` (`{calendar}`, as Waybar has it).
 
+use std::fmt::Write;
 use std::time::Duration;
 
-use crate::render::calendar::CalendarContent;
+use crate::render::calendar::{CalendarContent, MONTHS, WEEKDAYS};
+
+/// Characters in a line of [`grid`]: seven two-digit days and six spaces.
+pub const GRID_WIDTH: usize = 7 * 2 + 6;
 
 /// Rewrites `out` with the month and day of `wall` (since the epoch) in the
 /// local time zone (libc's, which the clock re-reads each minute). On a
@@ -26,9 +31,98 @@ pub fn write(wall: Duration, out: &mut CalendarContent) {
     );
 }
 
+/// Writes month `c` into `out` (cleared first) as Waybar's `{calendar}`
+/// draws it: the month and year centred over a Monday-first weekday
+/// header, then one line per week of right-aligned day numbers, today in
+/// `<b><u>…</u></b>`. Markup (the tooltip draws it); the columns line up in
+/// a monospaced font (`<tt>`). No allocation once `out` is large enough.
+pub fn grid(c: &CalendarContent, out: &mut String) {
+    out.clear();
+    if c.days() == 0 {
+        return;
+    }
+    let name = MONTHS[(c.month - 1) as usize];
+    // "November 2026" is 13 characters; the year may have more digits.
+    let mut title = [0u8; 32];
+    let mut w = Cursor(&mut title, 0);
+    let _ = write!(w, "{name} {}", c.year);
+    let n = w.1;
+    let title = std::str::from_utf8(&title[..n]).unwrap_or(name);
+    let room = GRID_WIDTH.saturating_sub(title.len());
+    out.extend(std::iter::repeat_n(' ', room / 2));
+    out.push_str(title);
+    out.push('\n');
+    for (i, d) in WEEKDAYS.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(d);
+    }
+    let today = c.today_cell();
+    for row in 0..c.weeks() {
+        out.push('\n');
+        let line = out.len();
+        for col in 0..7 {
+            if col > 0 {
+                out.push(' ');
+            }
+            match c.day_at(row, col) {
+                Some(d) if today == Some((row, col)) => {
+                    let _ = write!(out, "<b><u>{d:>2}</u></b>");
+                }
+                Some(d) => {
+                    let _ = write!(out, "{d:>2}");
+                }
+                None => out.push_str("  "),
+            }
+        }
+        // A short last week leaves no trailing spaces.
+        let end = out[line..].trim_end().len() + line;
+        out.truncate(end);
+    }
+}
+
+/// A `fmt::Write` into a fixed byte array (the title, without a heap).
+struct Cursor<'a>(&'a mut [u8], usize);
+
+impl Write for Cursor<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.1 + s.len();
+        let slot = self.0.get_mut(self.1..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.1 = end;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_text_grid_is_the_month_with_today_marked() {
+        let mut out = String::new();
+        // December 2026 starts on a Tuesday; today the 1st.
+        grid(&CalendarContent::new(2026, 12, 1), &mut out);
+        assert_eq!(
+            out,
+            "   December 2026\n\
+             Mo Tu We Th Fr Sa Su\n   \
+             <b><u> 1</u></b>  2  3  4  5  6\n \
+             7  8  9 10 11 12 13\n\
+             14 15 16 17 18 19 20\n\
+             21 22 23 24 25 26 27\n\
+             28 29 30 31"
+        );
+        // February 2027 fills four weeks exactly, Monday first.
+        grid(&CalendarContent::new(2027, 2, 28), &mut out);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 6, "{out}");
+        assert_eq!(lines[2], " 1  2  3  4  5  6  7");
+        assert_eq!(lines[5], "22 23 24 25 26 27 <b><u>28</u></b>");
+        grid(&CalendarContent::default(), &mut out);
+        assert_eq!(out, "", "no month yet");
+    }
 
     #[test]
     fn mid_month_noon_is_the_same_day_in_every_zone() {

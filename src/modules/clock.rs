@@ -10,6 +10,16 @@
 //! Its segments open the month calendar on hover (`popup`, on by default);
 //! the bar's tick writes that popup's content ([`super::calendar`]) after
 //! the clock has run, so the calendar sees the zone the clock just read.
+//!
+//! With a `tooltip_format` the hover shows that text instead, as Waybar's
+//! clock does: strftime like `format`, with `{calendar}` for the month as a
+//! text grid ([`super::calendar::grid`]; Waybar's
+//! `"<tt><small>{calendar}</small></tt>"` reads the same here) and
+//! Waybar's `{:%H:%M}` form taken as the strftime inside it. The grid goes
+//! through the tooltip popup, not the calendar's own drawing, so it sits
+//! among the template's lines and takes its markup. Both are rendered at
+//! the clock's update into reused buffers. `tooltip = false` turns off
+//! either.
 
 use std::ffi::CString;
 use std::time::{Duration, Instant};
@@ -19,6 +29,7 @@ use super::{
 };
 use crate::config::kind::Syntax;
 use crate::config::{self, KindDef};
+use crate::render::calendar::CalendarContent;
 
 /// `clock`: its `format` is strftime's rather than placeholders.
 pub const KIND: KindDef = KindDef {
@@ -27,8 +38,16 @@ pub const KIND: KindDef = KindDef {
     format: "%a %d %b  %H:%M",
     syntax: Syntax::Own(check_clock_format),
     popup: true,
+    tooltip_placeholders: TOOLTIP_PLACEHOLDERS,
+    tooltip_syntax: Some(Syntax::Own(check_clock_tooltip)),
     ..KindDef::BASE
 };
+
+/// What a clock's `tooltip_format` may hold besides strftime conversions.
+pub const TOOLTIP_PLACEHOLDERS: &[config::kind::Doc] = &[(
+    "calendar",
+    "this month as a text grid, today in bold and underlined (wrap it in `<tt>` where the bar's font is not monospaced)",
+)];
 
 /// Builds a clock (its registry line).
 pub fn build(spec: &config::Module, init: &Init<'_>) -> Box<dyn Module> {
@@ -41,6 +60,15 @@ const PAST_BOUNDARY: Duration = Duration::from_millis(5);
 
 /// The most bytes one formatted time may take.
 const OUT_CAP: usize = 256;
+
+/// A piece of a clock's `tooltip_format`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum TipPart {
+    /// strftime text.
+    Time(CString),
+    /// `{calendar}`.
+    Calendar,
+}
 
 /// The clock module.
 pub struct Clock {
@@ -56,6 +84,16 @@ pub struct Clock {
     /// The minute (since the epoch) `tzset` last ran in.
     tz_minute: Option<u64>,
     segment: Segment,
+    /// `tooltip_format` split at its `{calendar}`s; empty without one
+    /// (or with `tooltip = false`).
+    tip_parts: Vec<TipPart>,
+    /// The tooltip as last rendered (markup).
+    tip: String,
+    /// strftime's output for one piece (sized for the longest piece).
+    tip_buf: Vec<u8>,
+    /// The month as [`super::calendar::grid`] last wrote it, and for what.
+    grid: String,
+    grid_of: CalendarContent,
 }
 
 impl Clock {
@@ -65,13 +103,31 @@ impl Clock {
         // rather than fail (a string cannot hold one in TOML unescaped).
         let bytes: Vec<u8> = spec.format.source.bytes().filter(|&b| b != 0).collect();
         let format = CString::new(bytes).unwrap_or_default();
-        let popup = spec.popup.then_some(CLOCK_POPUP);
+        let tip_parts = match &spec.tooltip_format {
+            Some(t) if spec.tooltip => tooltip_parts(&t.source),
+            _ => Vec::new(),
+        };
+        // A tooltip replaces the calendar popup; `tooltip = false` turns
+        // off both.
+        let popup = (spec.popup && spec.tooltip && tip_parts.is_empty()).then_some(CLOCK_POPUP);
+        let longest = tip_parts
+            .iter()
+            .map(|p| match p {
+                TipPart::Time(c) => c.as_bytes().len(),
+                TipPart::Calendar => 0,
+            })
+            .max()
+            .unwrap_or(0);
+        let tip_seconds = tip_parts
+            .iter()
+            .any(|p| matches!(p, TipPart::Time(c) if clock_shows_seconds(&String::from_utf8_lossy(c.as_bytes()))));
         Clock {
             spec: spec.clone(),
             palette: place.palette,
             align: place.align,
             popup,
-            seconds: clock_shows_seconds(&spec.format.source),
+            // A tooltip showing seconds ticks the clock each second too.
+            seconds: clock_shows_seconds(&spec.format.source) || tip_seconds,
             format,
             next: now,
             tz_minute: None,
@@ -80,7 +136,46 @@ impl Clock {
                 popup,
                 ..Segment::default()
             },
+            // strftime's text may grow (`%A` is longer than itself).
+            tip_buf: if tip_parts.is_empty() {
+                Vec::new()
+            } else {
+                vec![0; (4 * longest + OUT_CAP).min(crate::render::tooltip::MAX_BYTES)]
+            },
+            tip: String::with_capacity(if tip_parts.is_empty() { 0 } else { 512 }),
+            tip_parts,
+            grid: String::new(),
+            grid_of: CalendarContent::default(),
         }
+    }
+
+    /// Renders the tooltip for the local time `secs` since the epoch.
+    fn render_tip(&mut self, secs: i64) {
+        self.tip.clear();
+        for part in &self.tip_parts {
+            match part {
+                TipPart::Time(f) => {
+                    if let Some(t) = format_local(secs, f, &mut self.tip_buf) {
+                        self.tip.push_str(t);
+                    }
+                }
+                TipPart::Calendar => {
+                    let mut month = self.grid_of;
+                    super::calendar::write(Duration::from_secs(secs.max(0) as u64), &mut month);
+                    if month != self.grid_of || self.grid.is_empty() {
+                        self.grid_of = month;
+                        super::calendar::grid(&month, &mut self.grid);
+                    }
+                    self.tip.push_str(&self.grid);
+                }
+            }
+        }
+    }
+
+    /// The tooltip as last rendered; `None` without a `tooltip_format`.
+    pub fn tip(&self) -> Option<&str> {
+        let t = self.tip.trim_end();
+        (!self.tip_parts.is_empty() && !t.is_empty()).then_some(t)
     }
 
     /// Formats the local time `secs` since the epoch into the segment; true
@@ -99,6 +194,9 @@ impl Clock {
         };
         let changed = seg != self.segment;
         self.segment = seg;
+        if !self.tip_parts.is_empty() {
+            self.render_tip(secs);
+        }
         changed
     }
 
@@ -139,6 +237,102 @@ impl Module for Clock {
         self.next = now;
         self.tz_minute = None;
     }
+
+    fn tooltip(&self, _index: usize) -> Option<&str> {
+        self.tip()
+    }
+}
+
+/// The pieces of a clock's `tooltip_format` (checked by
+/// [`check_clock_tooltip`]): strftime text, `{{`/`}}` as braces, Waybar's
+/// `{:FORMAT}` as FORMAT, and `{calendar}`.
+fn tooltip_parts(f: &str) -> Vec<TipPart> {
+    let mut parts = Vec::new();
+    let mut text = Vec::new();
+    let mut rest = f;
+    let flush = |text: &mut Vec<u8>, parts: &mut Vec<TipPart>| {
+        if !text.is_empty() {
+            let bytes: Vec<u8> = std::mem::take(text)
+                .into_iter()
+                .filter(|&b| b != 0)
+                .collect();
+            parts.push(TipPart::Time(CString::new(bytes).unwrap_or_default()));
+        }
+    };
+    while let Some(i) = rest.find(['{', '}']) {
+        text.extend_from_slice(&rest.as_bytes()[..i]);
+        let tail = &rest[i..];
+        if tail.starts_with("{{") || tail.starts_with("}}") {
+            text.push(tail.as_bytes()[0]);
+            rest = &tail[2..];
+            continue;
+        }
+        let Some(close) = tail.find('}').filter(|_| tail.starts_with('{')) else {
+            // Refused by the check; kept as text here.
+            text.push(tail.as_bytes()[0]);
+            rest = &tail[1..];
+            continue;
+        };
+        let inner = &tail[1..close];
+        if let Some(time) = inner.strip_prefix(':') {
+            text.extend_from_slice(time.as_bytes());
+        } else {
+            flush(&mut text, &mut parts);
+            parts.push(TipPart::Calendar);
+        }
+        rest = &tail[close + 1..];
+    }
+    text.extend_from_slice(rest.as_bytes());
+    flush(&mut text, &mut parts);
+    parts
+}
+
+/// Checks a clock's `tooltip_format`: strftime like `format`, and in braces
+/// only `{calendar}` or Waybar's `{:FORMAT}`; `{{` and `}}` are braces.
+/// The error is the byte offset of the first problem and what it is.
+pub fn check_clock_tooltip(f: &str) -> Result<(), (usize, String)> {
+    let b = f.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'{' | b'}' if b.get(i + 1) == Some(&b[i]) => i += 2,
+            b'}' => return Err((i, "a lone `}` (write `}}` for a brace)".into())),
+            b'{' => {
+                let Some(n) = f[i..].find('}') else {
+                    return Err((i, "`{` without a closing `}`".into()));
+                };
+                let inner = &f[i + 1..i + n];
+                if let Some(time) = inner.strip_prefix(':') {
+                    check_clock_format(time).map_err(|(at, why)| (i + 2 + at, why))?;
+                } else if inner != "calendar" {
+                    let names = TOOLTIP_PLACEHOLDERS.iter().map(|(n, _)| *n);
+                    let hint = config::suggest::nearest(inner, names)
+                        .map(|s| format!(" (did you mean `{s}`?)"))
+                        .unwrap_or_default();
+                    return Err((
+                        i,
+                        format!(
+                            "unknown placeholder `{{{inner}}}`{hint}; the clock's tooltip offers: calendar (and strftime conversions, as in `format`)"
+                        ),
+                    ));
+                }
+                i += n + 1;
+            }
+            b'%' => {
+                // One conversion at a time, checked as `format` is.
+                let end = f[i + 1..]
+                    .find(|c: char| !(c.is_ascii_digit() || "-_0^#".contains(c)))
+                    .map_or(f.len(), |n| {
+                        let at = i + 1 + n;
+                        at + f[at..].chars().next().map_or(0, char::len_utf8)
+                    });
+                check_clock_format(&f[i..end]).map_err(|(at, why)| (i + at, why))?;
+                i = end;
+            }
+            _ => i += 1,
+        }
+    }
+    Ok(())
 }
 
 /// The strftime conversions the clock accepts (glibc's, minus the
@@ -365,6 +559,89 @@ mod tests {
             ..cx
         };
         assert!(!clock.update(&later));
+    }
+
+    fn clock(extra: &str) -> Result<Clock, String> {
+        let cfg = crate::modules::registry::parse(
+            &format!("[bar]\ncenter = [\"clock\"]\nright = []\n[module.clock]\n{extra}"),
+            "t.toml",
+            None,
+        )
+        .map_err(|e| e.to_string())?;
+        let place = Placement {
+            align: Align::Center,
+            palette: Palette::default(),
+        };
+        Ok(Clock::new(
+            cfg.module("clock").unwrap(),
+            place,
+            Instant::now(),
+        ))
+    }
+
+    fn clock_err(extra: &str) -> String {
+        match clock(extra) {
+            Ok(_) => panic!("{extra} parsed"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn tooltip_format_is_strftime_with_a_calendar() {
+        // 2026-07-15 12:00:00 UTC; zone-independent conversions only (and
+        // the grid's month: mid-month noon is July in every zone).
+        let t = 1_784_116_800;
+        let mut c = clock("tooltip_format = \"<b>%s</b> {{%%}} {:%Y} %Y\\n<tt>{calendar}</tt>\"\n")
+            .unwrap();
+        c.show(t);
+        let tip = c.tip().expect("a tooltip").to_string();
+        let (head, grid) = tip.split_once('\n').unwrap();
+        assert_eq!(head, "<b>1784116800</b> {%} 2026 2026");
+        assert!(
+            grid.starts_with("<tt>     July 2026\nMo Tu We Th Fr Sa Su\n"),
+            "{grid}"
+        );
+        assert!(grid.ends_with("27 28 29 30 31</tt>"), "{grid}");
+        assert!(grid.contains("</u></b>"), "today marked: {grid}");
+        // The tooltip replaces the calendar popup; the segment opens none
+        // of its own (the bar gives it the tooltip's).
+        assert_eq!(c.segment().popup, None);
+        assert_eq!(Module::tooltip(&c, 0), Some(tip.as_str()));
+        // A minute format with a seconds tooltip ticks each second.
+        assert!(c.seconds, "%s in the tooltip");
+        let m = clock("tooltip_format = \"%H:%M\"\n").unwrap();
+        assert!(!m.seconds);
+    }
+
+    #[test]
+    fn without_tooltip_format_the_calendar_popup_stays_and_tooltip_false_ends_both() {
+        let mut c = clock("").unwrap();
+        c.show(0);
+        assert_eq!(c.segment().popup, Some(CLOCK_POPUP));
+        assert_eq!(c.tip(), None);
+        for extra in [
+            "tooltip = false\n",
+            "tooltip = false\ntooltip_format = \"{calendar}\"\n",
+        ] {
+            let mut off = clock(extra).unwrap();
+            off.show(0);
+            assert_eq!((off.segment().popup, off.tip()), (None, None), "{extra}");
+        }
+    }
+
+    #[test]
+    fn a_bad_tooltip_placeholder_or_conversion_is_an_error_with_its_position() {
+        let e = clock_err("tooltip_format = \"%H {calender}\"\n");
+        assert!(e.contains("t.toml:5:22"), "{e}");
+        assert!(e.contains("did you mean `calendar`?"), "{e}");
+        let e = clock_err("tooltip_format = \"ok {:%Q}\"\n");
+        assert!(e.contains("t.toml:5:24") && e.contains("`%Q`"), "{e}");
+        let e = clock_err("tooltip_format = \"{calendar} %\"\n");
+        assert!(e.contains("t.toml:5:30") && e.contains("at the end"), "{e}");
+        let e = clock_err("tooltip_format = \"a } b\"\n");
+        assert!(e.contains("t.toml:5:21") && e.contains("lone"), "{e}");
+        assert!(check_clock_tooltip("%a %-d {calendar}{{x}} %%{:%H:%M}").is_ok());
+        assert!(check_clock_tooltip("%{calendar}").is_err());
     }
 
     #[test]

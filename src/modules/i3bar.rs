@@ -6,11 +6,19 @@
 //! while the bar is hidden the command gets its `stop_signal`, and its
 //! `cont_signal` when the bar is shown again. The protocol itself is in
 //! [`crate::exec::i3bar`].
+//!
+//! Each block has its own tooltip: `tooltip_format` over the block's fields,
+//! else the block's own `tooltip` if its command sends one (not in the
+//! protocol, and i3blocks 1.4 drops it; a command of one's own may), drawn
+//! as markup like a custom script's. Rendered when a status line arrives.
 
 use std::os::fd::RawFd;
 use std::time::Instant;
 
-use super::{Align, Button, Command, Context, Init, Level, Module, Palette, Placement, Segment};
+use super::{
+    Align, Button, Command, Context, Init, Level, Module, Palette, Placement, Segment, Tip,
+};
+use crate::config::format::Value;
 use crate::config::{self, Key, KeyType, KindDef};
 use crate::exec::i3bar::{Block, Click, I3bar, MinWidth, Status, MAX_BLOCKS};
 use crate::exec::CommandLine;
@@ -33,8 +41,26 @@ pub const KIND: KindDef = KindDef {
             "draw each block's short_text where it has one",
         ),
     ],
+    tooltip_placeholders: TOOLTIP_PLACEHOLDERS,
     ..KindDef::BASE
 };
+
+/// What `tooltip_format` may show of a block (its protocol fields), in
+/// the order [`I3barModule`] hands them.
+pub const TOOLTIP_PLACEHOLDERS: &[config::kind::Doc] = &[
+    (
+        "text",
+        "what the block shows (`full_text`, or `short_text` with `short = true`)",
+    ),
+    ("full_text", "the block's `full_text` (Pango tags stripped)"),
+    ("short_text", "its `short_text` (empty when it has none)"),
+    ("name", "its `name`"),
+    ("instance", "its `instance`"),
+    (
+        "tooltip",
+        "its own `tooltip` (markup), if its command sends one",
+    ),
+];
 
 /// Builds an i3bar module (its registry line).
 pub fn build(spec: &config::Module, init: &Init<'_>) -> Box<dyn Module> {
@@ -51,6 +77,9 @@ pub struct I3barModule {
     next: Vec<Segment>,
     /// `blocks[i]`: the block segment `i` shows (for clicks).
     blocks: Vec<usize>,
+    /// `tips[i]`: `tooltip_format` rendered for segment `i` (the strings
+    /// kept and reused, so a status line like the last allocates none).
+    tips: Vec<Tip>,
     /// A block's text padded to a `min_width` string (capacity kept).
     padded: String,
     error: Option<String>,
@@ -126,6 +155,7 @@ impl I3barModule {
             segments: Vec::with_capacity(MAX_BLOCKS),
             next: Vec::with_capacity(MAX_BLOCKS),
             blocks: Vec::with_capacity(MAX_BLOCKS),
+            tips: Vec::with_capacity(MAX_BLOCKS),
             padded: String::with_capacity(64),
             error: None,
         }
@@ -170,6 +200,21 @@ impl I3barModule {
             }
             style.bg = b.background.map(rgba);
             style.deco = deco(b, Some(i) == first, Some(i) == last);
+            if self.spec.tooltip_format.is_some() {
+                let k = self.blocks.len();
+                if self.tips.len() <= k {
+                    self.tips.push(Tip::default());
+                }
+                let values = [
+                    Value::Text(text_of(b, short)),
+                    Value::Text(&b.full_text),
+                    Value::Text(b.short_text.as_deref().unwrap_or("")),
+                    Value::Text(&b.name),
+                    Value::Text(&b.instance),
+                    Value::Markup(b.tooltip.as_deref().unwrap_or("")),
+                ];
+                self.tips[k].render(&self.spec, &values);
+            }
             self.blocks.push(i);
             self.next.push(Segment {
                 markup: false,
@@ -282,6 +327,19 @@ impl Module for I3barModule {
     fn error(&self) -> Option<&str> {
         self.error.as_deref()
     }
+
+    fn tooltip(&self, index: usize) -> Option<&str> {
+        // Past the blocks: the `LABEL: error` segment, which has none.
+        let block = *self.blocks.get(index)?;
+        if !self.spec.tooltip {
+            return None;
+        }
+        if self.spec.tooltip_format.is_some() {
+            return self.tips.get(index)?.get();
+        }
+        let b = self.runner.as_ref()?.blocks.get(block)?;
+        Some(b.tooltip.as_deref()?.trim_end()).filter(|t| !t.is_empty())
+    }
 }
 
 #[cfg(test)]
@@ -325,6 +383,92 @@ mod tests {
         assert_eq!(
             (d.border[1].0, d.padding, d.margin),
             (0, Some([0, 4, 0, 0]), [0; 4])
+        );
+    }
+
+    fn module(extra: &str) -> I3barModule {
+        let cfg = crate::modules::registry::parse(
+            &format!("[bar]\nright = [\"i3bar\"]\n[module.i3bar]\nexec = \"true\"\n{extra}"),
+            "t.toml",
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let place = Placement {
+            align: Align::Right,
+            palette: Palette::default(),
+        };
+        let mut m = I3barModule::new(cfg.module("i3bar").unwrap(), place);
+        m.runner.as_mut().unwrap().take(b"{\"version\":1}\n[\n");
+        m
+    }
+
+    /// The tooltips of `m`'s segments after its command printed `line`.
+    fn tips(m: &mut I3barModule, line: &str) -> Vec<Option<String>> {
+        m.runner.as_mut().unwrap().take(line.as_bytes());
+        m.refresh();
+        (0..m.segments.len())
+            .map(|i| m.tooltip(i).map(str::to_string))
+            .collect()
+    }
+
+    const LINE: &str = r#"[{"full_text":"<b>cpu</b> 5% & up","short_text":"5%","markup":"pango","name":"cpu","instance":"0","tooltip":"<i>busy</i>"},
+                        {"full_text":""},
+                        {"full_text":"disk","name":"disk"}],
+"#;
+
+    #[test]
+    fn tooltip_format_per_block_over_its_fields() {
+        let mut m = module(
+            "short = true\ntooltip_format = \"<b>{name}</b>/{instance}: {text} | {full_text} | {short_text} | {tooltip}\"\n",
+        );
+        assert_eq!(
+            tips(&mut m, LINE),
+            [
+                Some("<b>cpu</b>/0: 5% | cpu 5% &amp; up | 5% | <i>busy</i>".to_string()),
+                Some("<b>disk</b>/: disk | disk |  |".to_string()),
+            ],
+            "the empty block has no segment and so no tooltip"
+        );
+        // A shorter status line: the tooltips follow its blocks.
+        assert_eq!(
+            tips(&mut m, r#"[{"full_text":"mem","name":"mem"}],"#),
+            [Some("<b>mem</b>/: mem | mem |  |".to_string())]
+        );
+    }
+
+    #[test]
+    fn without_a_format_a_blocks_own_tooltip_shows() {
+        let mut m = module("");
+        assert_eq!(tips(&mut m, LINE), [Some("<i>busy</i>".to_string()), None]);
+        // tooltip = false: none, whatever the block sends.
+        let mut off = module("tooltip = false\n");
+        assert_eq!(tips(&mut off, LINE), [None, None]);
+        let mut off = module("tooltip = false\ntooltip_format = \"{name}\"\n");
+        assert_eq!(tips(&mut off, LINE), [None, None]);
+    }
+
+    #[test]
+    fn an_unknown_tooltip_placeholder_is_an_error_with_its_position() {
+        let e = crate::modules::registry::parse(
+            "[bar]\nright = [\"i3bar\"]\n[module.i3bar]\nexec = \"true\"\ntooltip_format = \"{instnce}\"\n",
+            "t.toml",
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("t.toml:5:19"), "{e}");
+        assert!(e.contains("did you mean `instance`?"), "{e}");
+        // `format` keeps its own placeholder list.
+        let e = crate::modules::registry::parse(
+            "[bar]\nright = [\"i3bar\"]\n[module.i3bar]\nexec = \"true\"\nformat = \"{name}\"\n",
+            "t.toml",
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("t.toml:5:11") && e.contains("offers: text"),
+            "{e}"
         );
     }
 

@@ -216,6 +216,19 @@ mod tests {
             if let Some(p) = k.primary {
                 assert!(k.placeholder(p).is_some(), "{}: primary {p}", k.name);
             }
+            if let Some(Syntax::Own(check)) = k.tooltip_syntax {
+                assert!(
+                    !k.tooltip_placeholders.is_empty(),
+                    "{}: tooltip syntax",
+                    k.name
+                );
+                for (p, _) in k.tooltip_placeholders {
+                    check(&format!("{{{p}}}")).unwrap_or_else(|e| panic!("{}: {e:?}", k.name));
+                }
+            }
+            for (p, doc) in k.tooltip_placeholders {
+                assert!(!p.is_empty() && !doc.is_empty(), "{}: tooltip {p}", k.name);
+            }
             for (p, doc) in k.placeholders.iter().chain(k.states) {
                 assert!(
                     !p.is_empty() && !doc.is_empty(),

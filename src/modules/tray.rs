@@ -5,8 +5,13 @@
 //! (`ContextMenu` for an item without one), the wheel `Scroll`. `Passive`
 //! items are hidden, dimmed or shown (`passive`). States per icon:
 //! `active`, `passive`, `needs-attention`.
+//!
+//! Hovering an icon shows the item's own `ToolTip` (its title, then its
+//! text), or `tooltip_format` over the item's properties, rendered when
+//! the client's items change (never on a tick: the tray has none).
 
 use super::{Button, Command, Init, Module, Placement, Segment};
+use crate::config::format::Value;
 use crate::config::{self, Key, KeyType, KindDef};
 use crate::render::icon::{icon_text, IconId, IconSource, Icons};
 use crate::render::menu::{Mark, MenuContent, MenuEvent, MenuRow};
@@ -37,8 +42,25 @@ pub const KIND: KindDef = KindDef {
             "the icon theme to look names up in (empty: the user's GTK theme, else Adwaita; then hicolor)",
         ),
     ],
+    tooltip_placeholders: TOOLTIP_PLACEHOLDERS,
     ..KindDef::BASE
 };
+
+/// What `tooltip_format` may show of an item (its StatusNotifierItem
+/// properties), in the order [`tooltip_values`] hands them.
+pub const TOOLTIP_PLACEHOLDERS: &[config::kind::Doc] = &[
+    ("title", "the item's `Title` (its `Id` when it has none)"),
+    ("tooltip_title", "the title of its `ToolTip`"),
+    (
+        "tooltip_body",
+        "the text of its `ToolTip`, its markup dropped",
+    ),
+    ("id", "its `Id`"),
+    (
+        "status",
+        "its `Status`: `Active`, `Passive` or `NeedsAttention`",
+    ),
+];
 
 /// Builds a tray module (its registry line).
 pub fn build(spec: &config::Module, init: &Init<'_>) -> Box<dyn Module> {
@@ -59,7 +81,8 @@ struct Shown {
     has_menu: bool,
     /// A left click opens the menu.
     item_is_menu: bool,
-    /// The item's `ToolTip`: its title, then its text without markup.
+    /// What hovering it shows (markup): `tooltip_format` rendered over its
+    /// properties, else its `ToolTip`'s title, then its text.
     tooltip: String,
 }
 
@@ -154,9 +177,9 @@ impl TrayModule {
         }
     }
 
-    fn rebuild(&mut self, tray: &TrayClient) {
+    fn rebuild(&mut self, items: &[Item]) {
         self.shown.clear();
-        for it in &tray.items {
+        for it in items {
             if it.status == Status::Passive && self.passive == Passive::Hide {
                 continue;
             }
@@ -171,7 +194,7 @@ impl TrayModule {
                 source: source_of(it, dim),
                 has_menu: it.menu.is_some(),
                 item_is_menu: it.item_is_menu,
-                tooltip: tooltip_of(it),
+                tooltip: self.tooltip_for(it),
             });
         }
         self.segments.clear();
@@ -195,6 +218,27 @@ impl TrayModule {
                 states: state_bit(name),
             });
         }
+    }
+
+    /// The tooltip of item `it`: `tooltip_format` over its properties, else
+    /// its own `ToolTip`; markup either way (the popup draws markup), so the
+    /// item's text is escaped into it. Empty: none (or `tooltip = false`).
+    fn tooltip_for(&self, it: &Item) -> String {
+        let mut out = String::new();
+        if !self.spec.tooltip {
+            return out;
+        }
+        let body = tooltip_body(it);
+        if self.spec.tooltip_format.is_some() {
+            self.spec
+                .render_tooltip(&mut out, &tooltip_values(it, &body));
+        } else {
+            crate::render::markup::escape_into(
+                &mut out,
+                &tooltip_of(it.tooltip_title.trim(), &body),
+            );
+        }
+        out
     }
 
     /// Follows the client's open menu: shown once its layout (or its
@@ -281,7 +325,7 @@ impl Module for TrayModule {
         self.follow_menu(tray);
         let before = self.segments.clone();
         let before_revs: Vec<u32> = self.shown.iter().map(|s| s.rev).collect();
-        self.rebuild(tray);
+        self.rebuild(&tray.items);
         before != self.segments
             || before_revs != self.shown.iter().map(|s| s.rev).collect::<Vec<_>>()
     }
@@ -326,7 +370,7 @@ impl Module for TrayModule {
     }
 
     fn tooltip(&self, index: usize) -> Option<&str> {
-        Some(self.shown.get(index)?.tooltip.as_str()).filter(|t| !t.is_empty())
+        Some(self.shown.get(index)?.tooltip.trim_end()).filter(|t| !t.is_empty())
     }
 
     fn menu(&self) -> Option<(u64, usize, &MenuContent)> {
@@ -358,9 +402,9 @@ impl Module for TrayModule {
     }
 }
 
-/// An item's `ToolTip` as text: the title, then the body on its own line,
-/// the body's markup (the spec allows a subset of HTML) dropped.
-fn tooltip_of(it: &Item) -> String {
+/// The text of an item's `ToolTip` as plain text: its markup (the spec
+/// allows a subset of HTML) dropped, the entities decoded, trimmed.
+fn tooltip_body(it: &Item) -> String {
     let mut body = String::with_capacity(it.tooltip_text.len());
     let mut in_tag = false;
     for c in it.tooltip_text.chars() {
@@ -371,15 +415,32 @@ fn tooltip_of(it: &Item) -> String {
             _ => {}
         }
     }
-    let body = body
-        .replace("&amp;", "&")
+    body.trim()
         .replace("&lt;", "<")
-        .replace("&gt;", ">");
-    match (it.tooltip_title.trim(), body.trim()) {
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// An item's own tooltip as plain text: the title, then the body on its
+/// own line.
+fn tooltip_of(title: &str, body: &str) -> String {
+    match (title, body) {
         ("", b) => b.to_string(),
         (t, "") => t.to_string(),
         (t, b) => format!("{t}\n{b}"),
     }
+}
+
+/// The values of [`TOOLTIP_PLACEHOLDERS`] for item `it` (`body`: its
+/// [`tooltip_body`]).
+fn tooltip_values<'a>(it: &'a Item, body: &'a str) -> [Value<'a>; 5] {
+    [
+        Value::Text(it.label()),
+        Value::Text(it.tooltip_title.trim()),
+        Value::Text(body),
+        Value::Text(&it.id),
+        Value::Text(it.status.name()),
+    ]
 }
 
 /// The rows of the client's menu `m` (of item `label`) as the popup draws
@@ -416,13 +477,99 @@ mod tests {
     use super::*;
     use crate::services::tray::MenuItem;
 
+    fn tray(extra: &str) -> TrayModule {
+        let cfg = crate::modules::registry::parse(
+            &format!("[bar]\nright = [\"tray\"]\n[module.tray]\n{extra}"),
+            "t.toml",
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let place = Placement {
+            align: crate::render::Align::Right,
+            palette: super::super::Palette::default(),
+        };
+        TrayModule::new(cfg.module("tray").unwrap(), place)
+    }
+
+    fn mail() -> Item {
+        let mut it = Item::default();
+        it.uid = 4;
+        it.id = "thunderbird".into();
+        it.title = "Mail & News".into();
+        it.status = Status::NeedsAttention;
+        it.tooltip_title = " Mail ".into();
+        it.tooltip_text = "<b>3</b> unread &amp; <i>1</i> flagged".into();
+        it
+    }
+
+    fn shown_tooltip(t: &mut TrayModule, items: Vec<Item>) -> Vec<Option<String>> {
+        t.rebuild(&items);
+        (0..t.shown.len())
+            .map(|i| t.tooltip(i).map(str::to_string))
+            .collect()
+    }
+
     #[test]
     fn tooltips_lose_their_markup() {
-        let mut it = Item::default();
-        it.tooltip_title = "Mail".into();
-        it.tooltip_text = "<b>3</b> unread &amp; <i>1</i> flagged".into();
-        assert_eq!(tooltip_of(&it), "Mail\n3 unread & 1 flagged");
-        assert_eq!(tooltip_of(&Item::default()), "");
+        let it = mail();
+        assert_eq!(tooltip_body(&it), "3 unread & 1 flagged");
+        assert_eq!(
+            tooltip_of(it.tooltip_title.trim(), &tooltip_body(&it)),
+            "Mail\n3 unread & 1 flagged"
+        );
+        assert_eq!(tooltip_of("", &tooltip_body(&Item::default())), "");
+        // The popup draws markup: the item's own text is escaped into it.
+        let mut t = tray("");
+        assert_eq!(
+            shown_tooltip(&mut t, vec![mail(), Item::default()]),
+            [Some("Mail\n3 unread &amp; 1 flagged".to_string()), None]
+        );
+    }
+
+    #[test]
+    fn tooltip_format_renders_each_items_properties() {
+        let mut t = tray(
+            "passive = \"show\"\ntooltip_format = \"<b>{title}</b> ({id}, {status}): {tooltip_title} / {tooltip_body}\"\n",
+        );
+        let mut quiet = Item::default();
+        quiet.uid = 5;
+        quiet.id = "nm-applet".into();
+        quiet.status = Status::Passive;
+        assert_eq!(
+            shown_tooltip(&mut t, vec![mail(), quiet]),
+            [
+                Some(
+                    "<b>Mail &amp; News</b> (thunderbird, NeedsAttention): Mail / 3 unread &amp; 1 flagged"
+                        .to_string()
+                ),
+                Some("<b>nm-applet</b> (nm-applet, Passive):  /".to_string()),
+            ]
+        );
+        // tooltip = false: neither the format nor the item's own.
+        for extra in [
+            "tooltip = false\ntooltip_format = \"{id}\"\n",
+            "tooltip = false\n",
+        ] {
+            let mut off = tray(extra);
+            assert_eq!(shown_tooltip(&mut off, vec![mail()]), [None], "{extra}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_tooltip_placeholder_is_an_error_with_its_position() {
+        let e = crate::modules::registry::parse(
+            "[bar]\nright = [\"tray\"]\n[module.tray]\ntooltip_format = \"x {tooltip_tittle}\"\n",
+            "t.toml",
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("t.toml:4:21"), "{e}");
+        assert!(e.contains("did you mean `tooltip_title`?"), "{e}");
+        assert!(
+            e.contains("title, tooltip_title, tooltip_body, id, status"),
+            "{e}"
+        );
     }
 
     #[test]
