@@ -1,6 +1,6 @@
 //! A steady tick of a themed bar allocates nothing: islands (`[bar.style]`),
 //! a rounded floating bar (`[bar.style.bar]`), a group and a drawer that the
-//! pointer opens and closes, modules updating on their intervals, counted
+//! pointer opens and closes (sliding over `transition_ms`), modules updating on their intervals, counted
 //! by a global allocator. Its own test binary with a single test, so no
 //! other thread's allocations are counted.
 
@@ -31,7 +31,7 @@ radius = 12
 border = { width = 1, color = "#808080" }
 [module."group#d"]
 modules = ["health", "load", "temperature"]
-drawer = true
+drawer = { transition_ms = 1000 }
 [module."group#d".style]
 background = "#404040"
 padding = [0, 4]
@@ -86,6 +86,7 @@ fn a_themed_steady_tick_allocates_nothing() {
         ];
         let mut shown = [0u64; 2];
         let mut counts = (0, 0);
+        let mut slid = 0;
         let mut tick = |i: usize, modules: &mut Modules| {
             let now = t0 + Duration::from_millis(250 * i as u64);
             let s = sample(i);
@@ -104,6 +105,11 @@ fn a_themed_steady_tick_allocates_nothing() {
                 _ => None,
             };
             modules.set_hover(hover);
+            // The drawer slides over four ticks: those frames too.
+            if modules.sliding() {
+                modules.animate(now);
+                slid += 1;
+            }
             modules.write(&mut segs);
             if segs.len() > 6 {
                 counts.0 += 1;
@@ -132,5 +138,6 @@ fn a_themed_steady_tick_allocates_nothing() {
             counts.0 > 100 && counts.1 > 100,
             "the drawer opened and closed: {counts:?}"
         );
+        assert!(slid > 200, "the drawer slid: {slid} frames");
     }
 }

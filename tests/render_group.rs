@@ -47,6 +47,7 @@ fn island(id: u16, bg: Rgba) -> GroupBox {
             radius: [6; 4],
             ..Deco::default()
         },
+        slide: None,
     }
 }
 

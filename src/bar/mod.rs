@@ -51,6 +51,10 @@ pub use bench::bench_render;
 /// read: an editor's save is several events (write, rename, attributes).
 pub const RELOAD_DEBOUNCE: Duration = Duration::from_millis(100);
 
+/// How soon a sliding drawer's next frame is looked for when the last one
+/// moved no pixel (so no frame callback is coming to wake the loop).
+const SLIDE_RETRY: Duration = Duration::from_millis(4);
+
 /// Everything the bar is told at start-up.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -265,9 +269,15 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
     let mut release = Release::default();
     let ended = loop {
         release.after_turn(bars.commits, Instant::now());
-        let timeout = hover
+        let mut timeout = hover
             .deadline()
             .map(|d| d.saturating_duration_since(Instant::now()));
+        // A drawer slides frame by frame, each drawn when the compositor
+        // takes one (its frame callback wakes the loop); a frame that moved
+        // no pixel asks for no callback, so the loop looks again shortly.
+        if bars.frame_ready() && ctl.borrow().ticker.modules.sliding() {
+            timeout = Some(timeout.map_or(SLIDE_RETRY, |t| t.min(SLIDE_RETRY)));
+        }
         if let Err(e) = event_loop.dispatch(timeout, &mut bars) {
             break Err(Error::ConnectionLost(root_cause(&e)));
         }
@@ -288,7 +298,11 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
         };
         {
             let mut c = ctl.borrow_mut();
-            if c.ticker.modules.set_hover(hovered) {
+            let mut changed = c.ticker.modules.set_hover(hovered);
+            if bars.frame_ready() && c.ticker.modules.sliding() {
+                changed |= c.ticker.modules.animate(Instant::now());
+            }
+            if changed {
                 c.ticker.redraw(&mut bars);
             }
         }

@@ -16,7 +16,14 @@ pub const PREFIX: &str = "group#";
 pub const GROUP_KEYS: &[&str] = &["modules", "style", "drawer"];
 
 /// The keys of a group's `drawer` table (Waybar's, with underscores).
-pub const DRAWER_KEYS: &[&str] = &["click_to_reveal", "transition_left_to_right"];
+pub const DRAWER_KEYS: &[&str] = &[
+    "click_to_reveal",
+    "transition_left_to_right",
+    "transition_ms",
+];
+
+/// The longest `transition_ms` (ten seconds: longer is a typo, not a look).
+pub const MAX_TRANSITION_MS: u64 = 10_000;
 
 /// The states a group's style may name, in the order they apply.
 pub const GROUP_STATES: &[&str] = &["open", "hover"];
@@ -29,6 +36,9 @@ pub struct Drawer {
     /// The hidden members open to the right of the first (`true`, the
     /// default) or to its left.
     pub left_to_right: bool,
+    /// How long the hidden members take to slide open or closed, ms
+    /// (Waybar's `transition-duration`); 0: at once.
+    pub transition_ms: u16,
 }
 
 impl Default for Drawer {
@@ -36,6 +46,7 @@ impl Default for Drawer {
         Drawer {
             click_to_reveal: false,
             left_to_right: true,
+            transition_ms: 0,
         }
     }
 }
@@ -141,7 +152,7 @@ impl Cx<'_> {
             self.wrong_type(
                 v,
                 q,
-                "true, false or a table { click_to_reveal, transition_left_to_right }",
+                "true, false or a table { click_to_reveal, transition_left_to_right, transition_ms }",
             );
             return None;
         };
@@ -159,6 +170,11 @@ impl Cx<'_> {
                 "transition_left_to_right" => {
                     if let Some(b) = self.boolean(v, &qk) {
                         d.left_to_right = b;
+                    }
+                }
+                "transition_ms" => {
+                    if let Some(n) = self.uint(v, &qk, 0, MAX_TRANSITION_MS) {
+                        d.transition_ms = n as u16;
                     }
                 }
                 _ => {}

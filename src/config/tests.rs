@@ -853,7 +853,7 @@ fn groups_expand_in_place_and_are_checked_with_positions() {
 left = ["clock", "group#sys", "load"]
 [module."group#sys"]
 modules = ["cpu", "memory#m"]
-drawer = { click_to_reveal = true, transition_left_to_right = false }
+drawer = { click_to_reveal = true, transition_left_to_right = false, transition_ms = 250 }
 [module."group#sys".style]
 background = "#223344"
 radius = 8
@@ -874,6 +874,8 @@ format = "{mem_percent}"
     assert!(g.styles.state("hover").is_some());
     let d = g.drawer.unwrap();
     assert!(d.click_to_reveal && !d.left_to_right);
+    assert_eq!(d.transition_ms, 250);
+    assert_eq!(group::Drawer::default().transition_ms, 0);
     assert_eq!(
         parse(
             "[bar]\nleft=[\"group#g\"]\n[module.\"group#g\"]\nmodules=[\"cpu\"]\ndrawer=true\n",
@@ -933,6 +935,24 @@ format = "{mem_percent}"
         "{}",
         e.message
     );
+    let e = one_error("[bar]\nleft = [\"group#a\"]\n[module.\"group#a\"]\nmodules = [\"cpu\"]\ndrawer = { transition_sm = 300 }\n");
+    assert_eq!((e.line, e.column), (5, 12));
+    assert!(
+        e.message.contains("did you mean `transition_ms`?"),
+        "{}",
+        e.message
+    );
+    for (bad, says) in [
+        ("-5", "out of range (0..=10000)"),
+        ("20000", "out of range (0..=10000)"),
+        ("\"fast\"", "expected a whole number 0..=10000"),
+        ("0.5", "expected a whole number 0..=10000"),
+    ] {
+        let e = one_error(&format!("[bar]\nleft = [\"group#a\"]\n[module.\"group#a\"]\nmodules = [\"cpu\"]\ndrawer = {{ transition_ms = {bad} }}\n"));
+        assert_eq!((e.line, e.column), (5, 28), "{bad}: {}", e.message);
+        assert!(e.message.contains("transition_ms"), "{}", e.message);
+        assert!(e.message.contains(says), "{bad}: {}", e.message);
+    }
     let e = one_error("[bar]\nleft = [\"group#a\"]\n[module.\"group#a\"]\nmodules = [\"cpu\"]\n[module.\"group#a\".style.focused]\ncolor = \"#fff\"\n");
     assert!(e.message.contains("not a state here"), "{}", e.message);
     assert!(e.message.contains("open, hover"), "{}", e.message);

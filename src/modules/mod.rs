@@ -581,7 +581,7 @@ impl Modules {
             if group.is_some_and(|g| !g.shows(i)) {
                 continue;
             }
-            let gbox = group.map(|g| g.look(self.hover_group == Some(g.id - 1)));
+            let gbox = group.map(|g| g.look_of(i, self.hover_group == Some(g.id - 1)));
             let before = out.len();
             m.write(out);
             let (on, cache) = &mut self.looks[i];
@@ -618,6 +618,25 @@ impl Modules {
             changed |= g.hovered(group == Some(g.id - 1));
         }
         changed | std::mem::take(&mut self.toggled)
+    }
+
+    /// Whether a drawer is sliding open or closed (the bar draws frames
+    /// until none is: [`Modules::animate`] each).
+    pub fn sliding(&self) -> bool {
+        self.groups.iter().any(|g| g.sliding())
+    }
+
+    /// Moves every sliding drawer on to `now`; true when one was sliding
+    /// (write again and redraw: it moved, or it just stopped).
+    pub fn animate(&mut self, now: Instant) -> bool {
+        let mut any = false;
+        for g in &mut self.groups {
+            if g.sliding() {
+                g.animate(now);
+                any = true;
+            }
+        }
+        any
     }
 
     /// A left click on segment `segment` of the last write: when it is the

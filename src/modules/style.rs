@@ -7,7 +7,9 @@
 use crate::config::state;
 use crate::config::style::{Background, StyleSpec, Styles, TextAlign as CfgAlign};
 use crate::config::{self, Color};
-use crate::render::{Deco, FontKey, GroupBox, Rgba, Style, TextAlign};
+use std::time::{Duration, Instant};
+
+use crate::render::{Deco, FontKey, GroupBox, Rgba, Slide, Style, TextAlign};
 
 /// Resolved looks kept per instance (workspace buttons have several).
 pub const CACHE: usize = 8;
@@ -127,10 +129,36 @@ pub struct GroupState {
     /// The instance index of its first member (a drawer's handle).
     leader: Option<usize>,
     drawer: Option<config::group::Drawer>,
-    /// A drawer is open.
+    /// A drawer is open (or opening, while it slides).
     open: bool,
     /// Looks: [closed, open] × [not hovered, hovered].
     looks: [[GroupBox; 2]; 2],
+    /// Its slide, while the drawer opens or closes over `transition_ms`.
+    slide: Motion,
+}
+
+/// Where a drawer's slide is: `at` (0 closed … 1 open, linear in time) as
+/// of `since`, moving towards the drawer's `open` in `dir`.
+#[derive(Clone, Copy, Debug, Default)]
+struct Motion {
+    moving: bool,
+    at: f32,
+    /// When `at` was worked out; `None`: the move has not been clocked yet
+    /// (it starts at the next [`GroupState::animate`]).
+    since: Option<Instant>,
+    /// +1 opening, -1 closing, as of `since`.
+    dir: f32,
+}
+
+/// The eased share of a slide at linear position `t` (0..=1): slow at both
+/// ends (cubic ease in and out), never going back.
+pub fn ease(t: f32) -> f32 {
+    let t = t.clamp(0.0, 1.0);
+    if t < 0.5 {
+        4.0 * t * t * t
+    } else {
+        1.0 - (-2.0 * t + 2.0).powi(3) / 2.0
+    }
 }
 
 impl GroupState {
@@ -149,6 +177,7 @@ impl GroupState {
                 id,
                 bg: s.bg,
                 deco: s.deco,
+                slide: None,
             }
         };
         GroupState {
@@ -161,7 +190,77 @@ impl GroupState {
                 [look(false, false), look(false, true)],
                 [look(true, false), look(true, true)],
             ],
+            slide: Motion::default(),
         }
+    }
+
+    fn ms(&self) -> u16 {
+        self.drawer.map_or(0, |d| d.transition_ms)
+    }
+
+    /// The drawer was told to open or close: with a transition, it starts
+    /// sliding from where it is (midway, if it was sliding the other way).
+    fn toggled(&mut self) {
+        if self.ms() == 0 {
+            return;
+        }
+        if !self.slide.moving {
+            self.slide = Motion {
+                moving: true,
+                at: if self.open { 0.0 } else { 1.0 },
+                since: None,
+                dir: if self.open { 1.0 } else { -1.0 },
+            };
+        }
+    }
+
+    /// Whether its drawer is sliding.
+    pub fn sliding(&self) -> bool {
+        self.slide.moving
+    }
+
+    /// Moves its slide on to `now`; true while it still moves (the bar
+    /// draws another frame).
+    pub fn animate(&mut self, now: Instant) -> bool {
+        let total = Duration::from_millis(self.ms().max(1) as u64).as_secs_f32();
+        let m = &mut self.slide;
+        if !m.moving {
+            return false;
+        }
+        if let Some(t) = m.since {
+            let dt = now.saturating_duration_since(t).as_secs_f32();
+            m.at = (m.at + m.dir * dt / total).clamp(0.0, 1.0);
+        }
+        m.since = Some(now);
+        m.dir = if self.open { 1.0 } else { -1.0 };
+        let done = if self.open { m.at >= 1.0 } else { m.at <= 0.0 };
+        if done {
+            *m = Motion::default();
+        }
+        !done
+    }
+
+    /// What a hidden member (not the first) is drawn with: `None` at
+    /// rest, the share shown while sliding.
+    fn slide_of(&self) -> Option<Slide> {
+        if !self.slide.moving {
+            return None;
+        }
+        let e = ease(self.slide.at);
+        Some(Slide {
+            shown: (e * Slide::ALL as f32).round() as u16,
+            leftward: self.drawer.is_some_and(|d| !d.left_to_right),
+        })
+    }
+
+    /// Its box for instance `i`, hovered or not: on a hidden member of a
+    /// sliding drawer, with how much of it shows.
+    pub fn look_of(&self, i: usize, hovered: bool) -> GroupBox {
+        let mut b = self.look(hovered);
+        if self.leader != Some(i) {
+            b.slide = self.slide_of();
+        }
+        b
     }
 
     /// Its box, hovered or not.
@@ -172,7 +271,7 @@ impl GroupState {
     /// Whether instance `i` (one of its members) is shown: all of them,
     /// unless a closed drawer shows only its first.
     pub fn shows(&self, i: usize) -> bool {
-        self.open || self.leader == Some(i)
+        self.open || self.slide.moving || self.leader == Some(i)
     }
 
     /// The pointer is over the group or not: a drawer that opens on hover
@@ -181,6 +280,7 @@ impl GroupState {
         match self.drawer {
             Some(d) if !d.click_to_reveal && self.open != on => {
                 self.open = on;
+                self.toggled();
                 true
             }
             _ => false,
@@ -193,6 +293,7 @@ impl GroupState {
         match self.drawer {
             Some(d) if d.click_to_reveal && self.leader == Some(i) => {
                 self.open = !self.open;
+                self.toggled();
                 true
             }
             _ => false,

@@ -23,6 +23,13 @@ pub struct Mask {
     /// The frames it covers are those after this one, up to the newest (0:
     /// not known; a renderer then repaints whole cells).
     pub from: u64,
+    /// Columns `span.0 .. span.1` of the bar, top to bottom, where segments
+    /// moved (a drawer sliding): the backdrop and every segment there are
+    /// painted again. Empty when `span.1 <= span.0`.
+    pub span: (i32, i32),
+    /// The segments were numbered anew in this frame (their count changed):
+    /// the bits of earlier frames name other segments.
+    pub reindexed: bool,
 }
 
 impl Mask {
@@ -31,6 +38,8 @@ impl Mask {
         full: true,
         bits: 0,
         from: 0,
+        span: (0, 0),
+        reindexed: false,
     };
 
     /// Nothing.
@@ -38,11 +47,18 @@ impl Mask {
         full: false,
         bits: 0,
         from: 0,
+        span: (0, 0),
+        reindexed: false,
     };
 
     /// Nothing to repaint.
     pub fn is_empty(self) -> bool {
-        !self.full && self.bits == 0
+        !self.full && self.bits == 0 && !self.has_span()
+    }
+
+    /// Whether [`Mask::span`] covers any column.
+    pub fn has_span(self) -> bool {
+        self.span.1 > self.span.0
     }
 
     /// Adds segment `i`.
@@ -60,10 +76,17 @@ impl Mask {
         if self.full || other.full {
             Mask::FULL
         } else {
+            let span = match (self.has_span(), other.has_span()) {
+                (true, true) => (self.span.0.min(other.span.0), self.span.1.max(other.span.1)),
+                (true, false) => self.span,
+                (false, _) => other.span,
+            };
             Mask {
                 full: false,
                 bits: self.bits | other.bits,
                 from: self.from.min(other.from),
+                span,
+                reindexed: self.reindexed || other.reindexed,
             }
         }
     }
@@ -111,9 +134,19 @@ impl History {
             ..Mask::EMPTY
         };
         for f in shown + 1..=self.frame {
-            m = m.union(self.masks[(f as usize) % HISTORY]);
+            let fm = self.masks[(f as usize) % HISTORY];
+            // Renumbered after the first missed frame: what the frames
+            // before said names other segments.
+            if fm.reindexed && f > shown + 1 {
+                return Mask::FULL;
+            }
+            m = m.union(fm);
         }
-        Mask { from: shown, ..m }
+        Mask {
+            from: shown,
+            reindexed: false,
+            ..m
+        }
     }
 
     /// The mask of frame `f`, if it is still in the history.
@@ -129,10 +162,42 @@ mod tests {
 
     fn bits(b: u64) -> Mask {
         Mask {
-            full: false,
             bits: b,
-            from: 0,
+            ..Mask::EMPTY
         }
+    }
+
+    #[test]
+    fn spans_union_and_renumbering_repaints_older_buffers_whole() {
+        let mut h = History::default();
+        let f1 = h.push(bits(0b1));
+        let moved = |x0, x1, re| Mask {
+            span: (x0, x1),
+            reindexed: re,
+            ..bits(0b10)
+        };
+        let f2 = h.push(moved(10, 40, false));
+        let f3 = h.push(moved(30, 80, true));
+        // A buffer that missed frame 3 only: its span (the bits of frame 3
+        // are in frame 3's numbering).
+        let m = h.since(f2);
+        assert_eq!((m.span, m.bits, m.full), ((30, 80), 0b10, false));
+        // One that missed frames 2 and 3: frame 2's bits are stale.
+        assert_eq!(h.since(f1), Mask::FULL);
+        h.push(moved(5, 20, false));
+        let m = h.since(f3);
+        assert_eq!(m.span, (5, 20));
+        // The renumbering frame was the first missed: spans join.
+        let m = h.since(f2);
+        assert_eq!((m.span, m.full), ((5, 80), false));
+        assert!(!Mask::EMPTY.has_span() && moved(3, 3, false).bits != 0);
+        assert!(Mask {
+            span: (1, 2),
+            ..Mask::EMPTY
+        }
+        .has_span());
+        let u = moved(10, 20, false).union(moved(50, 60, false));
+        assert_eq!(u.span, (10, 60));
     }
 
     #[test]

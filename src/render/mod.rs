@@ -36,5 +36,6 @@ pub use layout::Rect;
 pub use paint::Canvas;
 pub use renderer::{Look, Renderer};
 pub use segment::{
-    Align, Deco, FontKey, GroupBox, OutputTag, PopupId, Rgba, Segment, Spot, Style, Text, TextAlign,
+    Align, Deco, FontKey, GroupBox, OutputTag, PopupId, Rgba, Segment, Slide, Spot, Style, Text,
+    TextAlign,
 };

@@ -9,7 +9,7 @@ use super::icon::icon_of;
 use super::layout::{layout, Rect, Spacing};
 use super::markup::{self, SpanList};
 use super::paint::Canvas;
-use super::segment::{Deco, FontKey, GroupBox, Rgba, Segment, Text, TextAlign};
+use super::segment::{Deco, FontKey, GroupBox, Rgba, Segment, Slide, Text, TextAlign};
 use super::text::{round_px, FontId, Shaped, NO_FACE};
 
 /// Glyphs each segment's shaped text has room for from the start: more than
@@ -28,6 +28,35 @@ struct SegFont {
     baseline: i32,
     /// A second stroke, for bold asked of a face that has none.
     bold: bool,
+}
+
+/// Where a frame placed its segments (what a sliding frame is compared
+/// with).
+#[derive(Default)]
+struct Placed {
+    drawn: Vec<Segment>,
+    rects: Vec<Rect>,
+    group_rects: Vec<Rect>,
+    ext: Vec<(i32, i32)>,
+    cut: Vec<(i32, bool)>,
+}
+
+impl Placed {
+    fn with_capacity(n: usize) -> Placed {
+        Placed {
+            drawn: Vec::with_capacity(n),
+            rects: Vec::with_capacity(n),
+            group_rects: Vec::with_capacity(n),
+            ext: Vec::with_capacity(n),
+            cut: Vec::with_capacity(n),
+        }
+    }
+}
+
+/// Whether any of `segs` is a sliding drawer's member.
+fn sliding(segs: &[Segment]) -> bool {
+    segs.iter()
+        .any(|s| s.style.group.is_some_and(|g| g.slide.is_some()))
 }
 
 /// How the bar looks, in logical pixels (multiplied by the scale when drawn).
@@ -99,6 +128,13 @@ pub struct Renderer {
     joined: Vec<bool>,
     /// Per segment: its group's box (empty: no group).
     group_rects: Vec<Rect>,
+    /// Per segment: the width of its own cell a sliding drawer hides
+    /// (0: none), and whether that is on its left (the drawer opens
+    /// leftwards) rather than its right.
+    cut: Vec<(i32, bool)>,
+    /// The layout before the newest relayout, kept while a drawer slides
+    /// so the frame repaints only the columns that moved.
+    prev: Placed,
     history: History,
     /// The pixels under each segment's text (on a bar with boxes).
     backs: Backs,
@@ -133,6 +169,8 @@ impl Renderer {
             ext: Vec::with_capacity(MAX_SEGMENTS),
             joined: Vec::with_capacity(MAX_SEGMENTS),
             group_rects: Vec::with_capacity(MAX_SEGMENTS),
+            cut: Vec::with_capacity(MAX_SEGMENTS),
+            prev: Placed::with_capacity(MAX_SEGMENTS),
             history: History::default(),
             backs: Backs::default(),
             cols: [[WHOLE; MAX_SEGMENTS]; HISTORY],
@@ -203,7 +241,11 @@ impl Renderer {
                 if new == old {
                     continue;
                 }
-                if new.align != old.align || new.style.font != old.style.font {
+                let slide = |s: &Segment| s.style.group.and_then(|g| g.slide);
+                if new.align != old.align
+                    || new.style.font != old.style.font
+                    || slide(new) != slide(old)
+                {
                     relayout = true;
                     break;
                 }
@@ -257,8 +299,18 @@ impl Renderer {
             }
         }
         if relayout {
+            // A drawer sliding (or just stopped) repaints what moved, not
+            // the whole bar: keep the layout it is compared with.
+            let slid = !self.stale
+                && self.history.frame() > 0
+                && (sliding(segments) || sliding(&self.drawn));
+            if slid {
+                self.keep_placed();
+            }
             self.relayout(segments, glyphs);
-            mask = Mask::FULL;
+            mask = if slid { self.moved() } else { Mask::FULL };
+            // Columns worked out before the relayout was found no longer hold.
+            cols = [WHOLE; MAX_SEGMENTS];
         } else {
             for (i, (new, old)) in segments.iter().zip(self.drawn.iter_mut()).enumerate() {
                 if mask.contains(i) {
@@ -266,11 +318,69 @@ impl Renderer {
                 }
             }
         }
-        if !mask.is_empty() {
+        // A renumbering is recorded even when no pixel changed: the frames
+        // before it name other segments.
+        if !mask.is_empty() || mask.reindexed {
             let f = self.history.push(mask);
             self.cols[f as usize % HISTORY] = cols;
             self.refresh_backs(mask);
             mask.from = f - 1;
+        }
+        mask
+    }
+
+    /// Moves the current layout into `prev` (the vectors swap, so neither
+    /// allocates).
+    fn keep_placed(&mut self) {
+        let p = &mut self.prev;
+        std::mem::swap(&mut p.drawn, &mut self.drawn);
+        std::mem::swap(&mut p.rects, &mut self.rects);
+        std::mem::swap(&mut p.group_rects, &mut self.group_rects);
+        std::mem::swap(&mut p.ext, &mut self.ext);
+        std::mem::swap(&mut p.cut, &mut self.cut);
+    }
+
+    /// The damage of a relayout against the kept layout: the segments that
+    /// sit or look the same at both ends of the bar are left alone; the
+    /// columns from the first to the last that differ (old places and new)
+    /// are the span, repainted with every segment in it.
+    fn moved(&self) -> Mask {
+        let old = &self.prev;
+        let same = |a: usize, b: usize| {
+            old.drawn[a] == self.drawn[b]
+                && old.rects[a] == self.rects[b]
+                && old.group_rects[a] == self.group_rects[b]
+                && old.ext[a] == self.ext[b]
+                && old.cut[a] == self.cut[b]
+        };
+        let (no, nn) = (old.drawn.len(), self.drawn.len());
+        let n = no.min(nn);
+        let mut pre = 0;
+        while pre < n && same(pre, pre) {
+            pre += 1;
+        }
+        let mut suf = 0;
+        while suf < n - pre && same(no - 1 - suf, nn - 1 - suf) {
+            suf += 1;
+        }
+        let (mut x0, mut x1) = (i32::MAX, i32::MIN);
+        let olds = old.rects[pre..no - suf].iter();
+        for r in olds.chain(&self.rects[pre..nn - suf]) {
+            if !r.is_empty() {
+                (x0, x1) = (x0.min(r.x), x1.max(r.x + r.w));
+            }
+        }
+        let mut mask = Mask {
+            reindexed: no != nn,
+            ..Mask::EMPTY
+        };
+        if x1 > x0 {
+            mask.span = (x0, x1);
+            for (k, r) in self.rects.iter().enumerate() {
+                if !r.is_empty() && r.x < x1 && r.x + r.w > x0 {
+                    mask.set(k);
+                }
+            }
         }
         mask
     }
@@ -412,14 +522,18 @@ impl Renderer {
         let d = &seg.style.deco;
         if seg.style.bg.is_some() || *d != Deco::default() {
             let b = BoxPx::of(d, at(self.box_rect(seg, own)), |v| self.px(v));
-            boxes::paint(canvas, &b, seg.style.bg, d);
+            match self.slide_clip(i) {
+                Some(clip) => boxes::paint_clipped(canvas, &b, seg.style.bg, d, at(clip)),
+                None => boxes::paint(canvas, &b, seg.style.bg, d),
+            }
         }
     }
 
     fn relayout(&mut self, segments: &[Segment], glyphs: &mut GlyphCache) {
         self.stale = false;
         self.font_px = self.font_px();
-        let px = |v: u32| scaled(v, self.scale120) as i32;
+        let scale120 = self.scale120;
+        let px = |v: u32| scaled(v, scale120) as i32;
         self.padding = px(self.look.padding);
         let lm = glyphs.line_metrics(self.font_px);
         let top = (self.height as i32 - (lm.ascent + lm.descent)) / 2;
@@ -475,6 +589,7 @@ impl Renderer {
             self.widths.push(w);
             self.aligns.push(seg.align);
         }
+        self.slide_cuts(segments);
         let sp = Spacing {
             gap: px(self.look.gap),
             margin: px(self.look.margin),
@@ -522,6 +637,49 @@ impl Renderer {
             });
         self.backs
             .layout(&self.rects, self.width, self.height, boxed);
+    }
+
+    /// A sliding drawer's hidden members share the width it shows: the
+    /// member nearest the first gets it first; each loses the rest of its
+    /// own cell (never its group's room) from its width.
+    fn slide_cuts(&mut self, segments: &[Segment]) {
+        self.cut.clear();
+        self.cut.resize(segments.len(), (0, false));
+        let slide = |s: &Segment| s.style.group.and_then(|g| g.slide);
+        let mut i = 0;
+        while i < segments.len() {
+            let mut j = i;
+            while j + 1 < segments.len() && self.joined[j + 1] {
+                j += 1;
+            }
+            let Some(sl) = segments[i..=j].iter().find_map(slide) else {
+                i = j + 1;
+                continue;
+            };
+            let own = |k: usize, w: &[i32]| (w[k] - self.ext[k].0 - self.ext[k].1).max(0);
+            let total: i64 = (i..=j)
+                .filter(|&k| slide(&segments[k]).is_some())
+                .map(|k| own(k, &self.widths) as i64)
+                .sum();
+            let all = Slide::ALL as i64;
+            let mut left = (total * sl.shown as i64 + all / 2) / all;
+            let mut take = |k: usize| {
+                if slide(&segments[k]).is_none() {
+                    return;
+                }
+                let w = own(k, &self.widths);
+                let v = left.min(w as i64) as i32;
+                left -= v as i64;
+                self.cut[k] = (w - v, sl.leftward);
+                self.widths[k] -= w - v;
+            };
+            if sl.leftward {
+                (i..=j).rev().for_each(&mut take);
+            } else {
+                (i..=j).for_each(&mut take);
+            }
+            i = j + 1;
+        }
     }
 
     /// The font `key` names at this scale (the bar's when it names none).
@@ -583,8 +741,27 @@ impl Renderer {
         self.cell_width(seg, content_w) + a + b
     }
 
-    /// Segment `i`'s own cell: its layout cell less its group's room.
+    /// Segment `i`'s own cell: its layout cell less its group's room (on a
+    /// sliding drawer, where it sits when the drawer is open: partly
+    /// outside its layout cell).
     fn own_cell(&self, i: usize) -> Option<Rect> {
+        let c = *self.rects.get(i)?;
+        let (a, b) = self.ext.get(i).copied().unwrap_or((0, 0));
+        let w = (c.w - a - b).max(0);
+        Some(match self.cut.get(i).copied().unwrap_or_default() {
+            (0, _) => Rect::new(c.x + a, c.y, w, c.h),
+            (cut, true) => Rect::new(c.x + a - cut, c.y, w + cut, c.h),
+            (cut, false) => Rect::new(c.x + a, c.y, w + cut, c.h),
+        })
+    }
+
+    /// What shows of a sliding drawer member's own cell (its layout cell
+    /// less its group's room); `None` for any other segment.
+    fn slide_clip(&self, i: usize) -> Option<Rect> {
+        let (cut, _) = self.cut.get(i).copied().unwrap_or_default();
+        if cut == 0 {
+            return None;
+        }
         let c = *self.rects.get(i)?;
         let (a, b) = self.ext.get(i).copied().unwrap_or((0, 0));
         Some(Rect::new(c.x + a, c.y, (c.w - a - b).max(0), c.h))
@@ -698,11 +875,30 @@ impl Renderer {
             out.push(Rect::new(0, 0, self.width as i32, self.height as i32));
             return;
         }
+        let span = self.span_rect(mask);
+        if let Some(s) = span {
+            out.push(s);
+        }
         for (i, r) in self.rects.iter().enumerate() {
-            if mask.contains(i) && !r.is_empty() {
+            let inside = span.is_some_and(|s| r.intersect(s) == Some(*r));
+            if mask.contains(i) && !r.is_empty() && !inside {
                 out.push(*r);
             }
         }
+    }
+
+    /// The columns a mask's span covers, top to bottom, within the bar.
+    fn span_rect(&self, mask: Mask) -> Option<Rect> {
+        if !mask.has_span() {
+            return None;
+        }
+        let (x0, x1) = mask.span;
+        Rect::new(x0, 0, x1 - x0, self.height as i32).intersect(Rect::new(
+            0,
+            0,
+            self.width as i32,
+            self.height as i32,
+        ))
     }
 
     /// Paints the newest frame's content for `mask` into `canvas` (which must
@@ -716,6 +912,9 @@ impl Renderer {
                 canvas,
                 Rect::new(0, 0, self.width as i32, self.height as i32),
             );
+        } else if let Some(span) = self.span_rect(mask) {
+            // Segments moved there (the mask has each one now in it).
+            self.backdrop(canvas, span);
         }
         for (i, seg) in self.drawn.iter().enumerate() {
             if !mask.contains(i) {
@@ -783,6 +982,14 @@ impl Renderer {
     ) {
         let cell = self.rects[i];
         let d = &seg.style.deco;
+        // A sliding drawer's member shows up to the moving edge.
+        let clip = match self.slide_clip(i) {
+            Some(c) => match clip.intersect(c) {
+                Some(c) => c,
+                None => return,
+            },
+            None => clip,
+        };
         if let Some(id) = icon_of(seg.text.as_str()) {
             let px = self.icon_px(glyphs);
             let y = (self.height as i32 - px as i32) / 2;

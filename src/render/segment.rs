@@ -163,6 +163,27 @@ pub struct GroupBox {
     /// Its gradient, padding (`None`: none), margin, border, radius,
     /// opacity and underline; `min_width` and `align` do not apply.
     pub deco: Deco,
+    /// On a drawer's hidden member while the drawer slides open or closed:
+    /// how much of the hidden members shows. `None`: all of the segment.
+    pub slide: Option<Slide>,
+}
+
+/// How far a drawer has slid open: its hidden members together show
+/// `shown / Slide::ALL` of their width, members nearest the first one
+/// first, each clipped at the moving edge and drawn where it sits when the
+/// drawer is open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Slide {
+    /// The part shown, 0 ..= [`Slide::ALL`].
+    pub shown: u16,
+    /// The drawer opens to the left of its first member (the moving edge
+    /// is the left one).
+    pub leftward: bool,
+}
+
+impl Slide {
+    /// Everything shown.
+    pub const ALL: u16 = u16::MAX;
 }
 
 /// Text placement inside a box wider than the text.

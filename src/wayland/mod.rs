@@ -285,6 +285,14 @@ impl Bars {
         self.bar_by_surface(surface).and_then(|i| self.bars[i].tag)
     }
 
+    /// Whether some bar could draw a frame now (configured, no frame
+    /// callback outstanding): an animation draws its next frame then.
+    pub fn frame_ready(&self) -> bool {
+        self.bars
+            .iter()
+            .any(|b| b.configured && !b.frame_pending && b.buffers.is_some())
+    }
+
     /// The glyph cache (to warm it for the sizes in use).
     pub fn glyphs_mut(&mut self) -> &mut GlyphCache {
         &mut self.glyphs
@@ -620,7 +628,7 @@ impl Bars {
         b.frame_pending = true;
         surface.commit();
         self.commits += 1;
-        if changed.full {
+        if changed.full || changed.has_span() {
             // Segments moved (a drawer opened): what lies under a pointer
             // that did not move may be another segment now.
             self.retarget(i);
