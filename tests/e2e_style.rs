@@ -4,7 +4,9 @@
 //! back, hovering a module (a virtual pointer) restyling it and leaving
 //! restoring it, a group's shared box and a drawer opening on hover and
 //! closing when the pointer leaves, one opening leftwards by click and
-//! closing by a second click, a plain bar and a floating rounded one
+//! closing by a second click, a drawer sliding over its `transition_ms`
+//! (frames spread over it, ending on the instant drawer's pixels, none
+//! while idle), a plain bar and a floating rounded one
 //! (transparent corners, the gap to the edge, the exclusive zone).
 //!
 //! Needs root (Sway runs as uid 65534), `sway`, `swaymsg`, `grim`.
@@ -496,6 +498,226 @@ background = "#{X_BOX:06x}"
             None => Ok(()),
         },
     );
+    drop(pointer);
+}
+
+/// The drawer of [`a_sliding_drawer_draws_frames_over_its_transition_then_none_in_sway`].
+fn slide_config(ms: u32) -> String {
+    format!(
+        r##"
+[bar]
+height = 30
+spacing = 0
+padding = 0
+left = ["group#d", "custom#after"]
+[bar.colors]
+background = "#{DRAWER_BAR:06x}"
+[module."group#d"]
+modules = ["custom#lead", "custom#x", "custom#y"]
+drawer = {{ transition_ms = {ms} }}
+[module."group#d".style]
+background = "#{DRAWER:06x}"
+padding = [0, 4]
+radius = 6
+[module."custom#lead"]
+exec = "echo LEAD"
+interval_ms = 60000
+[module."custom#x"]
+exec = "echo xxxxxxxx"
+interval_ms = 60000
+[module."custom#x".style]
+background = "#{X_BOX:06x}"
+margin = [3, 2]
+[module."custom#y"]
+exec = "echo yyyyyyyy"
+interval_ms = 60000
+[module."custom#y".style]
+background = "#{Y_BOX:06x}"
+margin = [3, 2]
+[module."custom#after"]
+exec = "echo after"
+interval_ms = 60000
+[module."custom#after".style]
+background = "#{AFTER:06x}"
+"##
+    )
+}
+
+/// A bar whose protocol log (`WAYLAND_DEBUG=client`) is its stderr.
+fn start_logged(sway: &HeadlessSway, config: &Path, tag: &str) -> Guarded {
+    let mut cmd = sway.client(common::rstat_bin());
+    cmd.arg("--config")
+        .arg(config)
+        .env("RUST_BACKTRACE", "1")
+        .env("WAYLAND_DEBUG", "client");
+    Guarded::spawn(
+        "rstat",
+        &mut cmd,
+        &sway.runtime_dir().join(format!("rstat-{tag}.stderr")),
+    )
+}
+
+/// The bar's own lines of a logged bar's stderr (not the protocol's).
+fn said(rstat: &Guarded) -> String {
+    let all = rstat.stderr();
+    let own: Vec<&str> = all.lines().filter(|l| !l.starts_with('[')).collect();
+    own.join("\n")
+}
+
+/// The bar's protocol log so far.
+fn wire_log(rstat: &Guarded) -> Vec<u8> {
+    std::fs::read(&rstat.stderr_path).unwrap_or_default()
+}
+
+/// Waits until the bar has its wl_pointer (motions before that reach no
+/// one) and has drawn `want` (the bar's rows of a screenshot).
+fn wait_ready(sway: &HeadlessSway, rstat: &mut Guarded, what: &str, want: Option<&Image>) {
+    let bound = support::proc::wait_for(APPEAR, || {
+        rstat.assert_running();
+        let log = wire_log(rstat);
+        String::from_utf8_lossy(&log)
+            .contains(".get_pointer(")
+            .then_some(())
+    });
+    assert!(
+        bound.is_some(),
+        "{what}: the bar never bound the pointer\n{}",
+        said(rstat)
+    );
+    if let Some(want) = want {
+        wait_bar(sway, rstat, what, want);
+    }
+}
+
+/// Polls screenshots until the bar's rows equal `want`.
+fn wait_bar(sway: &HeadlessSway, rstat: &mut Guarded, what: &str, want: &Image) {
+    let deadline = Instant::now() + APPEAR;
+    loop {
+        rstat.assert_running();
+        let img = sway.screenshot(OUTPUT).crop(0, 0, W, 30);
+        if img.rgb == want.rgb {
+            return;
+        }
+        if Instant::now() >= deadline {
+            let n = img
+                .rgb
+                .iter()
+                .zip(&want.rgb)
+                .filter(|(a, b)| a != b)
+                .count();
+            panic!("{what}: {n} bytes of the bar differ\n{}", said(rstat));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits until the bar has committed nothing for `quiet`; the commit
+/// times of its protocol log then.
+fn wait_quiet(rstat: &mut Guarded, quiet: Duration) -> Vec<f64> {
+    let deadline = Instant::now() + APPEAR;
+    let mut last = (support::wire::commits(&wire_log(rstat)), Instant::now());
+    loop {
+        rstat.assert_running();
+        std::thread::sleep(Duration::from_millis(100));
+        let n = support::wire::commits(&wire_log(rstat));
+        if n != last.0 {
+            last = (n, Instant::now());
+        } else if last.1.elapsed() >= quiet {
+            return support::wire::commit_times(&wire_log(rstat));
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the bar never went quiet\n{}",
+            said(rstat)
+        );
+    }
+}
+
+/// Done means: a drawer with `transition_ms` slides open when hovered:
+/// several frames spread over about that time, the last one the instant
+/// drawer's open bar pixel for pixel, then no frame at all while nothing
+/// changes; leaving slides it closed the same way, back to the closed bar.
+#[test]
+fn a_sliding_drawer_draws_frames_over_its_transition_then_none_in_sway() {
+    if !can_run() {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = sway();
+    let dir = Scratch::new("slide");
+    let mid = 15;
+    // The seat gets its pointer before any bar starts: each bar binds it
+    // at start-up, and the test waits for that before moving it.
+    let mut pointer = VirtualPointer::new(&sway).expect("virtual pointer");
+    pointer.move_to(500, 300).expect("park the pointer");
+
+    // What the instant drawer draws, closed and open.
+    let mut rstat = start_logged(&sway, &dir.put("instant.toml", &slide_config(0)), "instant");
+    wait_ready(&sway, &mut rstat, "instant drawer", None);
+    let closed = wait_shot(&sway, &mut rstat, "closed drawer", |img| {
+        expect_px(img, 1, 15, rgb(DRAWER), "the closed drawer's box")?;
+        span_of(img, 2, rgb(AFTER)).ok_or("no `after` module")?;
+        match span_of(img, mid, rgb(X_BOX)) {
+            Some(s) => Err(format!("x shows at {s:?}")),
+            None => Ok(()),
+        }
+    })
+    .crop(0, 0, W, 30);
+    pointer.move_to(10, mid as u32).expect("onto the handle");
+    let open = wait_shot(&sway, &mut rstat, "open drawer", |img| {
+        span_of(img, mid, rgb(X_BOX)).ok_or("x not shown")?;
+        span_of(img, mid, rgb(Y_BOX)).ok_or("y not shown")?;
+        Ok(())
+    })
+    .crop(0, 0, W, 30);
+    let instant_open = {
+        let before = support::wire::commits(&wire_log(&rstat));
+        pointer.move_to(500, 300).expect("away");
+        wait_bar(&sway, &mut rstat, "instant drawer closed again", &closed);
+        let after = wait_quiet(&mut rstat, Duration::from_millis(500)).len();
+        after - before
+    };
+    drop(rstat);
+
+    // Long enough that even a loaded machine draws several frames.
+    const MS: f64 = 1000.0;
+    let mut rstat = start_logged(
+        &sway,
+        &dir.put("slide.toml", &slide_config(MS as u32)),
+        "slide",
+    );
+    wait_ready(&sway, &mut rstat, "sliding drawer", Some(&closed));
+    for (what, to, want) in [
+        ("opening", (10, mid as u32), &open),
+        ("closing", (500, 300), &closed),
+    ] {
+        let before = wait_quiet(&mut rstat, Duration::from_millis(500)).len();
+        pointer.move_to(to.0, to.1).expect("move");
+        wait_bar(&sway, &mut rstat, what, want);
+        let times = wait_quiet(&mut rstat, Duration::from_millis(1000));
+        let frames = &times[before..];
+        let spread = frames.last().unwrap_or(&0.0) - frames.first().unwrap_or(&0.0);
+        eprintln!("{what}: {} commits over {spread:.0} ms", frames.len());
+        assert!(
+            frames.len() >= 5 && frames.len() > instant_open + 3,
+            "{what}: a slide draws several frames, got {} (the instant drawer {instant_open})",
+            frames.len()
+        );
+        assert!(
+            (0.6 * MS..=MS + 4000.0).contains(&spread),
+            "{what}: frames over {spread:.0} ms, the transition is {MS} ms: {frames:?}"
+        );
+        // The bar is what the instant drawer showed, and stays so: no
+        // frame while nothing changes.
+        wait_bar(&sway, &mut rstat, what, want);
+        let n = support::wire::commits(&wire_log(&rstat));
+        std::thread::sleep(Duration::from_millis(1500));
+        assert_eq!(
+            support::wire::commits(&wire_log(&rstat)),
+            n,
+            "{what}: the bar commits while idle"
+        );
+    }
     drop(pointer);
 }
 
