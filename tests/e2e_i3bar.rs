@@ -339,3 +339,155 @@ fn py3status_blocks_are_shown() {
     assert!(got.contains(&"py3 says hi".to_string()), "{v}");
     assert!(got.iter().any(|t| t.starts_with("UTC 20")), "{v}");
 }
+
+/// Green pixels (each channel within 60 of #00ff00) under the bar, the
+/// cursor's image at `cursor` left out.
+fn green_below_bar(img: &support::image::Image, cursor: (usize, usize)) -> usize {
+    let mut n = 0;
+    for y in 28..(28 + 120).min(img.height) {
+        for x in 0..img.width {
+            // The cursor image hangs down and right of its hot spot.
+            let near = (cursor.0.saturating_sub(2)..cursor.0 + 20).contains(&x)
+                && (cursor.1.saturating_sub(2)..cursor.1 + 26).contains(&y);
+            let p = img.px(x, y);
+            if !near && p[0] < 60 && p[1] > 195 && p[2] < 60 {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// `tooltip_format` per block over real i3status and i3blocks blocks'
+/// fields, a status command's own `tooltip` shown without one, both in
+/// `--once --modules`; hovering an i3status block in the bar opens its
+/// tooltip (the green span drawn under the bar).
+#[test]
+fn each_block_has_its_tooltip_and_hovering_one_shows_it() {
+    if !ready() {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    let dir = sway.runtime_dir().join("i3bar");
+    std::fs::create_dir_all(&dir).unwrap();
+    let i3status = dir.join("i3status.conf");
+    std::fs::write(
+        &i3status,
+        "general {\n  output_format = \"i3bar\"\n  colors = true\n  interval = 1\n}\norder += \"tztime utc\"\norder += \"load\"\ntztime utc {\n  format = \"UTC %Y\"\n  timezone = \"UTC\"\n}\nload {\n  format = \"L %1min\"\n}\n",
+    )
+    .unwrap();
+    let i3blocks = dir.join("i3blocks.conf");
+    std::fs::write(
+        &i3blocks,
+        "[hello]\ncommand=echo 'hi & co'\ninterval=once\n",
+    )
+    .unwrap();
+    // A status command of our own sending the non-standard `tooltip`.
+    let own = dir.join("own.sh");
+    std::fs::write(
+        &own,
+        "#!/bin/sh\nprintf '{\"version\":1}\\n[\\n[{\"name\":\"own\",\"full_text\":\"OWN\",\"tooltip\":\"<i>own</i> tip &amp; more\"}]\\n'\nexec sleep 600\n",
+    )
+    .unwrap();
+    let cfg = sway.config_home().join("rstat");
+    std::fs::create_dir_all(&cfg).unwrap();
+    std::fs::write(
+        cfg.join("config.toml"),
+        format!(
+            "[bar]\nleft = [\"i3bar#status\", \"i3bar#blocks\", \"i3bar#own\"]\ncenter = []\nright = []\n\
+             [module.\"i3bar#status\"]\nexec = [\"i3status\", \"-c\", \"{}\"]\n\
+             tooltip_format = \"<span color='#00ff00'>{{name}}</span> {{instance}}: {{full_text}}\"\n\
+             [module.\"i3bar#blocks\"]\nexec = [\"i3blocks\", \"-c\", \"{}\"]\ntooltip_format = \"{{name}}|{{instance}}|{{text}}\"\n\
+             [module.\"i3bar#own\"]\nexec = [\"sh\", \"{}\"]\n",
+            i3status.display(),
+            i3blocks.display(),
+            own.display()
+        ),
+    )
+    .unwrap();
+
+    let v = once(&sway);
+    let tips = |module: &str| -> Vec<Option<String>> {
+        v[module]["segments"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|s| s["tooltip"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let status = texts(&v, "i3bar#status");
+    assert_eq!(status.len(), 2, "{v}");
+    assert_eq!(
+        tips("i3bar#status"),
+        [
+            Some(format!(
+                "<span color='#00ff00'>tztime</span> utc: {}",
+                status[0]
+            )),
+            Some(format!("<span color='#00ff00'>load</span> : {}", status[1])),
+        ],
+        "{v}"
+    );
+    // The block's text is escaped into the markup.
+    assert_eq!(
+        tips("i3bar#blocks"),
+        [Some("hello||hi &amp; co".to_string())],
+        "{v}"
+    );
+    assert_eq!(
+        tips("i3bar#own"),
+        [Some("<i>own</i> tip &amp; more".to_string())],
+        "{v}"
+    );
+
+    // The running bar: hover the first i3status block.
+    let mut cmd = sway.client(common::rstat_bin());
+    cmd.args(["--collector", "procfs"]);
+    let mut bar = Guarded::spawn("rstat", &mut cmd, &sway.runtime_dir().join("rstat.stderr"));
+    let first = poll_every(Duration::from_millis(100), Duration::from_secs(20), || {
+        bar.assert_running();
+        let img = sway.try_screenshot("HEADLESS-1").ok()?;
+        let bg = img.dominant(0, 28);
+        (0..img.width / 2).find(|&x| (0..28).any(|y| support::image::diff(img.px(x, y), bg) > 60))
+    })
+    .unwrap_or_else(|| panic!("no block drawn\n{}", bar.stderr()));
+    let mut pointer = support::pointer::VirtualPointer::new(&sway).expect("virtual pointer");
+    let at = (first + 8, 14);
+    let mut wiggle = 0;
+    let green = poll_every(Duration::from_millis(100), Duration::from_secs(20), || {
+        // Moved on every look (a first motion may precede the bar's
+        // wl_pointer; moving inside the block keeps the rest going).
+        wiggle ^= 1;
+        pointer
+            .move_to((at.0 + wiggle) as u32, at.1 as u32)
+            .expect("onto the block");
+        bar.assert_running();
+        let img = sway.try_screenshot("HEADLESS-1").ok()?;
+        let n = green_below_bar(&img, at);
+        (n >= 20).then_some(n)
+    });
+    if green.is_none() {
+        let shot = dir.join("hover.png");
+        let _ = sway.screenshot_png("0,0 800x200", &shot);
+        panic!(
+            "hovering the i3status block at {at:?} opened no tooltip (screenshot {})\n{}",
+            shot.display(),
+            bar.stderr()
+        );
+    }
+    pointer.move_to(300, 600).expect("away");
+    let gone = poll_every(Duration::from_millis(100), Duration::from_secs(20), || {
+        let img = sway.try_screenshot("HEADLESS-1").ok()?;
+        (green_below_bar(&img, (300, 600)) == 0).then_some(())
+    });
+    assert!(gone.is_some(), "leaving the block closed its tooltip");
+    bar.assert_running();
+    let err = bar.stderr();
+    assert!(
+        !err.contains("panicked") && !err.contains("markup:"),
+        "{err}"
+    );
+}

@@ -6,6 +6,11 @@
 //! show the popup under the module with the markup's colours drawn (and no
 //! tag drawn as text: the popup is only as wide as its plain text).
 //!
+//! A clock's `tooltip_format` likewise: hovering it shows that text (a
+//! green line of strftime) with the month's calendar (`{calendar}`, a
+//! magenta grid of six to eight lines) instead of the calendar popup, and
+//! `--once --modules` has the same text.
+//!
 //! Needs root (Sway runs as uid 65534), `sway`, `swaymsg`, `grim`.
 //! `RSTAT_WRITE_TOOLTIP_SCREENSHOT=PATH` also writes a PNG of the open
 //! tooltip.
@@ -155,10 +160,16 @@ fn hover_until(
     colour: Rgb,
 ) -> (Image, (usize, usize, usize, usize)) {
     let at = (x, BAR / 2);
-    pointer
-        .move_to(at.0 as u32, at.1 as u32)
-        .expect("move onto the module");
+    let mut wiggle = 0;
     wait_for(APPEAR, || {
+        // Moved on every look, a pixel either way inside the module: a
+        // first motion sent before the bar bound the seat's new pointer
+        // reaches no one, the next one does (and moving within the module
+        // does not restart its rest).
+        wiggle ^= 1;
+        pointer
+            .move_to((at.0 + wiggle) as u32, at.1 as u32)
+            .expect("move onto the module");
         rstat.assert_running();
         let img = sway.try_screenshot(OUTPUT).ok()?;
         let b = popup_box(&img, at)?;
@@ -172,6 +183,13 @@ fn hover_until(
             rstat.stderr()
         )
     })
+}
+
+/// Rows (y) inside `b` holding a pixel close to `want`.
+fn rows_near(img: &Image, b: (usize, usize, usize, usize), want: Rgb) -> Vec<usize> {
+    (b.1..b.3)
+        .filter(|&y| count_near(img, (b.0, y, b.2, y + 1), want) > 0)
+        .collect()
 }
 
 /// Moves the pointer away until nothing is below the bar.
@@ -254,5 +272,124 @@ fn hovering_shows_the_scripts_json_tooltip_and_a_tooltip_format_with_markup() {
     assert!(
         !err.contains("markup:"),
         "all of it is markup rstat knows: {err}"
+    );
+}
+
+/// The clock's `tooltip_format` with `{calendar}`: hover shows the
+/// template's text and the month's grid in the tooltip popup.
+#[test]
+fn hovering_a_clock_with_tooltip_format_shows_its_text_and_the_calendar() {
+    if !can_run() {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    let dir = sway.config_home().join("rstat");
+    std::fs::create_dir_all(&dir).expect("create the config directory");
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        r##"
+[bar]
+left = ["clock"]
+center = []
+right = []
+
+[module.clock]
+format = "CLOCK %H:%M"
+tooltip_format = "<span color='#00ff00'>TIME %H:%M {:%Y}</span>\n<span color='#ff00ff'>{calendar}</span>"
+"##,
+    )
+    .expect("write the config");
+
+    // The text, without pixels: `--once --modules` has what hover shows.
+    let mut once = sway.client(common::rstat_bin());
+    once.args(["--once", "--modules", "--collector", "procfs", "--config"])
+        .arg(&config);
+    let out =
+        support::proc::run(&mut once, Duration::from_secs(20)).unwrap_or_else(|e| panic!("{e}"));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    let tip = v["clock"]["segments"][0]["tooltip"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the clock's tooltip in --once: {v}"))
+        .to_string();
+    let date = |f: &str| {
+        let o = std::process::Command::new("date")
+            .arg(f)
+            .output()
+            .expect("date");
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let (lines, year, day) = (tip.lines().collect::<Vec<_>>(), date("+%Y"), date("+%-d"));
+    assert!(
+        lines[0].starts_with("<span color='#00ff00'>TIME ")
+            && lines[0].ends_with(&format!(" {year}</span>")),
+        "{tip}"
+    );
+    assert_eq!(lines[2], "Mo Tu We Th Fr Sa Su", "{tip}");
+    assert!(
+        (7..=9).contains(&lines.len()),
+        "title, header, 4–6 weeks: {tip}"
+    );
+    assert!(
+        tip.contains(&format!("<b><u>{day:>2}</u></b>")) || date("+%H%M") == "0000",
+        "today ({day}) marked: {tip}"
+    );
+    assert!(!tip.contains('{') && !tip.contains('%'), "{tip}");
+
+    let mut rstat = start_rstat(&sway, &config, "clock-tooltip");
+    let (left, _) = wait_for(APPEAR, || {
+        rstat.assert_running();
+        let img = sway.try_screenshot(OUTPUT).ok()?;
+        let bg = img.dominant(0, BAR);
+        let xs: Vec<usize> = (0..img.width / 2)
+            .filter(|&x| is_text(&img, bg, x))
+            .collect();
+        Some(((*xs.first()?, *xs.last()?), ()))
+    })
+    .unwrap_or_else(|| panic!("no clock drawn\n{}", rstat.stderr()));
+    let mut pointer = VirtualPointer::new(&sway).expect("virtual pointer");
+    let hx = (left.0 + left.1) / 2;
+    // The calendar's magenta grid is the larger part: wait for it.
+    let (img, b) = hover_until(&sway, &mut rstat, &mut pointer, hx, [0xff, 0, 0xff]);
+    eprintln!("clock tooltip {b:?}");
+    if let Some(path) = std::env::var_os("RSTAT_WRITE_CLOCK_TOOLTIP_SCREENSHOT") {
+        let path = std::path::absolute(PathBuf::from(path)).expect("a usable path");
+        let geometry = format!("0,0 {}x{}", (b.2 + 40).min(img.width), b.3 + 8);
+        sway.screenshot_png(&geometry, &path)
+            .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    }
+    assert!(b.0 <= hx + 1 && hx < b.2, "under the clock (x={hx}): {b:?}");
+    let green = rows_near(&img, b, [0, 0xff, 0]);
+    let magenta = rows_near(&img, b, [0xff, 0, 0xff]);
+    assert!(
+        !green.is_empty(),
+        "the template's first line is drawn, green"
+    );
+    let (g1, m0, m1) = (
+        green[green.len() - 1],
+        magenta[0],
+        magenta[magenta.len() - 1],
+    );
+    // One line of text is about 17 px: the grid spans at least its title,
+    // header and four weeks below the green line, all inside the popup.
+    assert!(
+        g1 < m0,
+        "the calendar below the text: green to {g1}, magenta from {m0}"
+    );
+    assert!(
+        m1 - m0 >= 5 * 13,
+        "six lines or more of calendar: rows {m0}..{m1}"
+    );
+    // Twenty monospaced characters wide at least (the weekday header).
+    let w = b.2 - b.0;
+    assert!((20 * 7..400).contains(&w), "as wide as the grid: {b:?}");
+    leave(&sway, &mut pointer);
+    rstat.assert_running();
+    let err = rstat.stderr();
+    assert!(
+        !err.contains("panicked") && !err.contains("markup:"),
+        "{err}"
     );
 }

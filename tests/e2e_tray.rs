@@ -739,3 +739,145 @@ fn tray_click_position_and_a_menu_that_never_comes() {
     gio.say("quit");
     bar.assert_running();
 }
+
+/// Green pixels (each channel within 60 of #00ff00) under the bar, near
+/// `x`, leaving out the cursor's square at `cursor`.
+fn green_below_bar(img: &Image, x: usize, cursor: (usize, usize)) -> usize {
+    let mut n = 0;
+    for y in BAR..(BAR + 160).min(img.height) {
+        for col in x.saturating_sub(500)..(x + 500).min(img.width) {
+            let near = col.abs_diff(cursor.0) < 40 && y.abs_diff(cursor.1) < 40;
+            let p = img.px(col, y);
+            if !near && p[0] < 60 && p[1] > 195 && p[2] < 60 {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// `tooltip_format` over real items' properties (libayatana-appindicator
+/// and Qt's QSystemTrayIcon): `--once --modules` has each icon's text,
+/// and hovering an icon in the bar opens that tooltip (its green span
+/// drawn under the bar).
+#[test]
+fn tray_tooltip_format_shows_each_items_properties_on_hover() {
+    if !common::need(common::is_root(), "needs root to start Sway as another uid")
+        || !common::need(common::have("sway"), "needs sway")
+        || !common::need(
+            python_has("gi") && python_has("PyQt5.QtWidgets"),
+            "needs python3-gi and python3-pyqt5",
+        )
+    {
+        return;
+    }
+    let Some(pb) = PrivateBus::start("e2e-tray-tooltip") else {
+        common::need(false, "dbus-daemon is not installed");
+        return;
+    };
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    let dir = sway.config_home().join("rstat");
+    std::fs::create_dir_all(&dir).expect("config dir");
+    std::fs::write(
+        dir.join("config.toml"),
+        "[bar]\nleft = []\ncenter = []\nright = [\"tray\"]\n[module.tray]\n\
+         tooltip_format = \"<span color='#00ff00'>{title}</span> {id} {status}\\n{tooltip_title}|{tooltip_body}\"\n",
+    )
+    .expect("config");
+    let mut cmd = sway.client(common::rstat_bin());
+    cmd.args(["--collector", "procfs"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &pb.address);
+    let mut bar = Guarded::spawn("rstat", &mut cmd, &pb.dir().join("rstat.stderr"));
+    support::wait_for_bar(&sway, "HEADLESS-1", BAR, PATIENCE).ok();
+    let icon = pb.dir().join("quadrants.png");
+    make_icon(&icon);
+    let mut ai_cmd = sway.client(PY);
+    ai_cmd
+        .arg(fixture("ai_item.py"))
+        .arg(pb.dir().join("ai.out"))
+        .arg(&icon)
+        .env("DBUS_SESSION_BUS_ADDRESS", &pb.address)
+        .env("GDK_BACKEND", "wayland");
+    let _ai = Client::spawn(ai_cmd, &pb.dir().join("ai.stderr"));
+    let mut qt_cmd = sway.client(PY);
+    qt_cmd
+        .arg(fixture("qt_item.py"))
+        .arg(pb.dir().join("qt.out"))
+        .env("DBUS_SESSION_BUS_ADDRESS", &pb.address)
+        .env("QT_QPA_PLATFORM", "wayland");
+    let _qt = Client::spawn(qt_cmd, &pb.dir().join("qt.stderr"));
+    let runs = poll_every(Duration::from_millis(100), PATIENCE, || {
+        let img = sway.try_screenshot("HEADLESS-1").ok()?;
+        let runs = icon_runs(&img);
+        (runs.len() == 2 && runs.iter().all(|r| r.1 >= 10)).then_some(runs)
+    })
+    .unwrap_or_else(|| panic!("the two icons were not drawn\n{}", bar.stderr()));
+
+    // The text, from a second rstat (a host of the bar's watcher).
+    let mut once = sway.client(common::rstat_bin());
+    once.args(["--once", "--modules", "--collector", "procfs"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &pb.address);
+    let out = run(&mut once, Duration::from_secs(20)).unwrap_or_else(|e| panic!("{e}"));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    let items = v["tray"]["items"].as_array().cloned().unwrap_or_default();
+    let segs = v["tray"]["segments"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    eprintln!("--once: {}", v["tray"]);
+    assert_eq!((items.len(), segs.len()), (2, 2), "{}", v["tray"]);
+    let tip_of = |id: &str| {
+        let i = items.iter().position(|r| r["id"] == id)?;
+        segs[i]["tooltip"].as_str().map(str::to_string)
+    };
+    assert_eq!(
+        tip_of("rstat-ai-item").as_deref(),
+        Some("<span color='#00ff00'>AI Item</span> rstat-ai-item Active\n|"),
+        "{}",
+        v["tray"]
+    );
+    let qt = tip_of("rstat-qt-item").unwrap_or_else(|| panic!("{}", v["tray"]));
+    assert!(
+        qt.starts_with("<span color='#00ff00'>")
+            && qt.contains("</span> rstat-qt-item Active\n")
+            && qt.ends_with("\nQt tip|"),
+        "Qt's ToolTip in the format: {qt:?}"
+    );
+
+    // Hover the first icon: its tooltip opens under the bar, green.
+    let (x, w) = runs[0];
+    let mut pointer = support::pointer::VirtualPointer::new(&sway).expect("virtual pointer");
+    let at = (x + w / 2, BAR / 2);
+    let mut wiggle = 0;
+    let green = poll_every(Duration::from_millis(100), PATIENCE, || {
+        // Moved on every look (a first motion may precede the bar's
+        // wl_pointer; moving inside the icon keeps the rest going).
+        wiggle ^= 1;
+        pointer
+            .move_to((at.0 + wiggle) as u32, at.1 as u32)
+            .expect("onto the icon");
+        bar.assert_running();
+        let img = sway.try_screenshot("HEADLESS-1").ok()?;
+        let n = green_below_bar(&img, at.0, at);
+        (n >= 20).then_some(n)
+    });
+    assert!(
+        green.is_some(),
+        "hovering the icon opened its tooltip with the green span\n{}",
+        bar.stderr()
+    );
+    pointer.move_to(AWAY.0, AWAY.1).expect("away");
+    let gone = poll_every(Duration::from_millis(100), PATIENCE, || {
+        let img = sway.try_screenshot("HEADLESS-1").ok()?;
+        (green_below_bar(&img, at.0, (AWAY.0 as usize, AWAY.1 as usize)) == 0).then_some(())
+    });
+    assert!(gone.is_some(), "leaving the icon closed its tooltip");
+    bar.assert_running();
+    let err = bar.stderr();
+    assert!(
+        !err.contains("panicked") && !err.contains("markup:"),
+        "{err}"
+    );
+}

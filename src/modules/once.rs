@@ -13,7 +13,8 @@
 //! `warning`, `critical`, `accent` (the focused workspace), `dim` (a
 //! workspace shown on no output). `states` are the segment's current
 //! states, in the order their styles apply (the kind's own, then
-//! `warning`, `critical`, `hover`).
+//! `warning`, `critical`, `hover`). A segment with a tooltip has it as
+//! `tooltip` (markup, as the popup would draw it).
 
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
@@ -169,7 +170,8 @@ pub fn snapshot(modules: &Modules, palette: &Palette, compositor: Option<&State>
         let text: Vec<&str> = segs.iter().map(|s| s.text.as_str()).collect();
         let list: Vec<Value> = segs
             .iter()
-            .map(|s| {
+            .enumerate()
+            .map(|(k, s)| {
                 let states: Vec<&str> =
                     crate::config::state::names(m.spec().kind, &m.spec().classes, s.states)
                         .collect();
@@ -187,6 +189,10 @@ pub fn snapshot(modules: &Modules, palette: &Palette, compositor: Option<&State>
                         })
                         .map_or("", |w| w.output.as_str());
                     o["output"] = Value::from(name);
+                }
+                // What hovering it would show (markup), if anything.
+                if let Some(tip) = m.tooltip(k).filter(|_| m.spec().tooltip) {
+                    o["tooltip"] = Value::from(tip);
                 }
                 o
             })
