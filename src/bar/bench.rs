@@ -47,6 +47,15 @@ pub fn bench_render(n: usize) -> String {
             &format!("styled bar, hover restyle (pointer moves to the next module; scale {scale})"),
             &hover_restyle(&mut glyphs, scale, n),
         );
+        let (frames, damaged) = slide_frames(&mut glyphs, scale, n);
+        line(
+            &mut out,
+            &format!(
+                "styled bar, one frame of a drawer sliding (its 4 modules, 300 ms, 60 frames/s; scale {scale}; {:.0} % of the bar's columns damaged a frame)",
+                damaged * 100.0
+            ),
+            &frames,
+        );
     }
     for scale in [1, 2] {
         let (steady, segs) = steady_tick_themed(&mut glyphs, scale, n);
@@ -755,6 +764,82 @@ fn hover_restyle(glyphs: &mut GlyphCache, scale: u32, n: usize) -> Vec<u64> {
     times
 }
 
+/// The styled bar with its left modules in a drawer that slides.
+fn sliding_modules() -> Modules {
+    let text = STYLED.replacen(
+        r#"left = ["cpu", "cpu#freq", "memory", "memory#swap"]"#,
+        r#"left = ["group#d"]"#,
+        1,
+    ) + r##"
+[module."group#d"]
+modules = ["cpu", "cpu#freq", "memory", "memory#swap"]
+drawer = { transition_ms = 300 }
+[module."group#d".style]
+background = "#1e1e2e"
+padding = [0, 4]
+radius = 8
+"##;
+    match crate::modules::registry::parse(&text, "bench.toml", None) {
+        Ok(c) => Modules::from_config(&c, Instant::now()),
+        Err(e) => {
+            eprintln!("rstat: the sliding bench config is invalid: {e}");
+            Modules::default()
+        }
+    }
+}
+
+/// One animation frame of a drawer sliding open or closed (the pointer
+/// comes and goes every 20 frames of 16 ms): the slide moved on, written,
+/// laid out, the moved columns painted in the buffer reused, damage
+/// listed. Also the share of the bar's columns damaged, on average.
+fn slide_frames(glyphs: &mut GlyphCache, scale: u32, n: usize) -> (Vec<u64>, f64) {
+    let mut m = sliding_modules();
+    let mut segs: Vec<Segment> = Vec::with_capacity(MAX_SEGMENTS);
+    write(&mut m, &sample(12.0), &mut segs);
+    let mut r = Renderer::new(Look::default());
+    r.resize(WIDTH, HEIGHT, scale);
+    let (w, h) = r.size();
+    let mut bufs = [
+        vec![0u8; (w * h * 4) as usize],
+        vec![0u8; (w * h * 4) as usize],
+    ];
+    let mut shown = [0u64; 2];
+    let mut rects: Vec<Rect> = Vec::with_capacity(MAX_SEGMENTS + 1);
+    let mut times = Vec::with_capacity(n);
+    let (mut cols, mut frames) = (0u64, 0u64);
+    let start = Instant::now();
+    let mut i = 0u64;
+    while times.len() < n {
+        if i % 20 == 0 {
+            m.set_hover(((i / 20) % 2 == 0).then_some(0));
+        }
+        let at = start + std::time::Duration::from_millis(16 * i);
+        i += 1;
+        if !m.sliding() {
+            continue;
+        }
+        let t0 = Instant::now();
+        m.animate(at);
+        m.write(&mut segs);
+        let changed = r.update(&segs, glyphs);
+        let k = (i % 2) as usize;
+        let repaint = r.since(shown[k]);
+        if let Some(mut c) = Canvas::new(&mut bufs[k], w, h) {
+            r.paint(&mut c, repaint, glyphs);
+        }
+        shown[k] = r.frame();
+        r.rects(changed, &mut rects);
+        black_box(&rects);
+        let dt = t0.elapsed().as_nanos() as u64;
+        if i > 40 {
+            times.push(dt);
+            cols += rects.iter().map(|r| r.w.max(0) as u64).sum::<u64>();
+            frames += 1;
+        }
+    }
+    (times, cols as f64 / (frames.max(1) * w as u64) as f64)
+}
+
 /// The modules' segments for `s` (every module updated, as on a tick where
 /// all are due), at a fixed wall-clock time.
 fn write(m: &mut Modules, s: &Sample, segs: &mut Vec<Segment>) {
@@ -1006,5 +1091,19 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         let m = crate::modules::Modules::from_config(&c, std::time::Instant::now());
         assert_eq!(m.len(), 12);
+    }
+
+    #[test]
+    fn the_sliding_bench_slides() {
+        let mut m = super::sliding_modules();
+        assert_eq!(m.len(), 12);
+        let mut segs = Vec::new();
+        super::write(&mut m, &super::sample(12.0), &mut segs);
+        m.set_hover(Some(0));
+        assert!(m.sliding());
+        let (times, damaged) =
+            super::slide_frames(&mut crate::render::GlyphCache::with_default_font(), 1, 30);
+        assert_eq!(times.len(), 30);
+        assert!(damaged > 0.0 && damaged < 0.5, "{damaged}");
     }
 }
