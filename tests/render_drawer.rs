@@ -3,7 +3,8 @@
 //! grows the revealed width frame by frame to the instant-open drawing,
 //! pixel for pixel; closing shrinks it back to the closed drawing; a
 //! reversal midway goes on from where the slide was; every frame drawn
-//! partially (two buffers of any age) equals a full redraw, damages only
+//! partially (two buffers of any age; the ARGB path too) equals a full
+//! redraw, on a plain and on a floating rounded bar, damages only
 //! the columns that moved, and what the pointer finds is what is drawn;
 //! `transition_ms = 0` is the instant drawer. `--check-config` names the
 //! key's mistakes with file:line:column.
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use rstat::collect::Sample;
 use rstat::modules::{Context, Modules};
+use rstat::render::paint::copy_rect_to_argb;
 use rstat::render::{Canvas, GlyphCache, Mask, Rect, Renderer, Segment, MAX_SEGMENTS};
 
 /// A drawer on the left with neighbours after it (they move), a centre
@@ -92,6 +94,9 @@ struct Run {
     glyphs: GlyphCache,
     segs: Vec<Segment>,
     bufs: [Vec<u8>; 2],
+    /// The ARGB path's private buffer and its two shared ones.
+    private: Vec<u8>,
+    argb: [Vec<u8>; 2],
     shown: [u64; 2],
     frames: u64,
 }
@@ -119,6 +124,8 @@ impl Run {
             glyphs: GlyphCache::with_default_font(),
             segs: Vec::with_capacity(MAX_SEGMENTS),
             bufs: [vec![0xab; size], vec![0x5a; size]],
+            private: vec![0; size],
+            argb: [vec![0x33; size], vec![0x77; size]],
             shown: [0; 2],
             frames: 0,
         }
@@ -154,7 +161,30 @@ impl Run {
             &mut self.glyphs,
         );
         self.shown[k] = self.r.frame();
+        // The ARGB path: the newest frame painted into a private buffer,
+        // the rectangles the reused buffer missed copied (swizzled) out.
+        self.r.paint(
+            &mut Canvas::new(&mut self.private, W, H).unwrap(),
+            changed,
+            &mut self.glyphs,
+        );
+        let mut rects = Vec::new();
+        self.r.rects(repaint, &mut rects);
+        for rect in &rects {
+            copy_rect_to_argb(&self.private, &mut self.argb[k], W, *rect);
+        }
         let want = self.full();
+        let mut want_argb = want.clone();
+        copy_rect_to_argb(
+            &want,
+            &mut want_argb,
+            W,
+            Rect::new(0, 0, W as i32, H as i32),
+        );
+        assert!(
+            self.argb[k] == want_argb,
+            "at {ms} ms the ARGB buffer differs from a full redraw"
+        );
         if self.bufs[k] != want {
             let first = self.bufs[k].iter().zip(&want).position(|(a, b)| a != b);
             let px = first.unwrap() / 4;
@@ -395,7 +425,16 @@ fn a_leftward_drawer_reveals_from_its_left_edge() {
 
 #[test]
 fn random_hovers_texts_and_times_drawn_partially_equal_a_full_redraw() {
-    for text in [config("{ transition_ms = 250 }"), config_leftward(180)] {
+    // Also on islands over a floating rounded bar (its frame is the
+    // backdrop a moved column is painted with).
+    let framed = config("{ transition_ms = 220 }")
+        + "[bar.style]\nbackground = \"#206040\"\nradius = 5\nmargin = [3, 2]\n\
+           [bar.style.bar]\nmargin = [2, 6]\nradius = 10\nborder = { width = 1, color = \"#c0c0c0\" }\n";
+    for text in [
+        config("{ transition_ms = 250 }"),
+        config_leftward(180),
+        framed,
+    ] {
         let mut run = Run::new(&text);
         run.frame(None, 0);
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
