@@ -164,7 +164,7 @@ fn text_lines(out: &mut String, n: usize) {
     line(
         out,
         &format!(
-            "font discovery: fontconfig config + {} faces' names, 5 runs",
+            "font discovery through the index (config and directories stat'ed; {} faces), 5 runs",
             sys.faces.len()
         ),
         &disc,
@@ -293,6 +293,10 @@ fn start_up_lines(out: &mut String) {
         t0.elapsed().as_nanos() as u64
     };
     let cold = drop_caches_asked();
+    index_build_lines(out, cold);
+    // The index the runs below read (built here if the lines above were
+    // the first discovery of this configuration).
+    black_box(SystemFonts::discover());
     let mut warm_disc = Vec::new();
     let mut cold_disc = Vec::new();
     let mut warm_first = Vec::new();
@@ -331,7 +335,7 @@ fn start_up_lines(out: &mut String) {
     };
     let _ = writeln!(
         out,
-        "font discovery at start-up, warm page cache ({RUNS} runs): {} (target 30 ms)",
+        "font discovery at start-up, index present, warm page cache ({RUNS} runs): {} (target 30 ms)",
         ms(&warm_disc)
     );
     let _ = writeln!(
@@ -357,16 +361,79 @@ fn start_up_lines(out: &mut String) {
         (true, None) => {
             let _ = writeln!(
                 out,
-                "font discovery at start-up, page cache dropped before each ({RUNS} runs): {} (target 30 ms)",
+                "font discovery at start-up, index present, page cache dropped before each ({RUNS} runs): {} (target 30 ms)",
                 ms(&cold_disc)
             );
             let _ = writeln!(
                 out,
-                "first frame, font = DejaVu Sans + a mixed title, page cache dropped before each ({RUNS} runs): {} (target 50 ms)",
+                "first frame, font = DejaVu Sans + a mixed title, index present, page cache dropped before each ({RUNS} runs): {} (target 50 ms)",
                 ms(&cold_first)
             );
         }
     }
+}
+
+/// What building the font index costs (no index file: the configuration
+/// read and every face's names, style and coverage), into a file of the
+/// bench's own, warm and — when asked — with the page cache dropped.
+fn index_build_lines(out: &mut String, cold: bool) {
+    use crate::render::text::{IndexAt, SystemFonts};
+    const RUNS: usize = 3;
+    let conf = SystemFonts::config_file();
+    let file = std::env::temp_dir().join(format!("rstat-bench-fonts-{}.idx", std::process::id()));
+    let build = |drop: bool| -> Result<(u64, usize, usize), String> {
+        let _ = std::fs::remove_file(&file);
+        if drop {
+            drop_caches()?;
+        }
+        let t0 = Instant::now();
+        let sys = SystemFonts::discover_with(&conf, IndexAt::File(&file));
+        let t = t0.elapsed().as_nanos() as u64;
+        Ok((t, sys.faces.len(), sys.index.written.unwrap_or(0)))
+    };
+    let ms = |v: &[u64]| {
+        let mut v = v.to_vec();
+        v.sort_unstable();
+        format!(
+            "p50 {:.1} ms, max {:.1} ms",
+            v[v.len() / 2] as f64 / 1e6,
+            v[v.len() - 1] as f64 / 1e6
+        )
+    };
+    let mut warm = Vec::new();
+    let (mut faces, mut bytes) = (0, 0);
+    for _ in 0..RUNS {
+        if let Ok((t, f, b)) = build(false) {
+            warm.push(t);
+            (faces, bytes) = (f, b);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "font index build (no index: config read, every face's names, style and coverage; {faces} faces, file {bytes} bytes), warm ({RUNS} runs): {}",
+        ms(&warm)
+    );
+    if cold {
+        let mut v = Vec::new();
+        for _ in 0..RUNS {
+            match build(true) {
+                Ok((t, _, _)) => v.push(t),
+                Err(e) => {
+                    let _ = writeln!(out, "font index build, cold: not measured: {e}");
+                    break;
+                }
+            }
+        }
+        if !v.is_empty() {
+            let _ = writeln!(
+                out,
+                "font index build, page cache dropped before each ({} runs): {}",
+                v.len(),
+                ms(&v)
+            );
+        }
+    }
+    let _ = std::fs::remove_file(&file);
 }
 
 /// Hostile window titles, through the window module's cut (at its default

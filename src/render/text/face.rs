@@ -413,7 +413,14 @@ fn map_file(file: &File) -> std::io::Result<memmap2::Mmap> {
     // SAFETY: the mapping is read-only and private. Its one hazard is the
     // file shrinking under it (SIGBUS on access): fonts are package files
     // replaced by rename, never truncated in place.
-    unsafe { memmap2::Mmap::map(file) }
+    let map = unsafe { memmap2::Mmap::map(file) }?;
+    // A face is read in small pieces far apart (table directory, character
+    // map, a few outlines): the kernel's read-around of 128 KiB per fault
+    // made opening Noto Sans CJK with a cold page cache ~18 ms, against ~2
+    // ms reading only the pages touched. Only a hint: ignoring its failure
+    // costs time, not correctness.
+    let _ = map.advise(memmap2::Advice::Random);
+    Ok(map)
 }
 
 /// Refuses a face whose table directory points past the end of the data (a

@@ -110,6 +110,7 @@ impl GlyphCache {
                         let id = self.faces.len() as FaceId;
                         self.faces.push(f);
                         if let Some(si) = si {
+                            self.system.check_opened(si);
                             self.loaded.push((si, id));
                         }
                         id

@@ -12,6 +12,7 @@
 
 pub mod face;
 mod fonts;
+mod index;
 mod lru;
 mod shape;
 mod subset;
@@ -25,7 +26,7 @@ use std::time::Duration;
 pub use face::{Face, FontError, Glyph, MAX_FONT_BYTES};
 pub use fonts::{FontId, MAX_FONTS};
 pub use shape::{round_px, Placed, Shaped};
-pub use system::SystemFonts;
+pub use system::{IndexAt, SystemFonts};
 
 use lru::{GlyphKey, Lru};
 
@@ -286,6 +287,9 @@ impl GlyphCache {
             match Face::open(&info.path, info.index) {
                 Ok(f) => {
                     faces.push(f);
+                    if let Some(i) = idx {
+                        system.check_opened(i);
+                    }
                     from_system.push(idx);
                 }
                 Err(e) => eprintln!("rstat: font family `{fam}`: {e}"),
@@ -501,7 +505,7 @@ impl GlyphCache {
         for k in 0..self.fallback.len() {
             let si = self.fallback[k];
             let info = &self.system.faces[si];
-            if !want(info) || self.broken.contains(&si) {
+            if !info.covers(c) || !want(info) || self.broken.contains(&si) {
                 continue;
             }
             if self.loaded.iter().any(|&(s, _)| s == si) {
@@ -516,6 +520,7 @@ impl GlyphCache {
                     continue;
                 }
             };
+            self.system.check_opened(si);
             let id = self.faces.len() as FaceId;
             self.faces.push(face);
             self.loaded.push((si, id));
