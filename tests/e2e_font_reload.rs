@@ -76,6 +76,10 @@ fn settled_bar(sway: &HeadlessSway, bar: &mut Guarded) -> Image {
     let mut last: Option<Image> = None;
     poll_every(Duration::from_millis(150), PATIENCE, || {
         bar.assert_running();
+        // The bar's surface is placed (Sway took its exclusive zone): an
+        // empty output's background has ink too, and stays the same.
+        sway.usable_area("HEADLESS-1")
+            .filter(|a| a.y == BAR as i64)?;
         let now = bar_of(&sway.try_screenshot("HEADLESS-1").ok()?);
         let stable = last.as_ref().is_some_and(|l| same(l, &now)) && ink(&now) > 100;
         last = Some(now.clone());

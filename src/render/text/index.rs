@@ -11,8 +11,8 @@
 //! files is most of what a cold start-up would otherwise spend, and a stat
 //! of each tells whether any changed.
 //!
-//! The file is `$XDG_CACHE_HOME/rstat/fonts-<hash of the configuration's
-//! path and environment>.idx` (else `~/.cache/rstat/`), written to a
+//! The file is `$XDG_CACHE_HOME/rstat/fonts-<hash of the configuration
+//! file's path>.idx` (else `~/.cache/rstat/`), written to a
 //! temporary name and renamed, and checked when read: magic, version,
 //! length and a checksum of the rest. A file that fails any check is
 //! ignored — the configuration read and the faces scanned as without it,
@@ -95,17 +95,18 @@ pub struct DirEntry {
     pub unreadable: u32,
 }
 
-/// Where the index for the configuration `key` ([`conf_key`]) lives, or
-/// `None` when neither `$XDG_CACHE_HOME` nor `$HOME` says.
-pub fn default_path(key: &[u8]) -> Option<PathBuf> {
+/// Where the index for the configuration file `conf` lives, or `None`
+/// when neither `$XDG_CACHE_HOME` nor `$HOME` says. Named by the file
+/// alone, not by the environment that resolves its paths (that is checked
+/// inside): programs of one session with their own `$XDG_CONFIG_HOME`
+/// share one index rather than leave one each.
+pub fn default_path(conf: &Path) -> Option<PathBuf> {
     let base = match std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from) {
         Some(p) if p.is_absolute() => p,
         _ => Path::new(&std::env::var_os("HOME")?).join(".cache"),
     };
-    Some(
-        base.join("rstat")
-            .join(format!("fonts-{:016x}.idx", checksum(key))),
-    )
+    let name = format!("fonts-{:016x}.idx", checksum(conf.as_os_str().as_bytes()));
+    Some(base.join("rstat").join(name))
 }
 
 /// The index file at `path`; `None` when it is missing or fails a check.

@@ -189,7 +189,7 @@ impl SystemFonts {
         let start = Instant::now();
         let key = index::conf_key(conf);
         let file = match at {
-            IndexAt::Default => index::default_path(&key),
+            IndexAt::Default => index::default_path(conf),
             IndexAt::File(p) => Some(p.to_path_buf()),
             IndexAt::Nowhere => None,
         };
