@@ -228,3 +228,84 @@ fn a_custom_module_needs_exec() {
         "{e}"
     );
 }
+
+/// A 1 s script runs in the wakeup of the other 1 s modules: after its
+/// first run every instance's next deadline is the same one (within the
+/// bar's slack), just past a wall-clock second, and that one update starts
+/// the script's next run (its exit descriptor appears) with the others.
+#[test]
+fn a_one_second_script_shares_the_wakeup_of_the_other_one_second_modules() {
+    use rstat::modules::{wall_now, DUE_SLACK, PAST_SECOND};
+    let c = config(
+        r#"
+[bar]
+right = ["cpu", "network", "custom#t"]
+[module.cpu]
+interval_ms = 1000
+[module.network]
+interval_ms = 1000
+[module."custom#t"]
+exec = "echo x"
+interval_ms = 1000
+"#,
+    );
+    let sample = Sample::default();
+    let mut m = Modules::from_config(&c, Instant::now());
+    let cx = |now| Context {
+        now,
+        wall: wall_now(),
+        sample: &sample,
+    };
+    m.update_all(&cx(Instant::now()));
+    // The first run's exit.
+    let end = Instant::now() + Duration::from_secs(10);
+    while m.fds().next().is_some() {
+        assert!(Instant::now() < end, "the first run never ended");
+        let fds: Vec<_> = m.fds().collect();
+        let mut polls: Vec<libc::pollfd> = fds
+            .iter()
+            .map(|&(_, fd)| libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        // SAFETY: a valid array of pollfd of the given length.
+        unsafe { libc::poll(polls.as_mut_ptr(), polls.len() as libc::nfds_t, 100) };
+        for (p, &(i, _)) in polls.iter().zip(&fds) {
+            if p.revents != 0 {
+                m.on_readable(i);
+            }
+        }
+        // A run past its quiet start is looked at on its timer.
+        if m.next_due().is_some_and(|d| d <= Instant::now()) {
+            m.update_due(&cx(Instant::now()));
+        }
+    }
+    let (now, wall) = (Instant::now(), wall_now());
+    let dues: Vec<Instant> = m.iter().filter_map(|x| x.next_due()).collect();
+    assert_eq!(dues.len(), 3, "every instance has a deadline");
+    let first = *dues.iter().min().unwrap();
+    let last = *dues.iter().max().unwrap();
+    assert!(
+        last.duration_since(first) <= DUE_SLACK,
+        "deadlines apart: {:?}",
+        dues.iter()
+            .map(|d| d.saturating_duration_since(now))
+            .collect::<Vec<_>>()
+    );
+    let phase = (wall + first.saturating_duration_since(now)).subsec_nanos() as i64;
+    let off = (phase - PAST_SECOND.as_nanos() as i64).rem_euclid(1_000_000_000);
+    let off = off.min(1_000_000_000 - off);
+    assert!(
+        off <= DUE_SLACK.as_nanos() as i64,
+        "{} ms off the wall clock's second",
+        off / 1_000_000
+    );
+    // The one wakeup at that deadline starts the script too.
+    m.update_due(&cx(first));
+    assert!(
+        m.fds().next().is_some(),
+        "the script did not start with the others"
+    );
+}

@@ -511,6 +511,22 @@ fn reschedule_if_earlier(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
     }
 }
 
+/// Moves the tick timer to the modules' earliest deadline, earlier or
+/// later: after a script's exit the deadline that watched its run (the end
+/// of its quiet start, its timeout) is gone, and waking for it would be a
+/// wakeup for nothing.
+fn reschedule(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
+    let (due, at) = {
+        let c = ctl.borrow();
+        (c.ticker.modules.next_due(), c.timer_at)
+    };
+    if let Some(due) = due.filter(|d| *d != at) {
+        if let Err(e) = schedule_tick(handle, ctl, due) {
+            eprintln!("rstat: cannot reschedule the tick: {e}");
+        }
+    }
+}
+
 /// The inode of the file open at `fd` (0 when it cannot be read).
 fn inode(fd: RawFd) -> u64 {
     // SAFETY: fstat writes into the zeroed struct we pass; `fd` is open
@@ -575,7 +591,7 @@ fn sync_fds(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
                     }
                     still
                 };
-                reschedule_if_earlier(&h, &cc);
+                reschedule(&h, &cc);
                 Ok(if still {
                     PostAction::Continue
                 } else {

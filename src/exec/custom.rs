@@ -16,8 +16,8 @@
 //!
 //! Every run is its own process group, killed whole when it times out, when
 //! the runner is dropped (the bar exits, a reload removes the module), and by
-//! the [`super::reaper`] watchdog when the bar is killed outright; the
-//! script's first process also gets `PR_SET_PDEATHSIG`.
+//! the [`super::reaper`] watchdog when the bar is killed outright (without a
+//! watchdog, the script's first process gets `PR_SET_PDEATHSIG` instead).
 
 use std::io::{ErrorKind, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -107,6 +107,18 @@ pub struct Custom {
     pidfd: Option<OwnedFd>,
     stdout: Option<ChildStdout>,
     started: Instant,
+    /// When the running (or last) interval run was due: the next one is due
+    /// an interval later, on the same grid however late the timer fired.
+    due: Instant,
+    /// An interval run with a pidfd leaves its pipe unwatched for its first
+    /// [`FIRST_LOOK`]: a script that prints and exits by then wakes the
+    /// loop once, at its exit, which reads what it printed. Past that (a
+    /// long run, one that may fill its pipe), the pipe is watched too.
+    quiet: bool,
+    /// The last run outlasted its quiet start: the next is watched whole
+    /// from its start (no timer to end the quiet start; its output read
+    /// as it comes, as before).
+    slow: bool,
     next_run: Option<Instant>,
     /// When to look for the exit of a script whose stdout has closed.
     reap_at: Option<Instant>,
@@ -152,6 +164,9 @@ impl Custom {
             pidfd: None,
             stdout: None,
             started: Instant::now(),
+            due: Instant::now(),
+            quiet: false,
+            slow: false,
             next_run: Some(Instant::now()),
             reap_at: None,
             restart_delay: Duration::from_secs(1),
@@ -176,7 +191,7 @@ impl Custom {
     /// The pipe to watch for readability, while a run is going and its
     /// pipe is not paused for flooding.
     pub fn fd(&self) -> Option<RawFd> {
-        if self.paused_until.is_some() {
+        if self.paused_until.is_some() || self.quiet {
             return None;
         }
         self.stdout.as_ref().map(|s| s.as_raw_fd())
@@ -192,6 +207,21 @@ impl Custom {
     /// Whether the pipe is paused for flooding now.
     pub fn throttled(&self) -> bool {
         self.paused_until.is_some()
+    }
+
+    /// When the next interval run is due, while none runs.
+    pub fn planned(&self) -> Option<Instant> {
+        match (self.mode, &self.child) {
+            (Mode::Interval(_), None) => self.next_run,
+            _ => None,
+        }
+    }
+
+    /// Moves the next interval run (see [`Custom::planned`]) to `at`.
+    pub fn replan(&mut self, at: Instant) {
+        if self.planned().is_some() {
+            self.next_run = Some(at);
+        }
     }
 
     /// The pid of the running script, if any.
@@ -210,9 +240,15 @@ impl Custom {
 
     fn own_deadline(&self) -> Option<Instant> {
         match (&self.child, self.mode) {
-            // The exit wakes the loop through the pidfd: only the timeout.
+            // The exit wakes the loop through the pidfd: only the timeout,
+            // and the end of the quiet start (the pipe is watched from then).
             (Some(_), Mode::Interval(_)) if self.pidfd.is_some() => {
-                Some(self.started + self.timeout)
+                let end = self.started + self.timeout;
+                Some(if self.quiet {
+                    end.min(self.started + FIRST_LOOK)
+                } else {
+                    end
+                })
             }
             (Some(_), Mode::Continuous) if self.pidfd.is_some() => None,
             // Output is over: collect the exit soon (an interval run is still
@@ -236,7 +272,14 @@ impl Custom {
     }
 
     fn start(&mut self, now: Instant) {
+        // The grid holds through a late or slightly early timer; a start
+        // more than an interval late (a suspend) starts a new grid.
+        self.due = match self.mode {
+            Mode::Interval(i) => self.next_run.filter(|t| *t + i > now).unwrap_or(now),
+            Mode::Continuous => now,
+        };
         self.next_run = None;
+        self.quiet = false;
         self.lines.clear();
         self.line.clear();
         self.skipping = false;
@@ -253,13 +296,23 @@ impl Custom {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .process_group(0);
-        // SAFETY: prctl is async-signal-safe and only sets the child's own
-        // parent-death signal (the bar's one thread spawns every script).
-        unsafe {
-            c.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
+        // With the watchdog running, it kills the whole group when the bar
+        // dies, and no code runs in the child before exec: the standard
+        // library then spawns with posix_spawn (a vfork-style clone), which
+        // copies no page tables and leaves the bar no copy-on-write faults
+        // afterwards (a fork of the bar was a third of its CPU time at a
+        // 1 s script). Without the watchdog, the first process at least
+        // dies with the bar.
+        if !super::reaper::active() {
+            // SAFETY: prctl is async-signal-safe and only sets the child's
+            // own parent-death signal (the bar's one thread spawns every
+            // script).
+            unsafe {
+                c.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
         }
         match c.spawn() {
             Ok(mut child) => {
@@ -267,6 +320,8 @@ impl Custom {
                     super::reaper::watch(pgid);
                 }
                 self.pidfd = open_pidfd(child.id());
+                self.quiet =
+                    !self.slow && self.pidfd.is_some() && matches!(self.mode, Mode::Interval(_));
                 let out = child.stdout.take();
                 if let Some(o) = &out {
                     // SAFETY: fcntl on a pipe descriptor we own.
@@ -303,7 +358,19 @@ impl Custom {
     /// Starts a due run, kills one past its timeout, collects an exit.
     /// Returns whether what the module shows changed.
     pub fn on_timer(&mut self, now: Instant) -> bool {
+        self.on_timer_within(now, Duration::ZERO)
+    }
+
+    /// [`Custom::on_timer`], starting a run due within `early` of `now`
+    /// too: the bar handles deadlines that close together in one wakeup.
+    pub fn on_timer_within(&mut self, now: Instant, early: Duration) -> bool {
         let before = (self.output.clone(), self.status.clone());
+        if self.quiet && now >= self.started + FIRST_LOOK {
+            // Still running: watch the pipe too (it may fill), and the
+            // next runs from their start.
+            self.quiet = false;
+            self.slow = true;
+        }
         if self.paused_until.is_some_and(|t| now >= t) {
             // Read again (the fd shows up for the loop once more); the
             // status stays throttled until a quiet second.
@@ -311,7 +378,7 @@ impl Custom {
             self.resumed = true;
         }
         if self.child.is_none() {
-            if self.next_run.is_some_and(|t| now >= t) {
+            if self.next_run.is_some_and(|t| now + early >= t) {
                 self.start(now);
             }
         } else if matches!(self.mode, Mode::Interval(_)) && now >= self.started + self.timeout {
@@ -561,6 +628,8 @@ impl Custom {
             self.apply_last();
         }
         self.pidfd = None;
+        // A run done within its quiet start lets the next one be quiet.
+        self.slow = now.saturating_duration_since(self.started) >= FIRST_LOOK;
         if let Some(pgid) = self.child.take().and_then(|c| i32::try_from(c.id()).ok()) {
             if group_alive(pgid) {
                 self.groups.push(pgid);
@@ -585,7 +654,9 @@ impl Custom {
                     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
                     self.apply(&refs);
                 }
-                self.next_run = Some(self.started + i).filter(|t| *t > now).or(Some(now));
+                // On the grid of due times (a late timer does not push
+                // every later run back); at once when a run overran it.
+                self.next_run = Some(self.due + i).filter(|t| *t > now).or(Some(now));
             }
             Mode::Continuous => {
                 self.status = Status::Error(format!(

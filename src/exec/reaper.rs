@@ -36,6 +36,10 @@ static PID: AtomicI32 = AtomicI32::new(0);
 /// on the bar's own clean-up (a bar with more scripts than this is unusual).
 const SLOTS: usize = 1024;
 
+/// How often (seconds) the watchdog reads the groups the bar listed, when
+/// the bar is still there; its end is seen at once, whenever it comes.
+const READ_EVERY_S: i64 = 10;
+
 /// How long the watchdog gives groups between SIGTERM and SIGKILL.
 const GRACE_MS: u64 = 200;
 
@@ -318,21 +322,56 @@ fn watchdog(rx: i32, uid: libc::uid_t, gid: libc::gid_t, shed: &[(usize, usize);
         );
         // Writes are 4 bytes each and atomic (under PIPE_BUF), reads ask for
         // a multiple of 4: every read returns whole values.
+        //
+        // The watchdog sleeps until the pipe hangs up (the bar is gone) or
+        // READ_EVERY has passed, and only then reads what the bar wrote:
+        // a poll asking for no event wakes on the hang-up alone, so a
+        // script's start and end no longer wake it each (twice a second at
+        // a 1 s script). The pipe holds 16384 values meanwhile.
+        sys(
+            libc::SYS_fcntl,
+            [
+                rx as usize,
+                libc::F_SETFL as usize,
+                libc::O_NONBLOCK as usize,
+            ],
+        );
         let mut buf = std::mem::MaybeUninit::<[i32; 64]>::uninit();
-        loop {
-            let n = sys(
-                libc::SYS_read,
-                [rx as usize, buf.as_mut_ptr() as usize, 4 * 64],
+        'life: loop {
+            // struct pollfd { fd, events = 0, revents = 0 }.
+            let pfd = [rx, 0];
+            let every = libc::timespec {
+                tv_sec: READ_EVERY_S as _,
+                tv_nsec: 0,
+            };
+            let r = sys::sys4(
+                libc::SYS_ppoll,
+                [pfd.as_ptr() as usize, 1, &every as *const _ as usize, 0],
             );
-            if n == -(libc::EINTR as isize) {
-                continue;
+            if r < 0 && r != -(libc::EINTR as isize) {
+                // No poll to be had: read once a second instead.
+                let ts = [1i64, 0];
+                sys(libc::SYS_nanosleep, [ts.as_ptr() as usize, 0, 0]);
             }
-            if n <= 0 {
-                break;
-            }
-            let p = buf.as_ptr().cast::<i32>();
-            for i in 0..(n as usize / 4).min(64) {
-                apply(&GROUPS, p.add(i).read());
+            loop {
+                let n = sys(
+                    libc::SYS_read,
+                    [rx as usize, buf.as_mut_ptr() as usize, 4 * 64],
+                );
+                if n == -(libc::EINTR as isize) {
+                    continue;
+                }
+                if n == -(libc::EAGAIN as isize) {
+                    // All read; the bar is still there.
+                    break;
+                }
+                if n <= 0 {
+                    break 'life;
+                }
+                let p = buf.as_ptr().cast::<i32>();
+                for i in 0..(n as usize / 4).min(64) {
+                    apply(&GROUPS, p.add(i).read());
+                }
             }
         }
         let mut any = false;
@@ -493,7 +532,7 @@ mod sys {
     /// # Safety
     /// As [`sys`].
     #[cfg(target_arch = "x86_64")]
-    unsafe fn sys4(n: libc::c_long, a: [usize; 4]) -> isize {
+    pub unsafe fn sys4(n: libc::c_long, a: [usize; 4]) -> isize {
         let r: isize;
         // SAFETY: as in `sys`; the fourth argument goes in r10.
         unsafe {
@@ -517,7 +556,7 @@ mod sys {
     /// # Safety
     /// As [`sys`].
     #[cfg(target_arch = "aarch64")]
-    unsafe fn sys4(n: libc::c_long, a: [usize; 4]) -> isize {
+    pub unsafe fn sys4(n: libc::c_long, a: [usize; 4]) -> isize {
         let r: isize;
         // SAFETY: as in `sys`.
         unsafe {
@@ -539,7 +578,7 @@ mod sys {
     /// # Safety
     /// As [`sys`].
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    unsafe fn sys4(n: libc::c_long, a: [usize; 4]) -> isize {
+    pub unsafe fn sys4(n: libc::c_long, a: [usize; 4]) -> isize {
         // SAFETY: the caller's contract.
         unsafe { libc::syscall(n, a[0], a[1], a[2], a[3]) as isize }
     }

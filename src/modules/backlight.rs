@@ -12,7 +12,7 @@
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
-use super::{next_on_grid, Align, Button, Command, Context, Init, Level, Module, Palette};
+use super::{next_on_wall_second, Align, Button, Command, Context, Init, Level, Module, Palette};
 use super::{Placement, Segment, Text};
 use crate::collect::backlight::{Backlight as Device, BacklightEvent, BacklightReading, Uevents};
 use crate::config::kind::Opt;
@@ -279,7 +279,7 @@ impl Module for Backlight {
     }
 
     fn update(&mut self, cx: &Context<'_>) -> bool {
-        self.next = next_on_grid(self.next, self.interval, cx.now);
+        self.next = next_on_wall_second(self.next, self.interval, cx.now, cx.wall);
         if self.device.is_none() {
             // A backlight may have come (a monitor with DDC, a driver
             // loaded late) without our having heard it.

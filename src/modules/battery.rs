@@ -7,7 +7,9 @@
 use std::fmt::Write;
 use std::time::{Duration, Instant};
 
-use super::{next_on_grid, Align, Context, Init, Level, Module, Palette, Placement, Segment, Text};
+use super::{
+    next_on_wall_second, Align, Context, Init, Level, Module, Palette, Placement, Segment, Text,
+};
 use crate::collect::battery::{Batteries, BatteryReading, Status};
 use crate::collect::Roots;
 use crate::config::{self, format::Value, KindDef, Thresholds};
@@ -187,7 +189,7 @@ impl Module for Battery {
     }
 
     fn update(&mut self, cx: &Context<'_>) -> bool {
-        self.next = next_on_grid(self.next, self.interval, cx.now);
+        self.next = next_on_wall_second(self.next, self.interval, cx.now, cx.wall);
         let r = self.source.as_mut().and_then(Batteries::read);
         self.show(r.as_ref())
     }

@@ -74,6 +74,8 @@ pub struct CustomModule {
     palette: Palette,
     align: Align,
     runner: Option<Custom>,
+    /// The interval of an interval script (zero: continuous).
+    interval: Duration,
     /// The error last reported on stderr (each new one is reported once).
     reported: Option<String>,
     text: String,
@@ -92,6 +94,10 @@ impl CustomModule {
         } else {
             Mode::Interval(Duration::from_millis(spec.interval_ms.max(1)))
         };
+        let interval = match mode {
+            Mode::Interval(i) => i,
+            Mode::Continuous => Duration::ZERO,
+        };
         let format = if spec.text("return_type") == "json" {
             Format::Json
         } else {
@@ -105,6 +111,7 @@ impl CustomModule {
             runner: spec
                 .command("exec")
                 .map(|a| Custom::new(CommandLine::from(a), mode, format, timeout)),
+            interval,
             reported: None,
             text: String::with_capacity(256),
             states: 0,
@@ -200,6 +207,20 @@ impl CustomModule {
         changed
     }
 
+    /// A whole-second interval's next run moved onto the wall clock's
+    /// seconds, where the clock and the other 1 s modules tick: one wakeup
+    /// starts it with them (the first move shifts one interval by at most
+    /// half a second; after it the phase holds).
+    fn align(&mut self, now: Instant, wall: Duration) {
+        let whole = self.interval.subsec_nanos() == 0 && !self.interval.is_zero();
+        let Some(r) = self.runner.as_mut().filter(|_| whole) else {
+            return;
+        };
+        if let Some(at) = r.planned().filter(|t| *t > now + super::DUE_SLACK) {
+            r.replan(super::on_wall_second(at, now, wall));
+        }
+    }
+
     /// The script's process id while it runs (tests).
     pub fn pid(&self) -> Option<u32> {
         self.runner.as_ref().and_then(Custom::pid)
@@ -217,8 +238,10 @@ impl Module for CustomModule {
 
     fn update(&mut self, cx: &Context<'_>) -> bool {
         if let Some(r) = &mut self.runner {
-            r.on_timer(cx.now);
+            // Due with the other modules of this wakeup: started now.
+            r.on_timer_within(cx.now, super::DUE_SLACK);
         }
+        self.align(cx.now, cx.wall);
         self.refresh()
     }
 
@@ -238,6 +261,7 @@ impl Module for CustomModule {
         if let Some(r) = &mut self.runner {
             r.on_readable();
         }
+        self.align(Instant::now(), super::wall_now());
         self.refresh()
     }
 

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use super::network::human_rate;
 use super::sample::level;
 use super::Text;
-use super::{next_on_grid, Align, Context, Init, Level, Module, Palette, Placement, Segment};
+use super::{
+    next_on_wall_second, Align, Context, Init, Level, Module, Palette, Placement, Segment,
+};
 use crate::collect::disk::{DiskPath, DiskReading};
 use crate::config::kind::short_list;
 use crate::config::{self, format::Value, Key, KeyType, KindDef};
@@ -159,7 +161,7 @@ impl Module for Disk {
     }
 
     fn update(&mut self, cx: &Context<'_>) -> bool {
-        self.next = next_on_grid(self.next, self.interval, cx.now);
+        self.next = next_on_wall_second(self.next, self.interval, cx.now, cx.wall);
         let mut changed = false;
         let mut failed = false;
         for i in 0..self.paths.len() {

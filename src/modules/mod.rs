@@ -804,6 +804,14 @@ pub fn next_on_grid(due: Instant, interval: Duration, now: Instant) -> Instant {
     }
 }
 
+/// The wall-clock time since the Unix epoch (what [`Context::wall`] holds),
+/// for a module handling an event outside a tick.
+pub fn wall_now() -> Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
 /// How far past a wall-clock second whole-second instances fall: the
 /// clock's own margin, so a seconds clock and these share one wakeup.
 pub const PAST_SECOND: Duration = Duration::from_millis(5);
@@ -824,19 +832,27 @@ pub fn next_on_wall_second(
     if interval.subsec_nanos() != 0 || interval.is_zero() {
         return next;
     }
-    let at = (wall + next.saturating_duration_since(now)).subsec_nanos() as i64;
+    on_wall_second(next, now, wall)
+}
+
+/// `at` (a future deadline) moved to the nearest instant [`PAST_SECOND`]
+/// after a wall-clock second, at most half a second either way and never
+/// sooner than [`DUE_SLACK`] from `now`; `wall` is the wall-clock time at
+/// `now`. A deadline already on that phase stays where it is.
+pub fn on_wall_second(at: Instant, now: Instant, wall: Duration) -> Instant {
+    let phase = (wall + at.saturating_duration_since(now)).subsec_nanos() as i64;
     let target = PAST_SECOND.as_nanos() as i64;
     // The nearest instant with that phase: back or forward, at most ½ s.
-    let mut shift = target - at;
+    let mut shift = target - phase;
     if shift > 500_000_000 {
         shift -= 1_000_000_000;
     } else if shift < -500_000_000 {
         shift += 1_000_000_000;
     }
     let moved = if shift >= 0 {
-        next + Duration::from_nanos(shift as u64)
+        at + Duration::from_nanos(shift as u64)
     } else {
-        next - Duration::from_nanos(shift.unsigned_abs())
+        at - Duration::from_nanos(shift.unsigned_abs())
     };
     moved.max(now + DUE_SLACK)
 }

@@ -5,7 +5,9 @@
 use std::fmt::Write;
 use std::time::{Duration, Instant};
 
-use super::{next_on_grid, Align, Context, Init, Level, Module, Palette, Placement, Segment, Text};
+use super::{
+    next_on_wall_second, Align, Context, Init, Level, Module, Palette, Placement, Segment, Text,
+};
 use crate::collect::net::{self, Link, NetReading};
 use crate::collect::Roots;
 use crate::config::{self, format::Value, KindDef};
@@ -158,7 +160,7 @@ impl Module for Network {
     }
 
     fn update(&mut self, cx: &Context<'_>) -> bool {
-        self.next = next_on_grid(self.next, self.interval, cx.now);
+        self.next = next_on_wall_second(self.next, self.interval, cx.now, cx.wall);
         let r = self.source.read(cx.now);
         self.show(r.as_ref())
     }

@@ -11,7 +11,7 @@
 use std::fs::File;
 use std::time::{Duration, Instant};
 
-use super::{next_on_grid, Align, Button, Command, Context, Init, Level, Module, Palette};
+use super::{next_on_wall_second, Align, Button, Command, Context, Init, Level, Module, Palette};
 use super::{Placement, Segment, Text};
 use crate::collect::system::pread_start;
 use crate::config::{self, format::Value, KindDef};
@@ -191,7 +191,7 @@ impl Module for PowerProfile {
     }
 
     fn update(&mut self, cx: &Context<'_>) -> bool {
-        self.next = next_on_grid(self.next, self.interval, cx.now);
+        self.next = next_on_wall_second(self.next, self.interval, cx.now, cx.wall);
         if !self.daemon.as_ref().is_some_and(PowerProfiles::present) {
             self.read_acpi();
         }
