@@ -140,7 +140,7 @@ exec = "echo same"
 interval_ms = 1000
 "#;
     let secs = 10u64;
-    for (script, per_s, slack) in [(false, 1, 4), (true, 4, 6)] {
+    for (script, per_s, slack) in [(false, 1, 4), (true, 4, 10)] {
         let right = if script {
             r#"right = ["network", "battery", "backlight", "disk", "custom#same"]"#
         } else {
