@@ -9,8 +9,9 @@
 //!
 //! Each block has its own tooltip: `tooltip_format` over the block's fields,
 //! else the block's own `tooltip` if its command sends one (not in the
-//! protocol, and i3blocks 1.4 drops it; a command of one's own may), drawn
-//! as markup like a custom script's. Rendered when a status line arrives.
+//! protocol, and i3blocks prints only the protocol's keys; a command of
+//! one's own may send it), drawn as markup like a custom script's.
+//! Rendered when a status line arrives.
 
 use std::os::fd::RawFd;
 use std::time::Instant;
