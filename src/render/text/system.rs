@@ -529,6 +529,10 @@ impl Scan {
 /// Reads the faces of the font file `path` into `out`.
 pub(super) fn read_faces(path: &Path, out: &mut Vec<FaceInfo>) -> Result<(), ()> {
     let map = map_font_file(path).map_err(|_| ())?;
+    // Every face's names, OS/2 and character maps are read: the kernel's
+    // read-around serves that better than the few pages a bar touches
+    // (with random reads a cold build took 0.7-1.0 s, 0.3-0.6 s without).
+    let _ = map.advise(memmap2::Advice::Normal);
     let stamp = std::fs::metadata(path).map_err(|_| ())?;
     let stamp = Stamp::of(&stamp);
     let n = ttf_parser::fonts_in_collection(&map).unwrap_or(1).min(64);
