@@ -611,6 +611,35 @@ fn wait_bar(sway: &HeadlessSway, rstat: &mut Guarded, what: &str, want: &Image) 
     }
 }
 
+/// The `damage_buffer` rectangles (x, y, w, h) a protocol log holds after
+/// its first `skip` commits.
+fn damage_after(log: &[u8], skip: usize) -> Vec<[i64; 4]> {
+    let mut commits = 0;
+    let mut out = Vec::new();
+    for l in String::from_utf8_lossy(log).lines() {
+        if !l.contains("-> wl_surface@") {
+            continue;
+        }
+        if l.contains(".commit()") {
+            commits += 1;
+        } else if commits >= skip {
+            let args = l
+                .split(".damage_buffer(")
+                .nth(1)
+                .and_then(|a| a.split(')').next());
+            let v: Vec<i64> = args
+                .into_iter()
+                .flat_map(|a| a.split(','))
+                .filter_map(|x| x.trim().parse().ok())
+                .collect();
+            if let [x, y, w, h] = v[..] {
+                out.push([x, y, w, h]);
+            }
+        }
+    }
+    out
+}
+
 /// Waits until the bar has committed nothing for `quiet`; the commit
 /// times of its protocol log then.
 fn wait_quiet(rstat: &mut Guarded, quiet: Duration) -> Vec<f64> {
@@ -634,9 +663,10 @@ fn wait_quiet(rstat: &mut Guarded, quiet: Duration) -> Vec<f64> {
 }
 
 /// Done means: a drawer with `transition_ms` slides open when hovered:
-/// several frames spread over about that time, the last one the instant
-/// drawer's open bar pixel for pixel, then no frame at all while nothing
-/// changes; leaving slides it closed the same way, back to the closed bar.
+/// several frames spread over about that time, each damaging only the
+/// columns that moved, the last one the instant drawer's open bar pixel for
+/// pixel, then no frame at all while nothing changes; leaving slides it
+/// closed the same way, back to the closed bar.
 #[test]
 fn a_sliding_drawer_draws_frames_over_its_transition_then_none_in_sway() {
     if !can_run() {
@@ -670,6 +700,8 @@ fn a_sliding_drawer_draws_frames_over_its_transition_then_none_in_sway() {
         Ok(())
     })
     .crop(0, 0, W, 30);
+    // Right of the `after` module nothing ever moves.
+    let reach = span_of(&open, 2, rgb(AFTER)).expect("after").1 as i64 + 1;
     let instant_open = {
         let before = support::wire::commits(&wire_log(&rstat));
         pointer.move_to(500, 300).expect("away");
@@ -697,7 +729,15 @@ fn a_sliding_drawer_draws_frames_over_its_transition_then_none_in_sway() {
         let times = wait_quiet(&mut rstat, Duration::from_millis(1000));
         let frames = &times[before..];
         let spread = frames.last().unwrap_or(&0.0) - frames.first().unwrap_or(&0.0);
-        eprintln!("{what}: {} commits over {spread:.0} ms", frames.len());
+        eprintln!(
+            "{what}: {} commits over {spread:.0} ms, damage at most {} columns wide",
+            frames.len(),
+            damage_after(&wire_log(&rstat), before)
+                .iter()
+                .map(|d| d[2])
+                .max()
+                .unwrap_or(0)
+        );
         assert!(
             frames.len() >= 5 && frames.len() > instant_open + 3,
             "{what}: a slide draws several frames, got {} (the instant drawer {instant_open})",
@@ -707,6 +747,19 @@ fn a_sliding_drawer_draws_frames_over_its_transition_then_none_in_sway() {
             (0.6 * MS..=MS + 4000.0).contains(&spread),
             "{what}: frames over {spread:.0} ms, the transition is {MS} ms: {frames:?}"
         );
+        // Each frame damages only the columns that moved (the drawer and
+        // `after`), never the whole bar.
+        let damage = damage_after(&wire_log(&rstat), before);
+        assert!(
+            damage.len() >= frames.len() / 2,
+            "{what}: damage {damage:?}"
+        );
+        for d in &damage {
+            assert!(
+                d[0] + d[2] <= reach && d[2] < W as i64,
+                "{what}: damage {d:?} reaches past column {reach}"
+            );
+        }
         // The bar is what the instant drawer showed, and stays so: no
         // frame while nothing changes.
         wait_bar(&sway, &mut rstat, what, want);
