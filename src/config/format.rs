@@ -206,6 +206,27 @@ fn parse_spec(s: &str) -> Result<(Option<Align>, usize, Option<usize>), String> 
     Ok((align, width, precision))
 }
 
+/// Below this every `f64` is a whole number or has a fraction, and rounds to
+/// a whole number exactly (2^53).
+const EXACT_INT: f64 = 9_007_199_254_740_992.0;
+
+/// Appends `n` in decimal, as `{n}` would.
+fn push_digits(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &buf[i..] {
+        out.push(char::from(d));
+    }
+}
+
 fn render_value(
     out: &mut String,
     v: Value<'_>,
@@ -222,8 +243,25 @@ fn render_value(
     // Characters shown, when escaping makes it differ from those written.
     let mut shown = None;
     let _ = match v {
+        // Whole numbers (`{usage:>3.0}`, counts) skip `core::fmt`'s float
+        // machinery: most templates show them, every tick.
+        Value::Float(f) if prec == Some(0) && f.abs() < EXACT_INT => {
+            let r = f.round_ties_even();
+            // `{:.0}` keeps the sign of a negative value that rounds to 0.
+            if f.is_sign_negative() {
+                out.push('-');
+            }
+            push_digits(out, r.abs() as u64);
+            Ok(())
+        }
         Value::Float(f) => write!(out, "{f:.p$}", p = prec.unwrap_or(1)),
-        Value::Int(n) => write!(out, "{n}"),
+        Value::Int(n) => {
+            if n < 0 {
+                out.push('-');
+            }
+            push_digits(out, n.unsigned_abs());
+            Ok(())
+        }
         Value::Text(t) if escape => {
             let mut n = 0;
             for c in t.chars().take(prec.unwrap_or(usize::MAX)) {
@@ -302,6 +340,51 @@ mod tests {
         assert_eq!(render("{name:.2}", &v), "fi");
         assert_eq!(render("{{literal}} {usage}", &v), "{literal} 7.2");
         assert_eq!(render("{usage}", &[Value::Float(12.345)]), "12.3");
+    }
+
+    #[test]
+    fn whole_numbers_render_as_core_fmt_does() {
+        // Ties (x.5), negatives rounding to zero, -0, large values, the
+        // limits of i64 and of exact integers, and values past them.
+        let mut floats = vec![
+            0.0,
+            -0.0,
+            0.5,
+            1.5,
+            2.5,
+            -0.5,
+            -0.4,
+            -2.5,
+            99.5,
+            100.0,
+            4503599627370495.5,
+            EXACT_INT - 1.0,
+            EXACT_INT,
+            1e300,
+            -1e300,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+        ];
+        floats.extend((0..4000).map(|i| i as f64 * 0.037 - 20.0));
+        floats.extend((0..200).map(|i| i as f64 + 0.5));
+        for f in floats {
+            for spec in ["{usage:.0}", "{usage:>3.0}", "{usage:<5.0}"] {
+                let want = match spec {
+                    "{usage:.0}" => format!("{f:.0}"),
+                    "{usage:>3.0}" => format!("{f:>3.0}"),
+                    _ => format!("{f:<5.0}"),
+                };
+                assert_eq!(render(spec, &[Value::Float(f)]), want, "{f:?} {spec}");
+            }
+        }
+        for n in [0, 1, -1, 9, 10, -10, 12345, i64::MAX, i64::MIN] {
+            assert_eq!(
+                render("{temp:>4}", &[Value::Absent, Value::Int(n)]),
+                format!("{n:>4}")
+            );
+        }
     }
 
     #[test]
