@@ -33,6 +33,7 @@ use smithay_client_toolkit::reexports::calloop::{
 use smithay_client_toolkit::reexports::calloop_wayland_source::WaylandSource;
 
 use crate::collect::suspend::{Clocks, SleepWatch};
+use crate::collect::system::Needs;
 use crate::collect::{Sample, Sampler};
 use crate::config::{self, Config};
 use crate::modules::{Button, Context, Modules, Sources, HEALTH_POPUP};
@@ -980,7 +981,13 @@ impl Ticker {
         self.check_sleep();
         if self.modules.due_needs_sample(now) {
             // One sample serves every sample module due now; the process
-            // walk only when somebody looks at what it finds.
+            // walk only when somebody looks at what it finds. Only what the
+            // modules show is read, everything while walking (as `--once`).
+            self.sampler.set_needs(if self.walking() {
+                Needs::ALL
+            } else {
+                self.modules.sample_needs()
+            });
             let r = self.sampler.sample_system(&mut self.sample);
             self.sampled(r);
             if self.walking() {

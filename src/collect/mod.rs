@@ -224,6 +224,17 @@ impl Sampler {
         })
     }
 
+    /// Which system-wide figures [`Sampler::sample_system`] reads from now
+    /// on ([`system::Needs::ALL`] until told otherwise).
+    pub fn set_needs(&mut self, needs: system::Needs) {
+        self.system.set_needs(needs);
+    }
+
+    /// How often each system source was read.
+    pub fn system_reads(&self) -> system::Reads {
+        self.system.reads()
+    }
+
     /// Which collector fills the per-process part.
     pub fn kind(&self) -> CollectorKind {
         self.procs.kind()

@@ -52,6 +52,51 @@ impl CpuTimes {
     }
 }
 
+/// Which system-wide figures a reading takes. Each `/proc` read makes the
+/// kernel generate the file's whole text (`/proc/stat` walks every
+/// interrupt's counts), so a figure nobody shows is not read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Needs {
+    /// `cpu_percent`, from `/proc/stat`.
+    pub cpu: bool,
+    /// `mem`, from `/proc/meminfo`.
+    pub memory: bool,
+    /// `load`, from `sysinfo()`.
+    pub load: bool,
+}
+
+impl Needs {
+    /// Everything (reports, benchmarks, the health popup).
+    pub const ALL: Needs = Needs {
+        cpu: true,
+        memory: true,
+        load: true,
+    };
+    /// Nothing but the online CPU count (always known).
+    pub const NONE: Needs = Needs {
+        cpu: false,
+        memory: false,
+        load: false,
+    };
+
+    /// What either needs.
+    pub fn union(self, other: Needs) -> Needs {
+        Needs {
+            cpu: self.cpu || other.cpu,
+            memory: self.memory || other.memory,
+            load: self.load || other.load,
+        }
+    }
+}
+
+/// How many times each source was read (what a test counts).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reads {
+    pub stat: u64,
+    pub meminfo: u64,
+    pub sysinfo: u64,
+}
+
 /// Reads the system-wide part of a sample.
 pub struct SystemReader {
     stat: File,
@@ -61,6 +106,8 @@ pub struct SystemReader {
     prev: Option<CpuTimes>,
     cores: u32,
     buf: Box<[u8; 8192]>,
+    needs: Needs,
+    reads: Reads,
 }
 
 fn open(path: &Path) -> Result<File, Error> {
@@ -89,7 +136,24 @@ impl SystemReader {
             // Read once: glibc's sysconf opens a sysfs file on every call.
             cores: u32::try_from(online).unwrap_or(1).max(1),
             buf: Box::new([0; 8192]),
+            needs: Needs::ALL,
+            reads: Reads::default(),
         })
+    }
+
+    /// From the next reading on, reads only what `needs` asks for; the
+    /// figures not read keep what they held. CPU that was not followed
+    /// starts again from a baseline (not an average over the pause).
+    pub fn set_needs(&mut self, needs: Needs) {
+        if !needs.cpu {
+            self.prev = None;
+        }
+        self.needs = needs;
+    }
+
+    /// The sources read so far.
+    pub fn reads(&self) -> Reads {
+        self.reads
     }
 
     /// The next reading is a baseline: it leaves `cpu_percent` as it was.
@@ -97,11 +161,25 @@ impl SystemReader {
         self.prev = None;
     }
 
-    /// Fills `cpu_percent` (left as it was on a baseline reading), `cores`,
-    /// `mem` and `load`.
+    /// Fills `cores` and what [`SystemReader::set_needs`] asked for:
+    /// `cpu_percent` (left as it was on a baseline reading), `mem`, `load`.
     pub fn read(&mut self, out: &mut Sample) -> Result<(), Error> {
         out.cores = self.cores;
+        if self.needs.cpu {
+            self.read_cpu(out)?;
+        }
+        if self.needs.memory {
+            self.read_memory(out)?;
+        }
+        if self.needs.load {
+            self.reads.sysinfo += 1;
+            out.load = load_averages();
+        }
+        Ok(())
+    }
 
+    fn read_cpu(&mut self, out: &mut Sample) -> Result<(), Error> {
+        self.reads.stat += 1;
         let stat = pread_start(&self.stat, &mut self.buf[..])
             .map_err(|e| Error::io(format!("reading {}", self.stat_path), e))?;
         let now = CpuTimes::parse(stat)
@@ -112,7 +190,11 @@ impl SystemReader {
             out.cpu_percent = now.percent_since(prev);
         }
         self.prev = Some(now);
+        Ok(())
+    }
 
+    fn read_memory(&mut self, out: &mut Sample) -> Result<(), Error> {
+        self.reads.meminfo += 1;
         let mem = pread_start(&self.meminfo, &mut self.buf[..])
             .map_err(|e| Error::io(format!("reading {}", self.meminfo_path), e))?;
         let kib = |key: &[u8]| keyed_u64(mem, key).map(|v| v * 1024);
@@ -131,8 +213,6 @@ impl SystemReader {
         out.mem.used = total - available;
         out.mem.swap_total = swap_total;
         out.mem.swap_used = swap_total - swap_free;
-
-        out.load = load_averages();
         Ok(())
     }
 }
@@ -152,6 +232,54 @@ fn load_averages() -> [f32; 3] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_only_the_sources_it_needs_from_the_running_kernel() {
+        let mut r = SystemReader::open(&Roots::default()).unwrap();
+        let mut s = Sample {
+            cpu_percent: -1.0,
+            load: [-1.0; 3],
+            ..Sample::default()
+        };
+        r.set_needs(Needs {
+            memory: true,
+            ..Needs::NONE
+        });
+        for _ in 0..3 {
+            r.read(&mut s).unwrap();
+        }
+        assert_eq!(
+            r.reads(),
+            Reads {
+                stat: 0,
+                meminfo: 3,
+                sysinfo: 0
+            }
+        );
+        assert!(s.mem.total > 0 && s.mem.used <= s.mem.total);
+        assert!(s.cores >= 1);
+        assert_eq!((s.cpu_percent, s.load), (-1.0, [-1.0; 3]), "not read: kept");
+
+        r.set_needs(Needs::NONE);
+        r.read(&mut s).unwrap();
+        assert_eq!(r.reads().meminfo, 3, "nothing read");
+
+        r.set_needs(Needs::ALL);
+        r.read(&mut s).unwrap();
+        // A baseline first: the CPU figure stays until the second reading.
+        assert_eq!(s.cpu_percent, -1.0);
+        r.read(&mut s).unwrap();
+        assert!((0.0..=100.0).contains(&s.cpu_percent), "{}", s.cpu_percent);
+        assert!(s.load.iter().all(|l| *l >= 0.0));
+        assert_eq!(
+            r.reads(),
+            Reads {
+                stat: 2,
+                meminfo: 5,
+                sysinfo: 2
+            }
+        );
+    }
 
     #[test]
     fn cpu_line() {

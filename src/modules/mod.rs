@@ -209,6 +209,12 @@ pub trait Module {
         false
     }
 
+    /// Which system-wide figures of the sample it shows (with
+    /// [`Module::uses_sample`]): the sampler reads nothing else.
+    fn sample_needs(&self) -> crate::collect::system::Needs {
+        crate::collect::system::Needs::NONE
+    }
+
     /// Brings the module up to date at `cx` and schedules its next update;
     /// true when its segments changed. Must not allocate in steady state.
     /// Event-driven modules, never due, keep the default.
@@ -399,6 +405,9 @@ pub struct Modules {
     /// Whether any instance shows per-process figures (asked every turn
     /// of the loop; fixed by the config).
     processes: bool,
+    /// What the instances show of the system-wide sample (fixed by the
+    /// config).
+    needs: crate::collect::system::Needs,
 }
 
 impl Default for Modules {
@@ -477,6 +486,11 @@ impl Modules {
             .collect();
         Modules {
             processes: list.iter().any(|m| m.uses_processes()),
+            needs: list
+                .iter()
+                .fold(crate::collect::system::Needs::NONE, |n, m| {
+                    n.union(m.sample_needs())
+                }),
             list,
             owners: Vec::with_capacity(crate::render::MAX_SEGMENTS),
             tags: Vec::with_capacity(crate::render::MAX_SEGMENTS),
@@ -550,6 +564,12 @@ impl Modules {
     /// [`Module::uses_processes`]).
     pub fn uses_processes(&self) -> bool {
         self.processes
+    }
+
+    /// The system-wide figures any instance shows (see
+    /// [`Module::sample_needs`]).
+    pub fn sample_needs(&self) -> crate::collect::system::Needs {
+        self.needs
     }
 
     /// Updates the instances due at `cx.now`; true when any segment changed.

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::{next_on_wall_second, Context, Init, Level, Module, Palette, Placement, Segment, Text};
 use super::{Align, PopupId, HEALTH_POPUP};
+use crate::collect::system::Needs;
 use crate::collect::Sample;
 use crate::config::format::Value;
 use crate::config::kind::Doc;
@@ -126,6 +127,34 @@ const _: () = assert!(VALUES == SAMPLE_PLACEHOLDERS.len());
 pub const PROCESS_PLACEHOLDERS: [usize; 1] = [21];
 const _: () = assert!(matches!(SAMPLE_PLACEHOLDERS[21].0.as_bytes(), b"tasks"));
 
+/// The placeholders each system source fills (indices into
+/// [`SAMPLE_PLACEHOLDERS`]): `usage` from `/proc/stat`; `mem_*` and
+/// `swap_*` from `/proc/meminfo`; `load*` from `sysinfo()`.
+const CPU_PLACEHOLDERS: std::ops::Range<usize> = 0..1;
+const MEMORY_PLACEHOLDERS: std::ops::Range<usize> = 6..13;
+const LOAD_PLACEHOLDERS: std::ops::Range<usize> = 13..16;
+const _: () = assert!(matches!(SAMPLE_PLACEHOLDERS[0].0.as_bytes(), b"usage"));
+const _: () = assert!(matches!(
+    SAMPLE_PLACEHOLDERS[6].0.as_bytes(),
+    b"mem_percent"
+));
+const _: () = assert!(matches!(
+    SAMPLE_PLACEHOLDERS[12].0.as_bytes(),
+    b"swap_total_gib"
+));
+const _: () = assert!(matches!(SAMPLE_PLACEHOLDERS[13].0.as_bytes(), b"load1"));
+const _: () = assert!(matches!(SAMPLE_PLACEHOLDERS[15].0.as_bytes(), b"load15"));
+
+/// Whether `spec` shows placeholder `i` anywhere: its format, a state's
+/// format, its tooltip, or a threshold that colours it.
+fn shows(spec: &config::Module, i: usize) -> bool {
+    spec.format.uses(i)
+        || spec.formats.iter().any(|(_, t)| t.uses(i))
+        || spec.tooltip_format.as_ref().is_some_and(|t| t.uses(i))
+        || spec.warning.iter().any(|&(j, _)| j == i)
+        || spec.critical.iter().any(|&(j, _)| j == i)
+}
+
 const GIB: f64 = (1u64 << 30) as f64;
 
 /// Bytes reserved up front for a module's text, so rendering never grows it
@@ -218,12 +247,16 @@ impl Module for SampleModule {
     }
 
     fn uses_processes(&self) -> bool {
-        let shown = |i: usize| {
-            self.spec.format.uses(i)
-                || self.spec.warning.iter().any(|&(j, _)| j == i)
-                || self.spec.critical.iter().any(|&(j, _)| j == i)
-        };
-        PROCESS_PLACEHOLDERS.iter().any(|&i| shown(i))
+        PROCESS_PLACEHOLDERS.iter().any(|&i| shows(&self.spec, i))
+    }
+
+    fn sample_needs(&self) -> Needs {
+        let any = |r: std::ops::Range<usize>| r.into_iter().any(|i| shows(&self.spec, i));
+        Needs {
+            cpu: any(CPU_PLACEHOLDERS),
+            memory: any(MEMORY_PLACEHOLDERS),
+            load: any(LOAD_PLACEHOLDERS),
+        }
     }
 
     fn update(&mut self, cx: &Context<'_>) -> bool {

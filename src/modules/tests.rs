@@ -285,6 +285,67 @@ left = ["cpu", "memory", "load", "clock"]
 }
 
 #[test]
+fn the_sampler_reads_only_the_sources_the_modules_show() {
+    use crate::collect::system::Needs;
+    let now = Instant::now();
+    let needs = |toml: &str| Modules::from_config(&cfg(toml), now).sample_needs();
+    // The benchmark's bar: CPU and memory, no load average.
+    let bench = needs(
+        r#"
+[bar]
+left = ["cpu", "memory"]
+right = ["clock"]
+[module.cpu]
+format = "cpu {usage:>3.0}%"
+[module.memory]
+format = "mem {mem_percent:>3.0}%"
+"#,
+    );
+    let cpu_mem = Needs {
+        cpu: true,
+        memory: true,
+        load: false,
+    };
+    assert_eq!(bench, cpu_mem);
+    assert_eq!(
+        needs("[bar]\nleft = [\"clock\"]\n"),
+        Needs::NONE,
+        "a clock reads no /proc file"
+    );
+    assert_eq!(
+        needs("[bar]\nleft = [\"load\"]\n"),
+        Needs {
+            load: true,
+            ..Needs::NONE
+        }
+    );
+    assert_eq!(
+        Modules::from_config(&registry::default_config(), now).sample_needs(),
+        Needs::ALL
+    );
+    // Shown only in a tooltip, a state's format or a threshold: still read.
+    let hidden = needs(
+        r#"
+[bar]
+left = ["cpu", "load"]
+[module.cpu]
+format = "cpu"
+tooltip_format = "{usage}%"
+[module.load]
+format = "x"
+format_warning = "{swap_percent}"
+warning = { load1 = 4 }
+"#,
+    );
+    assert_eq!(hidden, Needs::ALL);
+    // A format that shows no figure of them reads none.
+    assert_eq!(
+        needs("[bar]\nleft = [\"cpu\"]\n[module.cpu]\nformat = \"{cores} cores\"\nwarning = {}\ncritical = {}\n"),
+        Needs::NONE
+    );
+}
+
+#[test]
 fn styles_resolve_by_state_and_hover_restyles_one_segment() {
     let mut m = Modules::from_config(
         &cfg(r##"
