@@ -91,6 +91,22 @@ impl<'a> Canvas<'a> {
     /// Replaces every pixel of `r` with `color` (premultiplied RGBA).
     pub fn fill(&mut self, r: Rect, color: [u8; 4]) {
         let Some(r) = self.clip(r) else { return };
+        // Every pixel becomes the same value: computed once, then copied,
+        // rather than building tiny-skia's pipeline for each rect.
+        let px = source_pixel(color);
+        let stride = self.width as usize * 4;
+        for y in r.y..r.y + r.h {
+            let at = y as usize * stride + r.x as usize * 4;
+            for p in self.data[at..at + r.w as usize * 4].chunks_exact_mut(4) {
+                p.copy_from_slice(&px);
+            }
+        }
+    }
+
+    /// What [`Canvas::fill`] wrote before it copied [`source_pixel`]:
+    /// tiny-skia's pipeline, kept to check that the two agree.
+    #[cfg(test)]
+    fn fill_pipeline(&mut self, r: Rect, color: [u8; 4]) {
         let Some(mut pm) = tiny_skia::PixmapMut::from_bytes(self.data, self.width, self.height)
         else {
             return;
@@ -347,6 +363,25 @@ pub fn copy_rect(src: &[u8], dst: &mut [u8], width: u32, r: Rect) {
     }
 }
 
+/// The pixel tiny-skia's `Source` fill writes for premultiplied `color`:
+/// the colour un-premultiplied to 8 bits (rounded), then premultiplied again
+/// in `f32` and rounded as its 8-bit pipeline stores it.
+fn source_pixel(color: [u8; 4]) -> [u8; 4] {
+    let [pr, pg, pb, a] = color;
+    match a {
+        0 => [0; 4],
+        255 => color,
+        _ => {
+            let af = a as f32 / 255.0;
+            let again = |c: u8| {
+                let straight = ((c as u32 * 255 + a as u32 / 2) / a as u32).min(255);
+                ((straight as f32 / 255.0) * af * 255.0 + 0.5) as u8
+            };
+            [again(pr), again(pg), again(pb), a]
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
 
@@ -361,6 +396,61 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn filling_writes_what_the_pipeline_writes() {
+        let (w, h) = (13u32, 7u32);
+        let rects = [
+            Rect::new(0, 0, 13, 7),
+            Rect::new(2, 1, 5, 3),
+            Rect::new(-3, -2, 6, 4),
+            Rect::new(10, 5, 9, 9),
+            Rect::new(4, 4, 0, 2),
+        ];
+        let colors = [
+            [0, 0, 0, 255],
+            [255, 255, 255, 255],
+            [17, 200, 3, 255],
+            [0, 0, 0, 0],
+            [9, 9, 9, 0],
+            [50, 20, 10, 128],
+        ];
+        for r in rects {
+            for c in colors {
+                let base: Vec<u8> = (0..w * h * 4).map(|i| (i * 37 % 251) as u8).collect();
+                let (mut a, mut b) = (base.clone(), base);
+                Canvas::new(&mut a, w, h).expect("canvas").fill(r, c);
+                let mut cb = Canvas::new(&mut b, w, h).expect("canvas");
+                if let Some(cr) = cb.clip(r) {
+                    cb.fill_pipeline(cr, c);
+                }
+                assert_eq!(a, b, "{r:?} {c:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_fill_pixel_is_the_pipelines_for_every_colour() {
+        // Every alpha with every channel value (over-range ones included).
+        let mut bad = Vec::new();
+        for a in 0..=255u8 {
+            for c in 0..=255u8 {
+                let color = [c, 255 - c, c / 3, a];
+                let mut data = vec![7u8; 4];
+                let mut canvas = Canvas::new(&mut data, 1, 1).expect("canvas");
+                canvas.fill_pipeline(Rect::new(0, 0, 1, 1), color);
+                if data != source_pixel(color) {
+                    bad.push((color, data.clone(), source_pixel(color)));
+                }
+            }
+        }
+        assert!(
+            bad.is_empty(),
+            "{} differ, e.g. {:?}",
+            bad.len(),
+            &bad[..bad.len().min(5)]
+        );
+    }
 
     #[test]
     fn mul255_is_exact_division_rounded() {
