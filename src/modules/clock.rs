@@ -83,6 +83,8 @@ pub struct Clock {
     next: Instant,
     /// The minute (since the epoch) `tzset` last ran in.
     tz_minute: Option<u64>,
+    /// This minute's local time, converted once.
+    minute: Option<Minute>,
     segment: Segment,
     /// `tooltip_format` split at its `{calendar}`s; empty without one
     /// (or with `tooltip = false`).
@@ -131,6 +133,7 @@ impl Clock {
             format,
             next: now,
             tz_minute: None,
+            minute: None,
             segment: Segment {
                 align: place.align,
                 popup,
@@ -182,7 +185,9 @@ impl Clock {
     /// when the text changed.
     pub fn show(&mut self, secs: i64) -> bool {
         let mut buf = [0u8; OUT_CAP];
-        let text = format_local(secs, &self.format, &mut buf).unwrap_or("");
+        let text = local_time(&mut self.minute, secs, localtime)
+            .and_then(|tm| format_tm(&tm, &self.format, &mut buf))
+            .unwrap_or("");
         let seg = Segment {
             markup: false,
             text: Text::new(text),
@@ -236,6 +241,7 @@ impl Module for Clock {
         // Due now, and the zone read again whatever the minute.
         self.next = now;
         self.tz_minute = None;
+        self.minute = None;
     }
 
     fn tooltip(&self, _index: usize) -> Option<&str> {
@@ -425,6 +431,11 @@ extern "C" {
 /// `secs` since the epoch as local time in `format` (strftime), written into
 /// `buf`; `None` when libc cannot convert the time or the result does not fit.
 pub fn format_local<'b>(secs: i64, format: &CString, buf: &'b mut [u8]) -> Option<&'b str> {
+    format_tm(&localtime(secs)?, format, buf)
+}
+
+/// `secs` since the epoch as local time (`localtime_r`).
+fn localtime(secs: i64) -> Option<libc::tm> {
     let t = secs as libc::time_t;
     // SAFETY: an all-zero `tm` is a valid value of this plain C struct.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
@@ -433,6 +444,51 @@ pub fn format_local<'b>(secs: i64, format: &CString, buf: &'b mut [u8]) -> Optio
     if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
         return None;
     }
+    Some(tm)
+}
+
+/// The local time at the start of one minute since the epoch.
+#[derive(Clone, Copy)]
+struct Minute {
+    minute: i64,
+    tm: libc::tm,
+}
+
+/// `secs` as local time through `convert` (`localtime_r`), converting once
+/// per minute: zones in use change their offset on whole UTC minutes, so
+/// within one only the seconds move. A minute whose local start is not at
+/// second 0 (a `right/` zone counting leap seconds) is converted each time.
+/// The cached `tm_zone` points into libc's zone data, which only `tzset`
+/// replaces: the clock runs it on a new minute or a zone change, and drops
+/// the cache then.
+fn local_time(
+    cache: &mut Option<Minute>,
+    secs: i64,
+    convert: impl Fn(i64) -> Option<libc::tm>,
+) -> Option<libc::tm> {
+    let minute = secs.div_euclid(60);
+    let second = secs.rem_euclid(60) as libc::c_int;
+    let start = match *cache {
+        Some(c) if c.minute == minute => c.tm,
+        _ => {
+            *cache = None;
+            let tm = convert(minute.checked_mul(60)?)?;
+            if tm.tm_sec != 0 {
+                return convert(secs);
+            }
+            *cache = Some(Minute { minute, tm });
+            tm
+        }
+    };
+    Some(libc::tm {
+        tm_sec: second,
+        ..start
+    })
+}
+
+/// `tm` in `format` (strftime), written into `buf`; `None` when the result
+/// does not fit.
+fn format_tm<'b>(tm: &libc::tm, format: &CString, buf: &'b mut [u8]) -> Option<&'b str> {
     if format.as_bytes().is_empty() {
         return Some("");
     }
@@ -440,7 +496,7 @@ pub fn format_local<'b>(secs: i64, format: &CString, buf: &'b mut [u8]) -> Optio
     // NUL-terminated C string and `tm` was filled by localtime_r. strftime
     // writes at most `buf.len()` bytes and returns how many (0 when it did
     // not fit).
-    let n = unsafe { libc::strftime(buf.as_mut_ptr().cast(), buf.len(), format.as_ptr(), &tm) };
+    let n = unsafe { libc::strftime(buf.as_mut_ptr().cast(), buf.len(), format.as_ptr(), tm) };
     if n == 0 {
         return None;
     }
@@ -485,6 +541,63 @@ mod tests {
             format_local(0, &c("%64S"), &mut buf).map(str::len),
             Some(64)
         );
+    }
+
+    #[test]
+    fn one_conversion_a_minute_gives_what_localtime_gives_each_second() {
+        let fields = |t: &libc::tm| {
+            (
+                t.tm_year,
+                t.tm_yday,
+                t.tm_mon,
+                t.tm_mday,
+                t.tm_wday,
+                t.tm_hour,
+                t.tm_min,
+                t.tm_sec,
+                t.tm_isdst,
+                t.tm_gmtoff,
+            )
+        };
+        // This process's zone, every second across three minute boundaries
+        // (and before the epoch).
+        let calls = std::cell::Cell::new(0);
+        let counted = |s| {
+            calls.set(calls.get() + 1);
+            localtime(s)
+        };
+        let mut cache = None;
+        for base in [1_782_907_170i64, -130] {
+            for secs in base..base + 200 {
+                let got = local_time(&mut cache, secs, counted).expect("local time");
+                let want = localtime(secs).expect("localtime_r");
+                assert_eq!(fields(&got), fields(&want), "{secs}");
+            }
+        }
+        assert!(
+            calls.get() <= 10,
+            "{} conversions for 400 seconds",
+            calls.get()
+        );
+
+        // A zone counting leap seconds: its minutes do not start at second
+        // 0 of the UTC minute, so each second is converted.
+        let leap = |s: i64| {
+            let mut tm = localtime(s - 27)?;
+            tm.tm_gmtoff = 0;
+            Some(tm)
+        };
+        calls.set(0);
+        let mut cache = None;
+        for secs in 1_782_907_170i64..1_782_907_290 {
+            let got = local_time(&mut cache, secs, |s| {
+                calls.set(calls.get() + 1);
+                leap(s)
+            })
+            .expect("local time");
+            assert_eq!(fields(&got), fields(&leap(secs).expect("leap")), "{secs}");
+        }
+        assert!(calls.get() >= 120, "{}", calls.get());
     }
 
     #[test]
