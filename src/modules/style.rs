@@ -305,3 +305,61 @@ impl GroupState {
 pub fn plain() -> Deco {
     Deco::default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drawer(ms: u16) -> GroupState {
+        let g = config::Group {
+            name: "group#d".into(),
+            modules: vec!["cpu".into(), "load".into()],
+            styles: Styles::default(),
+            drawer: Some(config::group::Drawer {
+                transition_ms: ms,
+                ..Default::default()
+            }),
+        };
+        GroupState::new(&g, 1, Some(0))
+    }
+
+    #[test]
+    fn the_ease_starts_and_ends_still_and_never_goes_back() {
+        assert_eq!((ease(0.0), ease(1.0), ease(0.5)), (0.0, 1.0, 0.5));
+        assert!(ease(-1.0) == 0.0 && ease(2.0) == 1.0);
+        let steps: Vec<f32> = (0..=100).map(|i| ease(i as f32 / 100.0)).collect();
+        assert!(steps.windows(2).all(|w| w[0] <= w[1]));
+        // Slow at both ends, fastest in the middle.
+        assert!(steps[1] - steps[0] < steps[51] - steps[50]);
+        assert!(steps[100] - steps[99] < steps[51] - steps[50]);
+    }
+
+    #[test]
+    fn a_slide_is_clocked_from_its_first_frame_and_turns_round_where_it_is() {
+        let t0 = Instant::now();
+        let ms = |m: u64| t0 + Duration::from_millis(m);
+        let mut g = drawer(200);
+        assert!(!g.sliding() && g.look_of(1, false).slide.is_none());
+        assert!(g.hovered(true) && g.sliding() && g.shows(1));
+        // Not clocked yet: nothing shows of the hidden member.
+        assert_eq!(g.look_of(1, true).slide.map(|s| s.shown), Some(0));
+        assert!(g.animate(ms(1000)));
+        assert!(g.animate(ms(1100)));
+        let half = g.look_of(1, true).slide.unwrap().shown;
+        assert_eq!(half, Slide::ALL / 2 + 1, "half way after 100 of 200 ms");
+        // The leader never slides.
+        assert!(g.look_of(0, true).slide.is_none());
+        // Leaving now: closing from the middle takes the 100 ms it took.
+        assert!(g.hovered(false));
+        assert!(g.animate(ms(1100)));
+        assert_eq!(g.look_of(1, false).slide.unwrap().shown, half);
+        assert!(g.animate(ms(1150)));
+        assert!(g.look_of(1, false).slide.unwrap().shown < half);
+        assert!(!g.animate(ms(1200)));
+        assert!(!g.sliding() && !g.shows(1));
+        // Without a transition nothing slides.
+        let mut g = drawer(0);
+        assert!(g.hovered(true) && !g.sliding() && g.shows(1));
+        assert!(g.look_of(1, true).slide.is_none());
+    }
+}
