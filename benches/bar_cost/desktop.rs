@@ -19,7 +19,8 @@
 //!
 //! rstat's config lists a module kind only when this build knows it (each
 //! candidate is checked with `rstat --check-config`), and the bench prints
-//! which were included. Everything updates at 1 s.
+//! which were included. Everything updates at 1 s. `RSTAT_BENCH_BASELINE`
+//! adds another rstat build with the same config (row `rstat-baseline`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -446,6 +447,13 @@ pub fn run(window: Duration, bpf_stats: bool, rstat_args: &str) {
     let mut r = in_fixture(&sway, &class, Path::new(common::rstat_bin()), &args);
     env(&mut r);
     runs.push(("rstat", r));
+    // Another build with the same config, for a before/after in this run.
+    let baseline = std::env::var_os("RSTAT_BENCH_BASELINE").map(PathBuf::from);
+    if let Some(base) = &baseline {
+        let mut b = in_fixture(&sway, &class, base, &args);
+        env(&mut b);
+        runs.push(("rstat-baseline", b));
+    }
     let wargs = vec![
         "-c".to_string(),
         wconf.display().to_string(),
@@ -475,10 +483,10 @@ pub fn run(window: Duration, bpf_stats: bool, rstat_args: &str) {
         for line in said.lines().filter(|l| !l.trim().is_empty()).take(8) {
             println!("{name} stderr: {line}");
         }
-        let program = if name == "rstat" {
-            common::rstat_bin().to_string()
-        } else {
-            name.to_string()
+        let program = match (name, &baseline) {
+            ("rstat", _) => common::rstat_bin().to_string(),
+            ("rstat-baseline", Some(b)) => b.display().to_string(),
+            _ => name.to_string(),
         };
         rows.push(Row {
             name,
@@ -525,6 +533,23 @@ pub fn run(window: Duration, bpf_stats: bool, rstat_args: &str) {
             verdict(cpu <= 0.1),
             verdict(mib <= 8.0)
         );
+    }
+    if let (Some(r), Some(b)) = (get(&rows, "rstat"), get(&rows, "rstat-baseline")) {
+        println!(
+            "rstat / rstat-baseline: RSS {:.2}x, CPU {:.3}x ({:.4} s vs {:.4} s), wakeups {:.2}/s vs {:.2}/s",
+            r.rss_kib as f64 / b.rss_kib.max(1) as f64,
+            r.total_secs() / b.total_secs().max(1e-9),
+            r.total_secs(),
+            b.total_secs(),
+            r.wakeups_per_sec,
+            b.wakeups_per_sec
+        );
+        if let Some(w) = get(&rows, "waybar") {
+            println!(
+                "rstat-baseline / waybar: CPU {:.3}x",
+                b.total_secs() / w.total_secs().max(1e-9)
+            );
+        }
     }
     drop(sound);
     drop(bus);
