@@ -136,7 +136,60 @@ pub fn bench_render(n: usize) -> String {
             &full,
         );
     }
+    // A clock's tooltip_format with {calendar}, against the same clock
+    // without one (its baseline in this run).
+    let [plain, tipped] = clock_tooltip_ticks(n);
+    line(
+        &mut out,
+        "clock update, a seconds clock (baseline: update + write)",
+        &plain,
+    );
+    line(
+        &mut out,
+        "clock update with tooltip_format (strftime + {calendar}; update + write + the tooltip read as while hovered)",
+        &tipped,
+    );
     out
+}
+
+/// A seconds clock ticking once a simulated second, with and without a
+/// `tooltip_format` of strftime and `{calendar}` (each tick renders the
+/// tooltip; the grid only when the day changes, every 24th tick here).
+fn clock_tooltip_ticks(n: usize) -> [Vec<u64>; 2] {
+    let configs = [
+        "[bar]\ncenter = [\"clock\"]\nright = []\n[module.clock]\nformat = \"%H:%M:%S\"\n",
+        "[bar]\ncenter = [\"clock\"]\nright = []\n[module.clock]\nformat = \"%H:%M:%S\"\n\
+         tooltip_format = \"<big>%A %-d %B %Y</big>\\n<tt><small>{calendar}</small></tt>\"\n",
+    ];
+    let sample = Sample::default();
+    let mut segs: Vec<Segment> = Vec::with_capacity(MAX_SEGMENTS);
+    configs.map(|text| {
+        let Ok(cfg) = crate::modules::registry::parse(text, "bench.toml", None) else {
+            eprintln!("rstat: the clock bench config is invalid");
+            return Vec::new();
+        };
+        let start = Instant::now();
+        let mut m = Modules::from_config(&cfg, start);
+        let mut times = Vec::with_capacity(n);
+        for i in 0..(n + 4) as u64 {
+            let cx = crate::modules::Context {
+                now: start + std::time::Duration::from_secs(i),
+                // An hour a tick: the day changes every 24th.
+                wall: std::time::Duration::from_secs(1_795_608_000 + i * 3600),
+                sample: &sample,
+            };
+            let t0 = Instant::now();
+            m.update_due(&cx);
+            m.write(&mut segs);
+            if let Some(p) = segs.first().and_then(|s| s.popup) {
+                black_box(m.tooltip_of(p));
+            }
+            if i >= 4 {
+                times.push(t0.elapsed().as_nanos() as u64);
+            }
+        }
+        times
+    })
 }
 
 /// Mixed titles of 60 characters: Latin, CJK, emoji, Arabic, Devanagari,
