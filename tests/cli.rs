@@ -250,3 +250,45 @@ fn check_config_and_print_default_config() {
     assert_eq!(out.status.code(), Some(1));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A Pango font description in `font = "…"` is checked as the bar reads
+/// it: a good one passes; a trailing number too small to be a size, and a
+/// variant rstat does not draw, are errors at their place.
+#[test]
+fn check_config_reads_font_strings_as_pango_descriptions() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("cli-font-desc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let check = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        let out = rstat(&["--check-config", p.to_str().unwrap()]);
+        (p, out)
+    };
+    let (_, out) = check("good.toml", "[bar]\nfont = \"Sans Bold 12\"\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, out) = check("plain.toml", "[bar]\nfont = \"Noto Sans Symbols 2,\"\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (p, out) = check("number.toml", "[bar]\nfont = \"Noto Sans Symbols 2\"\n");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{}:2:8: `bar.font`: `Noto Sans Symbols 2` ends in the size 2",
+            p.display()
+        )) && err.contains("\"Noto Sans Symbols 2,\""),
+        "{err}"
+    );
+    let (_, out) = check("caps.toml", "[bar]\nfont = \"Sans Small-Caps 12\"\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`Small-Caps`"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

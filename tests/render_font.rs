@@ -325,3 +325,48 @@ fn a_bold_font_thickens_markup_text_too() {
     let (a, b) = (d.ink(0).2, d.ink(1).2);
     assert!(b > a, "bold markup {b} vs regular {a} inked pixels");
 }
+
+#[test]
+fn an_italic_or_condensed_description_draws_that_face() {
+    let installed = rstat::render::text::SystemFonts::discover();
+    let oblique = installed.find_style("DejaVu Sans", 400, true, 0);
+    if !common_need(
+        oblique.is_some_and(|f| f.italic),
+        "DejaVu Sans Oblique is not installed",
+    ) {
+        return;
+    }
+    let ink = |desc: &str| {
+        let cfg = config(&format!("[bar]\nfont = {desc:?}\n"));
+        let mut g = settings::glyphs(&cfg.bar.font).expect("font");
+        let l = g.glyph('l', 32);
+        (l.width, l.coverage.to_vec(), g.glyph('m', 32).advance)
+    };
+    let upright = ink("DejaVu Sans 24");
+    let italic = ink("DejaVu Sans Italic 24");
+    assert_ne!(upright.1, italic.1, "the oblique face's l is slanted");
+    assert!(
+        italic.0 > upright.0,
+        "a slanted stem is wider: {} vs {}",
+        italic.0,
+        upright.0
+    );
+    let condensed = ink("DejaVu Sans Condensed 24");
+    assert!(
+        condensed.2 < upright.2,
+        "condensed m advances less: {} vs {}",
+        condensed.2,
+        upright.2
+    );
+}
+
+fn common_need(ok: bool, what: &str) -> bool {
+    if ok {
+        return true;
+    }
+    if std::env::var("RSTAT_REQUIRE_E2E").is_ok_and(|v| v == "1") {
+        panic!("{what}");
+    }
+    eprintln!("SKIPPED: {what}");
+    false
+}

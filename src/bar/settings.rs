@@ -86,6 +86,8 @@ pub fn glyphs(font: &config::Font) -> Result<GlyphCache, String> {
             path: font.path.clone(),
             index: font.index,
             weight: font.weight,
+            italic: font.italic,
+            width: font.width,
         };
         GlyphCache::load(&choice, SystemFonts::discover()).map_err(|e| format!("font {e}"))?
     };

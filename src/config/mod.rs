@@ -91,6 +91,11 @@ pub struct Font {
     pub weight: u16,
     /// Size in logical pixels.
     pub size: f32,
+    /// An italic (or oblique) face is wanted (a Pango description's
+    /// `Italic`).
+    pub italic: bool,
+    /// OS/2 width class wanted, 1..=9 (5 normal, 3 condensed); 0: not said.
+    pub width: u16,
 }
 
 impl Default for Font {
@@ -101,8 +106,153 @@ impl Default for Font {
             index: 0,
             weight: 400,
             size: 14.0,
+            italic: false,
+            width: 0,
         }
     }
+}
+
+/// A Pango font description (`"Sans Bold 12"`, what Waybar and Sway
+/// configs hold), read as `pango_font_description_from_string` reads it:
+/// from the end, a size (points, or pixels with `px`), then style words;
+/// what is left is the comma-separated family list.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FontDescription {
+    /// Families in order.
+    pub families: Vec<String>,
+    /// Weight, when a weight word was given.
+    pub weight: Option<u16>,
+    /// Size in logical pixels (points at 96 dpi: 12 pt is 16 px).
+    pub size: Option<f32>,
+    /// `Italic` or `Oblique` (`Roman` or `Normal`: upright).
+    pub italic: Option<bool>,
+    /// OS/2 width class, when a stretch word was given.
+    pub width: Option<u16>,
+}
+
+/// Pango's weight words (`-` optional), as `pango/fonts.c` lists them.
+const PANGO_WEIGHTS: &[(&str, u16)] = &[
+    ("thin", 100),
+    ("ultralight", 200),
+    ("extralight", 200),
+    ("light", 300),
+    ("semilight", 350),
+    ("demilight", 350),
+    ("book", 380),
+    ("regular", 400),
+    ("medium", 500),
+    ("semibold", 600),
+    ("demibold", 600),
+    ("bold", 700),
+    ("ultrabold", 800),
+    ("extrabold", 800),
+    ("heavy", 900),
+    ("black", 900),
+    ("ultraheavy", 900),
+    ("extraheavy", 900),
+];
+
+/// Pango's stretch words, as OS/2 width classes.
+const PANGO_STRETCHES: &[(&str, u16)] = &[
+    ("ultracondensed", 1),
+    ("extracondensed", 2),
+    ("condensed", 3),
+    ("semicondensed", 4),
+    ("semiexpanded", 6),
+    ("expanded", 7),
+    ("extraexpanded", 8),
+    ("ultraexpanded", 9),
+];
+
+/// Pango's variant and gravity words: understood, not drawn by rstat.
+const PANGO_UNSUPPORTED: &[&str] = &[
+    "smallcaps",
+    "allsmallcaps",
+    "petitecaps",
+    "allpetitecaps",
+    "unicase",
+    "titlecaps",
+    "notrotated",
+    "south",
+    "upsidedown",
+    "north",
+    "rotatedleft",
+    "east",
+    "rotatedright",
+    "west",
+];
+
+impl FontDescription {
+    /// Reads `text` (a leading `pango:`, as Sway writes it, is dropped). A
+    /// plain family name (no trailing size or style word) is one family. An
+    /// error names the word rstat cannot honour.
+    pub fn parse(text: &str) -> Result<FontDescription, String> {
+        let text = text.trim();
+        let text = text.strip_prefix("pango:").unwrap_or(text).trim();
+        let mut d = FontDescription::default();
+        let mut rest = text;
+        // The size: only the last word can be one.
+        if let Some((head, last)) = split_last_word(rest) {
+            let (num, px) = match last.strip_suffix("px") {
+                Some(n) => (n, true),
+                None => (last, false),
+            };
+            if !num.is_empty() && num.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+                let n: f64 = num.parse().map_err(|_| format!("`{last}` is not a size"))?;
+                let size = if px { n } else { n * 96.0 / 72.0 };
+                if !(4.0..=256.0).contains(&size) {
+                    return Err(format!(
+                        "`{text}` ends in the size {last} ({size:.1} px; 4 to 256 px are drawn); to name a family whose name ends in a number, end it with a comma: \"{text},\""
+                    ));
+                }
+                d.size = Some(size as f32);
+                rest = head;
+            }
+        }
+        // Style words, from the end, until one is not.
+        while let Some((head, last)) = split_last_word(rest) {
+            let w = last.to_ascii_lowercase().replace('-', "");
+            if let Some(&(_, n)) = PANGO_WEIGHTS.iter().find(|(k, _)| *k == w) {
+                d.weight = Some(n);
+            } else if let Some(&(_, n)) = PANGO_STRETCHES.iter().find(|(k, _)| *k == w) {
+                d.width = Some(n);
+            } else if w == "italic" || w == "oblique" {
+                d.italic = Some(true);
+            } else if w == "roman" {
+                d.italic = Some(false);
+            } else if w == "normal" {
+                // Pango: normal style, weight and stretch at once.
+                d.italic.get_or_insert(false);
+                d.weight.get_or_insert(400);
+                d.width.get_or_insert(5);
+            } else if PANGO_UNSUPPORTED.contains(&w.as_str()) {
+                return Err(format!(
+                    "`{last}` (a Pango variant or gravity) is not drawn by rstat; leave it out"
+                ));
+            } else {
+                break;
+            }
+            rest = head;
+        }
+        d.families = rest
+            .split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(str::to_string)
+            .collect();
+        Ok(d)
+    }
+}
+
+/// `text` without its last whitespace-separated word, and that word; `None`
+/// when nothing follows a final comma (the family list's end: no word).
+fn split_last_word(text: &str) -> Option<(&str, &str)> {
+    let text = text.trim_end();
+    let (head, last) = match text.rfind(|c: char| c.is_whitespace() || c == ',') {
+        Some(at) => (&text[..at + 1], &text[at + 1..]),
+        None => ("", text),
+    };
+    (!last.is_empty()).then_some((head, last))
 }
 
 /// The palette.
@@ -936,8 +1086,25 @@ impl<'a> Cx<'a> {
     /// reads it with this.
     pub(crate) fn font_table(&mut self, v: &Val<'_>, at: &str, font: &mut Font, keys: &[&str]) {
         if let DeValue::String(s) = v.get_ref() {
-            font.family = vec![s.to_string()];
-            font.path = None;
+            match FontDescription::parse(s) {
+                Ok(d) => {
+                    font.family = d.families;
+                    font.path = None;
+                    if let Some(w) = d.weight {
+                        font.weight = w;
+                    }
+                    if let Some(px) = d.size {
+                        font.size = px;
+                    }
+                    if let Some(i) = d.italic {
+                        font.italic = i;
+                    }
+                    if let Some(w) = d.width {
+                        font.width = w;
+                    }
+                }
+                Err(why) => self.err(v.span(), format!("`{at}`: {why}")),
+            }
             return;
         }
         let Some(t) = self.table(v, at) else {

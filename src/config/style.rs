@@ -324,8 +324,18 @@ impl Cx<'_> {
             index: 0,
             weight: 0,
             size: 0.0,
+            italic: false,
+            width: 0,
         };
         self.font_table(v, q, &mut f, STYLE_FONT_KEYS);
+        if f.italic || f.width != 0 {
+            self.err(
+                v.span(),
+                format!(
+                    "`{q}`: italic and stretch words apply to `bar.font` only; a style's font takes a family, a weight and a size"
+                ),
+            );
+        }
         let family = if f.family.is_empty() {
             None
         } else {

@@ -984,3 +984,66 @@ fn the_bars_own_box_is_read_from_bar_style_bar() {
         e.message
     );
 }
+
+/// `font = "…"` is read as Pango reads a font description (what Waybar
+/// and Sway configs hold): a trailing size (points at 96 dpi, or `px`) and
+/// style words; a plain family stays one family.
+#[test]
+fn a_font_string_is_a_pango_description() {
+    let font = |s: &str| {
+        parse(&format!("[bar]\nfont = {s:?}\n"), "t", None)
+            .unwrap_or_else(|e| panic!("{s}: {e:?}"))
+            .bar
+            .font
+    };
+    let f = font("Sans Bold 12");
+    assert_eq!(f.family, ["Sans"]);
+    assert_eq!((f.weight, f.size, f.italic, f.width), (700, 16.0, false, 0));
+    let plain = font("JetBrainsMono Nerd Font");
+    assert_eq!(plain.family, ["JetBrainsMono Nerd Font"]);
+    assert_eq!((plain.weight, plain.size), (400, 14.0), "defaults kept");
+    assert_eq!(font("DejaVu Sans Mono").family, ["DejaVu Sans Mono"]);
+    let f = font("pango:DejaVu Sans Mono, Noto Sans Semi-Bold Italic 10");
+    assert_eq!(f.family, ["DejaVu Sans Mono", "Noto Sans"]);
+    assert_eq!((f.weight, f.italic), (600, true));
+    assert!((f.size - 13.333).abs() < 0.01, "{}", f.size);
+    let f = font("Noto Sans Condensed Light 15px");
+    assert_eq!(
+        (f.family.as_slice(), f.weight, f.width, f.size),
+        (&["Noto Sans".to_string()][..], 300, 3, 15.0)
+    );
+    let f = font("Noto Sans Symbols 2,");
+    assert_eq!(f.family, ["Noto Sans Symbols 2"]);
+    assert_eq!(f.size, 14.0);
+    let f = font("Bold");
+    assert!(
+        f.family.is_empty() && f.weight == 700,
+        "a style alone: the embedded font, bold"
+    );
+    assert_eq!(font("Sans Normal").weight, 400);
+
+    let e = one_error("[bar]\nfont = \"Noto Sans Symbols 2\"\n");
+    assert!(
+        e.message.contains("\"Noto Sans Symbols 2,\""),
+        "{}",
+        e.message
+    );
+    let e = one_error("[bar]\nfont = \"Sans Small-Caps 12\"\n");
+    assert!(e.message.contains("Small-Caps"), "{}", e.message);
+    let e = one_error("[module.cpu.style]\nfont = \"Sans Italic\"\n");
+    assert!(e.message.contains("`bar.font` only"), "{}", e.message);
+    // A style's description gives its family, weight and size.
+    let c = parse(
+        "[bar]\nleft = [\"cpu\"]\n[module.cpu.style]\nfont = \"DejaVu Serif Bold 9\"\n",
+        "t",
+        None,
+    )
+    .unwrap();
+    let m = c.modules.iter().find(|m| m.name == "cpu").unwrap();
+    let p = m.styles.base.font;
+    assert_eq!((p.weight, p.size), (Some(700), Some(12.0)));
+    assert_eq!(
+        c.bar.style_families[p.family.unwrap() as usize - 1],
+        ["DejaVu Serif"]
+    );
+}

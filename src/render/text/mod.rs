@@ -79,6 +79,10 @@ pub struct FontChoice {
     pub index: u32,
     /// OS/2 weight (400 regular, 700 bold).
     pub weight: u16,
+    /// An italic (or oblique) face is wanted.
+    pub italic: bool,
+    /// OS/2 width class wanted (5 normal, 3 condensed); 0: normal.
+    pub width: u16,
 }
 
 /// Cheap hasher for small integer keys: SipHash would cost more than the
@@ -263,10 +267,14 @@ impl GlyphCache {
         } else {
             choice.weight
         };
+        let (italic, width) = (choice.italic, choice.width);
         for fam in &choice.families {
-            let found = system
-                .find(fam, weight)
-                .or_else(|| system.resolve(fam, weight));
+            let found = system.find_style(fam, weight, italic, width).or_else(|| {
+                system
+                    .expand(fam)
+                    .iter()
+                    .find_map(|f| system.find_style(f, weight, italic, width))
+            });
             let Some(info) = found else {
                 let instead = faces
                     .first()

@@ -301,6 +301,29 @@ impl SystemFonts {
             .min_by_key(|f| (f.italic, (f.weight as i32 - weight as i32).abs()))
     }
 
+    /// The installed face of `family` nearest to the slant, `weight` and
+    /// `width` asked (fontconfig's order: slant first, then weight, then
+    /// width; `width` 0 is normal).
+    pub fn find_style(
+        &self,
+        family: &str,
+        weight: u16,
+        italic: bool,
+        width: u16,
+    ) -> Option<&FaceInfo> {
+        let width = if width == 0 { 5 } else { width } as i32;
+        self.faces
+            .iter()
+            .filter(|f| f.is_named(family))
+            .min_by_key(|f| {
+                (
+                    f.italic != italic,
+                    (f.weight as i32 - weight as i32).abs(),
+                    (f.width as i32 - width).abs(),
+                )
+            })
+    }
+
     /// Where `info` sits in [`SystemFonts::faces`].
     pub fn position(&self, info: &FaceInfo) -> Option<usize> {
         self.faces
@@ -692,6 +715,28 @@ mod tests {
         fams.sort();
         fams.dedup();
         assert_eq!(fams.len(), n, "one face per family");
+    }
+
+    #[test]
+    fn a_style_picks_the_face_of_that_slant_weight_and_width() {
+        let sys = SystemFonts::discover();
+        if sys.find("DejaVu Sans", 400).is_none() {
+            assert!(
+                std::env::var("RSTAT_REQUIRE_E2E").map_or(true, |v| v != "1"),
+                "fonts-dejavu-core is not installed"
+            );
+            println!("SKIPPED: fonts-dejavu-core is not installed");
+            return;
+        }
+        let file = |w, i, s| {
+            let f = sys.find_style("DejaVu Sans", w, i, s).unwrap();
+            f.path.file_name().unwrap().to_string_lossy().into_owned()
+        };
+        assert_eq!(file(400, false, 0), "DejaVuSans.ttf");
+        assert_eq!(file(700, true, 0), "DejaVuSans-BoldOblique.ttf");
+        assert_eq!(file(400, false, 3), "DejaVuSansCondensed.ttf");
+        assert_eq!(file(700, false, 3), "DejaVuSansCondensed-Bold.ttf");
+        assert_eq!(file(200, false, 5), "DejaVuSans-ExtraLight.ttf");
     }
 
     #[test]
