@@ -430,10 +430,21 @@ fn random_hovers_texts_and_times_drawn_partially_equal_a_full_redraw() {
     let framed = config("{ transition_ms = 220 }")
         + "[bar.style]\nbackground = \"#206040\"\nradius = 5\nmargin = [3, 2]\n\
            [bar.style.bar]\nmargin = [2, 6]\nradius = 10\nborder = { width = 1, color = \"#c0c0c0\" }\n";
+    // Two drawers sliding at once, at both ends: a buffer that missed
+    // frames gets one span across both, with modules between that neither
+    // frame changed.
+    let two = config_leftward(200).replacen(
+        r#"left = ["memory"]"#,
+        r#"left = ["memory", "group#e", "clock"]"#,
+        1,
+    ) + "[module.\"group#e\"]\nmodules = [\"cpu#e\", \"memory#e\"]\n\
+         drawer = { transition_ms = 150 }\n[module.\"cpu#e\"]\n[module.\"memory#e\"]\n\
+         [module.clock]\nformat = \"%H:%M\"\n";
     for text in [
         config("{ transition_ms = 250 }"),
         config_leftward(180),
         framed,
+        two,
     ] {
         let mut run = Run::new(&text);
         run.frame(None, 0);

@@ -347,11 +347,16 @@ impl Renderer {
     fn moved(&self) -> Mask {
         let old = &self.prev;
         let same = |a: usize, b: usize| {
-            old.drawn[a] == self.drawn[b]
+            // The share shown is in `cut`; the segment is otherwise alike.
+            let mut o = old.drawn[a];
+            if let (Some(g), Some(n)) = (o.style.group.as_mut(), self.drawn[b].style.group) {
+                g.slide = n.slide;
+            }
+            o == self.drawn[b]
                 && old.rects[a] == self.rects[b]
-                && old.group_rects[a] == self.group_rects[b]
                 && old.ext[a] == self.ext[b]
                 && old.cut[a] == self.cut[b]
+                && self.same_group_pixels(old.group_rects[a], b)
         };
         let (no, nn) = (old.drawn.len(), self.drawn.len());
         let n = no.min(nn);
@@ -383,6 +388,43 @@ impl Renderer {
             }
         }
         mask
+    }
+
+    /// Whether segment `i`'s share of its group's box is the same whether
+    /// the box is at `old` or where it is now: the same box, or one whose
+    /// far edge moved (a drawer sliding) while the cell sits clear of that
+    /// edge's corners and border, with no gradient (which spans the box).
+    fn same_group_pixels(&self, old: Rect, i: usize) -> bool {
+        let new = self.group_rects[i];
+        if old == new {
+            return true;
+        }
+        let Some(g) = self.drawn[i].style.group else {
+            return false;
+        };
+        // Same height, both at least as wide as high: the same radii.
+        if g.deco.gradient.is_some()
+            || (old.y, old.h) != (new.y, new.h)
+            || old.w < old.h
+            || new.w < new.h
+        {
+            return false;
+        }
+        let mut reach = 0;
+        for k in 0..4 {
+            reach = reach
+                .max(self.px(g.deco.radius[k]))
+                .max(self.px(g.deco.border[k].0));
+        }
+        let reach = reach + 1;
+        let c = self.rects[i];
+        if old.x == new.x {
+            c.x + c.w + reach <= (old.x + old.w).min(new.x + new.w)
+        } else if old.x + old.w == new.x + new.w {
+            c.x - reach >= old.x.max(new.x)
+        } else {
+            false
+        }
     }
 
     /// The columns of segment `i`'s cell whose pixels differ between its
@@ -912,15 +954,20 @@ impl Renderer {
                 canvas,
                 Rect::new(0, 0, self.width as i32, self.height as i32),
             );
-        } else if let Some(span) = self.span_rect(mask) {
-            // Segments moved there (the mask has each one now in it).
+        }
+        // Segments moved there: the backdrop and every segment in it are
+        // painted again (spans of several frames join into one, which may
+        // cover segments none of them changed).
+        let span = self.span_rect(mask);
+        if let (false, Some(span)) = (mask.full, span) {
             self.backdrop(canvas, span);
         }
         for (i, seg) in self.drawn.iter().enumerate() {
-            if !mask.contains(i) {
+            let cell = self.rects[i];
+            let spanned = span.is_some_and(|s| cell.intersect(s).is_some());
+            if !mask.contains(i) && !spanned {
                 continue;
             }
-            let cell = self.rects[i];
             if cell.is_empty() {
                 continue;
             }
@@ -932,7 +979,7 @@ impl Renderer {
                 && seg.style.deco == Deco::default()
                 && seg.style.group.is_none();
             let narrow = match self.repaint_cols(i, mask) {
-                Some((x0, x1)) if plain || self.backs.is_on() => {
+                Some((x0, x1)) if !spanned && (plain || self.backs.is_on()) => {
                     let (x0, x1) = (x0.max(cell.x), x1.min(cell.x + cell.w));
                     Some(Rect::new(x0, cell.y, (x1 - x0).max(0), cell.h))
                 }
