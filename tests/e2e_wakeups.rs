@@ -98,8 +98,9 @@ fn all_switches(pid: u32) -> u64 {
 }
 
 /// Seven kinds of 1 s module (health figures, sysfs readers, the network)
-/// whose text never changes, so nothing is drawn and the count is the
-/// loop's own: they share one wakeup a second (they were on two phases
+/// whose text never changes (and whose level never does: the thresholds are
+/// out of reach, or a busy machine's CPU crossing 70% would restyle and
+/// redraw), so nothing is drawn and the count is the loop's own: they share one wakeup a second (they were on two phases
 /// before: the health sample's and the sysfs modules' own). A 1 s script
 /// beside them adds its exit (its output read in the same wakeup) and the
 /// bar's wait for its exec (a vfork-style spawn): not a wakeup of its own to
@@ -115,24 +116,34 @@ fn one_second_modules_share_one_wakeup_a_second() {
     let sway = HeadlessSway::start();
     let modules = r#"
 [module.cpu]
+warning = 1000000
+critical = 1000000
 format = "CPU"
 interval_ms = 1000
 [module.memory]
+warning = 1000000
+critical = 1000000
 format = "MEM"
 interval_ms = 1000
 [module.temperature]
+warning = 1000000
+critical = 1000000
 format = "T"
 interval_ms = 1000
 [module.network]
 format = "NET"
 interval_ms = 1000
 [module.battery]
+warning = -1
+critical = -1
 format = "BAT"
 interval_ms = 1000
 [module.backlight]
 format = "LIGHT"
 interval_ms = 1000
 [module.disk]
+warning = 1000000
+critical = 1000000
 format = "DISK"
 interval_ms = 1000
 [module."custom#same"]
