@@ -789,7 +789,16 @@ fn tray_tooltip_format_shows_each_items_properties_on_hover() {
     cmd.args(["--collector", "procfs"])
         .env("DBUS_SESSION_BUS_ADDRESS", &pb.address);
     let mut bar = Guarded::spawn("rstat", &mut cmd, &pb.dir().join("rstat.stderr"));
-    support::wait_for_bar(&sway, "HEADLESS-1", BAR, PATIENCE).ok();
+    // The bar is the watcher before the items start (an empty tray draws
+    // nothing to wait for).
+    let watcher = poll_every(Duration::from_millis(100), PATIENCE, || {
+        owner(&pb.address, "org.kde.StatusNotifierWatcher")
+    });
+    assert!(
+        watcher.is_some(),
+        "rstat became the watcher\n{}",
+        bar.stderr()
+    );
     let icon = pb.dir().join("quadrants.png");
     make_icon(&icon);
     let mut ai_cmd = sway.client(PY);
