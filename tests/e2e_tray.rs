@@ -205,7 +205,6 @@ fn tray_icons_drawn_clicked_followed_listed_and_removed() {
     cmd.args(["--collector", "procfs"])
         .env("DBUS_SESSION_BUS_ADDRESS", &pb.address);
     let mut bar = Guarded::spawn("rstat", &mut cmd, &pb.dir().join("rstat.stderr"));
-    support::wait_for_bar(&sway, "HEADLESS-1", BAR, PATIENCE).ok();
     // The bar is the watcher: nobody else was.
     let watcher = poll_every(Duration::from_millis(100), PATIENCE, || {
         owner(&pb.address, "org.kde.StatusNotifierWatcher")
@@ -434,7 +433,12 @@ fn tray_menu_drawn_in_our_popup_followed_and_clicked() {
     cmd.args(["--collector", "procfs"])
         .env("DBUS_SESSION_BUS_ADDRESS", &pb.address);
     let mut bar = Guarded::spawn("rstat", &mut cmd, &pb.dir().join("rstat.stderr"));
-    support::wait_for_bar(&sway, "HEADLESS-1", BAR, PATIENCE).ok();
+    // The bar is the watcher before the item starts (an empty tray draws
+    // nothing to wait for).
+    poll_every(Duration::from_millis(100), PATIENCE, || {
+        owner(&pb.address, "org.kde.StatusNotifierWatcher")
+    })
+    .unwrap_or_else(|| panic!("rstat became the watcher\n{}", bar.stderr()));
     let icon = pb.dir().join("quadrants.png");
     make_icon(&icon);
     let out = pb.dir().join("ai.out");
@@ -648,7 +652,6 @@ fn tray_click_position_and_a_menu_that_never_comes() {
     cmd.args(["--collector", "procfs"])
         .env("DBUS_SESSION_BUS_ADDRESS", &pb.address);
     let mut bar = Guarded::spawn("rstat", &mut cmd, &pb.dir().join("rstat.stderr"));
-    support::wait_for_bar(&sway, "HEADLESS-1", BAR, PATIENCE).ok();
     poll_every(Duration::from_millis(100), PATIENCE, || {
         owner(&pb.address, "org.kde.StatusNotifierWatcher")
     })
