@@ -1,47 +1,67 @@
 //! Notices when the config file changes on disk, with inotify on its
-//! directory rather than on the file: editors save by writing a new file and
-//! renaming it over the old one, which a watch on the old file's inode would
-//! never see again.
+//! directory and on the file itself: editors save by writing a new file and
+//! renaming it over the old one, which a watch on the old file's inode alone
+//! would never see again; and a watch of the directory's writes would wake
+//! the bar for every write to any file beside the config (a log kept there).
 
+use std::cell::Cell;
 use std::ffi::{CString, OsString};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// Events in the directory that can change what the file holds: written
-/// and closed, modified in place, renamed in or away, created, deleted.
-const MASK: u32 = libc::IN_CLOSE_WRITE
-    | libc::IN_MODIFY
-    | libc::IN_MOVED_TO
-    | libc::IN_MOVED_FROM
-    | libc::IN_CREATE
-    | libc::IN_DELETE;
+/// Events in the directory that can put another file in the config's
+/// place: renamed in or away, created, deleted. Writes are not among them,
+/// so a busy file beside the config never wakes the bar.
+const DIR_MASK: u32 =
+    libc::IN_MOVED_TO | libc::IN_MOVED_FROM | libc::IN_CREATE | libc::IN_DELETE | libc::IN_ONLYDIR;
 
-/// An inotify descriptor watching one file's directory.
+/// Events on the file itself (not followed through a symlink, whose own
+/// replacement the directory sees): written and closed, modified in place.
+const FILE_MASK: u32 = libc::IN_CLOSE_WRITE | libc::IN_MODIFY | libc::IN_DONT_FOLLOW;
+
+/// An inotify descriptor watching one file and its directory.
 pub struct Watch {
     fd: OwnedFd,
     /// The file's name inside the directory.
     name: OsString,
+    /// The file's path, to watch again when another file takes its place.
+    path: CString,
+    /// The directory's watch descriptor.
+    dir_wd: i32,
+    /// The file's watch descriptor; -1 while there is no file.
+    file_wd: Cell<i32>,
 }
 
 /// Room for many events with names at once (inotify never splits one).
 #[repr(C, align(8))]
 struct EventBuf([u8; 4096]);
 
+/// One event: its watch descriptor, mask and name (empty for the watched
+/// object itself).
+struct Event<'a> {
+    wd: i32,
+    mask: u32,
+    name: &'a [u8],
+}
+
 impl Watch {
-    /// Watches the directory of `file` (which need not exist yet).
+    /// Watches `file` (which need not exist yet) and its directory.
     pub fn new(file: &Path) -> io::Result<Watch> {
         let name = file
             .file_name()
             .ok_or_else(|| io::Error::other(format!("{} names no file", file.display())))?
             .to_os_string();
         let dir = match file.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
         };
-        let cdir = CString::new(dir.as_os_str().as_bytes())
-            .map_err(|_| io::Error::other("a NUL in the config path"))?;
+        let cstr = |p: &Path| {
+            CString::new(p.as_os_str().as_bytes())
+                .map_err(|_| io::Error::other("a NUL in the config path"))
+        };
+        let (cdir, path) = (cstr(&dir)?, cstr(file)?);
         // SAFETY: no pointers; returns a new descriptor or -1.
         let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
         if fd < 0 {
@@ -50,20 +70,44 @@ impl Watch {
         // SAFETY: inotify_init1 returned a new descriptor nothing else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         // SAFETY: `cdir` is a NUL-terminated path; the fd is ours.
-        let wd = unsafe { libc::inotify_add_watch(fd.as_raw_fd(), cdir.as_ptr(), MASK) };
-        if wd < 0 {
+        let dir_wd = unsafe { libc::inotify_add_watch(fd.as_raw_fd(), cdir.as_ptr(), DIR_MASK) };
+        if dir_wd < 0 {
             let e = io::Error::last_os_error();
             return Err(io::Error::new(
                 e.kind(),
                 format!("watching {}: {e}", dir.display()),
             ));
         }
-        Ok(Watch { fd, name })
+        let w = Watch {
+            fd,
+            name,
+            path,
+            dir_wd,
+            file_wd: Cell::new(-1),
+        };
+        w.watch_file();
+        Ok(w)
+    }
+
+    /// (Re)watches the file now at the path; a missing file is watched once
+    /// the directory says one arrived.
+    fn watch_file(&self) {
+        // SAFETY: `path` is a NUL-terminated path; the fd is ours.
+        let wd =
+            unsafe { libc::inotify_add_watch(self.fd.as_raw_fd(), self.path.as_ptr(), FILE_MASK) };
+        let old = self.file_wd.replace(wd.max(-1));
+        if old >= 0 && old != wd {
+            // The old file was renamed away (an editor's backup): its writes
+            // are no longer the config's. Fails harmlessly if it is gone.
+            // SAFETY: no pointers; removes one of our own watches.
+            unsafe { libc::inotify_rm_watch(self.fd.as_raw_fd(), old) };
+        }
     }
 
     /// Reads every pending event; true when one concerned the file.
     pub fn changed(&self) -> bool {
         let mut hit = false;
+        let mut replaced = false;
         let mut buf = EventBuf([0; 4096]);
         loop {
             // SAFETY: reads at most the buffer's size into it; the fd is ours.
@@ -71,32 +115,50 @@ impl Watch {
                 unsafe { libc::read(self.fd.as_raw_fd(), buf.0.as_mut_ptr().cast(), buf.0.len()) };
             if n <= 0 {
                 // EAGAIN: drained.
-                return hit;
+                break;
             }
-            hit |= names(&buf.0[..n as usize]).any(|n| n == self.name.as_bytes());
+            for ev in events(&buf.0[..n as usize]) {
+                if ev.wd == self.dir_wd {
+                    if ev.name == self.name.as_bytes() {
+                        hit = true;
+                        replaced = true;
+                    }
+                } else if ev.wd == self.file_wd.get() {
+                    if ev.mask & libc::IN_IGNORED != 0 {
+                        self.file_wd.set(-1);
+                    } else if ev.mask & (libc::IN_MODIFY | libc::IN_CLOSE_WRITE) != 0 {
+                        hit = true;
+                    }
+                }
+            }
         }
+        if replaced {
+            self.watch_file();
+        }
+        hit
     }
 }
 
-/// The names in a buffer of inotify events (events on the directory itself
-/// have none and are skipped).
-fn names(mut buf: &[u8]) -> impl Iterator<Item = &[u8]> {
+/// The events in a buffer of inotify records (a truncated record ends it).
+fn events(mut buf: &[u8]) -> impl Iterator<Item = Event<'_>> {
     const HEADER: usize = std::mem::size_of::<libc::inotify_event>();
-    std::iter::from_fn(move || loop {
+    std::iter::from_fn(move || {
         if buf.len() < HEADER {
             return None;
         }
-        // The header's last field is the name's length (wd, mask, cookie,
-        // len: four 32-bit fields); read it by offset, as the buffer holds
-        // variable-size records.
-        let len = u32::from_ne_bytes(buf[12..16].try_into().ok()?) as usize;
-        let end = (HEADER + len).min(buf.len());
-        let raw = &buf[HEADER..end];
-        buf = &buf[end..];
-        let name = &raw[..raw.iter().position(|&b| b == 0).unwrap_or(raw.len())];
-        if !name.is_empty() {
-            return Some(name);
+        // The header is four 32-bit fields (wd, mask, cookie, len), read by
+        // offset: the buffer holds variable-size records.
+        let field = |at: usize| -> Option<[u8; 4]> { buf[at..at + 4].try_into().ok() };
+        let wd = i32::from_ne_bytes(field(0)?);
+        let mask = u32::from_ne_bytes(field(4)?);
+        let len = u32::from_ne_bytes(field(12)?) as usize;
+        if HEADER + len > buf.len() {
+            return None;
         }
+        let raw = &buf[HEADER..HEADER + len];
+        buf = &buf[HEADER + len..];
+        let name = &raw[..raw.iter().position(|&b| b == 0).unwrap_or(raw.len())];
+        Some(Event { wd, mask, name })
     })
 }
 
@@ -157,21 +219,83 @@ mod tests {
         assert!(e.to_string().contains("/nonexistent-rstat"), "{e}");
     }
 
+    /// Whether the watch's descriptor has an event to read (a wakeup of
+    /// the loop), without reading it.
+    fn readable(w: &Watch) -> bool {
+        let mut p = libc::pollfd {
+            fd: w.fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one pollfd of ours, no wait.
+        unsafe { libc::poll(&mut p, 1, 0) == 1 }
+    }
+
     #[test]
-    fn names_parses_records() {
+    fn writes_to_other_files_beside_it_wake_nobody() {
+        let d = tmp("busy");
+        let file = d.0.join("config.toml");
+        std::fs::write(&file, "a = 1").unwrap();
+        let log = d.0.join("bar.log");
+        std::fs::write(&log, "").unwrap();
+        let w = Watch::new(&file).unwrap();
+        assert!(!readable(&w));
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        for i in 0..1000 {
+            writeln!(f, "line {i}").unwrap();
+        }
+        drop(f);
+        assert!(
+            !readable(&w),
+            "1000 writes to a log beside the config: no event"
+        );
+        std::fs::write(&file, "a = 2").unwrap();
+        assert!(readable(&w) && w.changed(), "the config written in place");
+    }
+
+    #[test]
+    fn follows_the_file_that_takes_the_name() {
+        let d = tmp("swap");
+        let file = d.0.join("config.toml");
+        let w = Watch::new(&file).unwrap();
+        // Created after the start: seen, and watched from then on.
+        std::fs::write(&file, "a = 1").unwrap();
+        assert!(w.changed(), "created");
+        std::fs::write(&file, "a = 2").unwrap();
+        assert!(w.changed(), "the new file written in place");
+        // A backup-style save: the old file renamed away, a new one written.
+        let backup = d.0.join("config.toml~");
+        std::fs::rename(&file, &backup).unwrap();
+        std::fs::write(&file, "a = 3").unwrap();
+        assert!(w.changed(), "renamed away and written anew");
+        std::fs::write(&backup, "old").unwrap();
+        assert!(!w.changed(), "the backup's writes are not the config's");
+        std::fs::write(&file, "a = 4").unwrap();
+        assert!(w.changed(), "the file in the name's place written in place");
+    }
+
+    #[test]
+    fn events_parses_records() {
         let mut buf = Vec::new();
-        for (name, padded) in [(&b""[..], 0usize), (b"config.toml", 16)] {
-            buf.extend_from_slice(&1i32.to_ne_bytes());
-            buf.extend_from_slice(&2u32.to_ne_bytes());
+        for (wd, name, padded) in [(1i32, &b""[..], 0usize), (2, b"config.toml", 16)] {
+            buf.extend_from_slice(&wd.to_ne_bytes());
+            buf.extend_from_slice(&libc::IN_MODIFY.to_ne_bytes());
             buf.extend_from_slice(&0u32.to_ne_bytes());
             buf.extend_from_slice(&(padded as u32).to_ne_bytes());
             let mut n = name.to_vec();
             n.resize(padded, 0);
             buf.extend_from_slice(&n);
         }
-        let got: Vec<&[u8]> = names(&buf).collect();
-        assert_eq!(got, [&b"config.toml"[..]]);
+        let got: Vec<(i32, u32, &[u8])> = events(&buf).map(|e| (e.wd, e.mask, e.name)).collect();
+        assert_eq!(
+            got,
+            [
+                (1, libc::IN_MODIFY, &b""[..]),
+                (2, libc::IN_MODIFY, &b"config.toml"[..])
+            ]
+        );
         // A truncated record ends the walk rather than reading past it.
-        assert_eq!(names(&buf[..buf.len() - 20]).count(), 0);
+        assert_eq!(events(&buf[..buf.len() - 20]).count(), 1);
     }
 }
