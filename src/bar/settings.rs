@@ -128,7 +128,8 @@ pub fn font_sets(cfg: &Config) -> Vec<(u8, u16)> {
 }
 
 /// Resolves every font the styles of `cfg` name into `glyphs` (once, at
-/// load: a family lookup each), warmed at their sizes.
+/// load: a family lookup each), warmed at their sizes; then the installed
+/// faces' names are dropped ([`GlyphCache::fonts_chosen`]).
 pub fn add_style_fonts(cfg: &Config, glyphs: &mut GlyphCache) {
     let bar = &cfg.bar.font;
     for (f, w) in font_sets(cfg) {
@@ -143,6 +144,8 @@ pub fn add_style_fonts(cfg: &Config, glyphs: &mut GlyphCache) {
         let weight = if w == 0 { bar.weight } else { w };
         glyphs.add_font((f, w), families, weight);
     }
+    // Every face the config names is chosen: fallback needs no names now.
+    glyphs.fonts_chosen();
 }
 
 /// The bar's height: `height` when it is set; else at least the default,

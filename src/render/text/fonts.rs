@@ -71,11 +71,27 @@ impl GlyphCache {
         }
         let weight = if weight == 0 { 400 } else { weight };
         // An installed face is needed now: discover them (once) when the
-        // bar's font did not.
-        if let Some(w) = self.discover_at.take() {
-            self.system = super::SystemFonts::discover();
-            self.fallback = self.system.fallback_order(w);
-        }
+        // bar's font did not; and once the names were dropped (the bar's
+        // fonts chosen), read the index again for this lookup (warm, well
+        // under a millisecond), keeping only what fallback needs.
+        let pending = self.discover_at.take();
+        let reread;
+        let system = if pending.is_some() || self.names_dropped {
+            let sys = super::SystemFonts::discover();
+            if let Some(w) = pending {
+                self.fallback = sys.fallback_order(w);
+                self.installed = super::Installed::of(&sys);
+            }
+            if self.names_dropped {
+                reread = sys;
+                &reread
+            } else {
+                self.system = sys;
+                &self.system
+            }
+        } else {
+            &self.system
+        };
         let mut chosen: Vec<FaceId> = Vec::new();
         let wanted: Vec<String> = if families.is_empty() {
             // The bar's families at another weight: the bar's face's own
@@ -85,10 +101,9 @@ impl GlyphCache {
             families.to_vec()
         };
         for fam in &wanted {
-            let found = self
-                .system
+            let found = system
                 .find(fam, weight)
-                .or_else(|| self.system.resolve(fam, weight));
+                .or_else(|| system.resolve(fam, weight));
             let Some(info) = found else {
                 if !families.is_empty() && !self.not_installed.contains(fam) {
                     self.not_installed.push(fam.clone());
@@ -97,11 +112,9 @@ impl GlyphCache {
                 }
                 continue;
             };
-            let si = self
-                .system
-                .faces
-                .iter()
-                .position(|f| f.path == info.path && f.index == info.index);
+            // Its place among the faces fallback knows (none when the fonts
+            // changed since: then it is opened on its own).
+            let si = self.installed.position(&info.path, info.index);
             let known = si.and_then(|si| self.loaded.iter().find(|l| l.0 == si).map(|l| l.1));
             let id = match known {
                 Some(id) => id,
@@ -110,7 +123,7 @@ impl GlyphCache {
                         let id = self.faces.len() as FaceId;
                         self.faces.push(f);
                         if let Some(si) = si {
-                            self.system.check_opened(si);
+                            self.installed.check_opened(si);
                             self.loaded.push((si, id));
                         }
                         id

@@ -26,7 +26,7 @@ use std::time::Duration;
 pub use face::{Face, FontError, Glyph, MAX_FONT_BYTES};
 pub use fonts::{FontId, MAX_FONTS};
 pub use shape::{round_px, Placed, Shaped};
-pub use system::{IndexAt, SystemFonts};
+pub use system::{IndexAt, Installed, SystemFonts};
 
 use lru::{GlyphKey, Lru};
 
@@ -176,7 +176,14 @@ pub struct GlyphCache {
     chain: Vec<FaceId>,
     /// The primary face: line metrics come from it.
     primary: FaceId,
+    /// The installed faces with their names, while fonts are being chosen
+    /// (empty once [`GlyphCache::fonts_chosen`] dropped them).
     system: SystemFonts,
+    /// What fallback keeps of them, in the same order.
+    installed: Installed,
+    /// The names were dropped: a family named later is looked up in the
+    /// index read again.
+    names_dropped: bool,
     /// Installed faces in the order they are asked, and which are loaded.
     fallback: Vec<usize>,
     loaded: Vec<(usize, FaceId)>,
@@ -325,7 +332,9 @@ impl GlyphCache {
             faces,
             chain,
             primary: 0,
+            installed: Installed::of(&system),
             system,
+            names_dropped: false,
             fallback: Vec::new(),
             loaded: Vec::new(),
             broken: Vec::new(),
@@ -349,12 +358,30 @@ impl GlyphCache {
 
     /// How long discovering the installed fonts took (zero without).
     pub fn discovery_time(&self) -> Duration {
-        self.system.scan_time
+        self.installed.scan_time
     }
 
     /// How many installed faces discovery found.
     pub fn installed_faces(&self) -> usize {
-        self.system.faces.len()
+        self.installed.len()
+    }
+
+    /// The bar's faces (and its styles') are chosen: drop the installed
+    /// faces' names, styles and the aliases, keeping what fallback per
+    /// character needs ([`Installed`]). A family named after this (markup's
+    /// `font_family`) is resolved against the index read again.
+    pub fn fonts_chosen(&mut self) {
+        self.system = SystemFonts::default();
+        self.names_dropped = true;
+    }
+
+    /// Takes `sys` as the installed faces, fallback asked at `weight`.
+    fn set_system(&mut self, sys: SystemFonts, weight: u16) {
+        self.fallback = sys.fallback_order(weight);
+        self.installed = Installed::of(&sys);
+        if !self.names_dropped {
+            self.system = sys;
+        }
     }
 
     /// Family names of the faces loaded so far (chosen, then fallbacks).
@@ -498,29 +525,26 @@ impl GlyphCache {
 
     /// Asks the installed faces that pass `want`, in fallback order, for `c`;
     /// loads the first that has it.
-    fn search_system(
-        &mut self,
-        c: char,
-        want: impl Fn(&system::FaceInfo) -> bool,
-    ) -> Option<FaceId> {
+    fn search_system(&mut self, c: char, want: impl Fn(&system::Slim) -> bool) -> Option<FaceId> {
         if self.faces.len() >= MAX_FACES {
             return None;
         }
         if let Some(weight) = self.discover_at.take() {
-            self.system = SystemFonts::discover();
-            self.fallback = self.system.fallback_order(weight);
+            self.set_system(SystemFonts::discover(), weight);
         }
         for k in 0..self.fallback.len() {
             let si = self.fallback[k];
-            let info = &self.system.faces[si];
-            if !info.covers(c) || !want(info) || self.broken.contains(&si) {
+            let Some(info) = self.installed.get(si) else {
+                continue;
+            };
+            if !self.installed.covers(info, c) || !want(info) || self.broken.contains(&si) {
                 continue;
             }
             if self.loaded.iter().any(|&(s, _)| s == si) {
                 continue;
             }
             self.touched = true;
-            let face = match Face::open_if_has(&info.path, info.index, c) {
+            let face = match Face::open_if_has(self.installed.path(info), info.index, c) {
                 Ok(Some(face)) => face,
                 Ok(None) => continue,
                 Err(_) => {
@@ -528,7 +552,7 @@ impl GlyphCache {
                     continue;
                 }
             };
-            self.system.check_opened(si);
+            self.installed.check_opened(si);
             let id = self.faces.len() as FaceId;
             self.faces.push(face);
             self.loaded.push((si, id));

@@ -8,6 +8,7 @@
 //! read its faces' names, style and character map, then unmapped.
 
 use std::collections::{HashMap, HashSet};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -95,18 +96,7 @@ impl FaceInfo {
     /// Whether the face may have `c` (its coverage says so; only its
     /// character map is sure).
     pub fn covers(&self, c: char) -> bool {
-        let c = c as u32;
-        self.coverage
-            .binary_search_by(|&(a, b)| {
-                if b < c {
-                    std::cmp::Ordering::Less
-                } else if a > c {
-                    std::cmp::Ordering::Greater
-                } else {
-                    std::cmp::Ordering::Equal
-                }
-            })
-            .is_ok()
+        covers(&self.coverage, c)
     }
 }
 
@@ -372,6 +362,144 @@ impl SystemFonts {
         }
         order
     }
+}
+
+/// What per-character fallback keeps of the installed faces once the bar's
+/// own are chosen: for each face of [`SystemFonts::faces`], in the same
+/// order, where it is, its coverage, whether it is a colour or a symbol face
+/// and its file's stamp; no names, styles or aliases (a font named later is
+/// resolved against the index read again). One string holds every path
+/// (faces of one file share theirs) and one vector every coverage range, so
+/// a face costs 40 bytes and its ranges, not six heap blocks.
+#[derive(Default)]
+pub struct Installed {
+    faces: Vec<Slim>,
+    paths: Vec<u8>,
+    ranges: Vec<(u32, u32)>,
+    /// The index file (removed when an opened face's file changed).
+    index_file: Option<PathBuf>,
+    /// How long discovery took.
+    pub scan_time: Duration,
+}
+
+/// One face of [`Installed`].
+#[derive(Clone, Copy, Debug)]
+pub struct Slim {
+    path: (u32, u32),
+    ranges: (u32, u16),
+    /// Face index in a collection.
+    pub index: u32,
+    /// Has colour glyphs (an emoji face).
+    pub color: bool,
+    symbol: bool,
+    stamp: Stamp,
+}
+
+impl Slim {
+    /// An icon face ([`FaceInfo::is_symbol`]).
+    pub fn is_symbol(&self) -> bool {
+        self.symbol
+    }
+}
+
+impl Installed {
+    /// What fallback needs of `sys`.
+    pub fn of(sys: &SystemFonts) -> Installed {
+        let mut out = Installed {
+            faces: Vec::with_capacity(sys.faces.len()),
+            paths: Vec::new(),
+            ranges: Vec::with_capacity(sys.faces.iter().map(|f| f.coverage.len()).sum()),
+            index_file: sys.index.file.clone(),
+            scan_time: sys.scan_time,
+        };
+        let mut last: Option<(&Path, (u32, u32))> = None;
+        for f in &sys.faces {
+            let path = match last {
+                Some((p, at)) if p == f.path => at,
+                _ => {
+                    let start = out.paths.len() as u32;
+                    out.paths.extend_from_slice(f.path.as_os_str().as_bytes());
+                    (start, out.paths.len() as u32 - start)
+                }
+            };
+            last = Some((&f.path, path));
+            let start = out.ranges.len() as u32;
+            out.ranges.extend_from_slice(&f.coverage);
+            out.faces.push(Slim {
+                path,
+                ranges: (start, f.coverage.len() as u16),
+                index: f.index,
+                color: f.color,
+                symbol: f.is_symbol(),
+                stamp: f.stamp,
+            });
+        }
+        out.paths.shrink_to_fit();
+        out
+    }
+
+    /// How many faces.
+    pub fn len(&self) -> usize {
+        self.faces.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.faces.is_empty()
+    }
+
+    /// Face `i`.
+    pub fn get(&self, i: usize) -> Option<&Slim> {
+        self.faces.get(i)
+    }
+
+    /// The file of `f`.
+    pub fn path(&self, f: &Slim) -> &Path {
+        let (a, n) = (f.path.0 as usize, f.path.1 as usize);
+        Path::new(std::ffi::OsStr::from_bytes(
+            self.paths.get(a..a + n).unwrap_or(&[]),
+        ))
+    }
+
+    /// Whether `f` may have `c` ([`FaceInfo::covers`]).
+    pub fn covers(&self, f: &Slim, c: char) -> bool {
+        let (a, n) = (f.ranges.0 as usize, f.ranges.1 as usize);
+        covers(self.ranges.get(a..a + n).unwrap_or(&[]), c)
+    }
+
+    /// Where the face of `path` and `index` sits.
+    pub fn position(&self, path: &Path, index: u32) -> Option<usize> {
+        self.faces
+            .iter()
+            .position(|f| f.index == index && self.path(f) == path)
+    }
+
+    /// [`SystemFonts::check_opened`].
+    pub fn check_opened(&self, i: usize) {
+        let Some(f) = self.faces.get(i) else { return };
+        let now = std::fs::metadata(self.path(f)).map(|m| Stamp::of(&m)).ok();
+        if now != Some(f.stamp) {
+            if let Some(file) = &self.index_file {
+                let _ = std::fs::remove_file(file);
+            }
+        }
+    }
+}
+
+/// Whether the sorted, disjoint `ranges` hold `c`.
+fn covers(ranges: &[(u32, u32)], c: char) -> bool {
+    let c = c as u32;
+    ranges
+        .binary_search_by(|&(a, b)| {
+            if b < c {
+                std::cmp::Ordering::Less
+            } else if a > c {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
 }
 
 /// The fontconfig configuration `conf`, its includes followed: its

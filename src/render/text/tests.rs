@@ -249,3 +249,84 @@ fn bad_font_files_are_errors_not_hangs() {
     assert!(t.elapsed().as_millis() < 500);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn dropping_the_names_keeps_fallback_and_later_lookups_the_same() {
+    let (Some(mut kept), Some(mut dropped)) = (
+        system_cache(&["DejaVu Sans"]),
+        system_cache(&["DejaVu Sans"]),
+    ) else {
+        return;
+    };
+    dropped.fonts_chosen();
+    assert!(dropped.system.faces.is_empty() && dropped.system.aliases.is_empty());
+    // What fallback keeps is the same faces, in the same order.
+    let sys = &kept.system;
+    assert_eq!(dropped.installed.len(), sys.faces.len());
+    for (i, f) in sys.faces.iter().enumerate() {
+        let s = dropped.installed.get(i).unwrap();
+        assert_eq!(dropped.installed.path(s), f.path.as_path());
+        assert_eq!(
+            (s.index, s.color, s.is_symbol()),
+            (f.index, f.color, f.is_symbol())
+        );
+        for c in ['a', '日', '🚀', 'م', 'न', '\u{F240}', '\u{10FFFF}'] {
+            assert_eq!(dropped.installed.covers(s, c), f.covers(c), "{c} in {f:?}");
+        }
+        assert_eq!(dropped.installed.position(&f.path, f.index), Some(i));
+    }
+    // Every character of the mixed title comes from the same face.
+    let title = "vim — 日本語のテキスト 🚀 مرحبا नमस्ते cafe\u{301} \u{F240} end";
+    let (mut a, mut b) = (Shaped::default(), Shaped::default());
+    kept.shape(title, 14, &mut a);
+    dropped.shape(title, 14, &mut b);
+    let faces = |g: &GlyphCache, s: &Shaped| -> Vec<(char, String)> {
+        s.glyphs
+            .iter()
+            .map(|p| {
+                let fam = g
+                    .loaded_families()
+                    .get(p.face as usize)
+                    .map(|f| f.to_string());
+                (p.ch, fam.unwrap_or_default())
+            })
+            .collect()
+    };
+    assert_eq!(faces(&kept, &a), faces(&dropped, &b));
+    assert_eq!(kept.loaded_families(), dropped.loaded_families());
+    assert_eq!(a.width, b.width);
+    // A family named afterwards (markup) still resolves, aliases included,
+    // to the same faces: the index is read again for it.
+    for name in ["DejaVu Serif", "monospace", "DejaVu Sans Mono"] {
+        let (x, y) = (kept.font_named(name), dropped.font_named(name));
+        let fam = |g: &mut GlyphCache, id| {
+            let mut s = Shaped::default();
+            g.shape_in(id, "Mm", 14, &mut s);
+            (
+                s.width,
+                g.loaded_families()[s.glyphs[0].face as usize].to_string(),
+            )
+        };
+        assert_eq!(fam(&mut kept, x), fam(&mut dropped, y), "{name}");
+    }
+    assert!(dropped.system.faces.is_empty(), "the names stay dropped");
+}
+
+#[test]
+fn no_font_named_finds_installed_faces_after_the_names_are_dropped() {
+    if system_cache(&["DejaVu Sans"]).is_none() {
+        return;
+    }
+    // The embedded face first; the installed ones are discovered only for
+    // a character it lacks, after the config's fonts were chosen.
+    let mut g = GlyphCache::embedded_then_installed(400);
+    g.fonts_chosen();
+    let f = g.face_for('日', false);
+    if f == NO_FACE {
+        println!("SKIPPED part: fonts-noto-cjk not installed");
+        return;
+    }
+    assert!(g.loaded_families()[f as usize].contains("CJK"));
+    assert!(g.installed_faces() > 0);
+    assert!(g.system.faces.is_empty());
+}
