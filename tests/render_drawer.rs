@@ -46,26 +46,15 @@ radius = 4
 
 /// The same drawer on the right, opening leftwards.
 fn config_leftward(ms: u32) -> String {
-    format!(
-        r##"
-[bar]
-left = ["memory"]
-center = ["load"]
-right = ["cpu", "group#d"]
-[module."group#d"]
-modules = ["cpu#h", "load#a", "memory#b"]
-drawer = {{ transition_ms = {ms}, transition_left_to_right = false }}
-[module."group#d".style]
-background = "#3050a0"
-padding = [0, 12]
-radius = 6
-[module."cpu#h"]
-format = "CPU {{usage:>3.0}}%"
-[module."memory#b"]
-[module."load#a".style]
-background = "#a05030"
-radius = 4
-"##
+    let right = config(&format!(
+        "{{ transition_ms = {ms}, transition_left_to_right = false }}"
+    ));
+    let layout = "left = [\"group#d\", \"memory\"]\ncenter = [\"load\"]\nright = [\"cpu\"]";
+    assert!(right.contains(layout), "the left config's layout moved");
+    right.replacen(
+        layout,
+        "left = [\"memory\"]\ncenter = [\"load\"]\nright = [\"cpu\", \"group#d\"]",
+        1,
     )
 }
 

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::collect::Sample;
 use crate::modules::{Context, Modules};
-use crate::render::{Canvas, GlyphCache, Look, Rect, Renderer, Segment, MAX_SEGMENTS};
+use crate::render::{Canvas, GlyphCache, Look, Mask, Rect, Renderer, Segment, MAX_SEGMENTS};
 
 /// Logical width of the benchmarked bar (a 1440p monitor).
 const WIDTH: u32 = 2560;
@@ -846,6 +846,51 @@ fn styled_modules() -> Modules {
     }
 }
 
+/// A bar renderer drawing into two buffers that alternate, as the
+/// compositor's release lets the bar do: each frame brings the reused
+/// buffer up to date and lists the damage.
+struct BarRig {
+    r: Renderer,
+    bufs: [Vec<u8>; 2],
+    /// The renderer's frame number each buffer shows.
+    shown: [u64; 2],
+    rects: Vec<Rect>,
+    w: u32,
+    h: u32,
+}
+
+impl BarRig {
+    fn new(look: Look, scale: u32) -> BarRig {
+        let mut r = Renderer::new(look);
+        r.resize(WIDTH, HEIGHT, scale);
+        let (w, h) = r.size();
+        let buf = || vec![0u8; (w * h * 4) as usize];
+        BarRig {
+            r,
+            bufs: [buf(), buf()],
+            shown: [0; 2],
+            rects: Vec::with_capacity(MAX_SEGMENTS + 1),
+            w,
+            h,
+        }
+    }
+
+    /// `segs` diffed, painted into buffer `k % 2` where it missed frames,
+    /// the damage listed; the masks of what changed and what was repainted.
+    fn frame(&mut self, segs: &[Segment], glyphs: &mut GlyphCache, k: usize) -> (Mask, Mask) {
+        let changed = self.r.update(segs, glyphs);
+        let k = k % 2;
+        let repaint = self.r.since(self.shown[k]);
+        if let Some(mut c) = Canvas::new(&mut self.bufs[k], self.w, self.h) {
+            self.r.paint(&mut c, repaint, glyphs);
+        }
+        self.shown[k] = self.r.frame();
+        self.r.rects(changed, &mut self.rects);
+        black_box(&self.rects);
+        (changed, repaint)
+    }
+}
+
 /// The pointer moving from one module to the next on a styled bar: two
 /// boxes restyled (left, entered), written, diffed, painted, damage listed.
 fn hover_restyle(glyphs: &mut GlyphCache, scale: u32, n: usize) -> Vec<u64> {
@@ -853,29 +898,13 @@ fn hover_restyle(glyphs: &mut GlyphCache, scale: u32, n: usize) -> Vec<u64> {
     let mut segs: Vec<Segment> = Vec::with_capacity(MAX_SEGMENTS);
     write(&mut m, &sample(12.0), &mut segs);
     let count = segs.len().max(1);
-    let mut r = Renderer::new(Look::default());
-    r.resize(WIDTH, HEIGHT, scale);
-    let (w, h) = r.size();
-    let mut bufs = [
-        vec![0u8; (w * h * 4) as usize],
-        vec![0u8; (w * h * 4) as usize],
-    ];
-    let mut shown = [0u64; 2];
-    let mut rects: Vec<Rect> = Vec::with_capacity(MAX_SEGMENTS + 1);
+    let mut rig = BarRig::new(Look::default(), scale);
     let mut times = Vec::with_capacity(n);
     for i in 0..(n + 4) {
         let t0 = Instant::now();
         m.set_hover(Some(i % count));
         m.write(&mut segs);
-        let changed = r.update(&segs, glyphs);
-        let k = i % 2;
-        let repaint = r.since(shown[k]);
-        if let Some(mut c) = Canvas::new(&mut bufs[k], w, h) {
-            r.paint(&mut c, repaint, glyphs);
-        }
-        shown[k] = r.frame();
-        r.rects(changed, &mut rects);
-        black_box(&rects);
+        rig.frame(&segs, glyphs, i % 2);
         let dt = t0.elapsed().as_nanos() as u64;
         if i >= 4 {
             times.push(dt);
@@ -916,15 +945,7 @@ fn slide_frames(glyphs: &mut GlyphCache, scale: u32, n: usize) -> (Vec<u64>, f64
     let mut m = sliding_modules();
     let mut segs: Vec<Segment> = Vec::with_capacity(MAX_SEGMENTS);
     write(&mut m, &sample(12.0), &mut segs);
-    let mut r = Renderer::new(Look::default());
-    r.resize(WIDTH, HEIGHT, scale);
-    let (w, h) = r.size();
-    let mut bufs = [
-        vec![0u8; (w * h * 4) as usize],
-        vec![0u8; (w * h * 4) as usize],
-    ];
-    let mut shown = [0u64; 2];
-    let mut rects: Vec<Rect> = Vec::with_capacity(MAX_SEGMENTS + 1);
+    let mut rig = BarRig::new(Look::default(), scale);
     let mut times = Vec::with_capacity(n);
     let (mut cols, mut frames) = (0u64, 0u64);
     let start = Instant::now();
@@ -941,23 +962,15 @@ fn slide_frames(glyphs: &mut GlyphCache, scale: u32, n: usize) -> (Vec<u64>, f64
         let t0 = Instant::now();
         m.animate(at);
         m.write(&mut segs);
-        let changed = r.update(&segs, glyphs);
-        let k = (i % 2) as usize;
-        let repaint = r.since(shown[k]);
-        if let Some(mut c) = Canvas::new(&mut bufs[k], w, h) {
-            r.paint(&mut c, repaint, glyphs);
-        }
-        shown[k] = r.frame();
-        r.rects(changed, &mut rects);
-        black_box(&rects);
+        rig.frame(&segs, glyphs, (i % 2) as usize);
         let dt = t0.elapsed().as_nanos() as u64;
         if i > 40 {
             times.push(dt);
-            cols += rects.iter().map(|r| r.w.max(0) as u64).sum::<u64>();
+            cols += rig.rects.iter().map(|r| r.w.max(0) as u64).sum::<u64>();
             frames += 1;
         }
     }
-    (times, cols as f64 / (frames.max(1) * w as u64) as f64)
+    (times, cols as f64 / (frames.max(1) * rig.w as u64) as f64)
 }
 
 /// The modules' segments for `s` (every module updated, as on a tick where
@@ -982,30 +995,14 @@ fn steady_tick(
     mut m: Modules,
     look: Look,
 ) -> (Vec<u64>, usize) {
-    let mut r = Renderer::new(look);
-    r.resize(WIDTH, HEIGHT, scale);
-    let (w, h) = r.size();
-    let mut bufs = [
-        vec![0u8; (w * h * 4) as usize],
-        vec![0u8; (w * h * 4) as usize],
-    ];
-    let mut shown = [0u64; 2];
+    let mut rig = BarRig::new(look, scale);
     let mut segs: Vec<Segment> = Vec::with_capacity(MAX_SEGMENTS);
-    let mut rects: Vec<Rect> = Vec::with_capacity(MAX_SEGMENTS + 1);
     let mut times = Vec::with_capacity(n);
     // Settle: first frames are full redraws into each buffer.
     for i in 0..(n + 4) {
         let t0 = Instant::now();
         write(&mut m, &sample((i % 100) as f32), &mut segs);
-        let changed = r.update(&segs, glyphs);
-        let k = i % 2;
-        let repaint = r.since(shown[k]);
-        if let Some(mut c) = Canvas::new(&mut bufs[k], w, h) {
-            r.paint(&mut c, repaint, glyphs);
-        }
-        shown[k] = r.frame();
-        r.rects(changed, &mut rects);
-        black_box(&rects);
+        rig.frame(&segs, glyphs, i % 2);
         let dt = t0.elapsed().as_nanos() as u64;
         if i >= 4 {
             times.push(dt);
@@ -1088,16 +1085,8 @@ fn desk_ticks(glyphs: &mut GlyphCache, scale: u32, n: usize) -> (Vec<u64>, usize
     };
     let start = Instant::now();
     let mut m = Modules::from_config(&cfg, start);
-    let mut r = Renderer::new(Look::default());
-    r.resize(WIDTH, HEIGHT, scale);
-    let (w, h) = r.size();
-    let mut bufs = [
-        vec![0u8; (w * h * 4) as usize],
-        vec![0u8; (w * h * 4) as usize],
-    ];
-    let mut shown = [0u64; 2];
+    let mut rig = BarRig::new(Look::default(), scale);
     let mut segs: Vec<Segment> = Vec::with_capacity(MAX_SEGMENTS);
-    let mut rects: Vec<Rect> = Vec::with_capacity(MAX_SEGMENTS + 1);
     let mut s = sample(0.0);
     let mut times = Vec::with_capacity(n);
     let (mut changes, mut painted) = (0u64, 0u64);
@@ -1117,15 +1106,7 @@ fn desk_ticks(glyphs: &mut GlyphCache, scale: u32, n: usize) -> (Vec<u64>, usize
         if m.update_due(&cx) {
             m.write(&mut segs);
         }
-        let changed = r.update(&segs, glyphs);
-        let k = i % 2;
-        let repaint = r.since(shown[k]);
-        if let Some(mut c) = Canvas::new(&mut bufs[k], w, h) {
-            r.paint(&mut c, repaint, glyphs);
-        }
-        shown[k] = r.frame();
-        r.rects(changed, &mut rects);
-        black_box(&rects);
+        let (changed, repaint) = rig.frame(&segs, glyphs, i % 2);
         let dt = t0.elapsed().as_nanos() as u64;
         if i >= SETTLE {
             times.push(dt);
