@@ -14,7 +14,10 @@
 //! `/proc/PID/stat`) over the window after a settling period, the same as a
 //! share of one core, and the CPU Sway itself spent meanwhile (drawing what
 //! the bar commits is part of the bar's cost). rstat's figures are also given
-//! as a ratio to yambar's, the target DESIGN.md sets.
+//! as a ratio to yambar's, the target DESIGN.md sets. The default scenario
+//! ends with the row `floor` (see `bar_cost/floor.rs`): what reading the two
+//! files and committing once a second costs with no bar around it, the
+//! lowest ratio any such bar can reach in that run.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -23,6 +26,8 @@ mod support;
 
 #[path = "bar_cost/desktop.rs"]
 mod desktop;
+#[path = "bar_cost/floor.rs"]
+mod floor;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -45,8 +50,9 @@ struct Row {
 
 struct Measured {
     /// Spawn to exclusive zone visible in Sway's tree: Sway applies the zone
-    /// when the layer surface maps, i.e. with the bar's first frame.
-    zone_after: Duration,
+    /// when the layer surface maps, i.e. with the bar's first frame (none for
+    /// the floor, which draws nothing).
+    zone_after: Option<Duration>,
     window: Duration,
     cpu_secs: f64,
     /// The same from the scheduler's nanosecond accounting.
@@ -70,6 +76,9 @@ struct Measured {
 }
 
 fn main() {
+    if let Some(socket) = std::env::var_os(floor::SOCKET_ENV) {
+        floor::child(std::path::Path::new(&socket));
+    }
     if !common::need(
         common::is_root(),
         "bar_cost needs root to start Sway as uid 65534",
@@ -169,6 +178,16 @@ fn default_scenario(window: Duration, bpf_stats: bool, rstat_args: &str) {
             result,
         });
     }
+    rows.push(Row {
+        name: "floor",
+        version: "2 wakeups/s + procfs reads + a commit-sized send".into(),
+        result: floor::command(&dir).and_then(|mut cmd| {
+            let sway_pid = sway.pid().ok_or("sway is not running")?;
+            let bar = Guarded::spawn("floor", &mut cmd, &dir.join("floor.bench.stderr"));
+            std::thread::sleep(SETTLE);
+            measure_window(sway_pid, "floor", bar, None, window, bpf_stats)
+        }),
+    });
     report(
         &rows,
         &format!(
@@ -237,7 +256,18 @@ fn measure_with(
     let zone_after = started.elapsed();
     on_shown();
     std::thread::sleep(SETTLE);
+    measure_window(sway_pid, name, bar, Some(zone_after), window, bpf_stats)
+}
 
+/// Measures the settled `bar` over `window`, then stops it.
+fn measure_window(
+    sway_pid: u32,
+    name: &str,
+    mut bar: Guarded,
+    zone_after: Option<Duration>,
+    window: Duration,
+    bpf_stats: bool,
+) -> Result<Measured, String> {
     let pid = bar.pid();
     let cost = |pid: u32| -> Option<ProcCost> {
         let mut total = proc_cost(pid)?;
@@ -397,7 +427,7 @@ fn report(rows: &[Row], title: &str) {
     for r in rows {
         match &r.result {
             Ok(m) => println!(
-                "| {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {:.4} | {} | {:.3} | {:.3} | {:.0} | {:.2} | {} ms |",
+                "| {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {:.4} | {} | {:.3} | {:.3} | {:.0} | {:.2} | {} |",
                 r.name,
                 r.version,
                 mib(m.rss_kib),
@@ -410,7 +440,8 @@ fn report(rows: &[Row], title: &str) {
                 m.sway_cpu_secs,
                 m.ctxt_per_sec,
                 m.wakeups_per_sec,
-                m.zone_after.as_millis()
+                m.zone_after
+                    .map_or("—".to_string(), |d| format!("{} ms", d.as_millis()))
             ),
             Err(e) => println!(
                 "| {} | {} | not measured: {} |",
@@ -481,9 +512,27 @@ fn default_verdict(rows: &[Row]) {
             }
         );
     }
-    if let (Some(r), Some(b)) = (get("rstat"), get("rstat-baseline")) {
+    if let (Some(f), Some(y)) = (get("floor"), get("yambar")) {
         println!(
-            "rstat / rstat-baseline: RSS {:.2}x, CPU {:.2}x ({:.4} s vs {:.4} s), wakeups {:.2}/s vs {:.2}/s",
+            "floor / yambar: CPU {:.3}x ({:.4} s): a bar that reads these two files and commits a frame each second cannot go below this ratio here{}",
+            f.total_secs() / y.total_secs().max(1e-9),
+            f.total_secs(),
+            get("rstat").map_or(String::new(), |r| format!(
+                "; rstat's own work above the floor: {:.4} s ({:.0} us a second)",
+                r.total_secs() - f.total_secs(),
+                1e6 * (r.total_secs() - f.total_secs()) / r.window.as_secs_f64()
+            ))
+        );
+    }
+    baseline_verdict(rows);
+}
+
+/// rstat beside `RSTAT_BENCH_BASELINE` (another build) in the same run,
+/// when there is one.
+fn baseline_verdict(rows: &[Row]) {
+    if let (Some(r), Some(b)) = (get(rows, "rstat"), get(rows, "rstat-baseline")) {
+        println!(
+            "rstat / rstat-baseline: RSS {:.2}x, CPU {:.3}x ({:.4} s vs {:.4} s), wakeups {:.2}/s vs {:.2}/s",
             r.rss_kib as f64 / b.rss_kib.max(1) as f64,
             r.total_secs() / b.total_secs().max(1e-9),
             r.total_secs(),

@@ -480,10 +480,15 @@ fn assert_disconnects(env: &[(&'static str, String)], why: &str) {
     assert_eq!(text(&m), "audio: disconnected", "{why}");
     assert!(m.state() == Some("disconnected"), "{why}");
     // The command-line snapshot carries on too, exit 0, `disconnected`.
-    let dir = std::env::temp_dir().join(format!("rstat-fake-cfg-{}", std::process::id()));
+    // One directory per call: these tests run in parallel, and a config
+    // rewritten under another test's bar could be read half-written.
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("rstat-fake-cfg-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("cfg dir");
     let e = once(env, &config_file(&dir));
     assert_eq!(e["state"], "disconnected", "{why}: {e}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

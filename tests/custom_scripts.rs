@@ -1,6 +1,8 @@
 //! The custom module's scripts, run for real: Waybar JSON, plain text, one
 //! that never prints, one that exits, one that prints 1 MB lines, garbage.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use rstat::exec::custom::{Custom, Format, Mode, Status, MAX_LINE};
@@ -359,6 +361,96 @@ fn a_command_that_does_not_exist() {
 }
 
 #[test]
+fn a_bare_program_name_is_looked_up_on_path_and_a_missing_one_says_so() {
+    let mut c = Custom::new(
+        CommandLine::Exec(vec!["echo".into(), "from".into(), "path".into()]),
+        Mode::Interval(Duration::from_secs(60)),
+        Format::Plain,
+        Duration::from_secs(10),
+    );
+    drive(&mut c, Duration::from_secs(10), |c| c.status == Status::Ok);
+    assert_eq!(c.output.text, "from path");
+    let mut c = Custom::new(
+        CommandLine::Exec(vec!["rstat-no-such-program-anywhere".into()]),
+        Mode::Interval(Duration::from_secs(60)),
+        Format::Plain,
+        Duration::from_secs(5),
+    );
+    c.on_timer(Instant::now());
+    let Status::Error(msg) = &c.status else {
+        panic!("{:?}", c.status)
+    };
+    assert!(
+        msg.contains("cannot run `rstat-no-such-program-anywhere`") && msg.contains("No such file"),
+        "{msg}"
+    );
+    // A file that is there but not executable: denied, as execvp says.
+    let f = std::env::temp_dir().join(format!("rstat-not-executable-{}", std::process::id()));
+    std::fs::write(&f, "#!/bin/sh\necho no\n").expect("write the script");
+    let mut c = Custom::new(
+        CommandLine::Exec(vec![f.display().to_string()]),
+        Mode::Interval(Duration::from_secs(60)),
+        Format::Plain,
+        Duration::from_secs(5),
+    );
+    c.on_timer(Instant::now());
+    let _ = std::fs::remove_file(&f);
+    let Status::Error(msg) = &c.status else {
+        panic!("{:?}", c.status)
+    };
+    // Root may execute nothing without an x bit either.
+    assert!(msg.contains("Permission denied"), "{msg}");
+}
+
+/// What a script starts with: stdin `/dev/null`, no signal blocked and
+/// SIGPIPE not ignored (the bar blocks the signals its signalfd reads, the
+/// Rust runtime ignores SIGPIPE: neither may leak into scripts), a process
+/// group of its own.
+#[test]
+fn a_script_starts_with_null_stdin_clean_signals_and_its_own_group() {
+    let mut c = Custom::new(
+        sh("read -r _ _ _ _ pg _ < /proc/$$/stat; \
+            echo \"$(grep ^SigBlk /proc/self/status | cut -f2) \
+            $(grep ^SigIgn /proc/self/status | cut -f2) $(readlink /proc/$$/fd/0) $pg $$\""),
+        Mode::Interval(Duration::from_secs(60)),
+        Format::Plain,
+        Duration::from_secs(10),
+    );
+    // As the bar has it: its signals blocked for the signalfd.
+    // SAFETY: sigset_t is plain data; this thread's mask, restored below.
+    let old = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGUSR1);
+        libc::sigaddset(&mut set, libc::SIGHUP);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
+        old
+    };
+    drive(&mut c, Duration::from_secs(10), |c| c.status == Status::Ok);
+    // SAFETY: restores the mask saved above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+    let f: Vec<&str> = c.output.text.split_whitespace().collect();
+    assert_eq!(f.len(), 5, "{:?}", c.output.text);
+    assert_eq!(
+        f[0], "0000000000000000",
+        "blocked signals: {:?}",
+        c.output.text
+    );
+    // Ignored signals stay ignored across exec (POSIX, as posix_spawn
+    // has it) unless reset: only SIGPIPE is the bar's own to reset.
+    let ignored = u64::from_str_radix(f[1], 16).expect("SigIgn is hex");
+    assert_eq!(
+        ignored & (1 << (libc::SIGPIPE - 1)),
+        0,
+        "SIGPIPE ignored: {:?}",
+        c.output.text
+    );
+    assert_eq!(f[2], "/dev/null");
+    assert_eq!(f[3], f[4], "its own process group: {:?}", c.output.text);
+}
+
+#[test]
 fn a_failing_script_with_no_output_says_so() {
     let mut c = Custom::new(
         sh("exit 2"),
@@ -495,5 +587,211 @@ fn a_scripts_exit_is_a_readable_event_not_a_timer() {
             assert_eq!(events, 1, "{line}: exit and output in one event");
         }
         assert!(events <= 4, "{line}: {events} wakeups");
+    }
+}
+
+/// What a script run costs the bar's thread in system calls beyond the
+/// spawn itself: after the first run, no path looked up (`/dev/null` is
+/// kept), no question asked twice (where pidfds live), no stack mapped and
+/// unmapped (the child's is kept), no `pidfd_open` (the clone returns it),
+/// no resource limits read. Counted by strace attached to this test's own
+/// thread over three runs (not a timing: the calls themselves).
+#[test]
+fn a_script_run_is_one_clone_without_opens_maps_or_second_questions() {
+    if !common::need(common::have("strace"), "this test needs `strace`")
+        || !common::need(common::is_root(), "strace of this thread needs root")
+    {
+        return;
+    }
+    let mut c = Custom::new(
+        sh("echo hi"),
+        Mode::Interval(Duration::from_millis(10)),
+        Format::Plain,
+        Duration::from_secs(20),
+    );
+    let run = |c: &mut Custom| {
+        drive(c, Duration::from_secs(20), |c| c.pid().is_some());
+        drive(c, Duration::from_secs(20), |c| c.pid().is_none());
+    };
+    // The first run outside the trace: it opens the kept /dev/null, makes
+    // the kept stack and learns whether pidfds are on pidfs.
+    run(&mut c);
+    assert_eq!(c.output.text, "hi");
+    let log = std::env::temp_dir().join(format!("rstat-spawn-strace-{}.txt", std::process::id()));
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let Some(strace) = common::strace::Strace::attach(
+        tid,
+        Some("trace=openat,open,fstatfs,statfs,clone,clone3,vfork,fork,mmap,munmap,pidfd_open,prlimit64"),
+        &log,
+    ) else {
+        return;
+    };
+    for _ in 0..3 {
+        run(&mut c);
+    }
+    assert_eq!(c.output.text, "hi");
+    let text = strace.stop();
+    let calls = |names: &[&str]| common::strace::calls(&text, names);
+    let spawns = calls(&["clone", "clone3", "vfork", "fork"]);
+    assert_eq!(spawns, 3, "three runs, three spawns:\n{text}");
+    for (what, names) in [
+        ("opened a path", &["openat", "open"][..]),
+        ("asked again where pidfds live", &["fstatfs", "statfs"]),
+        ("mapped or unmapped memory (a stack)", &["mmap", "munmap"]),
+        ("opened a pidfd after the clone", &["pidfd_open"]),
+        ("read resource limits", &["prlimit64"]),
+    ] {
+        assert_eq!(calls(names), 0, "a run {what}:\n{text}");
+    }
+}
+
+/// Every run of a quick script is quiet (only its exit watched, the bar may
+/// hold the tick's frame for its output), not every other one: a quiet run
+/// that ended must not count as one that outlasted its quiet start when the
+/// next run is due a second later.
+#[test]
+fn every_run_of_a_quick_script_is_quiet() {
+    let mut c = Custom::new(
+        sh("echo hi"),
+        Mode::Interval(Duration::from_millis(200)),
+        Format::Plain,
+        Duration::from_secs(20),
+    );
+    c.on_timer(Instant::now());
+    if c.exit_fd().is_none() {
+        println!("SKIPPED: no pidfd on pidfs here (Linux < 6.9)");
+        return;
+    }
+    let mut quiet_runs = 0;
+    for run in 0..4 {
+        assert!(c.pid().is_some(), "run {run} not started: {:?}", c.status);
+        let quiet = c.quick_run_pending();
+        // Collected at its exit, by its pidfd alone when quiet.
+        drive(&mut c, Duration::from_secs(30), |c| c.pid().is_none());
+        let took_long = c.fd().is_some();
+        quiet_runs += usize::from(quiet);
+        // The next run's deadline, well past this run's quiet start.
+        let next = c.next_deadline().expect("a next run");
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+        c.on_timer(Instant::now());
+        if run > 0 && !quiet && !took_long {
+            panic!("run {run} was not quiet though the one before ended at once");
+        }
+    }
+    assert!(quiet_runs >= 3, "{quiet_runs} of 4 runs quiet");
+}
+
+/// Each run's descriptors get the numbers the last run's had (each is the
+/// lowest one free once the last run's were closed), so the bar cannot tell
+/// them apart by number: every run names its descriptors anew
+/// ([`Custom::serial`]), with a value no earlier run had.
+#[test]
+fn each_run_names_its_descriptors_anew_though_their_numbers_repeat() {
+    let mut c = Custom::new(
+        sh("echo hi"),
+        Mode::Interval(Duration::from_millis(10)),
+        Format::Plain,
+        Duration::from_secs(20),
+    );
+    let mut runs = Vec::new();
+    for _ in 0..4 {
+        drive(&mut c, Duration::from_secs(20), |c| c.pid().is_some());
+        runs.push((c.exit_fd(), c.serial()));
+        drive(&mut c, Duration::from_secs(20), |c| c.pid().is_none());
+        assert_eq!(c.output.text, "hi");
+    }
+    if runs[0].0.is_none() {
+        println!("SKIPPED: no pidfd on pidfs here (Linux < 6.9)");
+        return;
+    }
+    assert!(
+        runs.windows(2).any(|w| w[0].0 == w[1].0),
+        "no run had the last one's pidfd number, nothing shown: {runs:?}"
+    );
+    let mut serials: Vec<u64> = runs.iter().map(|r| r.1).collect();
+    serials.sort_unstable();
+    serials.dedup();
+    assert_eq!(serials.len(), runs.len(), "a serial repeated: {runs:?}");
+    assert!(serials[0] > 0, "a run without a serial: {runs:?}");
+}
+
+/// A quick script's exit is collected before its pipe is read: everything
+/// it wrote is in the pipe by then, so the read that comes back short has
+/// it all, and no second read waits for the end of the file — one `read` a
+/// run (two before). Counted by strace attached to this test's own thread
+/// over three `echo hi` runs after a first one.
+#[test]
+fn a_quick_runs_output_is_one_read_after_its_exit() {
+    if !common::need(common::have("strace"), "this test needs `strace`")
+        || !common::need(common::is_root(), "strace of this thread needs root")
+    {
+        return;
+    }
+    let mut c = Custom::new(
+        sh("echo hi"),
+        Mode::Interval(Duration::from_millis(10)),
+        Format::Plain,
+        Duration::from_secs(20),
+    );
+    let run = |c: &mut Custom| {
+        drive(c, Duration::from_secs(20), |c| c.pid().is_some());
+        let quiet = c.quick_run_pending();
+        drive(c, Duration::from_secs(20), |c| c.pid().is_none());
+        quiet
+    };
+    run(&mut c);
+    if c.exit_fd().is_none() && !run(&mut c) {
+        println!("SKIPPED: no pidfd on pidfs here (Linux < 6.9): no quiet runs");
+        return;
+    }
+    let log = std::env::temp_dir().join(format!(
+        "rstat-exit-read-strace-{}-{:?}.txt",
+        std::process::id(),
+        Instant::now()
+    ));
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let Some(strace) = common::strace::Strace::attach(tid, Some("trace=read,wait4"), &log) else {
+        return;
+    };
+    let mut quiet = 0;
+    for _ in 0..3 {
+        quiet += usize::from(run(&mut c));
+        assert_eq!(c.output.text, "hi");
+    }
+    let text = strace.stop();
+    assert_eq!(quiet, 3, "the runs were not all quiet");
+    let calls = |names: &[&str]| common::strace::calls(&text, names);
+    assert_eq!(calls(&["wait4"]), 3, "three exits collected:\n{text}");
+    // (Not the read of strace's own "attached" line, which it may catch.)
+    let reads = text
+        .lines()
+        .filter(|l| l.starts_with("read(") && !l.contains("\"strace: "))
+        .count();
+    assert_eq!(reads, 3, "one read a run:\n{text}");
+}
+
+/// The one read after the exit is only the last when it comes back short:
+/// a quiet run printing more than one read's worth (three lines, the first
+/// 20000 bytes) shows all three lines whole.
+#[test]
+fn a_quick_run_printing_more_than_a_read_shows_every_line() {
+    let mut c = Custom::new(
+        sh("head -c 20000 /dev/zero | tr '\\0' a; printf '\\ntip\\ncls\\n'"),
+        Mode::Interval(Duration::from_millis(10)),
+        Format::Plain,
+        Duration::from_secs(20),
+    );
+    for _ in 0..3 {
+        drive(&mut c, Duration::from_secs(20), |c| c.pid().is_some());
+        drive(&mut c, Duration::from_secs(20), |c| c.pid().is_none());
+        assert_eq!(c.status, Status::Ok, "{:?}", c.status);
+        assert_eq!(c.output.text.len(), 20000);
+        assert!(c.output.text.bytes().all(|b| b == b'a'));
+        assert_eq!(
+            (c.output.tooltip.as_str(), c.output.class.as_str()),
+            ("tip", "cls")
+        );
     }
 }

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use support::proc::{poll_every, wait_for, Guarded};
 use support::sway::{HeadlessSway, Rect};
+use support::unwatched::UnwatchedConfig;
 
 /// How long a change may take to show before a test gives up (the targets
 /// are much tighter; this is only where waiting stops).
@@ -201,9 +202,9 @@ fn sigusr1_hides_and_shows_the_bar() {
     assert_no_panic(&rstat);
 }
 
-/// SIGUSR2 reloads. The config here is a symlink into another directory,
-/// as dotfile managers make it: the watch on the link's directory does not
-/// see the target change, so only the signal can apply the edit.
+/// SIGUSR2 reloads. The config directory is a symlink repointed to another
+/// version (a profile switch): the bar's watch stays where the link led at
+/// start, so only the signal can apply the change.
 #[test]
 fn sigusr2_reloads() {
     if !can_run() {
@@ -211,16 +212,11 @@ fn sigusr2_reloads() {
     }
     let _lock = support::compositor_lock();
     let sway = HeadlessSway::start();
-    let link = config_path(&sway);
-    let dotfiles = sway.config_home().join("dotfiles");
-    std::fs::create_dir_all(&dotfiles).expect("create dotfiles dir");
-    let target = dotfiles.join("rstat.toml");
-    std::fs::write(&target, pinned("[bar]\nheight = 28\n")).expect("write config");
-    std::os::unix::fs::symlink(&target, &link).expect("symlink the config");
+    let mut config = UnwatchedConfig::new(&sway.config_home(), &pinned("[bar]\nheight = 28\n"));
     let mut rstat = start_rstat(&sway, "usr2", &[]);
     expect_area(&sway, &mut rstat, below_top_bar(28));
 
-    std::fs::write(&target, pinned("[bar]\nheight = 36\n")).expect("edit config");
+    config.swap(&pinned("[bar]\nheight = 36\n"));
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
         sway.usable_area("HEADLESS-1"),
@@ -235,6 +231,49 @@ fn sigusr2_reloads() {
     // A second signal with nothing changed touches nothing.
     rstat.signal(libc::SIGUSR2);
     expect_stderr(&mut rstat, "unchanged");
+    rstat.assert_running();
+    assert_no_panic(&rstat);
+}
+
+/// A config that is a symlink into a dotfiles checkout reloads on its own
+/// when the file it leads to is saved (an editor's write-and-rename there),
+/// and follows the link when it is pointed at another file.
+#[test]
+fn a_symlinked_config_reloads_when_its_target_is_saved() {
+    if !can_run() {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    let link = config_path(&sway);
+    let dotfiles = sway.config_home().join("dotfiles");
+    std::fs::create_dir_all(&dotfiles).expect("create dotfiles dir");
+    let target = dotfiles.join("rstat.toml");
+    save(&target, "[bar]\nheight = 28\n");
+    std::os::unix::fs::symlink("../dotfiles/rstat.toml", &link).expect("symlink the config");
+    let mut rstat = start_rstat(&sway, "symlink", &[]);
+    expect_area(&sway, &mut rstat, below_top_bar(28));
+
+    save(&target, "[bar]\nheight = 36\n");
+    let took = expect_area(&sway, &mut rstat, below_top_bar(36));
+    eprintln!("the target's save applied after {took:?}");
+
+    // Pointed at another file: that file is the config now, the old one not.
+    let laptop = dotfiles.join("laptop.toml");
+    save(&laptop, "[bar]\nheight = 32\n");
+    let new_link = link.with_extension("toml.new");
+    std::os::unix::fs::symlink(&laptop, &new_link).expect("link the other file");
+    std::fs::rename(&new_link, &link).expect("repoint the config link");
+    expect_area(&sway, &mut rstat, below_top_bar(32));
+    save(&laptop, "[bar]\nheight = 40\n");
+    expect_area(&sway, &mut rstat, below_top_bar(40));
+    save(&target, "[bar]\nheight = 24\n");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        sway.usable_area("HEADLESS-1"),
+        Some(below_top_bar(40)),
+        "the file the link left is not the config"
+    );
     rstat.assert_running();
     assert_no_panic(&rstat);
 }

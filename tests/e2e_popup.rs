@@ -48,7 +48,11 @@ struct FakeBin {
 impl FakeBin {
     fn new() -> FakeBin {
         use std::os::unix::fs::PermissionsExt;
-        let dir = std::env::temp_dir().join(format!("rstat-popup-bin-{}", std::process::id()));
+        // One directory per test: tests run in parallel, and each removes
+        // its directory when done.
+        static MADE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("rstat-popup-bin-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create fake bin dir");
         let out = dir.join("foot.out");

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use support::proc::{poll_every, wait_for, Guarded};
 use support::sway::{HeadlessSway, Rect};
+use support::unwatched::UnwatchedConfig;
 use support::wire::{commit_times, commits, widest_gap};
 
 /// Where waiting stops. The hostile file takes about 1.5 s of CPU to
@@ -59,13 +60,6 @@ fn hostile() -> String {
         i += 1;
     }
     s
-}
-
-/// Writes `text` at `path` through a rename (never a half-written file).
-fn save(path: &Path, text: &str) {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).expect("write the config");
-    std::fs::rename(&tmp, path).expect("rename it into place");
 }
 
 /// The usable area below a top bar of `h` logical pixels on the 1920×1080 output.
@@ -147,17 +141,10 @@ fn the_bar_keeps_drawing_while_a_hostile_config_loads_and_the_last_reload_wins()
     }
     let _lock = support::compositor_lock();
     let sway = HeadlessSway::start();
-    // The config as a symlink into another directory: the file watch sees
-    // the link's directory only, so each reload here is exactly one, the
-    // signal's.
-    let dir = sway.config_home().join("rstat");
-    std::fs::create_dir_all(&dir).expect("create the config directory");
-    let dotfiles: PathBuf = sway.config_home().join("dotfiles");
-    std::fs::create_dir_all(&dotfiles).expect("create the dotfiles directory");
-    let target = dotfiles.join("rstat.toml");
-    save(&target, &good(28));
-    let link = dir.join("config.toml");
-    std::os::unix::fs::symlink(&target, &link).expect("symlink the config");
+    // A config the bar cannot see change, so each reload here is exactly
+    // one, the signal's.
+    let mut config = UnwatchedConfig::new(&sway.config_home(), &good(28));
+    let link = config.path();
 
     let mut cmd = sway.client(common::rstat_bin());
     cmd.env("WAYLAND_DEBUG", "client")
@@ -175,7 +162,7 @@ fn the_bar_keeps_drawing_while_a_hostile_config_loads_and_the_last_reload_wins()
     expect_frames(&mut rstat, at, 10);
 
     // The hostile file, by signal.
-    save(&target, &hostile());
+    config.swap(&hostile());
     let before = log(&rstat).len();
     rstat.signal(libc::SIGUSR2);
     let verdict = expect_after(&mut rstat, before, "keeping the running one");
@@ -205,7 +192,7 @@ fn the_bar_keeps_drawing_while_a_hostile_config_loads_and_the_last_reload_wins()
     expect_frames(&mut rstat, verdict, 10);
 
     // A good file applies.
-    save(&target, &good(40));
+    config.swap(&good(40));
     let before = log(&rstat).len();
     rstat.signal(libc::SIGUSR2);
     expect_area(&sway, &mut rstat, below_top_bar(40));
@@ -216,9 +203,9 @@ fn the_bar_keeps_drawing_while_a_hostile_config_loads_and_the_last_reload_wins()
     // Two reloads in quick succession: the hostile file, then at once a
     // good one. Whenever the second signal lands (while the first load
     // runs, or after), the last file is what the bar shows.
-    save(&target, &hostile());
+    config.swap(&hostile());
     rstat.signal(libc::SIGUSR2);
-    save(&target, &good(36));
+    config.swap(&good(36));
     let t0 = Instant::now();
     rstat.signal(libc::SIGUSR2);
     expect_area(&sway, &mut rstat, below_top_bar(36));
@@ -268,20 +255,18 @@ fn each_hostile_config_loads_while_the_bar_draws_on() {
     }
     let _lock = support::compositor_lock();
     let sway = HeadlessSway::start();
-    let dir = sway.config_home().join("rstat");
-    std::fs::create_dir_all(&dir).expect("create the config directory");
-    let dotfiles: PathBuf = sway.config_home().join("dotfiles");
-    std::fs::create_dir_all(&dotfiles).expect("create the dotfiles directory");
-    let target = dotfiles.join("rstat.toml");
-    save(&target, &good(28));
-    let link = dir.join("config.toml");
-    std::os::unix::fs::symlink(&target, &link).expect("symlink the config");
+    // A config the bar cannot see change, so each reload here is exactly
+    // one, the signal's; the font files live beside it.
+    let mut config = UnwatchedConfig::new(&sway.config_home(), &good(28));
+    let link = config.path();
+    let fonts: PathBuf = sway.config_home().join("fonts");
+    std::fs::create_dir_all(&fonts).expect("create the fonts directory");
 
-    let fifo = dotfiles.join("font.fifo");
+    let fifo = fonts.join("font.fifo");
     let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("path");
     // SAFETY: a NUL-terminated path we own.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
-    let flipped = dotfiles.join("flipped.ttf");
+    let flipped = fonts.join("flipped.ttf");
     corrupt_font(&flipped, 45);
     let with_font = |path: &Path| {
         good(28).replacen(
@@ -328,7 +313,7 @@ fn each_hostile_config_loads_while_the_bar_draws_on() {
     expect_frames(&mut rstat, at, 10);
 
     for (what, text) in &cases {
-        save(&target, text);
+        config.swap(text);
         let before = log(&rstat).len();
         rstat.signal(libc::SIGUSR2);
         let verdict = wait_for(PATIENCE, || {
@@ -375,7 +360,7 @@ fn each_hostile_config_loads_while_the_bar_draws_on() {
         );
     }
     // Hostile files do not stick: a good one still applies.
-    save(&target, &good(40));
+    config.swap(&good(40));
     rstat.signal(libc::SIGUSR2);
     expect_area(&sway, &mut rstat, below_top_bar(40));
     rstat.assert_running();

@@ -233,3 +233,61 @@ right = ["clock"]
         bar.stderr()
     );
 }
+
+/// A 1 s script whose text changes every second, beside a seconds clock: the
+/// tick's frame waits for the script's exit (milliseconds), so each second
+/// is one commit showing both, not two. Counted from the bar's own Wayland
+/// requests (`WAYLAND_DEBUG=1` makes the client library log each one).
+#[test]
+fn a_quick_scripts_output_is_drawn_in_the_ticks_frame() {
+    if !ready() {
+        return;
+    }
+    let _lock = support::compositor_lock();
+    let sway = HeadlessSway::start();
+    write_config(
+        &sway,
+        r#"
+[bar]
+left = ["custom#date"]
+right = ["clock"]
+[module.clock]
+format = "%H:%M:%S"
+[module."custom#date"]
+exec = ["date", "+%s"]
+interval_ms = 1000
+"#,
+    );
+    let mut cmd = sway.client(common::rstat_bin());
+    cmd.args(["--collector", "procfs"])
+        .env("WAYLAND_DEBUG", "1");
+    let log = sway.runtime_dir().join("rstat-commits.stderr");
+    let mut bar = Guarded::spawn("rstat", &mut cmd, &log);
+    support::wait_for_bar(&sway, "HEADLESS-1", 28, APPEAR)
+        .unwrap_or_else(|e| panic!("no bar: {e}\n{}", bar.stderr()));
+    let commits = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("-> wl_surface@") && l.ends_with(".commit()"))
+            .count()
+    };
+    // Past the first runs (the first is not known to be quick yet).
+    std::thread::sleep(Duration::from_secs(3));
+    let (c0, t0) = (commits(), Instant::now());
+    std::thread::sleep(Duration::from_secs(10));
+    let (n, secs) = (commits() - c0, t0.elapsed().as_secs_f64());
+    bar.assert_running();
+    eprintln!("{n} commits in {secs:.1} s with a seconds clock and a 1 s script");
+    // Both change every second: one frame each second (two were drawn before).
+    assert!(
+        n >= 9 && (n as f64) <= secs + 2.0,
+        "{n} commits in {secs:.1} s; stderr tail:\n{}",
+        bar.stderr()
+            .lines()
+            .rev()
+            .take(20)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}

@@ -257,9 +257,15 @@ interval_ms = 1000
         sample: &sample,
     };
     m.update_all(&cx(Instant::now()));
+    // The script's descriptors (the network module has its route socket).
+    let script = m
+        .iter()
+        .position(|x| x.spec().kind.name == "custom")
+        .expect("the custom instance");
+    let running = |m: &Modules| m.fds().any(|(i, _)| i == script);
     // The first run's exit.
     let end = Instant::now() + Duration::from_secs(10);
-    while m.fds().next().is_some() {
+    while running(&m) {
         assert!(Instant::now() < end, "the first run never ended");
         let fds: Vec<_> = m.fds().collect();
         let mut polls: Vec<libc::pollfd> = fds
@@ -304,8 +310,53 @@ interval_ms = 1000
     );
     // The one wakeup at that deadline starts the script too.
     m.update_due(&cx(first));
+    assert!(running(&m), "the script did not start with the others");
+}
+
+/// The instances a reload builds may open descriptors with the numbers of
+/// those they replace (once those are closed): every descriptor they hand
+/// the bar has a serial none of the replaced instances' had, the network
+/// module's route socket (opened once, for its whole life) as well as a
+/// script's.
+#[test]
+fn a_reloads_instances_name_their_descriptors_apart_from_the_old_ones() {
+    let c = config(
+        r#"
+[bar]
+right = ["network", "custom#t"]
+[module.network]
+interval_ms = 1000
+[module."custom#t"]
+exec = "sleep 5"
+interval_ms = 1000
+"#,
+    );
+    let sample = Sample::default();
+    let cx = Context {
+        now: Instant::now(),
+        wall: Duration::ZERO,
+        sample: &sample,
+    };
+    let mut old = Modules::from_config(&c, Instant::now());
+    old.update_all(&cx);
+    let before: Vec<_> = old.descriptors().collect();
+    drop(old);
+    let mut new = Modules::from_config(&c, Instant::now());
+    new.update_all(&cx);
+    let after: Vec<_> = new.descriptors().collect();
     assert!(
-        m.fds().next().is_some(),
-        "the script did not start with the others"
+        after.len() >= 2,
+        "the route socket and the script's pidfd or pipe: {after:?}"
+    );
+    for d in &after {
+        assert!(
+            before.iter().all(|b| b.serial != d.serial),
+            "{d:?} has the serial of one of {before:?}"
+        );
+    }
+    // Numbers do repeat (what the serials are for).
+    assert!(
+        after.iter().any(|d| before.iter().any(|b| b.fd == d.fd)),
+        "no number repeated, nothing shown: {before:?} then {after:?}"
     );
 }

@@ -220,6 +220,51 @@ wlan0: 0000   63.  -47.  -256        0      0      0      0      3        0\n",
 }
 
 #[test]
+fn network_on_an_ipv6_only_network_shows_its_address() {
+    let t = Tree::new("net-v6");
+    t.mkdir("sys/class/net/wwan0/device");
+    t.put("sys/class/net/wwan0/operstate", "up\n");
+    t.put("sys/class/net/wwan0/statistics/rx_bytes", "0\n");
+    t.put("sys/class/net/wwan0/statistics/tx_bytes", "0\n");
+    for file in ["route", "ipv6_route", "if_inet6"] {
+        let src = format!(
+            "{}/tests/fixtures/net/ipv6only/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        t.put(
+            &format!("proc/net/{file}"),
+            &fs::read_to_string(src).unwrap(),
+        );
+    }
+    let cfg = config(
+        "[bar]\nright = [\"network\", \"network#v6\", \"network#v4\"]\n\
+         [module.\"network#v6\"]\nformat = \"{ifname} {family} {ipaddr}/{cidr} gw {gwaddr} {ipv4} {ipv6}/{cidr6} {netmask6}\"\n\
+         [module.\"network#v4\"]\nformat = \"{ipaddr}\"\nfamily = \"ipv4\"\n",
+    );
+    let t0 = Instant::now();
+    let mut m = Modules::with_sources(&cfg, t0, &t.sources());
+    let segs = draw(&mut m, t0);
+    // The built-in format shows the IPv6 address; `family = "ipv4"`
+    // (Waybar's default) finds no connection and hides.
+    assert_eq!(
+        texts(&segs),
+        [
+            "wwan0 2001:db8:77::5c1e:1  rx    0B tx    0B",
+            "wwan0 ipv6 2001:db8:77::5c1e:1/64 gw fe80::6c:a1ff:fe00:1 -- 2001:db8:77::5c1e:1/64 ffff:ffff:ffff:ffff::",
+        ]
+    );
+    assert!(
+        rstat::modules::registry::parse(
+            "[bar]\nright = [\"network\"]\n[module.network]\nfamily = \"ipv5\"\n",
+            "test.toml",
+            None
+        )
+        .is_err(),
+        "an unknown family is a config error"
+    );
+}
+
+#[test]
 fn network_on_this_machine_shows_an_address() {
     let route = fs::read_to_string("/proc/net/route").unwrap_or_default();
     if !route

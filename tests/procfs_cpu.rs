@@ -20,36 +20,56 @@ fn burn(d: Duration) {
     }
 }
 
+/// This process's CPU time so far, from the kernel's own clock for it.
+fn own_cpu_ns() -> u64 {
+    // SAFETY: clock_gettime only writes the timespec we own.
+    let mut t: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid clock id and pointer.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
+/// A busy thread's share is measured against what the kernel says this
+/// process used over the same window, not against a whole core: on a loaded
+/// machine (a build beside the tests) the thread gets less than a core and
+/// another process may lead the list.
 #[test]
-fn one_busy_thread_is_half_of_two_cores_and_leads_top_cpu() {
+fn one_busy_thread_shows_its_share_in_top_cpu_and_in_the_system_figure() {
     let _g = QUIET.lock().unwrap_or_else(|e| e.into_inner());
     let roots = Roots::default();
     let mut sampler = Sampler::new(&roots, Box::new(ProcfsSource::open(&roots).unwrap())).unwrap();
     let mut s = Sample::default();
-    // Other work on a shared machine can push system CPU up for a moment;
-    // a few attempts tell a transient neighbour from a wrong figure.
+    // A moment's neighbour can still push this process out of the top list;
+    // a few attempts tell that from a wrong figure.
     let mut seen = Vec::new();
     for _ in 0..4 {
         sampler.sample(&mut s).unwrap();
+        let c0 = own_cpu_ns();
         std::thread::spawn(|| burn(Duration::from_secs(1)))
             .join()
             .unwrap();
+        let c1 = own_cpu_ns();
         sampler.sample(&mut s).unwrap();
-        let expect = 100.0 / s.cores as f32;
-        let top = s.top_cpu.as_slice()[0];
         assert!(s.interval_ns >= 1_000_000_000);
-        if (s.cpu_percent - expect).abs() <= 10.0
-            && top.pid == std::process::id()
-            && (top.cpu_percent - expect).abs() <= 10.0
-        {
-            return;
+        let truth = (c1 - c0) as f64 * 100.0 / (s.interval_ns as f64 * f64::from(s.cores));
+        assert!(truth > 10.0, "the burner ran ({truth:.1}%)");
+        let mine = s
+            .top_cpu
+            .as_slice()
+            .iter()
+            .find(|p| p.pid == std::process::id())
+            .map(|p| f64::from(p.cpu_percent));
+        if let Some(mine) = mine {
+            if (mine - truth).abs() <= 10.0 && f64::from(s.cpu_percent) >= truth - 10.0 {
+                return;
+            }
         }
-        seen.push((s.cpu_percent, top));
+        seen.push((truth, mine, s.cpu_percent, s.top_cpu.as_slice()[0]));
     }
     panic!(
-        "one busy core of {} should be ~{}% of the machine and lead top_cpu; saw {seen:?}",
-        s.cores,
-        100 / s.cores
+        "a busy thread's share (kernel's clock, top_cpu, system, top) of {} cores: {seen:?}",
+        s.cores
     );
 }
 

@@ -160,6 +160,49 @@ fn one_changed_number_damages_that_segment_only() {
     assert!(r.update(&segs, &mut g).is_empty());
 }
 
+#[test]
+fn a_changed_digit_repaints_only_the_rows_its_glyphs_cover() {
+    let mut g = GlyphCache::with_default_font();
+    for scale in [1, 2] {
+        let mut segs = vec![
+            seg("CPU   7%", 0xffffffff, Align::Left),
+            seg("2026-12-01 23:14:05", 0xffffffff, Align::Right),
+        ];
+        let mut r = Renderer::new(look());
+        r.resize(1920, 28, scale);
+        let (w, h) = r.size();
+        assert!(r.update(&segs, &mut g).full);
+        // A buffer of garbage: whatever the repaint writes stops being it.
+        let mut px = vec![0x5au8; (w * h * 4) as usize];
+        for (text, i) in [("CPU  63%", 0), ("2026-12-01 23:14:06", 1)] {
+            segs[i] = seg(text, 0xffffffff, segs[i].align);
+            let m = r.update(&segs, &mut g);
+            assert_eq!(m.bits, 1 << i, "{text}");
+            px.fill(0x5a);
+            r.paint(&mut Canvas::new(&mut px, w, h).unwrap(), m, &mut g);
+            let cell = r.segment_rect(i).unwrap();
+            let mut rows = std::collections::BTreeSet::new();
+            for y in 0..h as i32 {
+                for x in 0..w as i32 {
+                    let at = ((y as u32 * w + x as u32) * 4) as usize;
+                    if px[at..at + 4] != [0x5a; 4] {
+                        assert!(cell.contains(x, y), "{text}: ({x},{y}) outside its cell");
+                        rows.insert(y);
+                    }
+                }
+            }
+            // The digits' ink: about a third of the bar's height, never all
+            // of the cell's rows.
+            let n = rows.len() as i32;
+            assert!(
+                n > 0 && n * 2 <= cell.h,
+                "scale {scale}, {text}: {n} of {} rows",
+                cell.h
+            );
+        }
+    }
+}
+
 /// xorshift64*: deterministic randomness without a dependency.
 struct Rng(u64);
 impl Rng {

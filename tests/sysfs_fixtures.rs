@@ -8,7 +8,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rstat::collect::sysfs::SensorSet;
+use rstat::collect::system::Needs;
 use rstat::collect::Sensors;
+use rstat::modules::Modules;
 
 use common::fixture::Tree;
 
@@ -96,8 +98,76 @@ fn amd_laptop() -> Tree {
 
 fn read(set: &mut SensorSet) -> Sensors {
     let mut s = Sensors::default();
-    set.read(Instant::now(), &mut s);
+    set.read(Instant::now(), Needs::ALL, &mut s);
     s
+}
+
+/// What the bar's modules made of `toml` ask the sampler to read.
+fn needs_of(toml: &str) -> Needs {
+    let cfg =
+        rstat::modules::registry::parse(toml, "test.toml", None).unwrap_or_else(|e| panic!("{e}"));
+    Modules::from_config(&cfg, Instant::now()).sample_needs()
+}
+
+/// Sensor files read by three samples of a bar made of `toml` on the Intel
+/// laptop, and the sensors those samples left.
+fn reads_for(toml: &str) -> (u64, Sensors) {
+    let t = intel_laptop();
+    let mut set = SensorSet::discover(&t.sys());
+    let needs = needs_of(toml);
+    let mut s = Sensors::default();
+    for _ in 0..3 {
+        set.read(Instant::now(), needs, &mut s);
+    }
+    (set.reads(), s)
+}
+
+#[test]
+fn sensors_nobody_shows_are_not_read() {
+    // Everything: a temperature, two CPUs' frequencies, the GPU's busy,
+    // current and highest frequency, the platform profile and five
+    // throttle reasons: twelve files a sample.
+    let t = intel_laptop();
+    let mut set = SensorSet::discover(&t.sys());
+    read(&mut set);
+    assert_eq!(set.reads(), 12);
+
+    // The benchmark's bar (clock, CPU, memory) shows no sensor: none read.
+    let (n, s) = reads_for(
+        "[bar]\nleft = [\"cpu\", \"memory\"]\nright = [\"clock\"]\n\
+         [module.cpu]\nformat = \"cpu {usage:>3.0}%\"\n\
+         [module.memory]\nformat = \"mem {mem_percent:>3.0}%\"\n",
+    );
+    assert_eq!(n, 0, "no sensor shown, none read");
+    assert_eq!(
+        (s.cpu_temp_c, s.cpu_freq_mhz, s.gpu_freq_mhz),
+        (None, None, None)
+    );
+    // The highest frequency is read once, at discovery: still shown.
+    assert_eq!(s.cpu_freq_max_mhz, Some(4700));
+    let (n, _) = reads_for("[bar]\nleft = [\"cpu\"]\n[module.cpu]\nformat = \"{freq_max_mhz}\"\nwarning = {}\ncritical = {}\n");
+    assert_eq!(n, 0, "freq_max_mhz needs no read");
+
+    // Each sensor read where something shows it: a format, a state's
+    // format, a tooltip, a threshold.
+    let cases: [(&str, u64); 7] = [
+        ("[bar]\nleft = [\"temperature\"]\n", 1),
+        (
+            "[bar]\nleft = [\"cpu\"]\n[module.cpu]\nformat = \"x\"\ntooltip_format = \"{freq_ghz:.1}\"\nwarning = {}\ncritical = {}\n",
+            2,
+        ),
+        ("[bar]\nleft = [\"gpu\"]\n[module.gpu]\nformat = \"x\"\nformat_warning = \"{gpu_freq_mhz}\"\n", 3),
+        ("[bar]\nleft = [\"cpu\"]\n[module.cpu]\nformat = \"x\"\nwarning = { temp = 80 }\ncritical = {}\n", 1),
+        ("[bar]\nleft = [\"cpu\"]\n[module.cpu]\nformat = \"{power_profile}\"\nwarning = {}\ncritical = {}\n", 1),
+        ("[bar]\nleft = [\"cpu\"]\n[module.cpu]\nformat = \"{throttle}\"\nwarning = {}\ncritical = {}\n", 5),
+        ("[bar]\nleft = [\"health\"]\n", 1),
+    ];
+    for (toml, per_sample) in cases {
+        let (n, _) = reads_for(toml);
+        assert_eq!(n, 3 * per_sample, "{toml}");
+    }
+    let (_, s) = reads_for("[bar]\nleft = [\"temperature\"]\n");
+    assert_eq!(s.cpu_temp_c, Some(52.0));
 }
 
 #[test]

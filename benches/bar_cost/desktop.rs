@@ -29,7 +29,7 @@ use std::time::Duration;
 use super::support::dbus::PrivateBus;
 use super::support::proc::{wait_for, Guarded};
 use super::support::sway::HeadlessSway;
-use super::{common, get, measure_with, report, version, Row, SETTLE};
+use super::{baseline_verdict, common, get, measure_with, report, version, Row, SETTLE};
 
 /// rstat's modules, by kind, as (kind, instance name, its table's keys).
 /// The first three go left, the clock centre, the rest right.
@@ -402,7 +402,17 @@ pub fn run(window: Duration, bpf_stats: bool, rstat_args: &str) {
         .map(|(k, _, _)| *k)
         .filter(|k| !known.contains(k))
         .collect();
-    let config = dir.join("desktop.toml");
+    // In a directory of its own the unprivileged bar may read, so it watches
+    // the file for changes as a user's bar does (the runtime directory is
+    // only searchable).
+    let config_dir = dir.join("rstat-config");
+    std::fs::create_dir_all(&config_dir).expect("create rstat's config directory");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&config_dir, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod rstat's config directory");
+    }
+    let config = config_dir.join("desktop.toml");
     std::fs::write(&config, rstat_config(&known, &script)).expect("write rstat's config");
     let wconf = dir.join("waybar-desktop.json");
     let wstyle = dir.join("waybar-desktop.css");
@@ -524,8 +534,8 @@ pub fn run(window: Duration, bpf_stats: bool, rstat_args: &str) {
             w.total_secs(),
             r.wakeups_per_sec,
             w.wakeups_per_sec,
-            r.zone_after.as_millis(),
-            w.zone_after.as_millis()
+            r.zone_after.map_or(0, |d| d.as_millis()),
+            w.zone_after.map_or(0, |d| d.as_millis())
         );
         println!(
             "targets: RSS <= 1/5 of Waybar's ({}), CPU <= 1/10 of Waybar's ({}), RSS <= 8 MiB ({mib:.1} MiB: {})",
@@ -534,22 +544,12 @@ pub fn run(window: Duration, bpf_stats: bool, rstat_args: &str) {
             verdict(mib <= 8.0)
         );
     }
-    if let (Some(r), Some(b)) = (get(&rows, "rstat"), get(&rows, "rstat-baseline")) {
+    baseline_verdict(&rows);
+    if let (Some(b), Some(w)) = (get(&rows, "rstat-baseline"), get(&rows, "waybar")) {
         println!(
-            "rstat / rstat-baseline: RSS {:.2}x, CPU {:.3}x ({:.4} s vs {:.4} s), wakeups {:.2}/s vs {:.2}/s",
-            r.rss_kib as f64 / b.rss_kib.max(1) as f64,
-            r.total_secs() / b.total_secs().max(1e-9),
-            r.total_secs(),
-            b.total_secs(),
-            r.wakeups_per_sec,
-            b.wakeups_per_sec
+            "rstat-baseline / waybar: CPU {:.3}x",
+            b.total_secs() / w.total_secs().max(1e-9)
         );
-        if let Some(w) = get(&rows, "waybar") {
-            println!(
-                "rstat-baseline / waybar: CPU {:.3}x",
-                b.total_secs() / w.total_secs().max(1e-9)
-            );
-        }
     }
     drop(sound);
     drop(bus);

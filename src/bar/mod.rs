@@ -1,4 +1,4 @@
-//! The bar application: one calloop event loop wiring the tick timer →
+//! The bar application: one event loop (`event_loop`) wiring the tick timer →
 //! modules → render → wayland, plus the config's reload and the visibility
 //! toggle.
 //!
@@ -9,6 +9,7 @@
 //! the same loop: no thread, no async runtime.
 
 mod bench;
+pub mod event_loop;
 // Hover popup and pointer actions.
 pub mod hover;
 pub mod reload;
@@ -21,22 +22,17 @@ pub mod watch;
 
 use std::cell::RefCell;
 use std::fmt;
-use std::os::fd::RawFd;
+use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use smithay_client_toolkit::reexports::calloop::generic::Generic;
-use smithay_client_toolkit::reexports::calloop::timer::{TimeoutAction, Timer};
-use smithay_client_toolkit::reexports::calloop::{
-    EventLoop, Interest, LoopHandle, Mode, PostAction, RegistrationToken,
-};
-use smithay_client_toolkit::reexports::calloop_wayland_source::WaylandSource;
+use event_loop::{EventLoop, PostAction, TimeoutAction, Token};
 
 use crate::collect::suspend::{Clocks, SleepWatch};
 use crate::collect::system::Needs;
 use crate::collect::{Sample, Sampler};
 use crate::config::{self, Config};
-use crate::modules::{Button, Context, Modules, Sources, HEALTH_POPUP};
+use crate::modules::{Button, Context, Descriptor, Modules, Sources, HEALTH_POPUP};
 use crate::render::calendar::CalendarContent;
 use crate::render::popup::PopupContent;
 use crate::render::{GlyphCache, Segment, MAX_SEGMENTS};
@@ -51,6 +47,12 @@ pub use bench::bench_render;
 /// How long the config file must stay quiet after a change before it is
 /// read: an editor's save is several events (write, rename, attributes).
 pub const RELOAD_DEBOUNCE: Duration = Duration::from_millis(100);
+
+/// How long a tick's frame may wait for a quick script started with it
+/// (one whose last run ended within milliseconds): its output is drawn in
+/// the same commit, one frame and one buffer release a second instead of
+/// two. The other modules' changes are at most this late.
+const HOLD_FOR_SCRIPT: Duration = Duration::from_millis(25);
 
 /// How soon a sliding drawer's next frame is looked for when the last one
 /// moved no pixel (so no frame callback is coming to wake the loop).
@@ -151,12 +153,9 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
         ConnectError::Missing(what) => Error::Unsupported(what),
     })?;
 
-    let mut event_loop: EventLoop<'static, Bars> =
-        EventLoop::try_new().map_err(|e| Error::EventLoop(e.to_string()))?;
+    let mut event_loop = EventLoop::new(queue, conn.backend().poll_fd().as_raw_fd())
+        .map_err(|e| Error::EventLoop(e.to_string()))?;
     let handle = event_loop.handle();
-    WaylandSource::new(conn, queue)
-        .insert(handle.clone())
-        .map_err(|e| Error::EventLoop(e.error.to_string()))?;
 
     let now = Instant::now();
     let ctl = Rc::new(RefCell::new(Control {
@@ -186,28 +185,25 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
     // The services' state first, so the first frame shows workspaces.
     services::sync(&handle, &ctl, &mut bars);
     let first = ctl.borrow_mut().ticker.tick(now, &mut bars);
-    schedule_tick(&handle, &ctl, first).map_err(Error::EventLoop)?;
+    schedule_tick(&handle, &ctl, first);
     sync_fds(&handle, &ctl);
 
     if let Some(signals) = signals {
         let (c, h) = (ctl.clone(), handle.clone());
         handle
-            .insert_source(
-                Generic::new(signals, Interest::READ, Mode::Level),
-                move |_, signals, bars| {
-                    signals.drain(|req| match req {
-                        Request::ToggleVisible => {
-                            let shown = !bars.visible();
-                            bars.set_visible(shown);
-                            c.borrow_mut().ticker.modules.set_visible(shown);
-                        }
-                        Request::Reload => reload(&h, &c, bars),
-                        Request::Quit => c.borrow_mut().quit = Some(()),
-                    });
-                    Ok(PostAction::Continue)
-                },
-            )
-            .map_err(|e| Error::EventLoop(e.error.to_string()))?;
+            .insert_fd(signals, move |signals, bars| {
+                signals.drain(|req| match req {
+                    Request::ToggleVisible => {
+                        let shown = !bars.visible();
+                        bars.set_visible(shown);
+                        c.borrow_mut().ticker.modules.set_visible(shown);
+                    }
+                    Request::Reload => reload(&h, &c, bars),
+                    Request::Quit => c.borrow_mut().quit = Some(()),
+                });
+                PostAction::Continue
+            })
+            .map_err(|e| Error::EventLoop(e.to_string()))?;
     }
     watch_reloads(&handle, &ctl);
     watch_wall_clock(&handle, &ctl);
@@ -216,16 +212,13 @@ pub fn run(sampler: Sampler, opts: &Options) -> Result<(), Error> {
             Ok(w) => {
                 let (c, h) = (ctl.clone(), handle.clone());
                 handle
-                    .insert_source(
-                        Generic::new(w, Interest::READ, Mode::Level),
-                        move |_, w, _| {
-                            if w.changed() {
-                                file_changed(&h, &c);
-                            }
-                            Ok(PostAction::Continue)
-                        },
-                    )
-                    .map_err(|e| Error::EventLoop(e.error.to_string()))?;
+                    .insert_fd(w, move |w, _| {
+                        if w.changed() {
+                            file_changed(&h, &c);
+                        }
+                        PostAction::Continue
+                    })
+                    .map_err(|e| Error::EventLoop(e.to_string()))?;
             }
             // No config directory is the common case of a user on the
             // defaults: nothing to say. (Creating one later takes SIGUSR2 or
@@ -385,7 +378,7 @@ struct Control {
     source: Option<config::Source>,
     sources: Sources,
     force_argb: bool,
-    timer: Option<RegistrationToken>,
+    timer: Option<Token>,
     /// When the tick timer fires next (an fd event that brings a module's
     /// deadline earlier moves it).
     timer_at: Instant,
@@ -406,68 +399,60 @@ struct Control {
 
 /// A module's descriptor registered on the loop.
 struct Watched {
-    /// The instance.
-    module: usize,
-    /// Its descriptor number and the pipe's inode: a number can be reused
-    /// by the next run's pipe, the inode of a live pipe cannot.
-    fd: RawFd,
-    ino: u64,
-    token: RegistrationToken,
+    /// The instance, the number and its serial: a number is reused by the
+    /// next run's pipe, the serial is not.
+    desc: Descriptor,
+    token: Token,
 }
 
-type Handle = LoopHandle<'static, Bars>;
+type Handle = event_loop::Handle<Bars>;
 
 /// (Re)places the tick timer so it first fires at `at`.
-fn schedule_tick(handle: &Handle, ctl: &Rc<RefCell<Control>>, at: Instant) -> Result<(), String> {
+fn schedule_tick(handle: &Handle, ctl: &Rc<RefCell<Control>>, at: Instant) {
     let (c, h) = (ctl.clone(), handle.clone());
-    let token = handle
-        .insert_source(Timer::from_deadline(at), move |_, _, bars| {
-            // The event is the deadline; the modules need the time it is.
-            let next = {
-                let mut ctl = c.borrow_mut();
-                let next = ctl.ticker.tick(Instant::now(), bars);
-                ctl.timer_at = next;
-                next
-            };
-            // A tick may have started a script (a new pipe to watch).
-            sync_fds(&h, &c);
-            TimeoutAction::ToInstant(next)
-        })
-        .map_err(|e| e.error.to_string())?;
+    let token = handle.insert_timer(at, move |bars| {
+        // The event is the deadline; the modules need the time it is.
+        let next = {
+            let mut ctl = c.borrow_mut();
+            let next = ctl.ticker.tick(Instant::now(), bars);
+            ctl.timer_at = next;
+            next
+        };
+        // A tick may have started a script (a new pipe to watch).
+        sync_fds(&h, &c);
+        TimeoutAction::ToInstant(next)
+    });
     let mut c = ctl.borrow_mut();
     c.timer_at = at;
     if let Some(old) = c.timer.replace(token) {
         handle.remove(old);
     }
-    Ok(())
 }
 
 /// Puts the wall-clock timerfd and the zone file's watch on the loop: either
 /// makes the time-showing modules due at once.
 fn watch_wall_clock(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
     let changed = |h: &Handle, c: &Rc<RefCell<Control>>| {
-        c.borrow_mut()
-            .ticker
-            .modules
-            .wall_clock_changed(Instant::now());
+        {
+            let mut c = c.borrow_mut();
+            c.ticker.modules.wall_clock_changed(Instant::now());
+            c.ticker.today.forget();
+        }
         reschedule_if_earlier(h, c);
     };
     match wallclock::ClockSet::new() {
         Ok(t) => {
             let (c, h) = (ctl.clone(), handle.clone());
-            let r = handle.insert_source(
-                Generic::new(t, Interest::READ, Mode::Level),
-                move |_, t, _| {
-                    if t.was_set() {
-                        changed(&h, &c);
-                    }
-                    Ok(PostAction::Continue)
-                },
-            );
+            let r = handle.insert_fd(t, move |t, _| {
+                if t.was_set() {
+                    changed(&h, &c);
+                }
+                PostAction::Continue
+            });
             if let Err(e) = r {
                 eprintln!(
                     "rstat: the clock will not follow wall-clock changes ({})",
-                    e.error
+                    e
                 );
             }
         }
@@ -480,17 +465,14 @@ fn watch_wall_clock(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
     match Watch::new(&zone) {
         Ok(w) => {
             let (c, h) = (ctl.clone(), handle.clone());
-            let r = handle.insert_source(
-                Generic::new(w, Interest::READ, Mode::Level),
-                move |_, w, _| {
-                    if w.changed() {
-                        changed(&h, &c);
-                    }
-                    Ok(PostAction::Continue)
-                },
-            );
+            let r = handle.insert_fd(w, move |w, _| {
+                if w.changed() {
+                    changed(&h, &c);
+                }
+                PostAction::Continue
+            });
             if let Err(e) = r {
-                eprintln!("rstat: not watching {} ({})", zone.display(), e.error);
+                eprintln!("rstat: not watching {} ({})", zone.display(), e);
             }
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -503,12 +485,10 @@ fn watch_wall_clock(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
 fn reschedule_if_earlier(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
     let (due, at) = {
         let c = ctl.borrow();
-        (c.ticker.modules.next_due(), c.timer_at)
+        (c.ticker.due(), c.timer_at)
     };
     if let Some(due) = due.filter(|d| *d < at) {
-        if let Err(e) = schedule_tick(handle, ctl, due) {
-            eprintln!("rstat: cannot reschedule the tick: {e}");
-        }
+        schedule_tick(handle, ctl, due);
     }
 }
 
@@ -519,95 +499,78 @@ fn reschedule_if_earlier(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
 fn reschedule(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
     let (due, at) = {
         let c = ctl.borrow();
-        (c.ticker.modules.next_due(), c.timer_at)
+        (c.ticker.due(), c.timer_at)
     };
     if let Some(due) = due.filter(|d| *d != at) {
-        if let Err(e) = schedule_tick(handle, ctl, due) {
-            eprintln!("rstat: cannot reschedule the tick: {e}");
-        }
+        schedule_tick(handle, ctl, due);
     }
 }
 
-/// The inode of the file open at `fd` (0 when it cannot be read).
-fn inode(fd: RawFd) -> u64 {
-    // SAFETY: fstat writes into the zeroed struct we pass; `fd` is open
-    // (a module's pipe) and a failure only returns -1.
-    unsafe {
-        let mut st: libc::stat = std::mem::zeroed();
-        if libc::fstat(fd, &mut st) == 0 {
-            st.st_ino
-        } else {
-            0
-        }
-    }
-}
-
-/// Matches the loop's registrations to the modules' descriptors: a new pipe
+/// Matches the loop's registrations to the modules' descriptors: a new one
 /// is watched, a closed one forgotten. Nothing is polled: a readable pipe
-/// wakes the loop.
+/// wakes the loop. Matched by number and serial ([`Descriptor::serial`]),
+/// so a closed descriptor whose number the next run's reuses is told from
+/// it without a system call; nothing changed, nothing is called.
 fn sync_fds(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
     let mut c = ctl.borrow_mut();
     let c = &mut *c;
     let modules = &c.ticker.modules;
     c.watched.retain(|w| {
-        let live = modules
-            .fds()
-            .any(|(i, fd)| i == w.module && fd == w.fd && inode(fd) == w.ino);
+        let live = modules.descriptors().any(|d| d == w.desc);
         if !live {
             handle.remove(w.token);
         }
         live
     });
-    let mut fresh: [(usize, RawFd); 16] = [(0, -1); 16];
+    let mut fresh: [Option<Descriptor>; 16] = [None; 16];
     let mut n = 0;
-    for (i, fd) in modules.fds() {
-        if n < fresh.len() && !c.watched.iter().any(|w| w.module == i && w.fd == fd) {
-            fresh[n] = (i, fd);
+    for d in modules.descriptors() {
+        if n < fresh.len() && !c.watched.iter().any(|w| w.desc == d) {
+            fresh[n] = Some(d);
             n += 1;
         }
     }
-    for &(i, fd) in &fresh[..n] {
-        let Some(dup) = EventFd::dup(fd) else {
-            eprintln!("rstat: out of descriptors; a custom module will not update");
-            continue;
-        };
+    for d in fresh[..n].iter().flatten().copied() {
         let (cc, h) = (ctl.clone(), handle.clone());
-        let ino = inode(fd);
-        let inserted = handle.insert_source(
-            Generic::new(dup, Interest::READ, Mode::Level),
-            move |_, _, bars| {
-                let still = {
-                    let mut c = cc.borrow_mut();
-                    if c.ticker.modules.on_readable(i) {
-                        c.ticker.redraw(bars);
-                    }
-                    let still = c
-                        .ticker
-                        .modules
-                        .fds()
-                        .any(|(j, f)| j == i && f == fd && inode(f) == ino);
-                    if !still {
-                        // Forget it here: the loop drops it on `Remove`.
-                        c.watched.retain(|w| !(w.module == i && w.fd == fd));
-                    }
-                    still
-                };
-                reschedule(&h, &cc);
-                Ok(if still {
-                    PostAction::Continue
-                } else {
-                    PostAction::Remove
-                })
-            },
-        );
+        let on_event = move |bars: &mut Bars| {
+            let still = {
+                let mut c = cc.borrow_mut();
+                if c.ticker.modules.on_readable(d.module) {
+                    c.ticker.redraw(bars);
+                } else if c.ticker.held.is_some() && !c.ticker.modules.quick_run_pending() {
+                    // The run the frame waited for is over, its text unchanged.
+                    c.ticker.show(bars);
+                }
+                let still = c.ticker.modules.descriptors().any(|x| x == d);
+                if !still {
+                    // Forget it here: the loop drops it on `Remove`.
+                    c.watched.retain(|w| w.desc != d);
+                }
+                still
+            };
+            reschedule(&h, &cc);
+            if still {
+                PostAction::Continue
+            } else {
+                PostAction::Remove
+            }
+        };
+        let inserted = if d.exit {
+            // Given exactly while open, closed by its module: registered as
+            // it is (a copy would cost a dup, and a DEL and a close at the end).
+            handle.insert_borrowed_fd(d.fd, on_event)
+        } else {
+            // A pipe may be withheld while open (paused, a quiet start): a
+            // copy of our own, unregistered before it is closed.
+            let Some(dup) = EventFd::dup(d.fd) else {
+                eprintln!("rstat: out of descriptors; a custom module will not update");
+                continue;
+            };
+            handle.insert_fd(dup, move |_, bars| on_event(bars))
+        };
         match inserted {
-            Ok(token) => c.watched.push(Watched {
-                module: i,
-                fd,
-                ino,
-                token,
-            }),
-            Err(e) => eprintln!("rstat: cannot watch a custom module's output: {}", e.error),
+            Ok(token) => c.watched.push(Watched { desc: d, token }),
+            Err(e) => eprintln!("rstat: cannot watch a custom module's output: {}", e),
         }
     }
 }
@@ -622,7 +585,7 @@ fn file_changed(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
         return;
     }
     let (c, h) = (ctl.clone(), handle.clone());
-    let inserted = handle.insert_source(Timer::from_deadline(at), move |_, _, bars| {
+    handle.insert_timer(at, move |bars| {
         let due = c.borrow().reload_at;
         match due {
             Some(t) if Instant::now() < t => TimeoutAction::ToInstant(t),
@@ -633,10 +596,6 @@ fn file_changed(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
             }
         }
     });
-    if let Err(e) = inserted {
-        ctl.borrow_mut().reload_at = None;
-        eprintln!("rstat: cannot schedule the config reload: {}", e.error);
-    }
 }
 
 /// Asks for the config to be read again: on the worker, whose result
@@ -678,20 +637,17 @@ fn watch_reloads(handle: &Handle, ctl: &Rc<RefCell<Control>>) {
         return;
     };
     let (c, h) = (ctl.clone(), handle.clone());
-    let inserted = handle.insert_source(
-        Generic::new(dup, Interest::READ, Mode::Level),
-        move |_, _, bars| {
-            let done = c.borrow_mut().reloader.as_mut().and_then(|r| r.take());
-            if let Some(done) = done {
-                apply(&h, &c, bars, done);
-            }
-            Ok(PostAction::Continue)
-        },
-    );
+    let inserted = handle.insert_fd(dup, move |_, bars| {
+        let done = c.borrow_mut().reloader.as_mut().and_then(|r| r.take());
+        if let Some(done) = done {
+            apply(&h, &c, bars, done);
+        }
+        PostAction::Continue
+    });
     if let Err(e) = inserted {
         eprintln!(
             "rstat: reloads will read the config on the event loop ({})",
-            e.error
+            e
         );
         ctl.borrow_mut().reloader = None;
     }
@@ -704,9 +660,7 @@ fn apply(handle: &Handle, ctl: &Rc<RefCell<Control>>, bars: &mut Bars, done: rel
         // New instances: the compositor's state for them, their pipes.
         services::sync(handle, ctl, bars);
         sync_fds(handle, ctl);
-        if let Err(e) = schedule_tick(handle, ctl, at) {
-            eprintln!("rstat: the reloaded modules will not tick: {e}");
-        }
+        schedule_tick(handle, ctl, at);
     }
 }
 
@@ -856,8 +810,9 @@ struct Ticker {
     segments: Vec<Segment>,
     /// The popup's tables, rewritten every tick.
     popup: PopupContent,
-    /// The clock popup's month, rewritten every tick.
+    /// The clock popup's month, converted once a minute (`today`).
     calendar: CalendarContent,
+    today: crate::modules::calendar::Today,
     /// A sampling error was already reported (say it once, keep going).
     warned: bool,
     /// Somebody looks at the health popup (the pointer rests on its module
@@ -868,6 +823,9 @@ struct Ticker {
     shown_rated: bool,
     /// Notices a suspend between two samples (rates then start afresh).
     sleep: SleepWatch,
+    /// The segments written last wait until then for a quick script's
+    /// output (see [`HOLD_FOR_SCRIPT`]).
+    held: Option<Instant>,
 }
 
 /// A walk this soon after the previous one would give rates over too short
@@ -887,10 +845,12 @@ impl Ticker {
             segments: Vec::with_capacity(MAX_SEGMENTS),
             popup: PopupContent::default(),
             calendar: CalendarContent::default(),
+            today: Default::default(),
             warned: false,
             looking: false,
             shown_rated: false,
             sleep: SleepWatch::default(),
+            held: None,
         }
     }
 
@@ -998,16 +958,25 @@ impl Ticker {
                 self.stop_walks();
             }
         }
+        let wall = wall_clock();
         let cx = Context {
             now,
-            wall: wall_clock(),
+            wall,
             sample: &self.sample,
         };
         if self.modules.update_due(&cx) {
             self.modules.write(&mut self.segments);
             self.modules.offer_icons(&mut bars.glyphs_mut().icons);
-            bars.set_segments(&self.segments);
+            if self.modules.quick_run_pending() {
+                // Its exit, or the deadline, draws this frame with its output.
+                self.held.get_or_insert(now + HOLD_FOR_SCRIPT);
+            } else {
+                self.show(bars);
+            }
             bars.set_idle_inhibit(self.modules.inhibits_idle());
+        }
+        if self.held.is_some_and(|t| now >= t) {
+            self.show(bars);
         }
         // Cheap (fifteen short rows, no heap); redrawn only when
         // open, and only a walk changes what it shows.
@@ -1017,7 +986,7 @@ impl Ticker {
         }
         // The clock's calendar; differs (and redraws) only when the
         // day does, which the clock's minute tick notices.
-        crate::modules::calendar::write(cx.wall, &mut self.calendar);
+        self.today.write(wall, &mut self.calendar);
         bars.set_calendar_content(&self.calendar);
         self.next_due(now)
     }
@@ -1037,14 +1006,28 @@ impl Ticker {
     }
 
     fn next_due(&self, now: Instant) -> Instant {
-        self.modules.next_due().unwrap_or(now + IDLE)
+        self.due().unwrap_or(now + IDLE)
+    }
+
+    /// The earliest deadline: a module's, or a held frame's.
+    fn due(&self) -> Option<Instant> {
+        match (self.modules.next_due(), self.held) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Draws the segments written last (a held frame's wait is over).
+    fn show(&mut self, bars: &mut Bars) {
+        self.held = None;
+        bars.set_segments(&self.segments);
     }
 
     /// Shows the modules' current segments (after an event changed them).
     fn redraw(&mut self, bars: &mut Bars) {
         self.modules.write(&mut self.segments);
         self.modules.offer_icons(&mut bars.glyphs_mut().icons);
-        bars.set_segments(&self.segments);
+        self.show(bars);
         bars.set_idle_inhibit(self.modules.inhibits_idle());
     }
 }

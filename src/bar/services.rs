@@ -6,11 +6,9 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Instant;
 
-use smithay_client_toolkit::reexports::calloop::generic::Generic;
-use smithay_client_toolkit::reexports::calloop::timer::{TimeoutAction, Timer};
-use smithay_client_toolkit::reexports::calloop::{Interest, Mode, PostAction, RegistrationToken};
-
+use super::event_loop::{PostAction, TimeoutAction, Token};
 use super::{Control, Handle};
 use crate::services::{Backoff, Command, Error, EventFd, Id, Service};
 use crate::wayland::Bars;
@@ -19,7 +17,7 @@ use crate::wayland::Bars;
 struct Slot {
     service: Box<dyn Service>,
     /// Its descriptor's registration.
-    token: Option<RegistrationToken>,
+    token: Option<Token>,
     backoff: Backoff,
     /// A reconnect timer is pending.
     reconnecting: bool,
@@ -202,27 +200,24 @@ fn watch(handle: &Handle, ctl: &Rc<RefCell<Control>>, id: Id) {
         return;
     };
     let (c, h) = (ctl.clone(), handle.clone());
-    let inserted = handle.insert_source(
-        Generic::new(dup, Interest::READ, Mode::Level),
-        move |_, _, bars| {
-            let lost = c.borrow_mut().service_event(id, bars);
-            if lost {
-                if let Some(s) = c.borrow_mut().services.slot(id) {
-                    s.token = None;
-                }
-                schedule_reconnect(&h, &c, id);
-                return Ok(PostAction::Remove);
+    let inserted = handle.insert_fd(dup, move |_, bars| {
+        let lost = c.borrow_mut().service_event(id, bars);
+        if lost {
+            if let Some(s) = c.borrow_mut().services.slot(id) {
+                s.token = None;
             }
-            Ok(PostAction::Continue)
-        },
-    );
+            schedule_reconnect(&h, &c, id);
+            return PostAction::Remove;
+        }
+        PostAction::Continue
+    });
     match inserted {
         Ok(t) => {
             if let Some(s) = ctl.borrow_mut().services.slot(id) {
                 s.token = Some(t);
             }
         }
-        Err(e) => eprintln!("rstat: cannot watch the {}: {}", id.name(), e.error),
+        Err(e) => eprintln!("rstat: cannot watch the {}: {}", id.name(), e),
     }
 }
 
@@ -239,7 +234,7 @@ fn schedule_reconnect(handle: &Handle, ctl: &Rc<RefCell<Control>>, id: Id) {
         s.backoff.next_delay()
     };
     let (c, h) = (ctl.clone(), handle.clone());
-    let inserted = handle.insert_source(Timer::from_duration(delay), move |_, _, bars| {
+    handle.insert_timer(Instant::now() + delay, move |bars| {
         let mut guard = c.borrow_mut();
         let ctl = &mut *guard;
         let wanted = ctl.ticker.modules.uses(id);
@@ -267,16 +262,6 @@ fn schedule_reconnect(handle: &Handle, ctl: &Rc<RefCell<Control>>, id: Id) {
             }
         }
     });
-    if let Err(e) = inserted {
-        if let Some(s) = ctl.borrow_mut().services.slot(id) {
-            s.reconnecting = false;
-        }
-        eprintln!(
-            "rstat: cannot schedule the {} reconnect: {}",
-            id.name(),
-            e.error
-        );
-    }
 }
 
 impl Control {

@@ -3,8 +3,13 @@
 //! renaming it over the old one, which a watch on the old file's inode alone
 //! would never see again; and a watch of the directory's writes would wake
 //! the bar for every write to any file beside the config (a log kept there).
+//!
+//! A config that is a symlink (a dotfiles checkout linked into
+//! `~/.config`) is watched twice: the link in its directory, whose
+//! replacement points the bar at another file, and the file it resolves to
+//! in that file's directory, where the edits happen.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::ffi::{CString, OsString};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -21,14 +26,28 @@ const DIR_MASK: u32 =
 /// replacement the directory sees): written and closed, modified in place.
 const FILE_MASK: u32 = libc::IN_CLOSE_WRITE | libc::IN_MODIFY | libc::IN_DONT_FOLLOW;
 
-/// An inotify descriptor watching one file and its directory.
+/// As the kernel's own limit on symlinks followed in one lookup.
+const MAX_LINKS: usize = 40;
+
+/// An inotify descriptor watching one file and its directory, and, when
+/// the file is a symlink, the file it points to and that file's directory.
 pub struct Watch {
     fd: OwnedFd,
+    /// The configured path.
+    link: Place,
+    /// Where the symlink at `link` leads; `None` when it is no symlink (or
+    /// its target's directory cannot be watched).
+    target: RefCell<Option<Place>>,
+}
+
+/// One name in one directory, both watched.
+struct Place {
     /// The file's name inside the directory.
     name: OsString,
     /// The file's path, to watch again when another file takes its place.
     path: CString,
-    /// The directory's watch descriptor.
+    /// The directory's watch descriptor (shared with the other place when
+    /// both are in one directory: inotify gives one per inode).
     dir_wd: i32,
     /// The file's watch descriptor; -1 while there is no file.
     file_wd: Cell<i32>,
@@ -49,6 +68,105 @@ struct Event<'a> {
 impl Watch {
     /// Watches `file` (which need not exist yet) and its directory.
     pub fn new(file: &Path) -> io::Result<Watch> {
+        // SAFETY: no pointers; returns a new descriptor or -1.
+        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: inotify_init1 returned a new descriptor nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let link = Place::watch(&fd, file)?;
+        let w = Watch {
+            fd,
+            link,
+            target: RefCell::new(None),
+        };
+        w.follow_link();
+        Ok(w)
+    }
+
+    /// Points the second watch at where the link now leads (no second
+    /// watch when the file is no symlink). A target whose directory cannot
+    /// be watched leaves only the link watched, as a plain file is.
+    fn follow_link(&self) {
+        let to = symlink_target(Path::new(std::ffi::OsStr::from_bytes(
+            self.link.path.as_bytes(),
+        )));
+        let mut target = self.target.borrow_mut();
+        let same = match (&*target, &to) {
+            (Some(t), Some(p)) => t.path.as_bytes() == p.as_os_str().as_bytes(),
+            (None, None) => true,
+            _ => false,
+        };
+        if same {
+            return;
+        }
+        let old = target.take();
+        *target = to.and_then(|p| Place::watch(&self.fd, &p).ok());
+        if let Some(old) = old {
+            let new_dir = target.as_ref().map(|t| t.dir_wd);
+            // A directory watch still used by the link or the new target
+            // stays: inotify has one watch per directory, not per place.
+            if old.dir_wd != self.link.dir_wd && Some(old.dir_wd) != new_dir {
+                forget(&self.fd, old.dir_wd);
+            }
+            let new_file = target.as_ref().map(|t| t.file_wd.get());
+            if old.file_wd.get() >= 0 && Some(old.file_wd.get()) != new_file {
+                forget(&self.fd, old.file_wd.get());
+            }
+        }
+    }
+
+    /// Reads every pending event; true when one concerned the file (the
+    /// link, or the file it leads to).
+    pub fn changed(&self) -> bool {
+        let mut hit = false;
+        let (mut relinked, mut retargeted) = (false, false);
+        let mut buf = EventBuf([0; 4096]);
+        loop {
+            // SAFETY: reads at most the buffer's size into it; the fd is ours.
+            let n =
+                unsafe { libc::read(self.fd.as_raw_fd(), buf.0.as_mut_ptr().cast(), buf.0.len()) };
+            if n <= 0 {
+                // EAGAIN: drained.
+                break;
+            }
+            let target = self.target.borrow();
+            for ev in events(&buf.0[..n as usize]) {
+                if self.link.replaced_by(&ev) {
+                    hit = true;
+                    relinked = true;
+                }
+                if self.link.written_by(&ev) {
+                    hit = true;
+                }
+                if let Some(t) = target.as_ref() {
+                    if t.replaced_by(&ev) {
+                        hit = true;
+                        retargeted = true;
+                    }
+                    if t.written_by(&ev) {
+                        hit = true;
+                    }
+                }
+            }
+        }
+        if relinked {
+            self.link.watch_file(&self.fd);
+            self.follow_link();
+        }
+        if retargeted {
+            if let Some(t) = self.target.borrow().as_ref() {
+                t.watch_file(&self.fd);
+            }
+        }
+        hit
+    }
+}
+
+impl Place {
+    /// Watches `file`'s directory, and the file if it exists.
+    fn watch(fd: &OwnedFd, file: &Path) -> io::Result<Place> {
         let name = file
             .file_name()
             .ok_or_else(|| io::Error::other(format!("{} names no file", file.display())))?
@@ -62,13 +180,6 @@ impl Watch {
                 .map_err(|_| io::Error::other("a NUL in the config path"))
         };
         let (cdir, path) = (cstr(&dir)?, cstr(file)?);
-        // SAFETY: no pointers; returns a new descriptor or -1.
-        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: inotify_init1 returned a new descriptor nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         // SAFETY: `cdir` is a NUL-terminated path; the fd is ours.
         let dir_wd = unsafe { libc::inotify_add_watch(fd.as_raw_fd(), cdir.as_ptr(), DIR_MASK) };
         if dir_wd < 0 {
@@ -78,65 +189,71 @@ impl Watch {
                 format!("watching {}: {e}", dir.display()),
             ));
         }
-        let w = Watch {
-            fd,
+        let place = Place {
             name,
             path,
             dir_wd,
             file_wd: Cell::new(-1),
         };
-        w.watch_file();
-        Ok(w)
+        place.watch_file(fd);
+        Ok(place)
     }
 
     /// (Re)watches the file now at the path; a missing file is watched once
     /// the directory says one arrived.
-    fn watch_file(&self) {
+    fn watch_file(&self, fd: &OwnedFd) {
         // SAFETY: `path` is a NUL-terminated path; the fd is ours.
-        let wd =
-            unsafe { libc::inotify_add_watch(self.fd.as_raw_fd(), self.path.as_ptr(), FILE_MASK) };
+        let wd = unsafe { libc::inotify_add_watch(fd.as_raw_fd(), self.path.as_ptr(), FILE_MASK) };
         let old = self.file_wd.replace(wd.max(-1));
         if old >= 0 && old != wd {
             // The old file was renamed away (an editor's backup): its writes
-            // are no longer the config's. Fails harmlessly if it is gone.
-            // SAFETY: no pointers; removes one of our own watches.
-            unsafe { libc::inotify_rm_watch(self.fd.as_raw_fd(), old) };
+            // are no longer the config's.
+            forget(fd, old);
         }
     }
 
-    /// Reads every pending event; true when one concerned the file.
-    pub fn changed(&self) -> bool {
-        let mut hit = false;
-        let mut replaced = false;
-        let mut buf = EventBuf([0; 4096]);
-        loop {
-            // SAFETY: reads at most the buffer's size into it; the fd is ours.
-            let n =
-                unsafe { libc::read(self.fd.as_raw_fd(), buf.0.as_mut_ptr().cast(), buf.0.len()) };
-            if n <= 0 {
-                // EAGAIN: drained.
-                break;
-            }
-            for ev in events(&buf.0[..n as usize]) {
-                if ev.wd == self.dir_wd {
-                    if ev.name == self.name.as_bytes() {
-                        hit = true;
-                        replaced = true;
-                    }
-                } else if ev.wd == self.file_wd.get() {
-                    if ev.mask & libc::IN_IGNORED != 0 {
-                        self.file_wd.set(-1);
-                    } else if ev.mask & (libc::IN_MODIFY | libc::IN_CLOSE_WRITE) != 0 {
-                        hit = true;
-                    }
-                }
-            }
-        }
-        if replaced {
-            self.watch_file();
-        }
-        hit
+    /// Another file took (or left) this name in the directory.
+    fn replaced_by(&self, ev: &Event) -> bool {
+        ev.wd == self.dir_wd && ev.name == self.name.as_bytes()
     }
+
+    /// The file at this name was written; notes when its watch is gone.
+    fn written_by(&self, ev: &Event) -> bool {
+        if ev.wd != self.file_wd.get() {
+            return false;
+        }
+        if ev.mask & libc::IN_IGNORED != 0 {
+            self.file_wd.set(-1);
+            return false;
+        }
+        ev.mask & (libc::IN_MODIFY | libc::IN_CLOSE_WRITE) != 0
+    }
+}
+
+/// Drops one of our watches; fails harmlessly if it is already gone.
+fn forget(fd: &OwnedFd, wd: i32) {
+    // SAFETY: no pointers; removes one of our own watches.
+    unsafe { libc::inotify_rm_watch(fd.as_raw_fd(), wd) };
+}
+
+/// Where a symlink at `path` finally leads (which need not exist: a link
+/// made before its target is watched for the target's arrival); `None`
+/// when `path` is no symlink, or the links loop.
+fn symlink_target(path: &Path) -> Option<PathBuf> {
+    let mut at = path.to_path_buf();
+    for hops in 0..=MAX_LINKS {
+        match std::fs::read_link(&at) {
+            Ok(to) if hops < MAX_LINKS => {
+                at = match at.parent() {
+                    Some(dir) => dir.join(to),
+                    None => to,
+                };
+            }
+            Ok(_) => return None,
+            Err(_) => return (hops > 0).then_some(at),
+        }
+    }
+    None
 }
 
 /// The events in a buffer of inotify records (a truncated record ends it).
@@ -273,6 +390,92 @@ mod tests {
         assert!(!w.changed(), "the backup's writes are not the config's");
         std::fs::write(&file, "a = 4").unwrap();
         assert!(w.changed(), "the file in the name's place written in place");
+    }
+
+    #[test]
+    fn a_symlinked_config_is_watched_where_it_leads() {
+        let d = tmp("link");
+        let (home, dots) = (d.0.join("config"), d.0.join("dotfiles"));
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&dots).unwrap();
+        let real = dots.join("rstat.toml");
+        std::fs::write(&real, "a = 1").unwrap();
+        let file = home.join("config.toml");
+        std::os::unix::fs::symlink("../dotfiles/rstat.toml", &file).unwrap();
+        let w = Watch::new(&file).unwrap();
+        assert!(!w.changed());
+        std::fs::write(&real, "a = 2").unwrap();
+        assert!(w.changed(), "the target written in place");
+        std::fs::write(dots.join("notes.txt"), "x").unwrap();
+        assert!(!w.changed(), "another file beside the target");
+        // An editor's save of the target: a new file renamed over it.
+        let swap = dots.join(".rstat.toml.swp");
+        std::fs::write(&swap, "a = 3").unwrap();
+        std::fs::rename(&swap, &real).unwrap();
+        assert!(w.changed(), "the target renamed over");
+        std::fs::write(&real, "a = 4").unwrap();
+        assert!(w.changed(), "the new target written in place");
+        // The link pointed elsewhere: the old target's edits no longer count.
+        let other = dots.join("laptop.toml");
+        std::fs::write(&other, "a = 5").unwrap();
+        let tmp_link = home.join(".config.toml.new");
+        std::os::unix::fs::symlink(&other, &tmp_link).unwrap();
+        std::fs::rename(&tmp_link, &file).unwrap();
+        assert!(w.changed(), "the link replaced");
+        std::fs::write(&other, "a = 6").unwrap();
+        assert!(w.changed(), "the new target written");
+        std::fs::write(&real, "old").unwrap();
+        assert!(!w.changed(), "the old target is no longer the config");
+        // A plain file in the link's place: watched as any file.
+        std::fs::remove_file(&file).unwrap();
+        assert!(w.changed(), "the link removed");
+        std::fs::write(&file, "a = 7").unwrap();
+        assert!(w.changed(), "a plain file created in its place");
+        std::fs::write(&other, "x").unwrap();
+        assert!(!w.changed(), "the former target is not the config");
+    }
+
+    #[test]
+    fn a_link_beside_its_target_and_a_dangling_link_are_followed() {
+        let d = tmp("samedir");
+        let file = d.0.join("config.toml");
+        std::os::unix::fs::symlink("desk.toml", &file).unwrap();
+        // The target does not exist yet: its arrival is the config's.
+        let w = Watch::new(&file).unwrap();
+        std::fs::write(d.0.join("desk.toml"), "a = 1").unwrap();
+        assert!(w.changed(), "the dangling link's target created");
+        std::fs::write(d.0.join("desk.toml"), "a = 2").unwrap();
+        assert!(w.changed(), "the target written");
+        // Repointed within the one directory (one inotify watch for both
+        // places): the directory stays watched for the link.
+        std::fs::write(d.0.join("laptop.toml"), "a = 3").unwrap();
+        assert!(!w.changed(), "not the config yet");
+        let tmp_link = d.0.join(".config.toml.new");
+        std::os::unix::fs::symlink("laptop.toml", &tmp_link).unwrap();
+        std::fs::rename(&tmp_link, &file).unwrap();
+        assert!(w.changed(), "the link replaced");
+        std::fs::write(d.0.join("laptop.toml"), "a = 4").unwrap();
+        assert!(w.changed(), "the new target written");
+        std::fs::write(d.0.join("desk.toml"), "x").unwrap();
+        assert!(!w.changed(), "the old target");
+        std::fs::remove_file(&file).unwrap();
+        assert!(
+            w.changed(),
+            "the link removed: its directory is still watched"
+        );
+    }
+
+    #[test]
+    fn symlink_targets_resolve_relative_links_and_refuse_loops() {
+        let d = tmp("resolve");
+        let a = d.0.join("a");
+        std::os::unix::fs::symlink("b", &a).unwrap();
+        std::os::unix::fs::symlink("sub/c", d.0.join("b")).unwrap();
+        assert_eq!(symlink_target(&a), Some(d.0.join("sub/c")));
+        assert_eq!(symlink_target(&d.0.join("plain")), None);
+        let l = d.0.join("loop");
+        std::os::unix::fs::symlink("loop", &l).unwrap();
+        assert_eq!(symlink_target(&l), None);
     }
 
     #[test]

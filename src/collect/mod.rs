@@ -199,6 +199,7 @@ pub struct Sampler {
     system: system::SystemReader,
     sensors: sysfs::SensorSet,
     procs: Box<dyn ProcessSource>,
+    needs: system::Needs,
     last: Option<Instant>,
     /// The previous walk; `None`: the next walk only sets baselines.
     last_walk: Option<Instant>,
@@ -216,6 +217,7 @@ impl Sampler {
             system: system::SystemReader::open(roots)?,
             sensors: sysfs::SensorSet::discover(&roots.sys),
             procs,
+            needs: system::Needs::ALL,
             last: None,
             last_walk: None,
             walk_rated: false,
@@ -228,11 +230,21 @@ impl Sampler {
     /// on ([`system::Needs::ALL`] until told otherwise).
     pub fn set_needs(&mut self, needs: system::Needs) {
         self.system.set_needs(needs);
+        if !needs.gpu {
+            // GPU busy from idle residency starts again from a baseline.
+            self.sensors.forget_rates();
+        }
+        self.needs = needs;
     }
 
     /// How often each system source was read.
     pub fn system_reads(&self) -> system::Reads {
         self.system.reads()
+    }
+
+    /// How many sensor files were read.
+    pub fn sensor_reads(&self) -> u64 {
+        self.sensors.reads()
     }
 
     /// Which collector fills the per-process part.
@@ -265,7 +277,7 @@ impl Sampler {
         out.collector = self.procs.kind();
         out.interval_ns = elapsed_ns;
         self.system.read(out)?;
-        self.sensors.read(now, &mut out.sensors);
+        self.sensors.read(now, self.needs, &mut out.sensors);
         Ok(())
     }
 

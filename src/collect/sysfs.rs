@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use super::parse::{i64_prefix, u64_prefix};
 use super::sample::ShortStr;
-use super::system::pread_start;
+use super::system::{pread_start, Needs};
 use super::Sensors;
 
 /// How a GPU reports how busy it is.
@@ -57,7 +57,20 @@ pub struct SensorSet {
     gpu: Option<Gpu>,
     platform_profile: Option<File>,
     throttle: Vec<ThrottleFile>,
+    rd: Reader,
+}
+
+/// One buffer for every sensor read, and the count of reads.
+struct Reader {
     buf: [u8; 512],
+    reads: u64,
+}
+
+impl Reader {
+    fn read(&mut self, f: &File) -> Option<&[u8]> {
+        self.reads += 1;
+        pread_start(f, &mut self.buf).ok()
+    }
 }
 
 fn open(p: &Path) -> Option<File> {
@@ -238,7 +251,10 @@ impl SensorSet {
             gpu,
             platform_profile: open(&sys.join("firmware/acpi/platform_profile")),
             throttle,
-            buf: [0; 512],
+            rd: Reader {
+                buf: [0; 512],
+                reads: 0,
+            },
         }
     }
 
@@ -252,59 +268,76 @@ impl SensorSet {
         }
     }
 
-    /// Reads every sensor; one that fails to read this tick is `None`.
-    pub fn read(&mut self, now: Instant, out: &mut Sensors) {
-        let buf = &mut self.buf;
-        out.cpu_temp_c = self
-            .cpu_temp
-            .as_ref()
-            .and_then(|f| i64_prefix(pread_start(f, buf).ok()?))
-            .map(|milli| milli as f32 / 1000.0);
+    /// How many sensor files were read so far (what a test counts).
+    pub fn reads(&self) -> u64 {
+        self.rd.reads
+    }
 
-        // The mean over CPUs: one busy core at full clock among idle ones is
-        // what "the CPU's frequency" means to someone glancing at a bar.
-        let (mut sum, mut n) = (0u64, 0u64);
-        for f in &self.cpu_freq {
-            if let Some(khz) = pread_start(f, buf).ok().and_then(u64_prefix) {
-                sum += khz;
-                n += 1;
+    /// Reads the sensors `needs` asks for; one that fails to read this tick
+    /// is `None`, one not asked for keeps what it held.
+    pub fn read(&mut self, now: Instant, needs: Needs, out: &mut Sensors) {
+        let rd = &mut self.rd;
+        out.cpu_freq_max_mhz = self.cpu_freq_max_mhz;
+        if needs.temp {
+            out.cpu_temp_c = self
+                .cpu_temp
+                .as_ref()
+                .and_then(|f| i64_prefix(rd.read(f)?))
+                .map(|milli| milli as f32 / 1000.0);
+        }
+
+        if needs.freq {
+            // The mean over CPUs: one busy core at full clock among idle
+            // ones is what "the CPU's frequency" means to someone glancing
+            // at a bar.
+            let (mut sum, mut n) = (0u64, 0u64);
+            for f in &self.cpu_freq {
+                if let Some(khz) = rd.read(f).and_then(u64_prefix) {
+                    sum += khz;
+                    n += 1;
+                }
+            }
+            out.cpu_freq_mhz = (n > 0).then(|| (sum / n / 1000) as u32);
+        }
+
+        if needs.gpu {
+            out.gpu_busy_percent = None;
+            out.gpu_freq_mhz = None;
+            out.gpu_freq_max_mhz = None;
+            if let Some(gpu) = &mut self.gpu {
+                out.gpu_busy_percent = gpu.busy.as_mut().and_then(|b| read_busy(b, now, rd));
+                out.gpu_freq_mhz = gpu.cur.as_ref().and_then(|f| read_freq(f, rd));
+                out.gpu_freq_max_mhz = gpu.max.as_ref().and_then(|f| read_freq(f, rd));
             }
         }
-        out.cpu_freq_mhz = (n > 0).then(|| (sum / n / 1000) as u32);
-        out.cpu_freq_max_mhz = self.cpu_freq_max_mhz;
 
-        out.gpu_busy_percent = None;
-        out.gpu_freq_mhz = None;
-        out.gpu_freq_max_mhz = None;
-        if let Some(gpu) = &mut self.gpu {
-            out.gpu_busy_percent = gpu.busy.as_mut().and_then(|b| read_busy(b, now, buf));
-            out.gpu_freq_mhz = gpu.cur.as_ref().and_then(|f| read_freq(f, buf));
-            out.gpu_freq_max_mhz = gpu.max.as_ref().and_then(|f| read_freq(f, buf));
+        if needs.profile {
+            out.power_profile = self
+                .platform_profile
+                .as_ref()
+                .and_then(|f| rd.read(f))
+                .filter(|b| !b.is_empty())
+                .map(ShortStr::from_bytes);
         }
 
-        out.power_profile = self
-            .platform_profile
-            .as_ref()
-            .and_then(|f| pread_start(f, buf).ok())
-            .filter(|b| !b.is_empty())
-            .map(ShortStr::from_bytes);
-
-        out.throttle.clear();
-        for t in &self.throttle {
-            if let Some(v) = pread_start(&t.file, buf).ok().and_then(u64_prefix) {
-                if v != 0 {
-                    out.throttle.push(t.name.as_bytes());
+        if needs.throttle {
+            out.throttle.clear();
+            for t in &self.throttle {
+                if let Some(v) = rd.read(&t.file).and_then(u64_prefix) {
+                    if v != 0 {
+                        out.throttle.push(t.name.as_bytes());
+                    }
                 }
             }
         }
     }
 }
 
-fn read_busy(b: &mut GpuBusy, now: Instant, buf: &mut [u8]) -> Option<f32> {
+fn read_busy(b: &mut GpuBusy, now: Instant, rd: &mut Reader) -> Option<f32> {
     match b {
-        GpuBusy::Percent(f) => u64_prefix(pread_start(f, buf).ok()?).map(|p| p.min(100) as f32),
+        GpuBusy::Percent(f) => u64_prefix(rd.read(f)?).map(|p| p.min(100) as f32),
         GpuBusy::IdleResidencyMs { file, prev, last } => {
-            let idle = match pread_start(file, buf).ok().and_then(u64_prefix) {
+            let idle = match rd.read(file).and_then(u64_prefix) {
                 Some(v) => v,
                 None => {
                     (*prev, *last) = (None, None);
@@ -325,10 +358,10 @@ fn read_busy(b: &mut GpuBusy, now: Instant, buf: &mut [u8]) -> Option<f32> {
     }
 }
 
-fn read_freq(f: &Freq, buf: &mut [u8]) -> Option<u32> {
+fn read_freq(f: &Freq, rd: &mut Reader) -> Option<u32> {
     match f {
-        Freq::Mhz(file) => u64_prefix(pread_start(file, buf).ok()?).map(|v| v as u32),
-        Freq::AmdDpm { file, max } => amd_dpm(pread_start(file, buf).ok()?, *max),
+        Freq::Mhz(file) => u64_prefix(rd.read(file)?).map(|v| v as u32),
+        Freq::AmdDpm { file, max } => amd_dpm(rd.read(file)?, *max),
     }
 }
 

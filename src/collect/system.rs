@@ -54,7 +54,8 @@ impl CpuTimes {
 
 /// Which system-wide figures a reading takes. Each `/proc` read makes the
 /// kernel generate the file's whole text (`/proc/stat` walks every
-/// interrupt's counts), so a figure nobody shows is not read.
+/// interrupt's counts), and each sensor is a sysfs read that costs tens of
+/// microseconds after a second's sleep, so a figure nobody shows is not read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Needs {
     /// `cpu_percent`, from `/proc/stat`.
@@ -63,6 +64,16 @@ pub struct Needs {
     pub memory: bool,
     /// `load`, from `sysinfo()`.
     pub load: bool,
+    /// `sensors.cpu_temp_c`: the CPU package temperature file.
+    pub temp: bool,
+    /// `sensors.cpu_freq_mhz`: every CPU's `scaling_cur_freq`.
+    pub freq: bool,
+    /// `sensors.gpu_*`: the GPU's busy and frequency files.
+    pub gpu: bool,
+    /// `sensors.power_profile`: the ACPI platform profile.
+    pub profile: bool,
+    /// `sensors.throttle`: the GPU's throttle reason files.
+    pub throttle: bool,
 }
 
 impl Needs {
@@ -71,12 +82,23 @@ impl Needs {
         cpu: true,
         memory: true,
         load: true,
+        temp: true,
+        freq: true,
+        gpu: true,
+        profile: true,
+        throttle: true,
     };
-    /// Nothing but the online CPU count (always known).
+    /// Nothing but the online CPU count (always known) and the highest CPU
+    /// frequency (read once at start-up).
     pub const NONE: Needs = Needs {
         cpu: false,
         memory: false,
         load: false,
+        temp: false,
+        freq: false,
+        gpu: false,
+        profile: false,
+        throttle: false,
     };
 
     /// What either needs.
@@ -85,6 +107,11 @@ impl Needs {
             cpu: self.cpu || other.cpu,
             memory: self.memory || other.memory,
             load: self.load || other.load,
+            temp: self.temp || other.temp,
+            freq: self.freq || other.freq,
+            gpu: self.gpu || other.gpu,
+            profile: self.profile || other.profile,
+            throttle: self.throttle || other.throttle,
         }
     }
 }

@@ -20,14 +20,14 @@
 //! watchdog, the script's first process gets `PR_SET_PDEATHSIG` instead).
 
 use std::io::{ErrorKind, Read};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, ChildStdout, Stdio};
+use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::CommandLine;
+use super::{vfork, CommandLine};
 
 /// The longest output line taken; a longer one is reported and dropped
 /// (Waybar's JSON lines can be long: a tooltip with a table).
@@ -97,15 +97,22 @@ pub enum Status {
 /// One custom module's script.
 pub struct Custom {
     cmd: CommandLine,
+    /// `cmd` ready for [`super::vfork::spawn`] (paths and argv as C
+    /// strings, made once); `None` when it cannot be (an empty argv, a NUL
+    /// byte): std's spawn then, which says why.
+    program: Option<vfork::Program>,
     mode: Mode,
     format: Format,
     timeout: Duration,
-    child: Option<Child>,
+    child: Option<Proc>,
     /// Readable once the running script's first process has exited: its
     /// exit wakes the loop, no timer polls for it. `None` where pidfds are
     /// not to be had ([`open_pidfd`]): the reap timers then.
     pidfd: Option<OwnedFd>,
-    stdout: Option<ChildStdout>,
+    stdout: Option<std::fs::File>,
+    /// Names this run's descriptors ([`super::next_serial`]): the next
+    /// run's reuse their numbers.
+    serial: u64,
     started: Instant,
     /// When the running (or last) interval run was due: the next one is due
     /// an interval later, on the same grid however late the timer fired.
@@ -155,14 +162,23 @@ impl Custom {
     /// A runner that starts on the first [`Custom::on_timer`]. `timeout`
     /// bounds an interval run.
     pub fn new(cmd: CommandLine, mode: Mode, format: Format, timeout: Duration) -> Custom {
+        let program = match &cmd {
+            CommandLine::Exec(argv) => {
+                let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+                vfork::Program::new(&argv, std::env::var("PATH").ok().as_deref())
+            }
+            CommandLine::Shell(line) => vfork::Program::new(&["/bin/sh", "-c", line], None),
+        };
         Custom {
             cmd,
+            program,
             mode,
             format,
             timeout,
             child: None,
             pidfd: None,
             stdout: None,
+            serial: 0,
             started: Instant::now(),
             due: Instant::now(),
             quiet: false,
@@ -198,10 +214,24 @@ impl Custom {
     }
 
     /// The descriptor that is readable when the running script exits (a
-    /// pidfd), while there is one.
+    /// pidfd), while there is one: from the run's start until the runner
+    /// closes it (its exit collected, the run killed, the runner dropped),
+    /// never hidden while open.
     pub fn exit_fd(&self) -> Option<RawFd> {
         self.child.as_ref()?;
         self.pidfd.as_ref().map(AsRawFd::as_raw_fd)
+    }
+
+    /// Names the running script's descriptors ([`Custom::fd`],
+    /// [`Custom::exit_fd`]): a new value for each run.
+    pub fn serial(&self) -> u64 {
+        self.serial
+    }
+
+    /// A run in its quiet start is going: one whose last run ended within
+    /// it, so its output is expected within milliseconds, at its exit.
+    pub fn quick_run_pending(&self) -> bool {
+        self.quiet && self.child.is_some()
     }
 
     /// Whether the pipe is paused for flooding now.
@@ -226,7 +256,7 @@ impl Custom {
 
     /// The pid of the running script, if any.
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+        self.child.as_ref().map(Proc::id)
     }
 
     /// When [`Custom::on_timer`] next needs to run.
@@ -287,50 +317,31 @@ impl Custom {
         self.overlong = None;
         self.paused_until = None;
         self.prune_groups();
-        let Some(mut c) = self.cmd.command() else {
+        // Without the watchdog (which kills the whole group when the bar
+        // dies), the first process at least dies with the bar.
+        let orphan_guard = !super::reaper::active();
+        if self.program.is_none() && self.cmd.command().is_none() {
             self.status = Status::Error("an empty command".into());
             return;
-        };
-        // Its own process group, so a timeout kills what it started too.
-        c.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .process_group(0);
-        // With the watchdog running, it kills the whole group when the bar
-        // dies, and no code runs in the child before exec: the standard
-        // library then spawns with posix_spawn (a vfork-style clone), which
-        // copies no page tables and leaves the bar no copy-on-write faults
-        // afterwards (a fork of the bar was a third of its CPU time at a
-        // 1 s script). Without the watchdog, the first process at least
-        // dies with the bar.
-        if !super::reaper::active() {
-            // SAFETY: prctl is async-signal-safe and only sets the child's
-            // own parent-death signal (the bar's one thread spawns every
-            // script).
-            unsafe {
-                c.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                    Ok(())
-                });
-            }
         }
-        match c.spawn() {
-            Ok(mut child) => {
-                if let Ok(pgid) = i32::try_from(child.id()) {
-                    super::reaper::watch(pgid);
-                }
-                self.pidfd = open_pidfd(child.id());
+        let started = match (&self.program, dev_null_fd()) {
+            (Some(p), Some(null)) => match vfork::spawn(p, null.as_fd(), orphan_guard) {
+                Err(e) if e.kind() == ErrorKind::Unsupported => self.spawn_std(orphan_guard),
+                r => r.map(|s| {
+                    let pidfd = s.pidfd.filter(on_pidfs);
+                    (Proc(s.pid), std::fs::File::from(s.stdout), pidfd)
+                }),
+            },
+            _ => self.spawn_std(orphan_guard),
+        };
+        match started {
+            Ok((child, out, pidfd)) => {
+                super::reaper::watch(child.0);
+                self.serial = super::next_serial();
+                self.pidfd = pidfd;
                 self.quiet =
                     !self.slow && self.pidfd.is_some() && matches!(self.mode, Mode::Interval(_));
-                let out = child.stdout.take();
-                if let Some(o) = &out {
-                    // SAFETY: fcntl on a pipe descriptor we own.
-                    unsafe {
-                        let fl = libc::fcntl(o.as_raw_fd(), libc::F_GETFL);
-                        libc::fcntl(o.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
-                    }
-                }
-                self.stdout = out;
+                self.stdout = Some(out);
                 self.child = Some(child);
                 self.started = now;
                 self.reap_at = match self.mode {
@@ -343,6 +354,54 @@ impl Custom {
                 self.schedule_after_failure(now);
             }
         }
+    }
+
+    /// Spawns through the standard library: where the kernel refuses the
+    /// clone's flags, for a command [`vfork::Program`] cannot hold, or
+    /// without a `/dev/null`.
+    fn spawn_std(
+        &self,
+        orphan_guard: bool,
+    ) -> std::io::Result<(Proc, std::fs::File, Option<OwnedFd>)> {
+        let mut c = self
+            .cmd
+            .command()
+            .ok_or_else(|| std::io::Error::new(ErrorKind::InvalidInput, "an empty command"))?;
+        // Its own process group, so a timeout kills what it started too.
+        c.stdin(dev_null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .process_group(0);
+        if orphan_guard {
+            // SAFETY: prctl is async-signal-safe and only sets the child's
+            // own parent-death signal (the bar's one thread spawns every
+            // script).
+            unsafe {
+                c.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
+        }
+        let mut child = c.spawn()?;
+        let out = child
+            .stdout
+            .take()
+            .map(OwnedFd::from)
+            .map(std::fs::File::from);
+        let pid = libc::pid_t::try_from(child.id())
+            .map_err(|_| std::io::Error::other("a pid out of range"))?;
+        // The runner waits for it by pid from here on (dropping a `Child`
+        // neither waits nor kills).
+        drop(child);
+        let Some(out) = out else {
+            return Err(std::io::Error::other("no pipe for its stdout"));
+        };
+        // A fresh pipe's read end has no status flag but O_RDONLY (which
+        // F_SETFL leaves alone): no F_GETFL.
+        // SAFETY: fcntl on a pipe descriptor we own.
+        unsafe { libc::fcntl(out.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+        Ok((Proc(pid), out, open_pidfd(pid as u32)))
     }
 
     fn schedule_after_failure(&mut self, now: Instant) {
@@ -365,9 +424,10 @@ impl Custom {
     /// too: the bar handles deadlines that close together in one wakeup.
     pub fn on_timer_within(&mut self, now: Instant, early: Duration) -> bool {
         let before = (self.output.clone(), self.status.clone());
-        if self.quiet && now >= self.started + FIRST_LOOK {
+        if self.quiet && self.child.is_some() && now >= self.started + FIRST_LOOK {
             // Still running: watch the pipe too (it may fill), and the
-            // next runs from their start.
+            // next runs from their start. (A quiet run that ended keeps
+            // `quiet` until the next start: that one is quiet again.)
             self.quiet = false;
             self.slow = true;
         }
@@ -423,6 +483,13 @@ impl Custom {
             }
             return (self.output.clone(), self.status.clone()) != before;
         }
+        if self.fd().is_none() && self.pidfd.is_some() && self.child.is_some() {
+            // Only the pidfd is watched (a quiet start): the wakeup is the
+            // script's exit. Collected first, so its output is read once the
+            // writer is gone: one read that comes back short has it all.
+            self.try_reap(now);
+            return (self.output.clone(), self.status.clone()) != before;
+        }
         if now.saturating_duration_since(self.window) >= Duration::from_secs(1) {
             if self.status == Status::Throttled && self.window_lines <= FLOOD_LINES {
                 // A quiet second after a pause: shown normally again.
@@ -437,7 +504,7 @@ impl Custom {
         } else {
             READ_BUDGET
         };
-        let (eof, read) = self.drain_pipe(budget);
+        let (eof, read) = self.drain_pipe(budget, false);
         self.window_bytes += read;
         self.apply_last();
         if eof {
@@ -464,8 +531,11 @@ impl Custom {
     }
 
     /// Reads the pipe until it would block or `budget` bytes are read;
-    /// returns whether it reached EOF, and how much it read.
-    fn drain_pipe(&mut self, budget: usize) -> (bool, usize) {
+    /// returns whether it reached EOF, and how much it read. `exited`: the
+    /// first process is reaped, so everything it wrote is in the pipe, and
+    /// a read that comes back short has taken the rest (what a background
+    /// child writes later is not the run's): no second read to see EOF.
+    fn drain_pipe(&mut self, budget: usize, exited: bool) -> (bool, usize) {
         let mut chunk = [0u8; 8192];
         let mut read = 0;
         while let Some(out) = self.stdout.as_mut() {
@@ -478,6 +548,9 @@ impl Custom {
                 Ok(n) => {
                     read += n;
                     self.take_bytes(&chunk[..n]);
+                    if exited && n < want {
+                        return (false, read);
+                    }
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return (false, read),
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -623,14 +696,14 @@ impl Custom {
             // Output may still be in the pipe: read it before deciding. (A
             // background child holding the pipe open loses what it writes
             // later: the run is over when its first process is.)
-            self.drain_pipe(MAX_LINE);
+            self.drain_pipe(MAX_LINE, true);
             self.close_pipe();
             self.apply_last();
         }
         self.pidfd = None;
         // A run done within its quiet start lets the next one be quiet.
         self.slow = now.saturating_duration_since(self.started) >= FIRST_LOOK;
-        if let Some(pgid) = self.child.take().and_then(|c| i32::try_from(c.id()).ok()) {
+        if let Some(pgid) = self.child.take().map(|c| c.0) {
             if group_alive(pgid) {
                 self.groups.push(pgid);
             } else {
@@ -672,15 +745,12 @@ impl Custom {
 
     fn kill(&mut self) {
         self.pidfd = None;
-        if let Some(mut child) = self.child.take() {
-            if let Ok(pgid) = i32::try_from(child.id()) {
-                // SAFETY: signals the process group we created for this child.
-                unsafe { libc::kill(-pgid, libc::SIGKILL) };
-                super::reaper::forget(pgid);
-            }
-            let _ = child.kill();
-            // The child was just killed: this wait returns at once.
-            let _ = child.wait();
+        if let Some(child) = self.child.take() {
+            let pgid = child.0;
+            // SAFETY: signals the process group we created for this child.
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+            super::reaper::forget(pgid);
+            child.kill_and_wait();
         }
         self.stdout = None;
         self.paused_until = None;
@@ -734,12 +804,95 @@ pub fn open_pidfd(pid: u32) -> Option<OwnedFd> {
     let fd = RawFd::try_from(fd).ok().filter(|fd| *fd >= 0)?;
     // SAFETY: `fd` is a fresh descriptor nobody else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    on_pidfs(&fd).then_some(fd)
+}
+
+/// Whether pidfds live on pidfs: a property of the running kernel, so the
+/// first pidfd's `fstatfs` answers for every later one (one system call
+/// less per script run).
+fn on_pidfs(fd: &OwnedFd) -> bool {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    // 0: not known yet, 1: on pidfs, 2: not.
+    static KNOWN: AtomicU8 = AtomicU8::new(0);
+    match KNOWN.load(Ordering::Relaxed) {
+        1 => return true,
+        2 => return false,
+        _ => {}
+    }
     // SAFETY: fstatfs writes into the zeroed struct we pass, for an open fd.
-    let on_pidfs = unsafe {
+    let (answered, yes) = unsafe {
         let mut st: libc::statfs = std::mem::zeroed();
-        libc::fstatfs(fd.as_raw_fd(), &mut st) == 0 && st.f_type as i64 == PIDFS_MAGIC
+        let r = libc::fstatfs(fd.as_raw_fd(), &mut st);
+        (r == 0, r == 0 && st.f_type as i64 == PIDFS_MAGIC)
     };
-    on_pidfs.then_some(fd)
+    // A failed fstatfs (no memory, say) says nothing about the kernel: ask
+    // again next time.
+    if answered {
+        KNOWN.store(if yes { 1 } else { 2 }, Ordering::Relaxed);
+    }
+    yes
+}
+
+/// The script's stdin: a copy of one `/dev/null` descriptor opened once
+/// (a `dup` instead of a path lookup and open per run); a fresh
+/// `Stdio::null()` if that cannot be had.
+fn dev_null() -> Stdio {
+    dev_null_fd()
+        .and_then(|f| f.try_clone().ok())
+        .map_or_else(Stdio::null, Stdio::from)
+}
+
+/// `/dev/null`, opened once for every run's stdin.
+fn dev_null_fd() -> Option<&'static std::fs::File> {
+    static NULL: std::sync::OnceLock<Option<std::fs::File>> = std::sync::OnceLock::new();
+    NULL.get_or_init(|| std::fs::File::open("/dev/null").ok())
+        .as_ref()
+}
+
+/// A running script's first process, waited for by pid (the group leader:
+/// its pid is its group's id).
+struct Proc(libc::pid_t);
+
+impl Proc {
+    fn id(&self) -> u32 {
+        self.0 as u32
+    }
+
+    /// Its exit status once it has exited, without waiting.
+    fn try_wait(&mut self) -> std::io::Result<Option<ExitStatus>> {
+        use std::os::unix::process::ExitStatusExt;
+        let mut status = 0;
+        loop {
+            // SAFETY: waitpid on our own child with a valid out-pointer.
+            let r = unsafe { libc::waitpid(self.0, &mut status, libc::WNOHANG) };
+            if r == 0 {
+                return Ok(None);
+            }
+            if r == self.0 {
+                return Ok(Some(ExitStatus::from_raw(status)));
+            }
+            let e = std::io::Error::last_os_error();
+            if e.kind() != ErrorKind::Interrupted {
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("waitpid {}: {e}", self.0),
+                ));
+            }
+        }
+    }
+
+    /// Kills it and collects it (at once: SIGKILL cannot be caught).
+    fn kill_and_wait(self) {
+        // SAFETY: signals and waits for our own child, which has not been
+        // collected yet (a collected `Proc` is dropped, not kept).
+        unsafe {
+            libc::kill(self.0, libc::SIGKILL);
+            let mut status = 0;
+            while libc::waitpid(self.0, &mut status, 0) < 0
+                && std::io::Error::last_os_error().kind() == ErrorKind::Interrupted
+            {}
+        }
+    }
 }
 
 /// Whether process group `pgid` still has a member.

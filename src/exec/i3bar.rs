@@ -461,6 +461,9 @@ pub struct I3bar {
     cmd: CommandLine,
     child: Option<Child>,
     stdout: Option<ChildStdout>,
+    /// Names the running command's pipe ([`super::next_serial`]): the next
+    /// run's reuses its number.
+    serial: u64,
     stdin: Option<ChildStdin>,
     stream: Stream,
     pub header: Header,
@@ -483,6 +486,7 @@ impl I3bar {
             cmd,
             child: None,
             stdout: None,
+            serial: 0,
             stdin: None,
             stream: Stream::default(),
             header: Header::default(),
@@ -499,6 +503,11 @@ impl I3bar {
     /// The stdout pipe to watch.
     pub fn fd(&self) -> Option<RawFd> {
         self.stdout.as_ref().map(|s| s.as_raw_fd())
+    }
+
+    /// Names the pipe [`I3bar::fd`] gives: a new value for each run.
+    pub fn serial(&self) -> u64 {
+        self.serial
     }
 
     /// The command's pid while it runs.
@@ -547,6 +556,7 @@ impl I3bar {
                     }
                 }
                 self.stdout = child.stdout.take();
+                self.serial = super::next_serial();
                 self.stdin = child.stdin.take();
                 if let Ok(pgid) = i32::try_from(child.id()) {
                     // Its group dies with the bar, however the bar ends.

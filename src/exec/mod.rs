@@ -7,8 +7,20 @@ pub mod custom;
 pub mod i3bar;
 pub mod reaper;
 pub mod spawn;
+pub mod vfork;
 
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A number never handed out before in this process (from 1): names a set
+/// of descriptors a module hands the bar (a script run's pipe and pidfd),
+/// so the bar tells them from earlier ones that had the same numbers (a
+/// closed descriptor's number is the next one opened) without asking the
+/// kernel.
+pub fn next_serial() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
 
 /// How to run a command: an argv run directly, or a line for `sh -c`.
 #[derive(Clone, Debug, PartialEq, Eq)]

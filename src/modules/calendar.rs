@@ -1,7 +1,7 @@
 //! The clock's popup content: the local date as a
-//! [`CalendarContent`] — this month, today highlighted. Written every tick
-//! into a reused value (no heap); it only differs, and so only redraws,
-//! when the day changes. [`grid`] writes the same month as lines of text
+//! [`CalendarContent`] — this month, today highlighted. Converted once a
+//! minute ([`Today`]) into a reused value (no heap); it only differs, and so
+//! only redraws, when the day changes. [`grid`] writes the same month as lines of text
 //! for a clock's `tooltip_format` (`{calendar}`, as Waybar has it).
 
 use std::fmt::Write;
@@ -82,6 +82,39 @@ pub fn grid(c: &CalendarContent, out: &mut String) {
     }
 }
 
+/// The local date for the calendar, converted at most once a minute: a day
+/// starts on a minute boundary in every zone in use (offsets are whole
+/// minutes), and `localtime_r` a second after its last call runs cold
+/// through libc's zone code. After a zone or wall-clock change, [`forget`]
+/// makes the next [`write`](Today::write) convert again.
+///
+/// [`forget`]: Today::forget
+#[derive(Debug, Default)]
+pub struct Today {
+    /// The minute since the epoch the content was last converted in.
+    minute: Option<u64>,
+    /// Conversions made (the tests count them).
+    conversions: u64,
+}
+
+impl Today {
+    /// [`write`] of `wall` into `out`, unless `out` already holds this
+    /// minute's date.
+    pub fn write(&mut self, wall: Duration, out: &mut CalendarContent) {
+        let minute = wall.as_secs() / 60;
+        if self.minute != Some(minute) {
+            self.minute = Some(minute);
+            self.conversions += 1;
+            write(wall, out);
+        }
+    }
+
+    /// The zone or the wall clock changed: convert at the next write.
+    pub fn forget(&mut self) {
+        self.minute = None;
+    }
+}
+
 /// A `fmt::Write` into a fixed byte array (the title, without a heap).
 struct Cursor<'a>(&'a mut [u8], usize);
 
@@ -122,6 +155,27 @@ mod tests {
         assert_eq!(lines[5], "22 23 24 25 26 27 <b><u>28</u></b>");
         grid(&CalendarContent::default(), &mut out);
         assert_eq!(out, "", "no month yet");
+    }
+
+    #[test]
+    fn today_converts_once_a_minute_and_again_when_told() {
+        let mut today = Today::default();
+        let (mut kept, mut each) = (CalendarContent::default(), CalendarContent::default());
+        // Three minutes of 1 s ticks from a minute's start, across midnight
+        // UTC (a day boundary in zones on whole hours).
+        let start = 1_784_160_000 - 60;
+        for s in start..start + 180 {
+            let wall = Duration::new(s, 5_000_000);
+            today.write(wall, &mut kept);
+            write(wall, &mut each);
+            assert_eq!(kept, each, "{s}");
+        }
+        assert_eq!(today.conversions, 3);
+        today.write(Duration::from_secs(start + 179), &mut kept);
+        assert_eq!(today.conversions, 3, "the same minute");
+        today.forget();
+        today.write(Duration::from_secs(start + 179), &mut kept);
+        assert_eq!(today.conversions, 4);
     }
 
     #[test]

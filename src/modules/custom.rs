@@ -257,12 +257,20 @@ impl Module for CustomModule {
         self.runner.as_ref().and_then(Custom::exit_fd)
     }
 
+    fn fd_serial(&self) -> u64 {
+        self.runner.as_ref().map_or(0, Custom::serial)
+    }
+
     fn on_readable(&mut self) -> bool {
         if let Some(r) = &mut self.runner {
             r.on_readable();
         }
         self.align(Instant::now(), super::wall_now());
         self.refresh()
+    }
+
+    fn quick_run_pending(&self) -> bool {
+        self.runner.as_ref().is_some_and(Custom::quick_run_pending)
     }
 
     fn markup(&self) -> bool {

@@ -282,6 +282,10 @@ impl Module for I3barModule {
         self.runner.as_ref().and_then(I3bar::fd)
     }
 
+    fn fd_serial(&self) -> u64 {
+        self.runner.as_ref().map_or(0, I3bar::serial)
+    }
+
     fn on_readable(&mut self) -> bool {
         if let Some(r) = &mut self.runner {
             r.on_readable();

@@ -254,9 +254,27 @@ pub trait Module {
 
     /// A second descriptor the bar watches for it, readable when its child
     /// process exits (a custom script's pidfd); [`Module::on_readable`]
-    /// is called for either.
+    /// is called for either. Given from its opening until the module
+    /// closes it, never withheld while open: the bar registers it as it
+    /// is, without a copy, and its close is what unregisters it.
     fn exit_fd(&self) -> Option<RawFd> {
         None
+    }
+
+    /// Names the descriptors it gives now ([`Module::fd`],
+    /// [`Module::exit_fd`]): a new value ([`crate::exec::next_serial`])
+    /// whenever it has closed them and opened others (a script's next run),
+    /// whose numbers are likely the same. The bar matches its registrations
+    /// by number and serial, with no system call.
+    fn fd_serial(&self) -> u64 {
+        0
+    }
+
+    /// A script started with this wakeup whose output is expected within
+    /// milliseconds (its last run was that quick): the bar may hold the
+    /// frame for it, drawing both changes in one commit.
+    fn quick_run_pending(&self) -> bool {
+        false
     }
 
     /// Its [`Module::fd`] (or [`Module::exit_fd`]) is readable; true when its segments changed.
@@ -378,8 +396,25 @@ pub struct Init<'a> {
 /// How a kind builds an instance (its registry line names it).
 pub type Build = fn(&config::Module, &Init<'_>) -> Box<dyn Module>;
 
+/// A descriptor an instance gives the bar to watch ([`Modules::descriptors`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Descriptor {
+    /// The instance.
+    pub module: usize,
+    pub fd: RawFd,
+    /// Which [`Modules`] and which of the instance's descriptor sets
+    /// ([`Module::fd_serial`]): equal numbers with another serial are
+    /// another file.
+    pub serial: (u64, u64),
+    /// An [`Module::exit_fd`]: given exactly while open.
+    pub exit: bool,
+}
+
 /// Every instance the layout lists, in bar order (left, centre, right).
 pub struct Modules {
+    /// Tells these instances' descriptors from those of the instances a
+    /// reload replaced ([`crate::exec::next_serial`]).
+    born: u64,
     list: Vec<Box<dyn Module>>,
     /// `owners[i]`: the instance that wrote segment `i` of the last
     /// [`Modules::write`] and that segment's index among its own (for
@@ -485,6 +520,7 @@ impl Modules {
             })
             .collect();
         Modules {
+            born: crate::exec::next_serial(),
             processes: list.iter().any(|m| m.uses_processes()),
             needs: list
                 .iter()
@@ -765,11 +801,25 @@ impl Modules {
 
     /// The descriptors to watch: (instance, fd).
     pub fn fds(&self) -> impl Iterator<Item = (usize, RawFd)> + '_ {
+        self.descriptors().map(|d| (d.module, d.fd))
+    }
+
+    /// The descriptors to watch, each with what tells it from an earlier
+    /// one of the same number.
+    pub fn descriptors(&self) -> impl Iterator<Item = Descriptor> + '_ {
         self.list.iter().enumerate().flat_map(|(i, m)| {
-            [m.fd(), m.exit_fd()]
+            let serial = (self.born, m.fd_serial());
+            let watch = m.fd().map(|fd| (fd, false));
+            let exit = m.exit_fd().map(|fd| (fd, true));
+            [watch, exit]
                 .into_iter()
                 .flatten()
-                .map(move |fd| (i, fd))
+                .map(move |(fd, exit)| Descriptor {
+                    module: i,
+                    fd,
+                    serial,
+                    exit,
+                })
         })
     }
 
@@ -791,6 +841,12 @@ impl Modules {
     /// Instance `i`'s descriptor is readable; true when its segments changed.
     pub fn on_readable(&mut self, i: usize) -> bool {
         self.list.get_mut(i).is_some_and(|m| m.on_readable())
+    }
+
+    /// Whether some instance's quick script run is going (see
+    /// [`Module::quick_run_pending`]).
+    pub fn quick_run_pending(&self) -> bool {
+        self.list.iter().any(|m| m.quick_run_pending())
     }
 
     /// Whether some idle inhibitor is activated.

@@ -1,16 +1,20 @@
-//! The network module: the interface holding the default route, its state,
-//! IPv4 address and traffic rates, read through [`crate::collect::net`] at
-//! its own interval. Hidden while there is no default route (offline).
+//! The network module: the interface holding the default route (IPv4 or
+//! IPv6, as `family` says), its state, addresses and traffic rates, read
+//! through [`crate::collect::net`] at its own interval (the rates; the
+//! routes, state and addresses when the kernel's route socket, on the loop,
+//! said they changed, and shown at once then). Hidden while there is no
+//! default route of a family it follows (offline).
 
 use std::fmt::Write;
+use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use super::{
     next_on_wall_second, Align, Context, Init, Level, Module, Palette, Placement, Segment, Text,
 };
-use crate::collect::net::{self, Link, NetReading};
+use crate::collect::net::{self, Family, Link, NetReading};
 use crate::collect::Roots;
-use crate::config::{self, format::Value, KindDef};
+use crate::config::{self, format::Value, Key, KeyType, KindDef};
 
 /// `network`: the interface holding the default route.
 pub const KIND: KindDef = KindDef {
@@ -26,13 +30,40 @@ pub const KIND: KindDef = KindDef {
         ("rx_kib", "receive rate, KiB/s"),
         ("tx_kib", "transmit rate, KiB/s"),
         ("signal", "wifi link quality, %"),
+        (
+            "ipv6",
+            "its IPv6 address (global before link-local; stable before temporary; never a deprecated one when a current one exists)",
+        ),
+        (
+            "ipaddr",
+            "the address of the default route's family (`ipv4` or `ipv6`)",
+        ),
+        ("cidr", "the prefix length of `ipaddr`"),
+        ("cidr6", "the prefix length of `ipv6`"),
+        ("netmask", "the IPv4 netmask, dotted"),
+        ("netmask6", "the IPv6 prefix as a mask (`ffff:ffff:ffff:ffff::`)"),
+        ("gwaddr", "the default route's gateway (absent for an on-link route)"),
+        ("family", "the default route's family: ipv4 or ipv6"),
+        ("ifname", "the default route's interface (Waybar's name for `iface`)"),
     ],
-    format: "{iface} {ipv4}  rx {rx:>5} tx {tx:>5}",
+    format: "{iface} {ipaddr}  rx {rx:>5} tx {tx:>5}",
     interval_ms: 2000,
     states: &[
         ("ethernet", "the route is over a wired link"),
         ("wifi", "the route is over a wireless link"),
         ("disconnected", "the route's link is down"),
+    ],
+    keys: &[
+        Key::new(
+            "family",
+            KeyType::Choice(&["ipv4_6", "ipv4", "ipv6"]),
+            "which default routes count: either family (`ipv4_6`), or only `ipv4` (Waybar's default) or only `ipv6`",
+        ),
+        Key::new(
+            "prefer",
+            KeyType::Choice(&["ipv4", "ipv6"]),
+            "with `family = \"ipv4_6\"`, whose default route wins when both families have one",
+        ),
     ],
     ..KindDef::BASE
 };
@@ -65,20 +96,91 @@ impl Network {
             align: place.align,
             interval: Duration::from_millis(spec.interval_ms.max(1)),
             next: now,
-            source: net::Network::open(roots),
+            source: {
+                let mut s = net::Network::open(roots);
+                s.set_family(family_of(spec));
+                s
+            },
             text: String::with_capacity(128),
             tip: super::Tip::default(),
             segment: None,
         }
     }
 
+    /// As [`Network::new`], reading from `source` (a test's own network
+    /// namespace); `family` and `prefer` set on it.
+    pub fn with_source(
+        spec: &config::Module,
+        place: Placement,
+        now: Instant,
+        mut source: net::Network,
+    ) -> Network {
+        source.set_family(family_of(spec));
+        Network {
+            spec: spec.clone(),
+            palette: place.palette,
+            align: place.align,
+            interval: Duration::from_millis(spec.interval_ms.max(1)),
+            next: now,
+            source,
+            text: String::with_capacity(128),
+            tip: super::Tip::default(),
+            segment: None,
+        }
+    }
+
+    /// The collector it reads (its route socket and counts, for tests).
+    pub fn source_mut(&mut self) -> &mut net::Network {
+        &mut self.source
+    }
+
     /// Shows `r` (`None`: hidden); true when the segment changed.
     pub fn show(&mut self, r: Option<&NetReading>) -> bool {
         let seg = r.map(|r| {
             let (mut ip, mut rx, mut tx) = (Text::default(), Text::default(), Text::default());
+            let (mut ip6, mut mask, mut mask6, mut gw) = (
+                Text::default(),
+                Text::default(),
+                Text::default(),
+                Text::default(),
+            );
             if let Some([a, b, c, d]) = r.ipv4 {
                 let _ = write!(ip, "{a}.{b}.{c}.{d}");
+                let m = u32::MAX
+                    .checked_shl(32u32.saturating_sub(u32::from(r.ipv4_prefix)))
+                    .unwrap_or(0);
+                let [a, b, c, d] = m.to_be_bytes();
+                let _ = write!(mask, "{a}.{b}.{c}.{d}");
             }
+            if let Some(a) = r.ipv6 {
+                // std's Display: RFC 5952 form, written without allocating.
+                let _ = write!(ip6, "{a}");
+                let m = u128::MAX
+                    .checked_shl(128u32.saturating_sub(u32::from(r.ipv6_prefix)))
+                    .unwrap_or(0);
+                let _ = write!(mask6, "{}", std::net::Ipv6Addr::from(m));
+            }
+            if let Some(g) = r.gateway {
+                let _ = write!(gw, "{g}");
+            }
+            fn text_or_absent(present: bool, t: &Text) -> Value<'_> {
+                if present {
+                    Value::Text(t.as_str())
+                } else {
+                    Value::Absent
+                }
+            }
+            let (ipaddr, cidr) = if r.via_ipv6 {
+                (
+                    text_or_absent(r.ipv6.is_some(), &ip6),
+                    r.ipv6.map(|_| r.ipv6_prefix),
+                )
+            } else {
+                (
+                    text_or_absent(r.ipv4.is_some(), &ip),
+                    r.ipv4.map(|_| r.ipv4_prefix),
+                )
+            };
             human_rate(r.rx_bytes_per_s, &mut rx);
             human_rate(r.tx_bytes_per_s, &mut tx);
             let kind = match r.link {
@@ -101,6 +203,16 @@ impl Network {
                 Value::Float(r.tx_bytes_per_s as f64 / 1024.0),
                 r.signal_percent
                     .map_or(Value::Absent, |s| Value::Int(s as i64)),
+                text_or_absent(r.ipv6.is_some(), &ip6),
+                ipaddr,
+                cidr.map_or(Value::Absent, |c| Value::Int(i64::from(c))),
+                r.ipv6
+                    .map_or(Value::Absent, |_| Value::Int(i64::from(r.ipv6_prefix))),
+                text_or_absent(r.ipv4.is_some(), &mask),
+                text_or_absent(r.ipv6.is_some(), &mask6),
+                text_or_absent(r.gateway.is_some(), &gw),
+                Value::Text(if r.via_ipv6 { "ipv6" } else { "ipv4" }),
+                Value::Text(r.iface.as_str()),
             ];
             let level = if r.up { Level::Normal } else { Level::Warning };
             let link = match r.link {
@@ -125,6 +237,16 @@ impl Network {
         let changed = seg != self.segment;
         self.segment = seg;
         changed
+    }
+}
+
+/// The routes `spec`'s `family` and `prefer` follow.
+fn family_of(spec: &config::Module) -> Family {
+    match (spec.text("family"), spec.text("prefer")) {
+        ("ipv4", _) => Family::V4,
+        ("ipv6", _) => Family::V6,
+        (_, "ipv6") => Family::V6V4,
+        _ => Family::V4V6,
     }
 }
 
@@ -169,6 +291,20 @@ impl Module for Network {
         self.source.forget_rates();
     }
 
+    fn fd(&self) -> Option<RawFd> {
+        self.source.fd()
+    }
+
+    fn on_readable(&mut self) -> bool {
+        // A route, link or address changed: shown now, not at the next
+        // interval (the rates over the time since the last reading).
+        if !self.source.drain() {
+            return false;
+        }
+        let r = self.source.read(Instant::now());
+        self.show(r.as_ref())
+    }
+
     fn write(&self, out: &mut Vec<Segment>) {
         out.extend(self.segment);
     }
@@ -177,6 +313,42 @@ impl Module for Network {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_prefix_length_draws_a_mask_without_panic() {
+        let spec = config::Module::defaults("network", &KIND);
+        let place = Placement {
+            align: Align::Right,
+            palette: Palette::default(),
+        };
+        let mut m = Network::with_source(
+            &spec,
+            place,
+            Instant::now(),
+            net::Network::open(&Roots::under(std::path::Path::new("/nonexistent"))),
+        );
+        for p in [0, 1, 24, 32, 64, 128, 129, 255] {
+            let r = NetReading {
+                iface: crate::collect::sample::ShortStr::from_bytes(b"eth0"),
+                link: Link::Wired,
+                up: true,
+                via_ipv6: p % 2 == 0,
+                gateway: None,
+                ipv4: Some([10, 0, 0, 1]),
+                ipv4_prefix: p,
+                ipv6: Some(std::net::Ipv6Addr::LOCALHOST),
+                ipv6_prefix: p,
+                rx_bytes_per_s: 0,
+                tx_bytes_per_s: 0,
+                signal_percent: None,
+            };
+            // A prefix beyond the family's width is no panic: a full mask.
+            m.show(Some(&r));
+            let mut out = Vec::new();
+            m.write(&mut out);
+            assert_eq!(out.len(), 1, "prefix {p}: shown");
+        }
+    }
 
     #[test]
     fn rates_fit_five_characters() {

@@ -128,12 +128,32 @@ pub const PROCESS_PLACEHOLDERS: [usize; 1] = [21];
 const _: () = assert!(matches!(SAMPLE_PLACEHOLDERS[21].0.as_bytes(), b"tasks"));
 
 /// The placeholders each system source fills (indices into
-/// [`SAMPLE_PLACEHOLDERS`]): `usage` from `/proc/stat`; `mem_*` and
-/// `swap_*` from `/proc/meminfo`; `load*` from `sysinfo()`.
-const CPU_PLACEHOLDERS: std::ops::Range<usize> = 0..1;
-const MEMORY_PLACEHOLDERS: std::ops::Range<usize> = 6..13;
-const LOAD_PLACEHOLDERS: std::ops::Range<usize> = 13..16;
+/// [`SAMPLE_PLACEHOLDERS`]): `usage` from the root cgroup's `cpu.stat` or
+/// `/proc/stat`; `mem_*` and `swap_*` from `/proc/meminfo`; `load*` from
+/// `sysinfo()`; the sensors from their sysfs files (`freq_max_mhz` is read
+/// once at start-up, `cores` is always known).
+const CPU_PLACEHOLDERS: &[usize] = &[0];
+const MEMORY_PLACEHOLDERS: &[usize] = &[6, 7, 8, 9, 10, 11, 12];
+const LOAD_PLACEHOLDERS: &[usize] = &[13, 14, 15];
+const FREQ_PLACEHOLDERS: &[usize] = &[2, 4];
+const TEMP_PLACEHOLDERS: &[usize] = &[5];
+const GPU_PLACEHOLDERS: &[usize] = &[16, 17, 18];
+const PROFILE_PLACEHOLDERS: &[usize] = &[19];
+const THROTTLE_PLACEHOLDERS: &[usize] = &[20];
 const _: () = assert!(matches!(SAMPLE_PLACEHOLDERS[0].0.as_bytes(), b"usage"));
+const _: () = assert!(matches!(SAMPLE_PLACEHOLDERS[2].0.as_bytes(), b"freq_mhz"));
+const _: () = assert!(matches!(SAMPLE_PLACEHOLDERS[4].0.as_bytes(), b"freq_ghz"));
+const _: () = assert!(matches!(SAMPLE_PLACEHOLDERS[5].0.as_bytes(), b"temp"));
+const _: () = assert!(matches!(SAMPLE_PLACEHOLDERS[16].0.as_bytes(), b"gpu_busy"));
+const _: () = assert!(matches!(
+    SAMPLE_PLACEHOLDERS[18].0.as_bytes(),
+    b"gpu_freq_max_mhz"
+));
+const _: () = assert!(matches!(
+    SAMPLE_PLACEHOLDERS[19].0.as_bytes(),
+    b"power_profile"
+));
+const _: () = assert!(matches!(SAMPLE_PLACEHOLDERS[20].0.as_bytes(), b"throttle"));
 const _: () = assert!(matches!(
     SAMPLE_PLACEHOLDERS[6].0.as_bytes(),
     b"mem_percent"
@@ -251,11 +271,16 @@ impl Module for SampleModule {
     }
 
     fn sample_needs(&self) -> Needs {
-        let any = |r: std::ops::Range<usize>| r.into_iter().any(|i| shows(&self.spec, i));
+        let any = |r: &[usize]| r.iter().any(|&i| shows(&self.spec, i));
         Needs {
             cpu: any(CPU_PLACEHOLDERS),
             memory: any(MEMORY_PLACEHOLDERS),
             load: any(LOAD_PLACEHOLDERS),
+            temp: any(TEMP_PLACEHOLDERS),
+            freq: any(FREQ_PLACEHOLDERS),
+            gpu: any(GPU_PLACEHOLDERS),
+            profile: any(PROFILE_PLACEHOLDERS),
+            throttle: any(THROTTLE_PLACEHOLDERS),
         }
     }
 

@@ -304,7 +304,7 @@ format = "mem {mem_percent:>3.0}%"
     let cpu_mem = Needs {
         cpu: true,
         memory: true,
-        load: false,
+        ..Needs::NONE
     };
     assert_eq!(bench, cpu_mem);
     assert_eq!(
@@ -319,9 +319,17 @@ format = "mem {mem_percent:>3.0}%"
             ..Needs::NONE
         }
     );
+    // The built-in bar: CPU, memory, load and the temperature; no other
+    // sensor.
     assert_eq!(
         Modules::from_config(&registry::default_config(), now).sample_needs(),
-        Needs::ALL
+        Needs {
+            cpu: true,
+            memory: true,
+            load: true,
+            temp: true,
+            ..Needs::NONE
+        }
     );
     // Shown only in a tooltip, a state's format or a threshold: still read.
     let hidden = needs(
@@ -337,7 +345,15 @@ format_warning = "{swap_percent}"
 warning = { load1 = 4 }
 "#,
     );
-    assert_eq!(hidden, Needs::ALL);
+    assert_eq!(
+        hidden,
+        Needs {
+            cpu: true,
+            memory: true,
+            load: true,
+            ..Needs::NONE
+        }
+    );
     // A format that shows no figure of them reads none.
     assert_eq!(
         needs("[bar]\nleft = [\"cpu\"]\n[module.cpu]\nformat = \"{cores} cores\"\nwarning = {}\ncritical = {}\n"),

@@ -125,16 +125,18 @@ impl Backs {
         }
     }
 
-    /// [`Backs::put`] of the columns of `cols` only (inside the cell).
+    /// [`Backs::put`] of the part `cols` of the cell only (some of its
+    /// columns and rows).
     pub fn put_cols(&self, i: usize, key: &Key, cols: Rect, canvas: &mut Canvas<'_>) -> bool {
         let Some(slot) = self.slots.get(i) else {
             return false;
         };
         let c = key.cell;
-        if slot.key.as_ref() != Some(key) || cols.intersect(c) != Some(cols) || cols.h != c.h {
+        if slot.key.as_ref() != Some(key) || cols.intersect(c) != Some(cols) {
             return false;
         }
-        let (row, skip) = (c.w as usize * 4, (cols.x - c.x) as usize * 4);
+        let row = c.w as usize * 4;
+        let skip = (cols.y - c.y) as usize * row + (cols.x - c.x) as usize * 4;
         let n = cols.w as usize * 4;
         let Some(px) = self.px.get(slot.at..slot.at + bytes(c)) else {
             return false;

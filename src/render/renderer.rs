@@ -139,8 +139,9 @@ pub struct Renderer {
     /// The pixels under each segment's text (on a bar with boxes).
     backs: Backs,
     /// Per frame (its number modulo [`HISTORY`]) and segment: the columns
-    /// whose pixels changed, when only its text did ([`WHOLE`]: the cell).
-    cols: [[(i32, i32); MAX_SEGMENTS]; HISTORY],
+    /// and rows whose pixels changed, when only its text did ([`WHOLE`]:
+    /// the cell).
+    cols: [[Ink; MAX_SEGMENTS]; HISTORY],
     /// Size, scale or look changed: the next update lays out and repaints all.
     stale: bool,
 }
@@ -427,11 +428,14 @@ impl Renderer {
         }
     }
 
-    /// The columns of segment `i`'s cell whose pixels differ between its
-    /// drawn text (`shaped[i]`) and the newly shaped one (`scratch`), same
-    /// style and width: the ink of the glyphs between the first and the
-    /// last that differ, old and new. [`WHOLE`] when the text moved.
-    fn changed_cols(&self, i: usize, glyphs: &mut GlyphCache) -> (i32, i32) {
+    /// The columns and rows of segment `i`'s cell whose pixels differ
+    /// between its drawn text (`shaped[i]`) and the newly shaped one
+    /// (`scratch`), same style and width: the ink of the glyphs between the
+    /// first and the last that differ, old and new. [`WHOLE`] when the text
+    /// moved. Outside those rows neither the old nor the new glyphs have
+    /// ink, so the pixels there stay as they are (a digit is about a third
+    /// of the bar's height: the rest of its columns is not touched).
+    fn changed_cols(&self, i: usize, glyphs: &mut GlyphCache) -> Ink {
         let (old, new) = (&self.shaped[i], &self.scratch);
         let (Some((ox, _)), Some((nx, _))) = (
             self.content_origin(i, old.width_px()),
@@ -459,28 +463,32 @@ impl Renderer {
         } else {
             0
         };
-        let (mut x0, mut x1) = (i32::MAX, i32::MIN);
+        let mut ink = Ink::NONE;
         for p in a[pre..a.len() - suf].iter().chain(&b[pre..b.len() - suf]) {
             let g = glyphs.glyph_id(p.face, p.gid, font.px);
             if g.width == 0 || g.height == 0 {
                 continue;
             }
+            // As `draw_text` places it.
             let gx = ox + round_px(p.x) + g.left;
-            x0 = x0.min(gx);
-            x1 = x1.max(gx + g.width as i32 + stroke);
+            let gy = font.baseline + round_px(p.y) + g.top;
+            ink.x0 = ink.x0.min(gx);
+            ink.x1 = ink.x1.max(gx + g.width as i32 + stroke);
+            ink.y0 = ink.y0.min(gy);
+            ink.y1 = ink.y1.max(gy + g.height as i32);
         }
-        (x0, x1)
+        ink
     }
 
-    /// The columns of segment `i` that `mask` (a mask of frames after
-    /// `mask.from`) repaints: `None` for the whole cell, an empty range
-    /// when no pixel changed.
-    fn repaint_cols(&self, i: usize, mask: Mask) -> Option<(i32, i32)> {
+    /// The columns and rows of segment `i` that `mask` (a mask of frames
+    /// after `mask.from`) repaints: `None` for the whole cell, an empty
+    /// range when no pixel changed.
+    fn repaint_cols(&self, i: usize, mask: Mask) -> Option<Ink> {
         let frame = self.history.frame();
         if mask.full || mask.from == 0 || mask.from >= frame {
             return None;
         }
-        let (mut x0, mut x1) = (i32::MAX, i32::MIN);
+        let mut ink = Ink::NONE;
         for f in mask.from + 1..=frame {
             let m = self.history.mask_of(f)?;
             if !m.contains(i) {
@@ -490,9 +498,14 @@ impl Renderer {
             if c == WHOLE || m.full {
                 return None;
             }
-            (x0, x1) = (x0.min(c.0), x1.max(c.1));
+            ink = Ink {
+                x0: ink.x0.min(c.x0),
+                x1: ink.x1.max(c.x1),
+                y0: ink.y0.min(c.y0),
+                y1: ink.y1.max(c.y1),
+            };
         }
-        Some((x0, x1))
+        Some(ink)
     }
 
     /// Brings the kept background of each segment in `mask` up to date
@@ -979,9 +992,10 @@ impl Renderer {
                 && seg.style.deco == Deco::default()
                 && seg.style.group.is_none();
             let narrow = match self.repaint_cols(i, mask) {
-                Some((x0, x1)) if !spanned && (plain || self.backs.is_on()) => {
-                    let (x0, x1) = (x0.max(cell.x), x1.min(cell.x + cell.w));
-                    Some(Rect::new(x0, cell.y, (x1 - x0).max(0), cell.h))
+                Some(ink) if !spanned && (plain || self.backs.is_on()) => {
+                    let (x0, x1) = (ink.x0.max(cell.x), ink.x1.min(cell.x + cell.w));
+                    let (y0, y1) = (ink.y0.max(cell.y), ink.y1.min(cell.y + cell.h));
+                    Some(Rect::new(x0, y0, (x1 - x0).max(0), (y1 - y0).max(0)))
                 }
                 _ => None,
             };
@@ -1130,8 +1144,33 @@ fn shape_segment(
     }
 }
 
+/// The part of a segment's cell a text change repainted: columns `x0..x1`,
+/// rows `y0..y1` (buffer pixels).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Ink {
+    x0: i32,
+    x1: i32,
+    y0: i32,
+    y1: i32,
+}
+
+impl Ink {
+    /// Nothing (the start of a union).
+    const NONE: Ink = Ink {
+        x0: i32::MAX,
+        x1: i32::MIN,
+        y0: i32::MAX,
+        y1: i32::MIN,
+    };
+}
+
 /// A change that repaints a segment's whole cell (see `Renderer::cols`).
-const WHOLE: (i32, i32) = (i32::MIN, i32::MAX);
+const WHOLE: Ink = Ink {
+    x0: i32::MIN,
+    x1: i32::MAX,
+    y0: i32::MIN,
+    y1: i32::MAX,
+};
 
 /// `v × scale120 / 120`, rounded half up (as fractional-scale-v1 asks).
 fn scaled(v: u32, scale120: u32) -> u32 {

@@ -5,7 +5,7 @@
 //! One mechanism for all of them: a [`Service`] says which descriptor the
 //! loop watches ([`Service::fd`]), what to do when it is readable
 //! ([`Service::dispatch`]) and how to connect again ([`Service::connect`]);
-//! the bar (`bar/services.rs`) puts the descriptor on its one calloop loop,
+//! the bar (`bar/services.rs`) puts the descriptor on its one event loop,
 //! reconnects with [`Backoff`] when the peer goes, and hands every module
 //! that listed the service ([`crate::modules::Module::services`]) the
 //! service's [`View`]. A peer that needs blocking calls lives on one worker

@@ -6,6 +6,7 @@ use std::path::Path;
 pub mod alloc;
 pub mod fixture;
 pub mod hyprland;
+pub mod strace;
 
 /// Whether CI demands that every end-to-end test runs (`RSTAT_REQUIRE_E2E=1`).
 pub fn e2e_required() -> bool {

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use super::proc::{wait_for, Guarded};
@@ -45,7 +46,11 @@ impl PrivateBus {
         if !on_path {
             return None;
         }
-        let dir = std::env::temp_dir().join(format!("rstat-dbus-{tag}-{}", std::process::id()));
+        // Tests of one binary run in parallel and may share a tag: the
+        // counter keeps one bus from removing another's directory.
+        static STARTED: AtomicU32 = AtomicU32::new(0);
+        let n = STARTED.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("rstat-dbus-{tag}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("private bus directory");
         let sock = dir.join("bus");

@@ -31,6 +31,7 @@ pub mod pointer;
 pub mod proc;
 pub mod sound;
 pub mod sway;
+pub mod unwatched;
 pub mod window;
 pub mod wire;
 

@@ -50,6 +50,13 @@ const MAX_OUTPUT: usize = 128 << 20;
 /// How much one read asks of the socket.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// Decoded events waiting for [`Bus::poll`] past this stop the reading: the
+/// rest stays in the socket, which stays readable, until the bar has routed
+/// these. A peer's flood then costs a bounded queue, not one event per
+/// message of 64 reads' worth; once drained, a queue grown past this is
+/// given back.
+const MAX_BACKLOG: usize = 1024;
+
 /// Which connection user an [`Event`] is for. The bar gives each user (a
 /// module instance, a service) its own number; it stays the same across
 /// reconnections.
@@ -640,9 +647,13 @@ impl Bus {
     fn read_some(&mut self) -> Result<(), Error> {
         // Bounded per dispatch so one flood cannot hold the loop.
         for _ in 0..64 {
+            if self.events.len() >= MAX_BACKLOG {
+                break;
+            }
             let start = self.rbuf.len();
             self.rbuf.reserve(READ_CHUNK);
-            let spare = self.rbuf.capacity() - start;
+            // Never more than a chunk, whatever the vector's growth left.
+            let spare = (self.rbuf.capacity() - start).min(READ_CHUNK);
             // SAFETY: reading into the vector's spare capacity, at most
             // `spare` bytes; the length is set to what was written.
             let n = unsafe {
@@ -861,7 +872,11 @@ impl Bus {
 
     /// The next event for any client, oldest first.
     pub fn poll(&mut self) -> Option<(ClientId, Event)> {
-        self.events.pop_front()
+        let next = self.events.pop_front();
+        if next.is_none() && self.events.capacity() > MAX_BACKLOG {
+            self.events = VecDeque::new();
+        }
+        next
     }
 
     /// Whether events wait for [`Bus::poll`].
@@ -925,6 +940,73 @@ mod tests {
             parse_address("unix:path=/a%2"),
             vec![Addr::Path("/a%2".into())]
         );
+    }
+
+    /// A peer that sends faster than the bar routes: each read stops once
+    /// the backlog is full, the rest waits in the socket, nothing is lost,
+    /// and the queue it grew is given back once drained.
+    #[test]
+    fn a_flood_waits_in_the_socket_beyond_a_bounded_backlog() {
+        let mut fds = [0; 2];
+        // SAFETY: socketpair writes two descriptors into `fds`.
+        let r = unsafe {
+            libc::socketpair(
+                libc::AF_UNIX,
+                libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+                0,
+                fds.as_mut_ptr(),
+            )
+        };
+        assert_eq!(r, 0, "socketpair: {}", io::Error::last_os_error());
+        // SAFETY: both fresh from socketpair and owned only here.
+        let (ours, theirs) =
+            unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        // SAFETY: fcntl on our own open descriptor.
+        unsafe { libc::fcntl(ours.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+        let mut bus = Bus::start(ours);
+        bus.subscribe(ClientId(7), Rule::interface("a.b"));
+        let n = 3 * MAX_BACKLOG + 5;
+        let mut bytes = b"OK 0123456789abcdef0123456789abcdef\r\n".to_vec();
+        let mut one = 0;
+        for i in 0..n {
+            let m = Message::signal("/x", "a.b", "C").with(vec![Value::U32(i as u32)]);
+            let e = m.encode(i as u32 + 1).expect("encode");
+            one = e.len();
+            bytes.extend_from_slice(&e);
+        }
+        let writer = std::thread::spawn(move || {
+            use std::io::Write;
+            let mut peer = std::fs::File::from(theirs);
+            peer.write_all(&bytes).expect("write the flood");
+            peer
+        });
+        let mut got = Vec::new();
+        let end = Instant::now() + Duration::from_secs(10);
+        while got.len() < n && Instant::now() < end {
+            bus.on_readable().expect("read");
+            let waiting = bus.events.len();
+            assert!(
+                waiting <= MAX_BACKLOG + READ_CHUNK / one + 1,
+                "{waiting} events waiting at once"
+            );
+            while let Some((c, ev)) = bus.poll() {
+                assert_eq!(c, ClientId(7));
+                let Event::Signal(m) = ev else {
+                    panic!("not a signal")
+                };
+                got.push(m.body.first().and_then(|v| match v {
+                    Value::U32(x) => Some(*x),
+                    _ => None,
+                }));
+            }
+            assert!(
+                bus.events.capacity() <= MAX_BACKLOG,
+                "the drained queue kept its capacity"
+            );
+        }
+        let _peer = writer.join().expect("writer");
+        let want: Vec<Option<u32>> = (0..n as u32).map(Some).collect();
+        assert_eq!(got, want, "every signal, in order");
     }
 
     #[test]
