@@ -195,6 +195,10 @@ pub struct ProcCost {
     /// Resident set now (VmRSS) and its peak (VmHWM), in KiB.
     pub rss_kib: u64,
     pub hwm_kib: u64,
+    /// The anonymous part of the resident set (RssAnon), in KiB: heap and
+    /// stacks, without pages of the binary and mapped files faulted in for
+    /// the first time.
+    pub anon_kib: u64,
 }
 
 /// Reads `/proc/PID/stat` and `/proc/PID/status`; `None` once the process is gone.
@@ -220,6 +224,7 @@ pub fn proc_cost(pid: u32) -> Option<ProcCost> {
         cpu_ticks,
         rss_kib: kib("VmRSS:"),
         hwm_kib: kib("VmHWM:"),
+        anon_kib: kib("RssAnon:"),
     })
 }
 
