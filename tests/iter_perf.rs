@@ -34,7 +34,7 @@ fn tick_parts_cold_and_warm() {
     let mut sys = SystemReader::open(&Roots::default()).expect("system reader");
     let mut it = bpf::open_iter().expect("open iter");
     let mut s = Sample::default();
-    sys.read(&mut s).expect("system");
+    sys.read(std::time::Instant::now(), &mut s).expect("system");
     it.collect(0, 2, &mut s).expect("iter");
     for (label, gap, n) in [
         ("cold (1 s apart)", Duration::from_secs(1), 6),
@@ -44,7 +44,7 @@ fn tick_parts_cold_and_warm() {
         for _ in 0..n {
             std::thread::sleep(gap);
             let c0 = thread_cpu_ns();
-            sys.read(&mut s).expect("system");
+            sys.read(std::time::Instant::now(), &mut s).expect("system");
             let c1 = thread_cpu_ns();
             it.collect(gap.as_nanos() as u64, 2, &mut s).expect("iter");
             let c2 = thread_cpu_ns();
@@ -52,8 +52,9 @@ fn tick_parts_cold_and_warm() {
             b.push(c2 - c1);
         }
         eprintln!(
-            "{label}: /proc/stat + /proc/meminfo + sysinfo {:.1} µs; iterator walk + fold {:.1} µs \
+            "{label}: system CPU ({}) + /proc/meminfo + sysinfo {:.1} µs; iterator walk + fold {:.1} µs \
              ({} threads, {} processes, {} reads)",
+            sys.cpu_source(),
             median(&mut a),
             median(&mut b),
             it.threads_seen(),

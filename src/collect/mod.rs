@@ -63,9 +63,10 @@ pub trait ProcessSource {
     /// first, whose rates are zero); `cores` converts CPU time to a share of
     /// the machine. Must not allocate in the steady state.
     ///
-    /// A source that counts system CPU better than `/proc/stat` (it saw
+    /// A source that counts system CPU better than the system reader (it saw
     /// short-lived tasks too) may overwrite `out.cpu_percent`, which holds the
-    /// `/proc/stat` figure when this is called.
+    /// system reader's figure (root cgroup or `/proc/stat`) when this is
+    /// called.
     fn collect(&mut self, elapsed_ns: u64, cores: u32, out: &mut Sample) -> Result<(), Error>;
 
     /// Run time and run count of this collector's BPF programs so far
@@ -276,7 +277,7 @@ impl Sampler {
         self.last = Some(now);
         out.collector = self.procs.kind();
         out.interval_ns = elapsed_ns;
-        self.system.read(out)?;
+        self.system.read(now, out)?;
         self.sensors.read(now, self.needs, &mut out.sensors);
         Ok(())
     }
@@ -320,10 +321,12 @@ impl Sampler {
         }
     }
 
-    /// What the process source has to say once, if anything (see
-    /// [`ProcessSource::take_notice`]).
+    /// What the system reader or the process source has to say once, if
+    /// anything (see [`ProcessSource::take_notice`]).
     pub fn take_notice(&mut self) -> Option<String> {
-        self.procs.take_notice()
+        self.system
+            .take_notice()
+            .or_else(|| self.procs.take_notice())
     }
 
     /// Nobody looks at per-process figures for now: the next walk takes

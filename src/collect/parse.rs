@@ -46,6 +46,31 @@ pub fn keyed_u64(buf: &[u8], key: &[u8]) -> Option<u64> {
     None
 }
 
+/// In a `Key: value` file, the numbers after each of `keys` in one pass,
+/// which ends once every key has been seen: `/proc/meminfo` has some fifty
+/// lines and the keys a reading needs are among its first twenty, where
+/// one [`keyed_u64`] call per key would start over from the top each time.
+pub fn keyed_u64s<const N: usize>(buf: &[u8], keys: [&[u8]; N]) -> [Option<u64>; N] {
+    let mut out = [None; N];
+    let mut left = N;
+    for line in buf.split(|&c| c == b'\n') {
+        if left == 0 {
+            break;
+        }
+        let Some(colon) = line.iter().position(|&c| c == b':') else {
+            continue;
+        };
+        let key = &line[..colon];
+        if let Some(i) = keys.iter().position(|k| *k == key) {
+            if out[i].is_none() {
+                out[i] = u64_prefix(&line[colon + 1..]);
+                left -= 1;
+            }
+        }
+    }
+    out
+}
+
 /// The first line of `b` (without its newline).
 pub fn first_line(b: &[u8]) -> &[u8] {
     match b.iter().position(|&c| c == b'\n') {
@@ -77,6 +102,19 @@ mod tests {
         assert_eq!(keyed_u64(m, b"MemAvailable"), Some(9000));
         assert_eq!(keyed_u64(m, b"Mem"), None);
         assert_eq!(keyed_u64(m, b"SwapTotal"), None);
+    }
+
+    #[test]
+    fn keyed_in_one_pass() {
+        let m = b"MemTotal:       16314220 kB\nMemFree:  1 kB\nMemAvailable:   9000 kB\n\
+                  junk line\nSwapTotal: 7 kB\nMemTotal: 5 kB\n";
+        assert_eq!(
+            keyed_u64s(m, [b"MemTotal", b"MemAvailable", b"SwapTotal", b"SwapFree"]),
+            [Some(16314220), Some(9000), Some(7), None],
+            "the first line of a key counts; a missing key is None"
+        );
+        assert_eq!(keyed_u64s(b"Mem: x\n", [b"Mem"]), [None]);
+        assert_eq!(keyed_u64s(b"", [b"MemTotal"]), [None]);
     }
 
     #[test]

@@ -32,8 +32,9 @@
 //! exact ns count (a thread running on another CPU right now lags by at most
 //! one scheduler tick); RSS and IO as of the read.
 //!
-//! System CPU is left to `/proc/stat`, which [`super::super::system`] reads
-//! through a kept descriptor every tick for every collector: it counts
+//! System CPU is left to the root cgroup's `cpu.stat` (else `/proc/stat`),
+//! which [`super::super::system`] reads through a kept descriptor every tick
+//! for every collector: it counts
 //! tasks that came and went between two ticks (they never appear in a
 //! walk), with no hook at all. Measured here (tests/iter_perf.rs): one
 //! `pread` of it costs 36 µs cold at a 1 s tick, 12 µs warm. The
