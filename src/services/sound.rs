@@ -87,6 +87,14 @@ impl Service for Sound {
         Ok(())
     }
 
+    /// Confirmed once the server has answered its first query: the socket
+    /// accepts at once, and a peer that then sends garbage or closes has
+    /// failed to connect (the backoff grows, the second failure is said),
+    /// not lost a connection that worked.
+    fn ready(&self) -> bool {
+        self.client.as_ref().is_some_and(|c| c.state().ready)
+    }
+
     fn fd(&self) -> Option<RawFd> {
         self.client.as_ref().map(Client::fd)
     }
