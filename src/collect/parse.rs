@@ -52,6 +52,7 @@ pub fn keyed_u64(buf: &[u8], key: &[u8]) -> Option<u64> {
 /// one [`keyed_u64`] call per key would start over from the top each time.
 pub fn keyed_u64s<const N: usize>(buf: &[u8], keys: [&[u8]; N]) -> [Option<u64>; N] {
     let mut out = [None; N];
+    let mut seen = [false; N];
     let mut left = N;
     for line in buf.split(|&c| c == b'\n') {
         if left == 0 {
@@ -61,8 +62,11 @@ pub fn keyed_u64s<const N: usize>(buf: &[u8], keys: [&[u8]; N]) -> [Option<u64>;
             continue;
         };
         let key = &line[..colon];
+        // The first line of a key counts, as with [`keyed_u64`], even when
+        // its number does not parse.
         if let Some(i) = keys.iter().position(|k| *k == key) {
-            if out[i].is_none() {
+            if !seen[i] {
+                seen[i] = true;
                 out[i] = u64_prefix(&line[colon + 1..]);
                 left -= 1;
             }
@@ -114,6 +118,11 @@ mod tests {
             "the first line of a key counts; a missing key is None"
         );
         assert_eq!(keyed_u64s(b"Mem: x\n", [b"Mem"]), [None]);
+        assert_eq!(
+            keyed_u64s(b"A: x\nA: 1\nB: 2\n", [b"A", b"B"]),
+            [None, Some(2)],
+            "a malformed first line is that key's answer, and the others are still found"
+        );
         assert_eq!(keyed_u64s(b"", [b"MemTotal"]), [None]);
     }
 

@@ -111,11 +111,25 @@ pub fn run_helper() {
     match parts[0] {
         "burn" => {
             let n: usize = parts[1].parse().expect("thread count");
+            // Each burner sleeps once before it spins, and "ready" comes
+            // after all of them did: the sched_switch collector records a
+            // thread when it switches out, and a thread spinning since its
+            // start on an otherwise idle CPU may not switch out for
+            // seconds, so a test's first reading would miss it and the
+            // next would count its whole life as the window's.
+            let slept = std::sync::Arc::new(std::sync::Barrier::new(n.max(1)));
             for _ in 1..n {
-                std::thread::spawn(|| loop {
-                    burn_for(Duration::from_secs(3600));
+                let slept = slept.clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(1));
+                    slept.wait();
+                    loop {
+                        burn_for(Duration::from_secs(3600));
+                    }
                 });
             }
+            std::thread::sleep(Duration::from_millis(1));
+            slept.wait();
             say("ready");
             loop {
                 burn_for(Duration::from_secs(3600));
