@@ -492,49 +492,31 @@ mod tests {
 
     #[test]
     fn the_root_cgroup_is_the_cpu_source_where_there_is_one() {
-        let cg = [("cgroup.controllers", ""), ("cpu.stat", "usage_usec 5\n")];
-        let (dir, roots) = fixture("root", Some(&cg));
-        let r = SystemReader::open(&roots).unwrap();
-        assert!(
-            r.cpu_source().ends_with("fs/cgroup/unified/cpu.stat"),
-            "{}",
-            r.cpu_source()
-        );
-
+        let root: &[(&str, &str)] = &[("cgroup.controllers", ""), ("cpu.stat", "usage_usec 5\n")];
         // A child cgroup (a container's namespace root) counts only its own
         // tasks: not the machine's figure.
-        let child = [
+        let child: &[(&str, &str)] = &[
             ("cgroup.controllers", ""),
             ("cgroup.events", "populated 1\n"),
             ("cpu.stat", "usage_usec 5\n"),
         ];
-        let (dir2, roots2) = fixture("child", Some(&child));
-        let r2 = SystemReader::open(&roots2).unwrap();
-        assert!(
-            r2.cpu_source().ends_with("proc/stat"),
-            "{}",
-            r2.cpu_source()
-        );
-
+        let odd: &[(&str, &str)] = &[("cgroup.controllers", ""), ("cpu.stat", "usage 5\n")];
         // No cgroup v2 (a v1-only machine), or one whose file is not the
         // expected form: `/proc/stat`.
-        let (dir3, roots3) = fixture("none", None);
-        let r3 = SystemReader::open(&roots3).unwrap();
-        assert!(
-            r3.cpu_source().ends_with("proc/stat"),
-            "{}",
-            r3.cpu_source()
-        );
-        let odd = [("cgroup.controllers", ""), ("cpu.stat", "usage 5\n")];
-        let (dir4, roots4) = fixture("odd", Some(&odd));
-        let r4 = SystemReader::open(&roots4).unwrap();
-        assert!(
-            r4.cpu_source().ends_with("proc/stat"),
-            "{}",
-            r4.cpu_source()
-        );
-        for d in [dir, dir2, dir3, dir4] {
-            let _ = std::fs::remove_dir_all(d);
+        for (name, cgroup, source) in [
+            ("root", Some(root), "fs/cgroup/unified/cpu.stat"),
+            ("child", Some(child), "proc/stat"),
+            ("none", None, "proc/stat"),
+            ("odd", Some(odd), "proc/stat"),
+        ] {
+            let (dir, roots) = fixture(name, cgroup);
+            let r = SystemReader::open(&roots).unwrap();
+            assert!(
+                r.cpu_source().ends_with(source),
+                "{name}: {}",
+                r.cpu_source()
+            );
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 
