@@ -609,8 +609,9 @@ impl Bus {
         if self.wpos == self.wbuf.len() {
             self.wbuf.clear();
             self.wpos = 0;
-            if self.wbuf.capacity() > 4 * READ_CHUNK {
-                self.wbuf = Vec::new();
+            // As the read buffer: a burst's growth is given back.
+            if self.wbuf.capacity() > READ_CHUNK {
+                self.wbuf.shrink_to(READ_CHUNK);
             }
         } else if self.wpos > READ_CHUNK && self.wpos * 2 > self.wbuf.len() {
             // Compact now and then, not per send (a big message would be
@@ -686,8 +687,11 @@ impl Bus {
             unsafe { self.rbuf.set_len(start + n as usize) };
             self.parse()?;
         }
-        if self.rbuf.is_empty() && self.rbuf.capacity() > 4 * READ_CHUNK {
-            self.rbuf = Vec::new();
+        // A drained buffer keeps one chunk's room: how far a burst grew it
+        // (a read that ended inside a message doubles it) depends on how
+        // the daemon's writes met our reads, and must not stay behind.
+        if self.rbuf.is_empty() && self.rbuf.capacity() > READ_CHUNK {
+            self.rbuf.shrink_to(READ_CHUNK);
         }
         Ok(())
     }
